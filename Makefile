@@ -1,0 +1,41 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: run test lint bench install clean docs
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/footfall serve --demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest --cov=footfall --cov-report=term -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check footfall tests bench
+	$(BIN)/ruff format --check footfall tests bench
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/bandit -q -c pyproject.toml -r footfall
+
+# Benchmarks write their tables to stdout; copy them into docs/benchmarks.md with the command.
+bench: $(STAMP)
+	$(BIN)/python bench/ingest_http.py --duration 10 --runs 3
+	$(BIN)/python bench/import_speed.py --events 1000000
+	$(BIN)/python bench/storage_size.py --events 1000000
+
+docs: $(STAMP)
+	$(BIN)/footfall settings --markdown > docs/settings.md.tmp
+	mv docs/settings.md.tmp docs/settings.md
+
+clean:
+	rm -rf $(VENV) .coverage .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,369 @@
+"""The `footfall` command line: a thin layer over the functions the web app uses.
+
+Exit codes: 0 success, 1 failure (one line on stderr), 2 usage error (click's own).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import shutil
+import sys
+import tempfile
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from footfall.errors import FootfallError
+from footfall.settings import Settings, describe, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEMO_DOMAIN = "demo.footfall.test"
+DEMO_EVENTS = 60_000
+DEMO_DAYS = 30
+
+
+def _settings(**flags: Any) -> Settings:
+    return load_settings(flags)
+
+
+def data_dir_option(func: F) -> F:
+    """Adds --data-dir to a command."""
+    return click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Data directory (default ./footfall-data, or FOOTFALL_DATA_DIR).",
+    )(func)
+
+
+def handle_errors(func: F) -> F:
+    """Turns footfall's errors into one line on stderr and exit status 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        debug = bool(click.get_current_context().find_root().params.get("debug"))
+        try:
+            return func(*args, **kwargs)
+        except FootfallError as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(1)
+        except (click.ClickException, click.exceptions.Exit, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            if debug:
+                traceback.print_exc()
+            click.echo(
+                f"error: unexpected {exc.__class__.__name__}: {exc} (run with --debug for "
+                "the traceback)",
+                err=True,
+            )
+            sys.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.version_option(package_name="footfall")
+def main(debug: bool) -> None:
+    """footfall: self-hosted, privacy-first web analytics compatible with Plausible's APIs."""
+
+
+# -- serve ---------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
+@data_dir_option
+@click.option("--demo", is_flag=True, help="Seed a demo site with 30 days of traffic first "
+              "(only when the data directory has no sites).")
+@handle_errors
+def serve(host: str | None, port: int | None, data_dir: Path | None, demo: bool) -> None:
+    """Run the HTTP service."""
+    import uvicorn
+
+    from footfall.web.app import create_app
+
+    settings = _settings(host=host, port=port, data_dir=data_dir)
+    _configure_logging(settings)
+    if demo:
+        _seed_demo(settings)
+    url = f"http://{settings.host}:{settings.port}"
+    click.echo(f"footfall listening on {url}", err=True)
+    if demo:
+        click.echo(f"demo site: {DEMO_DOMAIN} (send events to {url}/api/event)", err=True)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=settings.access_log,
+        http="httptools",
+        loop="uvloop" if sys.platform != "win32" else "asyncio",
+        timeout_graceful_shutdown=10,
+    )
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _seed_demo(settings: Settings) -> None:
+    from footfall.demo import write_ndjson
+    from footfall.importer import import_ndjson
+    from footfall.meta.sites import add_site, list_sites
+    from footfall.service import Services
+
+    services = Services.open(settings)
+    try:
+        if list_sites(services.meta):
+            return
+        site = add_site(services.meta, domain=DEMO_DOMAIN, timezone="UTC")
+        click.echo(f"seeding demo site {DEMO_DOMAIN} with {DEMO_DAYS} days of traffic…", err=True)
+        with tempfile.NamedTemporaryFile(
+            "w", suffix=".ndjson", dir=settings.data_dir, delete=False
+        ) as handle:
+            path = Path(handle.name)
+            write_ndjson(handle, domain=DEMO_DOMAIN, events=DEMO_EVENTS, days=DEMO_DAYS,
+                         end=dt.datetime.now(dt.UTC))
+        try:
+            report = import_ndjson(services, site=site, path=path)
+        finally:
+            path.unlink(missing_ok=True)
+        click.echo(f"demo: {report.stored} events in {report.sessions} visits", err=True)
+    finally:
+        services.close()
+
+
+# -- sites ---------------------------------------------------------------------------------
+
+
+@main.group()
+def site() -> None:
+    """Manage sites."""
+
+
+@site.command("add")
+@click.argument("domain")
+@click.option("--timezone", default="UTC", show_default=True, help="IANA time zone of reports.")
+@data_dir_option
+@handle_errors
+def site_add(domain: str, timezone: str, data_dir: Path | None) -> None:
+    """Register a site by its domain."""
+    from footfall.meta.sites import add_site
+    from footfall.service import open_meta
+
+    created = add_site(open_meta(_settings(data_dir=data_dir)), domain=domain, timezone=timezone)
+    click.echo(f"added {created.domain} ({created.timezone})")
+
+
+@site.command("list")
+@data_dir_option
+@handle_errors
+def site_list(data_dir: Path | None) -> None:
+    """List sites."""
+    from footfall.meta.sites import list_sites
+    from footfall.service import open_meta
+
+    for item in list_sites(open_meta(_settings(data_dir=data_dir))):
+        click.echo(f"{item.domain}\t{item.timezone}")
+
+
+@site.command("delete")
+@click.argument("domain")
+@data_dir_option
+@handle_errors
+def site_delete(domain: str, data_dir: Path | None) -> None:
+    """Delete a site and every event stored for it."""
+    from footfall.meta.sites import delete_site, get_site
+    from footfall.service import open_meta
+    from footfall.storage.duckdb_store import DuckDBEventStore
+
+    settings = _settings(data_dir=data_dir)
+    meta = open_meta(settings)
+    found = get_site(meta, domain)
+    store = DuckDBEventStore(settings.event_store_path)
+    try:
+        store.delete_site(found.id)
+    finally:
+        store.close()
+    delete_site(meta, found.domain)
+    click.echo(f"deleted {found.domain} and its events")
+
+
+# -- keys ----------------------------------------------------------------------------------
+
+
+@main.group()
+def key() -> None:
+    """Manage API keys."""
+
+
+@key.command("create")
+@click.option("--name", required=True, help="A unique name for the key.")
+@click.option("--scope", "scopes", multiple=True, help="stats:read (default), events:import, "
+              "sites:write or admin; repeat for several.")
+@click.option("--expires-days", type=int, default=None, help="Expire after N days.")
+@data_dir_option
+@handle_errors
+def key_create(
+    name: str, scopes: tuple[str, ...], expires_days: int | None, data_dir: Path | None
+) -> None:
+    """Create an API key; the key is printed once, alone on the last line."""
+    from footfall.meta.keys import create_key
+    from footfall.service import open_meta
+
+    created, secret = create_key(
+        open_meta(_settings(data_dir=data_dir)),
+        name=name,
+        scopes=scopes or ("stats:read",),
+        expires_days=expires_days,
+    )
+    expiry = f", expires {created.expires_at:%Y-%m-%d}" if created.expires_at else ""
+    click.echo(f"created key {created.name} ({' '.join(created.scopes)}{expiry}); "
+               "store it now, it is not shown again:")
+    click.echo(secret)
+
+
+@key.command("list")
+@data_dir_option
+@handle_errors
+def key_list(data_dir: Path | None) -> None:
+    """List API keys (never their values)."""
+    from footfall.meta.keys import list_keys
+    from footfall.service import open_meta
+
+    now = dt.datetime.now(dt.UTC)
+    for item in list_keys(open_meta(_settings(data_dir=data_dir))):
+        status = "revoked" if item.revoked_at else ("active" if item.is_active(now) else "expired")
+        used = f"{item.last_used_at:%Y-%m-%d %H:%M}" if item.last_used_at else "never"
+        expires = f"{item.expires_at:%Y-%m-%d}" if item.expires_at else "-"
+        click.echo(f"{item.name}\t{item.prefix}…\t{' '.join(item.scopes)}\t{status}\t"
+                   f"expires {expires}\tlast used {used}")
+
+
+@key.command("revoke")
+@click.argument("name")
+@data_dir_option
+@handle_errors
+def key_revoke(name: str, data_dir: Path | None) -> None:
+    """Revoke an API key by name."""
+    from footfall.meta.keys import revoke_key
+    from footfall.service import open_meta
+
+    revoked = revoke_key(open_meta(_settings(data_dir=data_dir)), name)
+    click.echo(f"revoked {revoked.name}")
+
+
+# -- import --------------------------------------------------------------------------------
+
+
+@main.command("import")
+@click.option("--site", "domain", required=True, help="Domain of the site the events belong to.")
+@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False, path_type=Path))
+@data_dir_option
+@handle_errors
+def import_cmd(domain: str, file: Path, data_dir: Path | None) -> None:
+    """Import historical events from an NDJSON FILE ('-' for stdin)."""
+    from footfall.importer import import_ndjson
+    from footfall.meta.sites import get_site
+    from footfall.service import Services
+
+    settings = _settings(data_dir=data_dir)
+    services = Services.open(settings)
+    temp: Path | None = None
+    try:
+        found = get_site(services.meta, domain)
+        if str(file) == "-":
+            with tempfile.NamedTemporaryFile("wb", suffix=".ndjson", dir=settings.data_dir,
+                                             delete=False) as handle:
+                shutil.copyfileobj(sys.stdin.buffer, handle)
+                temp = Path(handle.name)
+            file = temp
+        elif not file.is_file():
+            raise FootfallError(f"no such file: {file}")
+        report = import_ndjson(services, site=found, path=file, progress=_progress())
+    finally:
+        services.close()
+        if temp is not None:
+            temp.unlink(missing_ok=True)
+    for line_no, error in report.errors[:20]:
+        click.echo(f"line {line_no}: {error}", err=True)
+    if report.rejected > 20:
+        click.echo(f"… and {report.rejected - 20} more rejected lines", err=True)
+    click.echo(
+        f"imported {report.stored} events in {report.sessions} visits from {report.lines} lines "
+        f"({report.dropped} dropped as bots/spam, {report.rejected} rejected)"
+    )
+    if report.rejected:
+        click.echo(f"error: {report.rejected} line(s) rejected; the other lines were imported",
+                   err=True)
+        sys.exit(1)
+
+
+def _progress() -> Callable[[str], None] | None:
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    stages = ["reading", "validating", "enriching", "sessionising", "writing"]
+    bar = tqdm(total=len(stages), unit="stage", file=sys.stderr, leave=False)
+
+    def advance(stage: str) -> None:
+        bar.set_description(stage)
+        if stage != stages[0]:
+            bar.update(1)
+        if stage == stages[-1]:
+            bar.update(1)
+
+    return advance
+
+
+# -- operations ----------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--revision", default="head", show_default=True,
+              help="Target schema revision (older ones downgrade).")
+@data_dir_option
+@handle_errors
+def migrate(revision: str, data_dir: Path | None) -> None:
+    """Apply metadata database migrations (also done at every start)."""
+    from footfall.meta import db
+
+    settings = _settings(data_dir=data_dir)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = db.create_engine(settings.metadata_url)
+    current = db.migrate(engine, revision)
+    click.echo(f"metadata schema at revision {current or 'base'}")
+
+
+@main.command("settings")
+@click.option("--markdown", is_flag=True, help="Print the registry as a Markdown table.")
+@data_dir_option
+@handle_errors
+def settings_cmd(markdown: bool, data_dir: Path | None) -> None:
+    """List every setting with its help text and current value (secrets redacted)."""
+    current = _settings(data_dir=data_dir)
+    if markdown:
+        click.echo("| variable | default | description |\n| --- | --- | --- |")
+        for setting, _ in describe(Settings()):
+            default = "(empty)" if setting.default == "" else str(setting.default)
+            click.echo(f"| `{setting.env_var}` | `{default}` | {setting.help} |")
+        return
+    for setting, shown in describe(current):
+        secret = " (secret; also FOOTFALL_*_FILE)" if setting.secret else ""
+        click.echo(f"{setting.env_var}={shown}\n    {setting.help}{secret}")

@@ -1,0 +1,233 @@
+"""The live ingest pipeline: an ordered list of named steps from request to stored rows.
+
+Each step enriches the event or drops it with a reason that is counted (Plausible's
+`Plausible.Ingestion.Event`). The HTTP handler only parses, calls `Pipeline.process` and answers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from footfall.clock import Clock
+from footfall.ingest.domains import root_domain
+from footfall.ingest.geo import GeoLocator
+from footfall.ingest.request import GOALS_WITH_PATH, MAX_PROPS, EventRequest
+from footfall.ingest.salts import SaltRing
+from footfall.ingest.sources import SourceClassifier, is_spam_referrer
+from footfall.ingest.urls import PageUrl, parse_page_url
+from footfall.ingest.useragent import UserAgentInfo, UserAgentParser
+from footfall.ingest.visitor import visitor_id
+from footfall.schema import NO_SCROLL_DEPTH
+from footfall.sessions.cache import SessionCache
+from footfall.sessions.rule import Session, continues, extend_session, start_session
+
+
+class DropReason(StrEnum):
+    """Why an event was answered 202 but not stored."""
+
+    SPAM_REFERRER = "spam_referrer"
+    NOT_FOUND = "not_found"
+    DC_IP = "dc_ip"
+    THREAT_IP = "threat_ip"
+    BOT = "bot"
+    NO_SESSION_FOR_ENGAGEMENT = "no_session_for_engagement"
+
+
+@dataclass(frozen=True, slots=True)
+class ClientContext:
+    """What the request says about the sender, besides its body."""
+
+    user_agent: str
+    ip: str
+    ip_type: str | None = None
+
+
+@dataclass(slots=True)
+class Outcome:
+    """Rows to store for one request, and how many domain-events were dropped."""
+
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    sessions: list[tuple[tuple[Any, ...], bool]] = field(default_factory=list)
+    dropped: int = 0
+
+
+class Pipeline:
+    """Turns validated event requests into event and session rows.
+
+    Runs on the event loop thread only: the session cache it owns is not locked.
+    """
+
+    def __init__(
+        self,
+        *,
+        site_id_for: Callable[[str], int | None],
+        salts: Callable[[], SaltRing],
+        user_agents: UserAgentParser,
+        geo: GeoLocator,
+        sources: SourceClassifier,
+        sessions: SessionCache,
+        new_session_id: Callable[[], int],
+        clock: Clock,
+    ) -> None:
+        self._site_id_for = site_id_for
+        self._salts = salts
+        self.user_agents = user_agents
+        self.geo = geo
+        self.sources = sources
+        self._sessions = sessions
+        self._new_session_id = new_session_id
+        self._clock = clock
+        self.accepted = 0
+        self.dropped: Counter[DropReason] = Counter()
+
+    def process(self, request: EventRequest, client: ClientContext) -> Outcome:
+        """Runs every step for each domain the event was sent to.
+
+        Args:
+            request: The validated body.
+            client: User agent, IP and the optional IP classification header.
+
+        Returns:
+            The rows to commit and the number of dropped domain-events.
+        """
+        outcome = Outcome()
+        reason = self._request_drop_reason(request, client)
+        if reason is not None:
+            self._drop(outcome, reason, len(request.domains))
+            return outcome
+        ua = self.user_agents.parse(client.user_agent)
+        if ua.is_bot:
+            self._drop(outcome, DropReason.BOT, len(request.domains))
+            return outcome
+        now = self._clock.now().astimezone(dt.UTC).replace(microsecond=0, tzinfo=None)
+        page = parse_page_url(request.url, hash_mode=request.hash_mode)
+        root = root_domain(page.hostname)
+        salts = self._salts()
+        for domain in request.domains:
+            site_id = self._site_id_for(domain)
+            if site_id is None:
+                self._drop(outcome, DropReason.NOT_FOUND)
+                continue
+            ids = [visitor_id(salts.current, user_agent=client.user_agent, ip=client.ip,
+                              domain=domain, root_domain=root)]
+            if salts.previous is not None:
+                ids.append(visitor_id(salts.previous, user_agent=client.user_agent,
+                                      ip=client.ip, domain=domain, root_domain=root))
+            props = _with_path(request, page.pathname)
+            session, created = self._session_for(site_id, ids, request, page, props, now,
+                                                 client, ua)
+            if session is None:
+                self._drop(outcome, DropReason.NO_SESSION_FOR_ENGAGEMENT)
+                continue
+            outcome.events.append(
+                (
+                    site_id,
+                    now,
+                    request.name,
+                    page.hostname,
+                    page.pathname,
+                    session.visitor_id,
+                    session.session_id,
+                    [k for k, _ in props],
+                    [v for _, v in props],
+                    NO_SCROLL_DEPTH if request.scroll_depth is None else request.scroll_depth,
+                    request.engagement_time or 0,
+                    *session.visit,
+                )
+            )
+            if request.name != "engagement":
+                outcome.sessions.append((session.as_row(), created))
+            self.accepted += 1
+        return outcome
+
+    def _request_drop_reason(
+        self, request: EventRequest, client: ClientContext
+    ) -> DropReason | None:
+        if is_spam_referrer(request.referrer):
+            return DropReason.SPAM_REFERRER
+        if client.ip_type == "dc_ip":
+            return DropReason.DC_IP
+        if client.ip_type == "threat_ip":
+            return DropReason.THREAT_IP
+        return None
+
+    def _drop(self, outcome: Outcome, reason: DropReason, count: int = 1) -> None:
+        outcome.dropped += count
+        self.dropped[reason] += count
+
+    def _session_for(
+        self,
+        site_id: int,
+        ids: list[int],
+        request: EventRequest,
+        page: PageUrl,
+        props: tuple[tuple[str, str], ...],
+        now: dt.datetime,
+        client: ClientContext,
+        ua: UserAgentInfo,
+    ) -> tuple[Session | None, bool]:
+        hostname, pathname = page.hostname, page.pathname
+        for vid in ids:
+            session = self._sessions.get(site_id, vid)
+            if session is not None and continues(session, now):
+                if request.name == "engagement":
+                    session.seen = now
+                else:
+                    extend_session(session, timestamp=now, name=request.name,
+                                   hostname=hostname, pathname=pathname,
+                                   interactive=request.interactive)
+                self._sessions.put(session)
+                return session, False
+        if request.name == "engagement":
+            return None, False
+        source = self.sources.classify(
+            referrer=request.referrer,
+            page_hostname=hostname,
+            query=page.query,
+        )
+        country = "A1" if client.ip_type == "anonymous_vpn_ip" else self.geo.country(client.ip)
+        visit = (
+            source.referrer,
+            source.referrer_source,
+            source.channel,
+            source.utm_medium,
+            source.utm_source,
+            source.utm_campaign,
+            source.utm_content,
+            source.utm_term,
+            source.click_id_param,
+            country,
+            "",
+            0,
+            ua.device,
+            ua.browser,
+            ua.browser_version,
+            ua.os,
+            ua.os_version,
+        )
+        session = start_session(
+            site_id=site_id,
+            session_id=self._new_session_id(),
+            visitor_id=ids[0],
+            timestamp=now,
+            name=request.name,
+            hostname=hostname,
+            pathname=pathname,
+            interactive=request.interactive,
+            props=props,
+            visit=visit,
+        )
+        self._sessions.put(session)
+        return session, True
+
+
+def _with_path(request: EventRequest, pathname: str) -> tuple[tuple[str, str], ...]:
+    """Plausible fills `path` for 404 and form goals, first so that it survives the cap."""
+    if request.name in GOALS_WITH_PATH and not any(k == "path" for k, _ in request.props):
+        return (("path", pathname), *request.props)[:MAX_PROPS]
+    return request.props

@@ -1,0 +1,144 @@
+"""Functions over API keys. Only a SHA-256 hash of each key is stored (see docs/adr)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from footfall.errors import ConflictError, InvalidInputError, NotFoundError
+from footfall.meta.db import utcnow
+from footfall.meta.tables import api_keys
+
+SCOPES = ("stats:read", "events:import", "sites:write", "admin")
+KEY_PREFIX = "ff_"
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """An API key as stored: never the key itself."""
+
+    id: int
+    name: str
+    prefix: str
+    scopes: tuple[str, ...]
+    created_at: dt.datetime
+    expires_at: dt.datetime | None
+    revoked_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+
+    def is_active(self, now: dt.datetime) -> bool:
+        """True when the key is neither revoked nor expired at `now`."""
+        if self.revoked_at is not None:
+            return False
+        return self.expires_at is None or _aware(self.expires_at) > now
+
+    def allows(self, scope: str) -> bool:
+        """True when the key carries `scope` (``admin`` carries every scope)."""
+        return scope in self.scopes or "admin" in self.scopes
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive datetimes; they were written as UTC.
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def hash_key(key: str) -> str:
+    """The stored form of a key. Keys are 256-bit random, so a fast hash is enough."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _row_to_key(row: sa.Row[tuple[object, ...]]) -> ApiKey:
+    m = row._mapping
+    return ApiKey(
+        id=m["id"],
+        name=m["name"],
+        prefix=m["prefix"],
+        scopes=tuple(str(m["scopes"]).split()),
+        created_at=_aware(m["created_at"]),
+        expires_at=_aware(m["expires_at"]) if m["expires_at"] else None,
+        revoked_at=_aware(m["revoked_at"]) if m["revoked_at"] else None,
+        last_used_at=_aware(m["last_used_at"]) if m["last_used_at"] else None,
+    )
+
+
+def create_key(
+    engine: sa.Engine,
+    *,
+    name: str,
+    scopes: tuple[str, ...] = ("stats:read",),
+    expires_days: int | None = None,
+) -> tuple[ApiKey, str]:
+    """Creates a key and returns it with its secret value, which is shown only this once.
+
+    Raises:
+        InvalidInputError: Empty name, unknown scope, or non-positive expiry.
+        ConflictError: A key with this name exists.
+    """
+    name = name.strip()
+    if not name:
+        raise InvalidInputError("a key needs a non-empty --name")
+    unknown = [s for s in scopes if s not in SCOPES]
+    if unknown:
+        raise InvalidInputError(f"unknown scope {unknown[0]!r}: choose from {', '.join(SCOPES)}")
+    if expires_days is not None and expires_days <= 0:
+        raise InvalidInputError("--expires-days must be a positive number of days")
+    secret = KEY_PREFIX + secrets.token_urlsafe(32)
+    now = utcnow()
+    values = {
+        "name": name,
+        "prefix": secret[:10],
+        "key_hash": hash_key(secret),
+        "scopes": " ".join(dict.fromkeys(scopes)),
+        "created_at": now,
+        "expires_at": now + dt.timedelta(days=expires_days) if expires_days else None,
+    }
+    with engine.begin() as conn:
+        if conn.execute(sa.select(api_keys.c.id).where(api_keys.c.name == name)).first():
+            raise ConflictError(f"a key named {name!r} already exists")
+        conn.execute(api_keys.insert().values(**values))
+        row = conn.execute(sa.select(api_keys).where(api_keys.c.name == name)).one()
+    return _row_to_key(row), secret
+
+
+def list_keys(engine: sa.Engine) -> list[ApiKey]:
+    """All keys, newest first."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(api_keys).order_by(api_keys.c.id.desc())).all()
+    return [_row_to_key(row) for row in rows]
+
+
+def revoke_key(engine: sa.Engine, name: str) -> ApiKey:
+    """Marks the named key revoked (idempotent) and returns it.
+
+    Raises:
+        NotFoundError: No key has that name.
+    """
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(api_keys).where(api_keys.c.name == name)).first()
+        if row is None:
+            raise NotFoundError(f"no key named {name!r}")
+        if row._mapping["revoked_at"] is None:
+            conn.execute(
+                api_keys.update().where(api_keys.c.id == row.id).values(revoked_at=utcnow())
+            )
+        row = conn.execute(sa.select(api_keys).where(api_keys.c.id == row.id)).one()
+    return _row_to_key(row)
+
+
+def authenticate(engine: sa.Engine, secret: str, *, now: dt.datetime) -> ApiKey | None:
+    """The active key whose value is `secret`, recording its use; None if there is none."""
+    with engine.begin() as conn:
+        row = conn.execute(
+            sa.select(api_keys).where(api_keys.c.key_hash == hash_key(secret))
+        ).first()
+        if row is None:
+            return None
+        key = _row_to_key(row)
+        if not key.is_active(now):
+            return None
+        conn.execute(api_keys.update().where(api_keys.c.id == key.id).values(last_used_at=now))
+    return key

@@ -1,0 +1,99 @@
+"""Functions over the sites table."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from footfall.errors import ConflictError, InvalidInputError, NotFoundError
+from footfall.meta.db import utcnow
+from footfall.meta.tables import sites
+
+# A hostname-like domain, optionally with a path prefix is not allowed: Plausible site ids are
+# bare domains (subdomains allowed), lower case.
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}$")
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    """A website whose traffic footfall counts."""
+
+    id: int
+    domain: str
+    timezone: str
+
+
+def normalise_domain(domain: str) -> str:
+    """Lower-cases a domain and strips a leading ``www.``, raising on anything else odd."""
+    value = domain.strip().lower()
+    value = value.removeprefix("www.")
+    if not _DOMAIN.match(value):
+        raise InvalidInputError(f"invalid domain {domain!r}: expected something like example.com")
+    return value
+
+
+def validate_timezone(name: str) -> str:
+    """Returns `name` if it is an IANA time zone, else raises InvalidInputError."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInputError(
+            f"unknown time zone {name!r}: use an IANA name such as Europe/Berlin"
+        ) from exc
+    return name
+
+
+def add_site(engine: sa.Engine, *, domain: str, timezone: str = "UTC") -> Site:
+    """Creates a site.
+
+    Raises:
+        InvalidInputError: Bad domain or time zone.
+        ConflictError: The domain is already registered.
+    """
+    domain = normalise_domain(domain)
+    timezone = validate_timezone(timezone)
+    with engine.begin() as conn:
+        if conn.execute(sa.select(sites.c.id).where(sites.c.domain == domain)).first():
+            raise ConflictError(f"site {domain} already exists")
+        result = conn.execute(
+            sites.insert().values(domain=domain, timezone=timezone, created_at=utcnow())
+        )
+        site_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
+    assert site_id is not None
+    return Site(id=int(site_id), domain=domain, timezone=timezone)
+
+
+def list_sites(engine: sa.Engine) -> list[Site]:
+    """All sites, ordered by domain."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(sites).order_by(sites.c.domain)).all()
+    return [Site(id=row.id, domain=row.domain, timezone=row.timezone) for row in rows]
+
+
+def get_site(engine: sa.Engine, domain: str) -> Site:
+    """The site registered under `domain` (www-stripped).
+
+    Raises:
+        NotFoundError: No such site.
+    """
+    value = domain.strip().lower().removeprefix("www.")
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(sites).where(sites.c.domain == value)).first()
+    if row is None:
+        raise NotFoundError(f"no site {value}: add it with 'footfall site add {value}'")
+    return Site(id=row.id, domain=row.domain, timezone=row.timezone)
+
+
+def delete_site(engine: sa.Engine, domain: str) -> Site:
+    """Removes a site from the metadata store and returns what was removed.
+
+    Raises:
+        NotFoundError: No such site.
+    """
+    site = get_site(engine, domain)
+    with engine.begin() as conn:
+        conn.execute(sites.delete().where(sites.c.id == site.id))
+    return site

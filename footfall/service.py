@@ -1,0 +1,154 @@
+"""The composition root: builds every component of a footfall process from `Settings`.
+
+The CLI and the web app both go through `Services.open`, the same way the tests do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import threading
+import time
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from footfall.clock import Clock, SystemClock
+from footfall.ingest.geo import GeoLocator
+from footfall.ingest.pipeline import Pipeline
+from footfall.ingest.sources import SourceClassifier
+from footfall.ingest.useragent import UserAgentParser
+from footfall.meta import db
+from footfall.meta.salts import SaltKeeper
+from footfall.meta.sites import list_sites
+from footfall.schema import SESSION_COLUMNS, VISIT_COLUMNS
+from footfall.sessions.cache import SessionCache
+from footfall.sessions.rule import Session
+from footfall.settings import Settings
+from footfall.storage.duckdb_store import DuckDBEventStore
+
+# Sessions older than this cannot continue, so they need not be reloaded after a restart.
+_RESUME_WINDOW = dt.timedelta(minutes=31)
+
+
+class SiteDirectory:
+    """Domain → site id, cached; a miss reloads at most every `refresh_seconds`."""
+
+    def __init__(self, engine: sa.Engine, *, refresh_seconds: float = 2.0) -> None:
+        self._engine = engine
+        self._refresh_seconds = refresh_seconds
+        self._ids: dict[str, int] = {}
+        self._loaded_at = -1e9
+        self.reload()
+
+    def reload(self) -> None:
+        """Reads every site from the metadata store."""
+        self._ids = {site.domain: site.id for site in list_sites(self._engine)}
+        self._loaded_at = time.monotonic()
+
+    def site_id_for(self, domain: str) -> int | None:
+        """The id of the site registered under `domain`, or None."""
+        site_id = self._ids.get(domain)
+        if site_id is None and time.monotonic() - self._loaded_at > self._refresh_seconds:
+            self.reload()
+            site_id = self._ids.get(domain)
+        return site_id
+
+
+class IdAllocator:
+    """Hands out increasing session ids; small sequential ids compress far better than random."""
+
+    def __init__(self, start: int) -> None:
+        self._lock = threading.Lock()
+        self._counter = itertools.count(start)
+
+    def next(self) -> int:
+        """One new id."""
+        return next(self._counter)
+
+    def reserve(self, count: int) -> int:
+        """Reserves `count` consecutive ids and returns the first."""
+        with self._lock:
+            first = next(self._counter)
+            for _ in range(count - 1):
+                next(self._counter)
+            return first
+
+
+def session_from_row(row: tuple[object, ...]) -> Session:
+    """Rebuilds a live session from its stored row."""
+    m = dict(zip(SESSION_COLUMNS, row, strict=True))
+    return Session(
+        site_id=int(m["site_id"]),  # type: ignore[call-overload]
+        session_id=int(m["session_id"]),  # type: ignore[call-overload]
+        visitor_id=int(m["visitor_id"]),  # type: ignore[call-overload]
+        start=m["start"],  # type: ignore[arg-type]
+        last=m["timestamp"],  # type: ignore[arg-type]
+        pageviews=int(m["pageviews"]),  # type: ignore[call-overload]
+        events=int(m["events"]),  # type: ignore[call-overload]
+        is_bounce=bool(m["is_bounce"]),
+        entry_page=str(m["entry_page"]),
+        exit_page=str(m["exit_page"]),
+        hostname=str(m["hostname"]),
+        exit_hostname=str(m["exit_hostname"]),
+        entry_props=tuple(zip(m["entry_props_keys"], m["entry_props_values"], strict=True)),  # type: ignore[call-overload]
+        visit=tuple(m[c] for c in VISIT_COLUMNS),
+    )
+
+
+@dataclass
+class Services:
+    """Everything a footfall process runs on."""
+
+    settings: Settings
+    clock: Clock
+    meta: sa.Engine
+    store: DuckDBEventStore
+    salts: SaltKeeper
+    sites: SiteDirectory
+    session_ids: IdAllocator
+    sessions: SessionCache
+    pipeline: Pipeline
+
+    @classmethod
+    def open(cls, settings: Settings, *, clock: Clock | None = None) -> Services:
+        """Creates the data directory, migrates the metadata store and opens the event store.
+
+        Raises:
+            StoreError: A store cannot be opened (StoreBusyError when another process has it).
+        """
+        clock = clock or SystemClock()
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        meta = open_meta(settings)
+        store = DuckDBEventStore(settings.event_store_path)
+        salts = SaltKeeper(meta)
+        sites = SiteDirectory(meta)
+        session_ids = IdAllocator(store.max_session_id() + 1)
+        sessions = SessionCache(settings.session_cache_size)
+        since = clock.now().astimezone(dt.UTC).replace(tzinfo=None) - _RESUME_WINDOW
+        for row in store.open_sessions(since):
+            sessions.put(session_from_row(row))
+        pipeline = Pipeline(
+            site_id_for=sites.site_id_for,
+            salts=lambda: salts.ring(clock.now()),
+            user_agents=UserAgentParser(cache_size=settings.ua_cache_size),
+            geo=GeoLocator(),
+            sources=SourceClassifier(),
+            sessions=sessions,
+            new_session_id=session_ids.next,
+            clock=clock,
+        )
+        return cls(settings, clock, meta, store, salts, sites, session_ids, sessions, pipeline)
+
+    def close(self) -> None:
+        """Checkpoints the event store and releases the databases."""
+        self.store.close()
+        self.meta.dispose()
+
+
+def open_meta(settings: Settings) -> sa.Engine:
+    """Opens the metadata store and brings its schema up to date."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = db.create_engine(settings.metadata_url)
+    db.migrate(engine)
+    return engine

@@ -1,0 +1,1 @@
+"""Sessions: the 30-minute rule (pure) and the bounded cache of live sessions."""

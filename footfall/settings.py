@@ -1,0 +1,209 @@
+"""The settings registry: every knob footfall has, typed, documented and validated at start-up.
+
+Values come from command-line flags, then ``FOOTFALL_<NAME>`` environment variables, then the
+defaults below. A secret may also be read from the file named by ``FOOTFALL_<NAME>_FILE``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from footfall.errors import ConfigError
+
+ENV_PREFIX = "FOOTFALL_"
+REDACTED = "********"
+
+
+def _parse_int(raw: str) -> int:
+    return int(raw.strip())
+
+
+def _parse_bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("expected true or false")
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One entry of the registry.
+
+    Attributes:
+        name: Attribute name on `Settings`; the environment variable is FOOTFALL_<NAME>.
+        default: Value used when neither a flag nor the environment sets it.
+        help: One sentence shown by ``footfall settings`` and in the docs.
+        parse: Turns the raw environment string into a typed value (raises ValueError).
+        secret: Never printed; may be read from FOOTFALL_<NAME>_FILE.
+        choices: Allowed values, when the setting is an enumeration.
+        minimum: Smallest allowed value for integers.
+        maximum: Largest allowed value for integers.
+    """
+
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+    secret: bool = False
+    choices: tuple[str, ...] | None = None
+    minimum: int | None = None
+    maximum: int | None = None
+
+    @property
+    def env_var(self) -> str:
+        """The environment variable that sets this value."""
+        return ENV_PREFIX + self.name.upper()
+
+    def validate(self, value: Any) -> Any:
+        """Checks a typed value against the setting's bounds, returning it unchanged."""
+        if self.choices is not None and value not in self.choices:
+            raise ValueError(f"expected one of {', '.join(self.choices)}")
+        if isinstance(value, int) and not isinstance(value, bool):
+            if self.minimum is not None and value < self.minimum:
+                raise ValueError(f"must be at least {self.minimum}")
+            if self.maximum is not None and value > self.maximum:
+                raise ValueError(f"must be at most {self.maximum}")
+        return value
+
+
+REGISTRY: tuple[Setting, ...] = (
+    Setting("data_dir", Path("footfall-data"), "Directory holding the event store, the "
+            "metadata database (by default) and other state.", parse=Path),
+    Setting("host", "127.0.0.1", "Interface the HTTP server listens on."),
+    Setting("port", 8000, "TCP port the HTTP server listens on.", parse=_parse_int,
+            minimum=1, maximum=65535),
+    Setting("database_url", "", "SQLAlchemy URL of the metadata database; empty means a SQLite "
+            "file in the data directory. Use postgresql+psycopg://... for PostgreSQL.",
+            secret=True),
+    Setting("log_level", "info", "Minimum level of log lines written to stderr.",
+            choices=("debug", "info", "warning", "error")),
+    Setting("ingest_queue_size", 20_000, "Events waiting for the writer before POST /api/event "
+            "answers 503 with Retry-After instead of growing memory.", parse=_parse_int,
+            minimum=100),
+    Setting("commit_max_batch", 5_000, "Most events written by one group commit.",
+            parse=_parse_int, minimum=1),
+    Setting("commit_max_wait_ms", 2, "How long the writer waits for more events to join a commit "
+            "that is not yet full, in milliseconds.", parse=_parse_int, minimum=0, maximum=1000),
+    Setting("session_cache_size", 500_000, "Most live sessions held in memory; the least recently "
+            "active are evicted first (an evicted visitor returning within 30 minutes starts a "
+            "new session).", parse=_parse_int, minimum=1000),
+    Setting("ua_cache_size", 50_000, "Parsed User-Agent strings kept in memory.",
+            parse=_parse_int, minimum=100),
+    Setting("max_body_bytes", 1_000_000, "Largest request body accepted on ingest endpoints; "
+            "larger bodies get 413 before they are read whole.", parse=_parse_int,
+            minimum=1024),
+    Setting("import_batch_lines", 2_000_000, "NDJSON lines processed per import batch (bounds the "
+            "memory an import uses).", parse=_parse_int, minimum=1000),
+    Setting("access_log", False, "Write one log line per HTTP request.", parse=_parse_bool),
+)
+
+_BY_NAME = {setting.name: setting for setting in REGISTRY}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The validated configuration of one footfall process. Built by `load_settings`."""
+
+    data_dir: Path = Path("footfall-data")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = ""
+    log_level: str = "info"
+    ingest_queue_size: int = 20_000
+    commit_max_batch: int = 5_000
+    commit_max_wait_ms: int = 2
+    session_cache_size: int = 500_000
+    ua_cache_size: int = 50_000
+    max_body_bytes: int = 1_000_000
+    import_batch_lines: int = 2_000_000
+    access_log: bool = False
+
+    @property
+    def metadata_url(self) -> str:
+        """The metadata database URL, defaulting to SQLite inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'meta.sqlite3'}"
+
+    @property
+    def event_store_path(self) -> Path:
+        """Path of the DuckDB event store file."""
+        return self.data_dir / "events.duckdb"
+
+    def replace(self, **changes: Any) -> Settings:
+        """Returns a copy with some values changed (validated like loaded ones)."""
+        for name, value in changes.items():
+            _BY_NAME[name].validate(value)
+        return dataclasses.replace(self, **changes)
+
+
+def _read_secret_file(setting: Setting, path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise ConfigError(
+            f"{setting.env_var}_FILE: cannot read {path!r} ({exc.strerror or exc})"
+        ) from exc
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Builds `Settings` from flags, then the environment, then defaults.
+
+    Args:
+        flags: Values given on the command line, already typed; None entries are ignored.
+        environ: The environment to read (defaults to ``os.environ``).
+
+    Returns:
+        The validated settings.
+
+    Raises:
+        ConfigError: A value is malformed or out of range; the message names the variable.
+    """
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    environ = os.environ if environ is None else environ
+    unknown = [k for k in flags if k not in _BY_NAME]
+    if unknown:
+        raise ConfigError(f"unknown setting {unknown[0]!r}")
+    values: dict[str, Any] = {}
+    for setting in REGISTRY:
+        source = f"--{setting.name.replace('_', '-')}"
+        if setting.name in flags:
+            value = flags[setting.name]
+        elif setting.env_var in environ:
+            source = setting.env_var
+            raw = environ[setting.env_var]
+            try:
+                value = setting.parse(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{source}: {exc} (got {raw!r})") from exc
+        elif setting.secret and f"{setting.env_var}_FILE" in environ:
+            source = f"{setting.env_var}_FILE"
+            value = _read_secret_file(setting, environ[source])
+        else:
+            values[setting.name] = setting.default
+            continue
+        try:
+            values[setting.name] = setting.validate(value)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: {exc} (got {value!r})") from exc
+    return Settings(**values)
+
+
+def describe(settings: Settings) -> Iterator[tuple[Setting, str]]:
+    """Yields each setting with its current value as text, secrets redacted."""
+    for setting in REGISTRY:
+        value = getattr(settings, setting.name)
+        if setting.secret:
+            shown = REDACTED if value else "(not set)"
+        else:
+            shown = str(value)
+        yield setting, shown

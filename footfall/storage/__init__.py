@@ -1,0 +1,1 @@
+"""Event stores: DuckDB (embedded default); every backend implements `footfall.storage.base`."""

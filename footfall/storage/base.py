@@ -1,0 +1,39 @@
+"""The event-store interface every backend implements."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+EventRow = tuple[Any, ...]
+SessionRow = tuple[Any, ...]
+
+
+class EventWriter(Protocol):
+    """Durably appends events and upserts the sessions they belong to."""
+
+    def write(
+        self,
+        events: Sequence[EventRow],
+        new_sessions: Sequence[SessionRow],
+        changed_sessions: Sequence[SessionRow],
+    ) -> None:
+        """Commits one batch atomically; returns only once it is on disk."""
+        ...
+
+
+class EventReader(Protocol):
+    """What the ingest side needs to read back."""
+
+    def open_sessions(self, since: dt.datetime) -> list[SessionRow]:
+        """Sessions whose last event is at or after `since` (to resume after a restart)."""
+        ...
+
+    def max_session_id(self) -> int:
+        """The largest session id stored (0 when empty)."""
+        ...
+
+    def count_events(self, site_id: int | None = None) -> int:
+        """How many events are stored, for one site or all."""
+        ...

@@ -1,0 +1,446 @@
+"""Bulk import of NDJSON history, done in the engine (docs/adr/0006-import-in-the-engine.md).
+
+Lines are read by pyarrow, parsed and validated by DuckDB's JSON functions in a private in-memory
+database, enriched once per *distinct* URL, referrer, User-Agent, IP and visitor identity with
+the same Python functions the live pipeline uses, sessionised with window functions under the
+same 30-minute rule, and appended to the event store in one transaction.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import pyarrow as pa
+import pyarrow.csv as pcsv
+
+from footfall.ingest.domains import root_domain
+from footfall.ingest.geo import GeoLocator
+from footfall.ingest.request import MAX_NAME_CHARS, MAX_URL_BYTES, PROPS_ERROR, parse_props
+from footfall.ingest.salts import SaltRing
+from footfall.ingest.sources import SourceClassifier, is_spam_referrer
+from footfall.ingest.urls import CLICK_ID_PARAMS, parse_page_url
+from footfall.ingest.useragent import UserAgentParser
+from footfall.ingest.visitor import visitor_id
+from footfall.schema import EVENT_COLUMNS, NO_SCROLL_DEPTH, SESSION_COLUMNS, VISIT_COLUMNS
+from footfall.storage.duckdb_store import DuckDBEventStore
+
+MAX_REPORTED_ERRORS = 1000
+# Query parameters that decide a visit's source; everything else in the query is irrelevant.
+_SOURCE_PARAMS = ("utm_source", "source", "ref", "utm_medium", "utm_campaign", "utm_content",
+                  "utm_term", *CLICK_ID_PARAMS)
+_FIELDS = (
+    '{"timestamp":"VARCHAR","name":"VARCHAR","url":"VARCHAR","referrer":"VARCHAR",'
+    '"user_agent":"VARCHAR","ip":"VARCHAR","visitor_id":"VARCHAR","props":"JSON",'
+    '"interactive":"BOOLEAN"}'
+)
+_VISIT_SOURCE_COLUMNS = VISIT_COLUMNS[:9]  # referrer .. click_id_param
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did. `errors` lists the first rejected lines with their reasons."""
+
+    lines: int = 0
+    stored: int = 0
+    sessions: int = 0
+    dropped: int = 0
+    rejected: int = 0
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        return {
+            "lines": self.lines,
+            "stored": self.stored,
+            "sessions": self.sessions,
+            "dropped": self.dropped,
+            "rejected": self.rejected,
+            "errors": [{"line": n, "error": e} for n, e in self.errors],
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Enrichers:
+    """The live pipeline's enrichment functions, reused per distinct value."""
+
+    user_agents: UserAgentParser
+    geo: GeoLocator
+    sources: SourceClassifier
+
+
+Progress = Callable[[str], None]
+
+
+def _read_batches(path: Path, batch_bytes: int) -> Iterator[pa.RecordBatch]:
+    """Streams the file as one string column per line, blank lines included (for numbering)."""
+    reader = pcsv.open_csv(
+        path,
+        read_options=pcsv.ReadOptions(column_names=["line"], block_size=batch_bytes),
+        # JSON text never holds a raw 0x1f, so every line is exactly one field.
+        parse_options=pcsv.ParseOptions(delimiter="\x1f", quote_char=False, escape_char=False,
+                                        newlines_in_values=False, ignore_empty_lines=False),
+        convert_options=pcsv.ConvertOptions(column_types={"line": pa.string()},
+                                            strings_can_be_null=False),
+    )
+    yield from reader
+
+
+def _read_batches_slow(path: Path, batch_lines: int) -> Iterator[pa.RecordBatch]:
+    """Fallback for files the fast reader refuses (control characters, invalid UTF-8)."""
+    with path.open("r", encoding="utf-8", errors="replace", newline="\n") as handle:
+        chunk: list[str] = []
+        for raw in handle:
+            chunk.append(raw.rstrip("\r\n"))
+            if len(chunk) >= batch_lines:
+                yield pa.record_batch([pa.array(chunk, pa.string())], names=["line"])
+                chunk = []
+        if chunk:
+            yield pa.record_batch([pa.array(chunk, pa.string())], names=["line"])
+
+
+class DuckDBImporter:
+    """Imports NDJSON files into a `DuckDBEventStore` for one site."""
+
+    def __init__(
+        self,
+        store: DuckDBEventStore,
+        *,
+        enrichers: Enrichers,
+        salts: SaltRing,
+        reserve_session_ids: Callable[[int], int],
+        batch_bytes: int = 64 << 20,
+        temp_dir: Path | None = None,
+    ) -> None:
+        self._store = store
+        self._enrich = enrichers
+        self._salts = salts
+        self._reserve = reserve_session_ids
+        self._batch_bytes = batch_bytes
+        self._temp_dir = temp_dir
+
+    def import_file(
+        self, path: Path, *, site_id: int, domain: str, progress: Progress | None = None
+    ) -> ImportReport:
+        """Imports one NDJSON file.
+
+        Args:
+            path: The file; every line one JSON object.
+            site_id: The site the events belong to.
+            domain: The site's domain (part of the visitor hash).
+            progress: Called with the name of each stage as it starts.
+
+        Returns:
+            Counts, and the first rejected lines with their reasons.
+        """
+        step = progress or (lambda _stage: None)
+        report = ImportReport()
+        with tempfile.TemporaryDirectory(dir=self._temp_dir) as spill:
+            con = duckdb.connect(config={"temp_directory": spill, "memory_limit": "4GB"})
+            try:
+                step("reading")
+                self._stage_lines(con, path, report)
+                step("validating")
+                self._validate(con, report)
+                step("enriching")
+                self._enrich_distinct(con, domain)
+                step("sessionising")
+                self._sessionise(con, site_id, report)
+                step("writing")
+                self._write(con, report)
+            finally:
+                con.close()
+        return report
+
+    # -- stages ---------------------------------------------------------------------------
+
+    def _stage_lines(self, con: duckdb.DuckDBPyConnection, path: Path, report: ImportReport) -> None:
+        con.execute("CREATE TABLE parsed (line_no UBIGINT, r STRUCT(timestamp VARCHAR, "
+                    "name VARCHAR, url VARCHAR, referrer VARCHAR, user_agent VARCHAR, ip VARCHAR, "
+                    "visitor_id VARCHAR, props JSON, interactive BOOLEAN))")
+        con.execute("CREATE TABLE rejected (line_no UBIGINT, error VARCHAR)")
+        try:
+            self._load(con, _read_batches(path, self._batch_bytes), report)
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            con.execute("DELETE FROM parsed")
+            con.execute("DELETE FROM rejected")
+            report.lines = 0
+            self._load(con, _read_batches_slow(path, 500_000), report)
+
+    @staticmethod
+    def _load(
+        con: duckdb.DuckDBPyConnection, batches: Iterator[pa.RecordBatch], report: ImportReport
+    ) -> None:
+        offset = 0
+        for batch in batches:
+            numbers = pa.array(range(offset + 1, offset + batch.num_rows + 1), pa.uint64())
+            offset += batch.num_rows
+            chunk = pa.Table.from_batches([batch]).append_column("line_no", numbers)
+            con.register("_chunk", chunk)
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _lines AS SELECT line_no, line, "
+                "CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END AS ok "
+                "FROM _chunk WHERE trim(line) <> ''"
+            )
+            con.unregister("_chunk")
+            con.execute("INSERT INTO rejected SELECT line_no, 'not a JSON object' "
+                        "FROM _lines WHERE NOT ok")
+            con.execute(f"INSERT INTO parsed SELECT line_no, json_transform(line, '{_FIELDS}') "
+                        "FROM _lines WHERE ok")
+        row = con.execute("SELECT count(*) FROM parsed").fetchone()
+        bad = con.execute("SELECT count(*) FROM rejected").fetchone()
+        report.lines = (int(row[0]) if row else 0) + (int(bad[0]) if bad else 0)
+        con.execute("DROP TABLE IF EXISTS _lines")
+
+    def _validate(self, con: duckdb.DuckDBPyConnection, report: ImportReport) -> None:
+        con.execute(f"""
+            CREATE TABLE checked AS
+            SELECT line_no, r.*, date_trunc('second', try_cast(r.timestamp AS TIMESTAMPTZ)
+                       AT TIME ZONE 'UTC') AS ts,
+                   CASE
+                     WHEN r.timestamp IS NULL THEN 'timestamp is required'
+                     WHEN try_cast(r.timestamp AS TIMESTAMPTZ) IS NULL
+                       THEN 'timestamp is not an ISO-8601 date-time'
+                     WHEN r.name IS NULL OR r.name = '' THEN 'name is required'
+                     WHEN length(r.name) > {MAX_NAME_CHARS}
+                       THEN 'name should be at most {MAX_NAME_CHARS} characters'
+                     WHEN r.url IS NULL THEN 'url is required'
+                     WHEN strlen(r.url) > {MAX_URL_BYTES} THEN 'url must be a valid url'
+                     WHEN lower(r.url) LIKE 'data:%' THEN 'url scheme is not allowed'
+                   END AS error
+            FROM parsed
+        """)
+        con.execute("DROP TABLE parsed")
+        con.execute("INSERT INTO rejected SELECT line_no, error FROM checked WHERE error IS NOT NULL")
+        con.execute("DELETE FROM checked WHERE error IS NOT NULL")
+        # Props: cleaned by the live pipeline's own function, once per distinct JSON text.
+        distinct = con.execute(
+            "SELECT DISTINCT props FROM checked WHERE props IS NOT NULL"
+        ).fetchall()
+        texts, keys, values, too_long = [], [], [], []
+        for (text,) in distinct:
+            try:
+                raw = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                raw = None
+            props, long = parse_props(raw)
+            texts.append(text)
+            keys.append([k for k, _ in props])
+            values.append([v for _, v in props])
+            too_long.append(long)
+        con.register("_props", pa.table({
+            "props": pa.array(texts, pa.string()),
+            "keys": pa.array(keys, pa.list_(pa.string())),
+            "vals": pa.array(values, pa.list_(pa.string())),
+            "too_long": pa.array(too_long, pa.bool_()),
+        }))
+        con.execute(f"""
+            INSERT INTO rejected SELECT c.line_no, 'props: {PROPS_ERROR}'
+            FROM checked c JOIN _props p ON c.props::VARCHAR = p.props WHERE p.too_long
+        """)
+        con.execute("""
+            CREATE TABLE valid AS
+            SELECT c.line_no, c.ts, c.name, c.url, coalesce(c.referrer, '') AS referrer,
+                   coalesce(c.user_agent, '') AS user_agent, coalesce(c.ip, '') AS ip,
+                   c.visitor_id, coalesce(c.interactive, true) AS interactive,
+                   coalesce(p.keys, []::VARCHAR[]) AS props_keys,
+                   coalesce(p.vals, []::VARCHAR[]) AS props_values
+            FROM checked c LEFT JOIN _props p ON c.props::VARCHAR = p.props
+            WHERE p.too_long IS NOT true
+        """)
+        con.unregister("_props")
+        con.execute("DROP TABLE checked")
+        total = con.execute("SELECT count(*) FROM rejected").fetchone()
+        report.rejected = int(total[0]) if total else 0
+        report.errors = [
+            (int(n), str(e)) for n, e in con.execute(
+                f"SELECT line_no, error FROM rejected ORDER BY line_no LIMIT {MAX_REPORTED_ERRORS}"
+            ).fetchall()
+        ]
+
+    def _enrich_distinct(self, con: duckdb.DuckDBPyConnection, domain: str) -> None:
+        ua_parser, geo, sources = self._enrich.user_agents, self._enrich.geo, self._enrich.sources
+        # URLs -> hostname, pathname, root domain and the query parameters that name a source.
+        urls = [u for (u,) in con.execute("SELECT DISTINCT url FROM valid").fetchall()]
+        hosts, paths, roots, qkeys = [], [], [], []
+        for url in urls:
+            page = parse_page_url(url)
+            hosts.append(page.hostname)
+            paths.append(page.pathname)
+            roots.append(root_domain(page.hostname))
+            subset = {k: page.query[k] for k in _SOURCE_PARAMS if k in page.query}
+            qkeys.append(orjson.dumps(subset).decode() if subset else "")
+        con.register("_urls", pa.table({"url": urls, "hostname": hosts, "pathname": paths,
+                                        "root": roots, "qkey": qkeys}))
+        con.execute("CREATE TABLE url_info AS SELECT * FROM _urls")
+        con.unregister("_urls")
+
+        # User agents.
+        agents = [u for (u,) in con.execute("SELECT DISTINCT user_agent FROM valid").fetchall()]
+        infos = [ua_parser.parse(u) for u in agents]
+        con.register("_ua", pa.table({
+            "user_agent": agents,
+            "device": [i.device for i in infos], "browser": [i.browser for i in infos],
+            "browser_version": [i.browser_version for i in infos], "os": [i.os for i in infos],
+            "os_version": [i.os_version for i in infos], "is_bot": [i.is_bot for i in infos],
+        }))
+        con.execute("CREATE TABLE ua_info AS SELECT * FROM _ua")
+        con.unregister("_ua")
+
+        # Countries.
+        ips = [ip for (ip,) in con.execute("SELECT DISTINCT ip FROM valid").fetchall()]
+        con.register("_ip", pa.table({"ip": ips, "country": [geo.country(ip) for ip in ips]}))
+        con.execute("CREATE TABLE ip_info AS SELECT * FROM _ip")
+        con.unregister("_ip")
+
+        # Sources, per distinct (referrer, page host, source parameters).
+        combos = con.execute("""
+            SELECT DISTINCT v.referrer, u.hostname, u.qkey
+            FROM valid v JOIN url_info u USING (url)
+        """).fetchall()
+        columns: dict[str, list[Any]] = {c: [] for c in
+                                         ("referrer_in", "hostname", "qkey", "spam",
+                                          *_VISIT_SOURCE_COLUMNS)}
+        for referrer, hostname, qkey in combos:
+            query = orjson.loads(qkey) if qkey else {}
+            found = sources.classify(referrer=referrer or None, page_hostname=hostname,
+                                     query=query)
+            columns["referrer_in"].append(referrer)
+            columns["hostname"].append(hostname)
+            columns["qkey"].append(qkey)
+            columns["spam"].append(is_spam_referrer(referrer or None))
+            for name in _VISIT_SOURCE_COLUMNS:
+                columns[name].append(getattr(found, name))
+        con.register("_src", pa.table(columns))
+        con.execute("CREATE TABLE src_info AS SELECT * FROM _src")
+        con.unregister("_src")
+
+        # Visitor ids under the current salt, per distinct identity.
+        identities = con.execute("""
+            SELECT DISTINCT v.user_agent, v.ip, v.visitor_id, u.root
+            FROM valid v JOIN url_info u USING (url)
+        """).fetchall()
+        salt = self._salts.current
+        ids = []
+        for ua, ip, given, root in identities:
+            if given is not None:
+                # An explicit visitor id replaces (UA, IP); the prefix keeps the spaces apart.
+                ids.append(visitor_id(salt, user_agent="\x01visitor_id", ip=given,
+                                      domain=domain, root_domain=root))
+            else:
+                ids.append(visitor_id(salt, user_agent=ua, ip=ip, domain=domain,
+                                      root_domain=root))
+        con.register("_vis", pa.table({
+            "user_agent": pa.array([i[0] for i in identities], pa.string()),
+            "ip": pa.array([i[1] for i in identities], pa.string()),
+            "given": pa.array([i[2] for i in identities], pa.string()),
+            "root": pa.array([i[3] for i in identities], pa.string()),
+            "visitor": pa.array(ids, pa.uint64()),
+        }))
+        con.execute("CREATE TABLE visitor_info AS SELECT * FROM _vis")
+        con.unregister("_vis")
+
+    def _sessionise(self, con: duckdb.DuckDBPyConnection, site_id: int, report: ImportReport) -> None:
+        source_cols = ", ".join(f"s.{c}" for c in _VISIT_SOURCE_COLUMNS)
+        con.execute(f"""
+            CREATE TABLE enriched AS
+            SELECT v.line_no, v.ts, v.name, u.hostname, u.pathname, vi.visitor, v.interactive,
+                   v.props_keys, v.props_values, {source_cols}, i.country,
+                   a.device, a.browser, a.browser_version, a.os, a.os_version,
+                   a.is_bot OR s.spam OR v.name = 'engagement' AS dropped
+            FROM valid v
+            JOIN url_info u USING (url)
+            JOIN ua_info a USING (user_agent)
+            JOIN ip_info i USING (ip)
+            JOIN src_info s ON s.referrer_in = v.referrer AND s.hostname = u.hostname
+                           AND s.qkey = u.qkey
+            JOIN visitor_info vi ON vi.user_agent = v.user_agent AND vi.ip = v.ip
+                                AND vi.given IS NOT DISTINCT FROM v.visitor_id AND vi.root = u.root
+        """)
+        for table in ("valid", "url_info", "ua_info", "ip_info", "src_info", "visitor_info"):
+            con.execute(f"DROP TABLE {table}")
+        dropped = con.execute("SELECT count(*) FROM enriched WHERE dropped").fetchone()
+        report.dropped = int(dropped[0]) if dropped else 0
+        # The 30-minute rule: a new session when more than 30 whole minutes passed since the
+        # visitor's previous event (footfall.sessions.rule.continues).
+        con.execute("""
+            CREATE TABLE sequenced AS
+            SELECT *, sum(starts) OVER (PARTITION BY visitor ORDER BY ts, line_no
+                                         ROWS UNBOUNDED PRECEDING) AS seq
+            FROM (
+              SELECT *, CASE WHEN prev IS NULL
+                               OR floor(date_diff('second', prev, ts) / 60) > 30
+                             THEN 1 ELSE 0 END AS starts
+              FROM (SELECT *, lag(ts) OVER (PARTITION BY visitor ORDER BY ts, line_no) AS prev
+                    FROM enriched WHERE NOT dropped)
+            )
+        """)
+        con.execute("DROP TABLE enriched")
+        first = ", ".join(f"arg_min({c}, ord) AS {c}" for c in
+                          (*_VISIT_SOURCE_COLUMNS, "country", "device", "browser",
+                           "browser_version", "os", "os_version"))
+        con.execute(f"""
+            CREATE TABLE grouped AS
+            SELECT visitor, seq, min(ts) AS start, max(ts) AS last, count(*) AS events,
+                   count(*) FILTER (WHERE name = 'pageview') AS pageviews,
+                   coalesce(bool_or(name <> 'pageview' AND interactive), false) AS engaged,
+                   coalesce(arg_min(pathname, ord) FILTER (WHERE name = 'pageview'), '')
+                     AS entry_page,
+                   coalesce(arg_max(pathname, ord) FILTER (WHERE name = 'pageview'), '')
+                     AS exit_page,
+                   coalesce(arg_min(hostname, ord) FILTER (WHERE name = 'pageview'), '')
+                     AS hostname,
+                   coalesce(arg_max(hostname, ord) FILTER (WHERE name = 'pageview'), '')
+                     AS exit_hostname,
+                   arg_min(props_keys, ord) AS entry_props_keys,
+                   arg_min(props_values, ord) AS entry_props_values,
+                   {first}
+            FROM (SELECT *, epoch_us(ts)::HUGEINT * 4294967296 + line_no AS ord FROM sequenced)
+            GROUP BY visitor, seq
+        """)
+        count = con.execute("SELECT count(*) FROM grouped").fetchone()
+        report.sessions = int(count[0]) if count else 0
+        base = self._reserve(report.sessions) if report.sessions else 0
+        visit = ", ".join("'' AS region" if c == "region" else "0::UINTEGER AS city" if c == "city" else c
+                          for c in VISIT_COLUMNS)
+        con.execute(f"""
+            CREATE TABLE new_sessions AS
+            SELECT {site_id}::UINTEGER AS site_id,
+                   ({base} + row_number() OVER (ORDER BY start, visitor, seq) - 1)::UBIGINT
+                     AS session_id,
+                   visitor AS visitor_id, start, last AS timestamp,
+                   date_diff('second', start, last)::UINTEGER AS duration,
+                   pageviews::UINTEGER AS pageviews, events::UINTEGER AS events,
+                   pageviews < 2 AND NOT engaged AS is_bounce,
+                   entry_page, exit_page, hostname, exit_hostname,
+                   entry_props_keys, entry_props_values, {visit}, seq
+            FROM grouped
+        """)
+        con.execute("DROP TABLE grouped")
+        session_visit = ", ".join(f"n.{c}" for c in VISIT_COLUMNS)
+        con.execute(f"""
+            CREATE TABLE new_events AS
+            SELECT {site_id}::UINTEGER AS site_id, e.ts AS timestamp, e.name, e.hostname,
+                   e.pathname, e.visitor AS visitor_id, n.session_id, e.props_keys,
+                   e.props_values, {NO_SCROLL_DEPTH}::UTINYINT AS scroll_depth,
+                   0::UINTEGER AS engagement_time, {session_visit}
+            FROM sequenced e JOIN new_sessions n ON n.visitor_id = e.visitor AND n.seq = e.seq
+            ORDER BY e.ts, n.session_id
+        """)
+        con.execute("DROP TABLE sequenced")
+
+    def _write(self, con: duckdb.DuckDBPyConnection, report: ImportReport) -> None:
+        sessions = con.sql(
+            f"SELECT {', '.join(SESSION_COLUMNS)} FROM new_sessions ORDER BY session_id"
+        ).to_arrow_table()
+        events = con.sql(f"SELECT {', '.join(EVENT_COLUMNS)} FROM new_events").to_arrow_reader(
+            1_000_000
+        )
+        self._store.write_tables(events, sessions, None)
+        stored = con.execute("SELECT count(*) FROM new_events").fetchone()
+        report.stored = int(stored[0]) if stored else 0

@@ -1,0 +1,223 @@
+"""The DuckDB event store: one file, an `events` and a `sessions` table, one writer connection."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from footfall.errors import StoreBusyError, StoreError
+from footfall.schema import EVENT_COLUMNS, SESSION_COLUMNS, VISIT_COLUMNS
+from footfall.storage.base import EventRow, SessionRow
+
+SCHEMA_VERSION = "1"
+
+_VISIT_TYPES: dict[str, tuple[str, pa.DataType]] = {
+    name: ("UINTEGER", pa.uint32()) if name == "city" else ("VARCHAR", pa.string())
+    for name in VISIT_COLUMNS
+}
+_STRINGS = pa.list_(pa.string())
+
+EVENT_TYPES: dict[str, tuple[str, pa.DataType]] = {
+    "site_id": ("UINTEGER", pa.uint32()),
+    "timestamp": ("TIMESTAMP", pa.timestamp("us")),
+    "name": ("VARCHAR", pa.string()),
+    "hostname": ("VARCHAR", pa.string()),
+    "pathname": ("VARCHAR", pa.string()),
+    "visitor_id": ("UBIGINT", pa.uint64()),
+    "session_id": ("UBIGINT", pa.uint64()),
+    "props_keys": ("VARCHAR[]", _STRINGS),
+    "props_values": ("VARCHAR[]", _STRINGS),
+    "scroll_depth": ("UTINYINT", pa.uint8()),
+    "engagement_time": ("UINTEGER", pa.uint32()),
+    **_VISIT_TYPES,
+}
+
+SESSION_TYPES: dict[str, tuple[str, pa.DataType]] = {
+    "site_id": ("UINTEGER", pa.uint32()),
+    "session_id": ("UBIGINT", pa.uint64()),
+    "visitor_id": ("UBIGINT", pa.uint64()),
+    "start": ("TIMESTAMP", pa.timestamp("us")),
+    "timestamp": ("TIMESTAMP", pa.timestamp("us")),
+    "duration": ("UINTEGER", pa.uint32()),
+    "pageviews": ("UINTEGER", pa.uint32()),
+    "events": ("UINTEGER", pa.uint32()),
+    "is_bounce": ("BOOLEAN", pa.bool_()),
+    "entry_page": ("VARCHAR", pa.string()),
+    "exit_page": ("VARCHAR", pa.string()),
+    "hostname": ("VARCHAR", pa.string()),
+    "exit_hostname": ("VARCHAR", pa.string()),
+    "entry_props_keys": ("VARCHAR[]", _STRINGS),
+    "entry_props_values": ("VARCHAR[]", _STRINGS),
+    **_VISIT_TYPES,
+}
+assert tuple(EVENT_TYPES) == EVENT_COLUMNS
+assert tuple(SESSION_TYPES) == SESSION_COLUMNS
+
+EVENT_SCHEMA = pa.schema([(name, arrow) for name, (_, arrow) in EVENT_TYPES.items()])
+SESSION_SCHEMA = pa.schema([(name, arrow) for name, (_, arrow) in SESSION_TYPES.items()])
+
+# Session columns a later event can change; the visit attributes are fixed at the start.
+_MUTABLE = ("timestamp", "duration", "pageviews", "events", "is_bounce", "entry_page",
+            "exit_page", "hostname", "exit_hostname")
+
+
+def _ddl(table: str, types: dict[str, tuple[str, pa.DataType]]) -> str:
+    columns = ",\n  ".join(f"{name} {sql} NOT NULL" for name, (sql, _) in types.items())
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n  {columns}\n)"
+
+
+def rows_to_table(rows: Sequence[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
+    """Builds an Arrow table from row tuples in the schema's column order."""
+    if not rows:
+        return schema.empty_table()
+    columns = list(zip(*rows, strict=True))
+    return pa.Table.from_arrays(
+        [pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)],
+        schema=schema,
+    )
+
+
+class DuckDBEventStore:
+    """Events and sessions in one DuckDB file.
+
+    One connection writes (the group-commit thread); readers take cursors. DuckDB lets only
+    one process open a file for writing, so a second process gets `StoreBusyError`.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._con = duckdb.connect(str(path))
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreBusyError(
+                    f"the event store {path} is in use by another footfall process "
+                    "(stop the server, or send the data to its HTTP API instead)"
+                ) from exc
+            raise StoreError(f"cannot open the event store {path}: {exc}") from exc
+        self._ensure_schema()
+
+    def _ensure_schema(self) -> None:
+        con = self._con
+        con.execute(_ddl("events", EVENT_TYPES))
+        con.execute(_ddl("sessions", SESSION_TYPES))
+        con.execute("CREATE TABLE IF NOT EXISTS store_info (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        con.execute(
+            "INSERT INTO store_info VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
+            [SCHEMA_VERSION],
+        )
+
+    @contextmanager
+    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor for reading on the calling thread."""
+        cur = self._con.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    def write(
+        self,
+        events: Sequence[EventRow],
+        new_sessions: Sequence[SessionRow],
+        changed_sessions: Sequence[SessionRow],
+    ) -> None:
+        """Commits events and session changes in one transaction (WAL-synced on commit)."""
+        self.write_tables(
+            rows_to_table(events, EVENT_SCHEMA),
+            rows_to_table(new_sessions, SESSION_SCHEMA),
+            rows_to_table(changed_sessions, SESSION_SCHEMA),
+        )
+
+    def write_tables(
+        self,
+        events: pa.Table | pa.RecordBatchReader,
+        new_sessions: pa.Table | None,
+        changed: pa.Table | None,
+    ) -> None:
+        """Like `write`, from Arrow data in the stored column order (a reader is streamed)."""
+        with self._lock:
+            con = self._con
+            con.begin()
+            try:
+                if isinstance(events, pa.RecordBatchReader) or events.num_rows:
+                    con.register("_ev", events)
+                    con.execute("INSERT INTO events SELECT * FROM _ev")
+                    con.unregister("_ev")
+                if new_sessions is not None and new_sessions.num_rows:
+                    con.register("_ns", new_sessions)
+                    con.execute("INSERT INTO sessions SELECT * FROM _ns")
+                    con.unregister("_ns")
+                if changed is not None and changed.num_rows:
+                    self._update_sessions(con, changed)
+                con.commit()
+            except duckdb.Error as exc:
+                con.rollback()
+                raise StoreError(f"event store write failed: {exc}") from exc
+
+    @staticmethod
+    def _update_sessions(con: duckdb.DuckDBPyConnection, changed: pa.Table) -> None:
+        con.register("_cs", changed)
+        assignments = ", ".join(f"{c} = _cs.{c}" for c in _MUTABLE)
+        # Sessions are appended roughly in start order, so the bound on `start` lets DuckDB
+        # skip all but the newest row groups through their min/max statistics.
+        oldest = con.execute("SELECT min(start) FROM _cs").fetchone()
+        con.execute(
+            f"UPDATE sessions SET {assignments} FROM _cs "
+            "WHERE sessions.session_id = _cs.session_id AND sessions.start >= ?",
+            [oldest[0] if oldest else dt.datetime(1970, 1, 1)],
+        )
+        con.unregister("_cs")
+
+    def open_sessions(self, since: dt.datetime) -> list[SessionRow]:
+        """Sessions whose last event is at or after `since` (naive UTC)."""
+        with self.cursor() as cur:
+            return cur.execute(
+                f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE timestamp >= ?",
+                [since],
+            ).fetchall()
+
+    def max_session_id(self) -> int:
+        """The largest session id stored (0 when empty)."""
+        with self.cursor() as cur:
+            row = cur.execute("SELECT coalesce(max(session_id), 0) FROM sessions").fetchone()
+        return int(row[0]) if row else 0
+
+    def count_events(self, site_id: int | None = None) -> int:
+        """How many events are stored, for one site or all."""
+        with self.cursor() as cur:
+            if site_id is None:
+                row = cur.execute("SELECT count(*) FROM events").fetchone()
+            else:
+                row = cur.execute(
+                    "SELECT count(*) FROM events WHERE site_id = ?", [site_id]
+                ).fetchone()
+        return int(row[0]) if row else 0
+
+    def delete_site(self, site_id: int) -> None:
+        """Removes every event and session of a site."""
+        with self._lock:
+            self._con.execute("DELETE FROM events WHERE site_id = ?", [site_id])
+            self._con.execute("DELETE FROM sessions WHERE site_id = ?", [site_id])
+
+    def checkpoint(self) -> None:
+        """Folds the WAL into the database file."""
+        with self._lock:
+            self._con.execute("CHECKPOINT")
+
+    def close(self) -> None:
+        """Checkpoints and closes the file."""
+        with self._lock:
+            try:
+                self._con.execute("CHECKPOINT")
+            finally:
+                self._con.close()

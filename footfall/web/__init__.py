@@ -1,0 +1,1 @@
+"""The HTTP adapter: the only package that imports the web framework."""

@@ -1,0 +1,89 @@
+"""`create_app(settings)`: the ASGI application. No app, engine or settings exist at import time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from footfall.clock import Clock
+from footfall.ingest.salts import next_rotation
+from footfall.service import Services
+from footfall.settings import Settings
+from footfall.storage.writer import GroupCommitWriter
+from footfall.web import event, importing
+from footfall.web.state import AppState
+
+log = logging.getLogger(__name__)
+
+
+async def healthz(request: Request) -> Response:
+    """Liveness: the process answers."""
+    return PlainTextResponse("ok")
+
+
+async def readyz(request: Request) -> Response:
+    """Readiness: the writer accepts events and the metadata store answers."""
+    state: AppState = request.app.state.footfall
+    checks: dict[str, str] = {}
+    checks["ingest_queue"] = "ok" if state.writer.has_room() else "full"
+    try:
+        await asyncio.to_thread(state.services.sites.reload)
+        checks["metadata"] = "ok"
+    except Exception as exc:  # reported, not raised: this is the probe's whole job
+        checks["metadata"] = f"error: {exc.__class__.__name__}"
+    ready = all(v == "ok" for v in checks.values())
+    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+
+async def _housekeeping(services: Services) -> None:
+    """Rotates salts at 00:00 UTC and forgets sessions that can no longer continue."""
+    clock = services.clock
+    while True:
+        now = clock.now()
+        wait = min(60.0, (next_rotation(now) - now).total_seconds() + 0.5)
+        await asyncio.sleep(max(wait, 0.5))
+        now = clock.now()
+        services.salts.ring(now)
+        services.sessions.expire(now.astimezone(dt.UTC).replace(tzinfo=None)
+                                 - dt.timedelta(minutes=31))
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
+    """Builds the ASGI app; stores are opened in its lifespan and closed (flushed) after it."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        services = Services.open(settings, clock=clock)
+        writer = GroupCommitWriter(
+            services.store,
+            loop=asyncio.get_running_loop(),
+            max_batch=settings.commit_max_batch,
+            max_wait_seconds=settings.commit_max_wait_ms / 1000,
+            queue_limit=settings.ingest_queue_size,
+        )
+        app.state.footfall = AppState(settings=settings, services=services, writer=writer)
+        keeper = asyncio.create_task(_housekeeping(services))
+        try:
+            yield
+        finally:
+            keeper.cancel()
+            writer.close()
+            services.close()
+            log.info("event store flushed and closed")
+
+    routes = [
+        Route("/api/event", event.event, methods=["POST"]),
+        Route("/api/event", event.preflight, methods=["OPTIONS"]),
+        Route("/api/import", importing.import_events, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)

@@ -1,0 +1,18 @@
+"""What the web layer keeps between requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from footfall.service import Services
+from footfall.settings import Settings
+from footfall.storage.writer import GroupCommitWriter
+
+
+@dataclass
+class AppState:
+    """Built in the lifespan: the services and the group-commit writer."""
+
+    settings: Settings
+    services: Services
+    writer: GroupCommitWriter
