@@ -1,0 +1,1 @@
+"""Event ingestion: parsing and enrichment of incoming events."""

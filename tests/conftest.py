@@ -1,0 +1,115 @@
+"""Shared fixtures: real stores in temp dirs, the app in-process, and real server processes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from starlette.testclient import TestClient
+
+from footfall.clock import FixedClock
+from footfall.meta.keys import create_key
+from footfall.meta.sites import add_site
+from footfall.service import open_meta
+from footfall.settings import Settings, load_settings
+from footfall.web.app import create_app
+
+CHROME_UA = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Safari/537.36"
+)
+FOOTFALL = [sys.executable, "-m", "footfall"]
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings for a fresh data directory, with example.com registered."""
+    value = load_settings({"data_dir": tmp_path / "data"}, environ={})
+    add_site(open_meta(value), domain="example.com", timezone="UTC")
+    return value
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC))
+
+
+@pytest.fixture
+def client(settings: Settings, clock: FixedClock) -> Iterator[TestClient]:
+    """The app in-process (lifespan included) on a frozen clock."""
+    with TestClient(create_app(settings, clock=clock)) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def import_key(settings: Settings) -> str:
+    return create_key(open_meta(settings), name="importer", scopes=("events:import",))[1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    """A real `footfall serve` process on loopback."""
+
+    data_dir: Path
+    port: int
+    process: subprocess.Popen[bytes] | None = None
+    log: Path | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        self.log = self.data_dir.parent / f"server-{self.port}.log"
+        handle = self.log.open("ab")
+        self.process = subprocess.Popen(
+            [*FOOTFALL, "serve", "--host", "127.0.0.1", "--port", str(self.port),
+             "--data-dir", str(self.data_dir)],
+            stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, "COVERAGE_PROCESS_START": ""},
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()[-2000:]}")
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=0.5).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError(f"server did not start: {self.log.read_text()[-2000:]}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        assert self.process is not None
+        self.process.send_signal(sig)
+        self.process.wait(timeout=30)
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.kill(signal.SIGTERM)
+
+
+@pytest.fixture
+def server(settings: Settings) -> Iterator[ServerProcess]:
+    """A real server process (not started); stopped after the test."""
+    proc = ServerProcess(data_dir=settings.data_dir, port=free_port())
+    try:
+        yield proc
+    finally:
+        proc.stop()
