@@ -31,6 +31,5 @@ def import_ndjson(
         ),
         salts=services.salts.ring(services.clock.now()),
         reserve_session_ids=services.session_ids.reserve,
-        temp_dir=services.settings.data_dir,
     )
     return importer.import_file(path, site_id=site.id, domain=site.domain, progress=progress)

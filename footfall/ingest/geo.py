@@ -90,3 +90,34 @@ class GeoLocator:
         if code in _UNKNOWN_CODES or not _COUNTRY_RE.fullmatch(code):
             return ""
         return code
+
+
+@functools.cache
+def ipv4_ranges() -> tuple[list[int], list[int], list[str]]:
+    """Every IPv4 network of the bundled database as (first address, last address, country).
+
+    Bulk imports join addresses to these ranges inside the database engine instead of looking
+    each one up here. Private, reserved and unknown networks are left out.
+    """
+    _database()
+    from geoip2fast import geoip2fast as data  # the tables live in module globals
+
+    firsts: list[int] = []
+    lasts: list[int] = []
+    countries: list[str] = []
+    names = data.mainListNamesCountry
+    for chunk_first, chunk_len, chunk_ids in zip(
+        data.mainListFirstIP, data.mainListNetlength, data.mainListIDCountryCodes, strict=True
+    ):
+        for first, netlen, code_id in zip(chunk_first, chunk_len, chunk_ids, strict=True):
+            if first > 0xFFFFFFFF:
+                break
+            if code_id < 16:  # geoip2fast's private and reserved blocks
+                continue
+            code = names[code_id].split(":", 1)[0].upper()
+            if code in _UNKNOWN_CODES or not _COUNTRY_RE.fullmatch(code):
+                continue
+            firsts.append(first)
+            lasts.append(first + (1 << (32 - netlen)) - 1)
+            countries.append(code)
+    return firsts, lasts, countries

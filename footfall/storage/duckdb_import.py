@@ -8,7 +8,6 @@ same 30-minute rule, and appended to the event store in one transaction.
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,7 @@ import pyarrow as pa
 import pyarrow.csv as pcsv
 
 from footfall.ingest.domains import root_domain
-from footfall.ingest.geo import GeoLocator
+from footfall.ingest.geo import GeoLocator, ipv4_ranges
 from footfall.ingest.request import MAX_NAME_CHARS, MAX_URL_BYTES, PROPS_ERROR, parse_props
 from footfall.ingest.salts import SaltRing
 from footfall.ingest.sources import SourceClassifier, is_spam_referrer
@@ -40,6 +39,7 @@ _FIELDS = (
     '"interactive":"BOOLEAN"}'
 )
 _VISIT_SOURCE_COLUMNS = VISIT_COLUMNS[:9]  # referrer .. click_id_param
+_IPV4_TABLE: pa.Table | None = None
 
 
 @dataclass(slots=True)
@@ -115,14 +115,12 @@ class DuckDBImporter:
         salts: SaltRing,
         reserve_session_ids: Callable[[int], int],
         batch_bytes: int = 64 << 20,
-        temp_dir: Path | None = None,
     ) -> None:
         self._store = store
         self._enrich = enrichers
         self._salts = salts
         self._reserve = reserve_session_ids
         self._batch_bytes = batch_bytes
-        self._temp_dir = temp_dir
 
     def import_file(
         self, path: Path, *, site_id: int, domain: str, progress: Progress | None = None
@@ -140,30 +138,30 @@ class DuckDBImporter:
         """
         step = progress or (lambda _stage: None)
         report = ImportReport()
-        with tempfile.TemporaryDirectory(dir=self._temp_dir) as spill:
-            con = duckdb.connect(config={"temp_directory": spill, "memory_limit": "4GB"})
-            try:
-                step("reading")
-                self._stage_lines(con, path, report)
-                step("validating")
-                self._validate(con, report)
-                step("enriching")
-                self._enrich_distinct(con, domain)
-                step("sessionising")
-                self._sessionise(con, site_id, report)
-                step("writing")
-                self._write(con, report)
-            finally:
-                con.close()
+        # A cursor of the store's own database: staging lives in TEMP tables private to it, and
+        # the final INSERT moves rows inside the engine. Live commits go on meanwhile (DuckDB
+        # appends from several connections concurrently).
+        with self._store.cursor() as con:
+            step("reading")
+            self._stage_lines(con, path, report)
+            step("validating")
+            self._validate(con, report)
+            step("enriching")
+            self._enrich_distinct(con, domain)
+            step("sessionising")
+            self._sessionise(con, site_id, report)
+            step("writing")
+            self._write(con, report)
         return report
 
     # -- stages ---------------------------------------------------------------------------
 
     def _stage_lines(self, con: duckdb.DuckDBPyConnection, path: Path, report: ImportReport) -> None:
-        con.execute("CREATE TABLE parsed (line_no UBIGINT, r STRUCT(timestamp VARCHAR, "
-                    "name VARCHAR, url VARCHAR, referrer VARCHAR, user_agent VARCHAR, ip VARCHAR, "
-                    "visitor_id VARCHAR, props JSON, interactive BOOLEAN))")
-        con.execute("CREATE TABLE rejected (line_no UBIGINT, error VARCHAR)")
+        con.execute("CREATE OR REPLACE TEMP TABLE parsed (line_no UBIGINT, r STRUCT("
+                    "timestamp VARCHAR, name VARCHAR, url VARCHAR, referrer VARCHAR, "
+                    "user_agent VARCHAR, ip VARCHAR, visitor_id VARCHAR, props JSON, "
+                    "interactive BOOLEAN))")
+        con.execute("CREATE OR REPLACE TEMP TABLE rejected (line_no UBIGINT, error VARCHAR)")
         try:
             self._load(con, _read_batches(path, self._batch_bytes), report)
         except (pa.ArrowInvalid, UnicodeDecodeError):
@@ -182,16 +180,19 @@ class DuckDBImporter:
             offset += batch.num_rows
             chunk = pa.Table.from_batches([batch]).append_column("line_no", numbers)
             con.register("_chunk", chunk)
+            # One JSON parse per line: TRY turns unparseable text into NULL; arrays and scalars
+            # are caught by their first character.
             con.execute(
-                "CREATE OR REPLACE TEMP TABLE _lines AS SELECT line_no, line, "
-                "CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END AS ok "
+                "CREATE OR REPLACE TEMP TABLE _lines AS SELECT line_no, "
+                f"try(json_transform(line, '{_FIELDS}')) AS r, "
+                "starts_with(ltrim(line), '{') AS is_object "
                 "FROM _chunk WHERE trim(line) <> ''"
             )
             con.unregister("_chunk")
             con.execute("INSERT INTO rejected SELECT line_no, 'not a JSON object' "
-                        "FROM _lines WHERE NOT ok")
-            con.execute(f"INSERT INTO parsed SELECT line_no, json_transform(line, '{_FIELDS}') "
-                        "FROM _lines WHERE ok")
+                        "FROM _lines WHERE r IS NULL OR NOT is_object")
+            con.execute("INSERT INTO parsed SELECT line_no, r FROM _lines "
+                        "WHERE r IS NOT NULL AND is_object")
         row = con.execute("SELECT count(*) FROM parsed").fetchone()
         bad = con.execute("SELECT count(*) FROM rejected").fetchone()
         report.lines = (int(row[0]) if row else 0) + (int(bad[0]) if bad else 0)
@@ -199,7 +200,7 @@ class DuckDBImporter:
 
     def _validate(self, con: duckdb.DuckDBPyConnection, report: ImportReport) -> None:
         con.execute(f"""
-            CREATE TABLE checked AS
+            CREATE OR REPLACE TEMP TABLE checked AS
             SELECT line_no, r.*, date_trunc('second', try_cast(r.timestamp AS TIMESTAMPTZ)
                        AT TIME ZONE 'UTC') AS ts,
                    CASE
@@ -244,7 +245,7 @@ class DuckDBImporter:
             FROM checked c JOIN _props p ON c.props::VARCHAR = p.props WHERE p.too_long
         """)
         con.execute("""
-            CREATE TABLE valid AS
+            CREATE OR REPLACE TEMP TABLE valid AS
             SELECT c.line_no, c.ts, c.name, c.url, coalesce(c.referrer, '') AS referrer,
                    coalesce(c.user_agent, '') AS user_agent, coalesce(c.ip, '') AS ip,
                    c.visitor_id, coalesce(c.interactive, true) AS interactive,
@@ -277,7 +278,7 @@ class DuckDBImporter:
             qkeys.append(orjson.dumps(subset).decode() if subset else "")
         con.register("_urls", pa.table({"url": urls, "hostname": hosts, "pathname": paths,
                                         "root": roots, "qkey": qkeys}))
-        con.execute("CREATE TABLE url_info AS SELECT * FROM _urls")
+        con.execute("CREATE OR REPLACE TEMP TABLE url_info AS SELECT * FROM _urls")
         con.unregister("_urls")
 
         # User agents.
@@ -289,14 +290,39 @@ class DuckDBImporter:
             "browser_version": [i.browser_version for i in infos], "os": [i.os for i in infos],
             "os_version": [i.os_version for i in infos], "is_bot": [i.is_bot for i in infos],
         }))
-        con.execute("CREATE TABLE ua_info AS SELECT * FROM _ua")
+        con.execute("CREATE OR REPLACE TEMP TABLE ua_info AS SELECT * FROM _ua")
         con.unregister("_ua")
 
-        # Countries.
-        ips = [ip for (ip,) in con.execute("SELECT DISTINCT ip FROM valid").fetchall()]
-        con.register("_ip", pa.table({"ip": ips, "country": [geo.country(ip) for ip in ips]}))
-        con.execute("CREATE TABLE ip_info AS SELECT * FROM _ip")
+        # Countries: dotted IPv4 addresses are joined to the network ranges in the engine;
+        # anything else (IPv6, odd forms) is looked up here, once per distinct address.
+        self._register_ipv4_ranges(con)
+        con.execute(r"""
+            CREATE OR REPLACE TEMP TABLE ip_numbers AS
+            SELECT ip, CASE WHEN regexp_full_match(ip, '\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}')
+                            THEN try_cast(split_part(ip, '.', 1) AS UBIGINT) * 16777216
+                               + try_cast(split_part(ip, '.', 2) AS UBIGINT) * 65536
+                               + try_cast(split_part(ip, '.', 3) AS UBIGINT) * 256
+                               + try_cast(split_part(ip, '.', 4) AS UBIGINT) END AS n
+            FROM (SELECT DISTINCT ip FROM valid)
+        """)
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE ip_v4 AS
+            SELECT i.ip, CASE WHEN i.n <= r.last THEN r.country ELSE '' END AS country
+            FROM (SELECT * FROM ip_numbers WHERE n IS NOT NULL) i
+            ASOF LEFT JOIN _ipv4 r ON i.n >= r.first
+        """)
+        others = [ip for (ip,) in con.execute(
+            "SELECT ip FROM ip_numbers WHERE n IS NULL").fetchall()]
+        con.register("_ip", pa.table({"ip": pa.array(others, pa.string()),
+                                      "country": pa.array([geo.country(ip) for ip in others],
+                                                          pa.string())}))
+        con.execute("CREATE OR REPLACE TEMP TABLE ip_info AS "
+                    "SELECT ip, coalesce(country, '') AS country FROM ip_v4 "
+                    "UNION ALL SELECT ip, country FROM _ip")
         con.unregister("_ip")
+        con.unregister("_ipv4")
+        con.execute("DROP TABLE ip_numbers")
+        con.execute("DROP TABLE ip_v4")
 
         # Sources, per distinct (referrer, page host, source parameters).
         combos = con.execute("""
@@ -317,7 +343,7 @@ class DuckDBImporter:
             for name in _VISIT_SOURCE_COLUMNS:
                 columns[name].append(getattr(found, name))
         con.register("_src", pa.table(columns))
-        con.execute("CREATE TABLE src_info AS SELECT * FROM _src")
+        con.execute("CREATE OR REPLACE TEMP TABLE src_info AS SELECT * FROM _src")
         con.unregister("_src")
 
         # Visitor ids under the current salt, per distinct identity.
@@ -342,13 +368,25 @@ class DuckDBImporter:
             "root": pa.array([i[3] for i in identities], pa.string()),
             "visitor": pa.array(ids, pa.uint64()),
         }))
-        con.execute("CREATE TABLE visitor_info AS SELECT * FROM _vis")
+        con.execute("CREATE OR REPLACE TEMP TABLE visitor_info AS SELECT * FROM _vis")
         con.unregister("_vis")
+
+    @staticmethod
+    def _register_ipv4_ranges(con: duckdb.DuckDBPyConnection) -> None:
+        global _IPV4_TABLE
+        if _IPV4_TABLE is None:
+            firsts, lasts, countries = ipv4_ranges()
+            _IPV4_TABLE = pa.table({
+                "first": pa.array(firsts, pa.uint64()),
+                "last": pa.array(lasts, pa.uint64()),
+                "country": pa.array(countries, pa.string()),
+            })
+        con.register("_ipv4", _IPV4_TABLE)
 
     def _sessionise(self, con: duckdb.DuckDBPyConnection, site_id: int, report: ImportReport) -> None:
         source_cols = ", ".join(f"s.{c}" for c in _VISIT_SOURCE_COLUMNS)
         con.execute(f"""
-            CREATE TABLE enriched AS
+            CREATE OR REPLACE TEMP TABLE enriched AS
             SELECT v.line_no, v.ts, v.name, u.hostname, u.pathname, vi.visitor, v.interactive,
                    v.props_keys, v.props_values, {source_cols}, i.country,
                    a.device, a.browser, a.browser_version, a.os, a.os_version,
@@ -369,7 +407,7 @@ class DuckDBImporter:
         # The 30-minute rule: a new session when more than 30 whole minutes passed since the
         # visitor's previous event (footfall.sessions.rule.continues).
         con.execute("""
-            CREATE TABLE sequenced AS
+            CREATE OR REPLACE TEMP TABLE sequenced AS
             SELECT *, sum(starts) OVER (PARTITION BY visitor ORDER BY ts, line_no
                                          ROWS UNBOUNDED PRECEDING) AS seq
             FROM (
@@ -385,7 +423,7 @@ class DuckDBImporter:
                           (*_VISIT_SOURCE_COLUMNS, "country", "device", "browser",
                            "browser_version", "os", "os_version"))
         con.execute(f"""
-            CREATE TABLE grouped AS
+            CREATE OR REPLACE TEMP TABLE grouped AS
             SELECT visitor, seq, min(ts) AS start, max(ts) AS last, count(*) AS events,
                    count(*) FILTER (WHERE name = 'pageview') AS pageviews,
                    coalesce(bool_or(name <> 'pageview' AND interactive), false) AS engaged,
@@ -409,7 +447,7 @@ class DuckDBImporter:
         visit = ", ".join("'' AS region" if c == "region" else "0::UINTEGER AS city" if c == "city" else c
                           for c in VISIT_COLUMNS)
         con.execute(f"""
-            CREATE TABLE new_sessions AS
+            CREATE OR REPLACE TEMP TABLE new_sessions AS
             SELECT {site_id}::UINTEGER AS site_id,
                    ({base} + row_number() OVER (ORDER BY start, visitor, seq) - 1)::UBIGINT
                      AS session_id,
@@ -424,7 +462,7 @@ class DuckDBImporter:
         con.execute("DROP TABLE grouped")
         session_visit = ", ".join(f"n.{c}" for c in VISIT_COLUMNS)
         con.execute(f"""
-            CREATE TABLE new_events AS
+            CREATE OR REPLACE TEMP TABLE new_events AS
             SELECT {site_id}::UINTEGER AS site_id, e.ts AS timestamp, e.name, e.hostname,
                    e.pathname, e.visitor AS visitor_id, n.session_id, e.props_keys,
                    e.props_values, {NO_SCROLL_DEPTH}::UTINYINT AS scroll_depth,
@@ -435,12 +473,16 @@ class DuckDBImporter:
         con.execute("DROP TABLE sequenced")
 
     def _write(self, con: duckdb.DuckDBPyConnection, report: ImportReport) -> None:
-        sessions = con.sql(
-            f"SELECT {', '.join(SESSION_COLUMNS)} FROM new_sessions ORDER BY session_id"
-        ).to_arrow_table()
-        events = con.sql(f"SELECT {', '.join(EVENT_COLUMNS)} FROM new_events").to_arrow_reader(
-            1_000_000
-        )
-        self._store.write_tables(events, sessions, None)
+        con.begin()
+        try:
+            con.execute(f"INSERT INTO sessions SELECT {', '.join(SESSION_COLUMNS)} "
+                        "FROM new_sessions ORDER BY session_id")
+            con.execute(f"INSERT INTO events SELECT {', '.join(EVENT_COLUMNS)} FROM new_events")
+            con.commit()
+        except duckdb.Error:
+            con.rollback()
+            raise
         stored = con.execute("SELECT count(*) FROM new_events").fetchone()
         report.stored = int(stored[0]) if stored else 0
+        con.execute("DROP TABLE new_events")
+        con.execute("DROP TABLE new_sessions")
