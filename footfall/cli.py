@@ -42,6 +42,10 @@ def data_dir_option(func: F) -> F:
     )(func)
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
 def handle_errors(func: F) -> F:
     """Turns footfall's errors into one line on stderr and exit status 1."""
 
@@ -53,16 +57,20 @@ def handle_errors(func: F) -> F:
         except FootfallError as exc:
             if debug:
                 traceback.print_exc()
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {_one_line(exc)}", err=True)
             sys.exit(1)
+        except BrokenPipeError:
+            # The reader went away (`footfall settings | head`): nothing left to say.
+            sys.stderr.close()
+            sys.exit(0)
         except (click.ClickException, click.exceptions.Exit, SystemExit, KeyboardInterrupt):
             raise
         except Exception as exc:
             if debug:
                 traceback.print_exc()
             click.echo(
-                f"error: unexpected {exc.__class__.__name__}: {exc} (run with --debug for "
-                "the traceback)",
+                f"error: unexpected {exc.__class__.__name__}: {_one_line(exc)} (run with "
+                "--debug for the traceback)",
                 err=True,
             )
             sys.exit(1)
@@ -84,8 +92,12 @@ def main(debug: bool) -> None:
 @click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
 @data_dir_option
-@click.option("--demo", is_flag=True, help="Seed a demo site with 30 days of traffic first "
-              "(only when the data directory has no sites).")
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Seed a demo site with 30 days of traffic first "
+    "(only when the data directory has no sites).",
+)
 @handle_errors
 def serve(host: str | None, port: int | None, data_dir: Path | None, demo: bool) -> None:
     """Run the HTTP service."""
@@ -122,8 +134,7 @@ def _configure_logging(settings: Settings) -> None:
 
 
 def _seed_demo(settings: Settings) -> None:
-    from footfall.demo import write_ndjson
-    from footfall.importer import import_ndjson
+    from footfall.importer import seed_demo
     from footfall.meta.sites import add_site, list_sites
     from footfall.service import Services
 
@@ -133,16 +144,7 @@ def _seed_demo(settings: Settings) -> None:
             return
         site = add_site(services.meta, domain=DEMO_DOMAIN, timezone="UTC")
         click.echo(f"seeding demo site {DEMO_DOMAIN} with {DEMO_DAYS} days of traffic…", err=True)
-        with tempfile.NamedTemporaryFile(
-            "w", suffix=".ndjson", dir=settings.data_dir, delete=False
-        ) as handle:
-            path = Path(handle.name)
-            write_ndjson(handle, domain=DEMO_DOMAIN, events=DEMO_EVENTS, days=DEMO_DAYS,
-                         end=dt.datetime.now(dt.UTC))
-        try:
-            report = import_ndjson(services, site=site, path=path)
-        finally:
-            path.unlink(missing_ok=True)
+        report = seed_demo(services, site=site, events=DEMO_EVENTS, days=DEMO_DAYS)
         click.echo(f"demo: {report.stored} events in {report.sessions} visits", err=True)
     finally:
         services.close()
@@ -214,8 +216,12 @@ def key() -> None:
 
 @key.command("create")
 @click.option("--name", required=True, help="A unique name for the key.")
-@click.option("--scope", "scopes", multiple=True, help="stats:read (default), events:import, "
-              "sites:write or admin; repeat for several.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    help="stats:read (default), events:import, sites:write or admin; repeat for several.",
+)
 @click.option("--expires-days", type=int, default=None, help="Expire after N days.")
 @data_dir_option
 @handle_errors
@@ -233,8 +239,10 @@ def key_create(
         expires_days=expires_days,
     )
     expiry = f", expires {created.expires_at:%Y-%m-%d}" if created.expires_at else ""
-    click.echo(f"created key {created.name} ({' '.join(created.scopes)}{expiry}); "
-               "store it now, it is not shown again:")
+    click.echo(
+        f"created key {created.name} ({' '.join(created.scopes)}{expiry}); "
+        "store it now, it is not shown again:"
+    )
     click.echo(secret)
 
 
@@ -251,8 +259,10 @@ def key_list(data_dir: Path | None) -> None:
         status = "revoked" if item.revoked_at else ("active" if item.is_active(now) else "expired")
         used = f"{item.last_used_at:%Y-%m-%d %H:%M}" if item.last_used_at else "never"
         expires = f"{item.expires_at:%Y-%m-%d}" if item.expires_at else "-"
-        click.echo(f"{item.name}\t{item.prefix}…\t{' '.join(item.scopes)}\t{status}\t"
-                   f"expires {expires}\tlast used {used}")
+        click.echo(
+            f"{item.name}\t{item.prefix}…\t{' '.join(item.scopes)}\t{status}\t"
+            f"expires {expires}\tlast used {used}"
+        )
 
 
 @key.command("revoke")
@@ -288,8 +298,9 @@ def import_cmd(domain: str, file: Path, data_dir: Path | None) -> None:
     try:
         found = get_site(services.meta, domain)
         if str(file) == "-":
-            with tempfile.NamedTemporaryFile("wb", suffix=".ndjson", dir=settings.data_dir,
-                                             delete=False) as handle:
+            with tempfile.NamedTemporaryFile(
+                "wb", suffix=".ndjson", dir=settings.data_dir, delete=False
+            ) as handle:
                 shutil.copyfileobj(sys.stdin.buffer, handle)
                 temp = Path(handle.name)
             file = temp
@@ -309,8 +320,9 @@ def import_cmd(domain: str, file: Path, data_dir: Path | None) -> None:
         f"({report.dropped} dropped as bots/spam, {report.rejected} rejected)"
     )
     if report.rejected:
-        click.echo(f"error: {report.rejected} line(s) rejected; the other lines were imported",
-                   err=True)
+        click.echo(
+            f"error: {report.rejected} line(s) rejected; the other lines were imported", err=True
+        )
         sys.exit(1)
 
 
@@ -336,8 +348,12 @@ def _progress() -> Callable[[str], None] | None:
 
 
 @main.command()
-@click.option("--revision", default="head", show_default=True,
-              help="Target schema revision (older ones downgrade).")
+@click.option(
+    "--revision",
+    default="head",
+    show_default=True,
+    help="Target schema revision (older ones downgrade).",
+)
 @data_dir_option
 @handle_errors
 def migrate(revision: str, data_dir: Path | None) -> None:

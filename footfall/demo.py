@@ -803,7 +803,7 @@ def _batches(
     if events == 0:
         return
 
-    rng = random.Random(f"footfall-demo:{seed}")  # noqa: S311 - synthetic data, not crypto
+    rng = random.Random(f"footfall-demo:{seed}")  # noqa: S311  # nosec B311 - synthetic data
     model = _Model(domain, rng)
     end_ts = math.floor(end.timestamp())
     start_ts = end_ts - days * 86400

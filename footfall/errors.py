@@ -1,12 +1,12 @@
 """footfall's exception tree. Expected outcomes (a dropped event, a rejected line) are values.
 
-    FootfallError
-     ├── ConfigError       a setting is missing or malformed; the process cannot start
-     ├── InvalidInputError a caller gave something footfall cannot use (bad domain, bad scope)
-     ├── NotFoundError     a named site or key does not exist
-     ├── ConflictError     it already exists
-     └── StoreError        the event store or metadata store cannot do what was asked
-          └── StoreBusyError  another process holds the event store
+FootfallError
+ ├── ConfigError       a setting is missing or malformed; the process cannot start
+ ├── InvalidInputError a caller gave something footfall cannot use (bad domain, bad scope)
+ ├── NotFoundError     a named site or key does not exist
+ ├── ConflictError     it already exists
+ └── StoreError        the event store or metadata store cannot do what was asked
+      └── StoreBusyError  another process holds the event store
 """
 
 from __future__ import annotations

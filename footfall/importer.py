@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import tempfile
 from pathlib import Path
 
+from footfall.demo import write_ndjson
 from footfall.meta.sites import Site
 from footfall.service import Services
 from footfall.storage.duckdb_import import DuckDBImporter, Enrichers, ImportReport, Progress
@@ -33,3 +37,21 @@ def import_ndjson(
         reserve_session_ids=services.session_ids.reserve,
     )
     return importer.import_file(path, site_id=site.id, domain=site.domain, progress=progress)
+
+
+def seed_demo(services: Services, *, site: Site, events: int, days: int) -> ImportReport:
+    """Generates `days` days of synthetic traffic ending now and imports it for `site`."""
+    fd, name = tempfile.mkstemp(suffix=".ndjson", dir=services.settings.data_dir)
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            write_ndjson(
+                handle,
+                domain=site.domain,
+                events=events,
+                days=days,
+                end=services.clock.now().astimezone(dt.UTC),
+            )
+        return import_ndjson(services, site=site, path=path)
+    finally:
+        path.unlink(missing_ok=True)

@@ -74,33 +74,89 @@ class Setting:
 
 
 REGISTRY: tuple[Setting, ...] = (
-    Setting("data_dir", Path("footfall-data"), "Directory holding the event store, the "
-            "metadata database (by default) and other state.", parse=Path),
+    Setting(
+        "data_dir",
+        Path("footfall-data"),
+        "Directory holding the event store, the metadata database (by default) and other state.",
+        parse=Path,
+    ),
     Setting("host", "127.0.0.1", "Interface the HTTP server listens on."),
-    Setting("port", 8000, "TCP port the HTTP server listens on.", parse=_parse_int,
-            minimum=1, maximum=65535),
-    Setting("database_url", "", "SQLAlchemy URL of the metadata database; empty means a SQLite "
-            "file in the data directory. Use postgresql+psycopg://... for PostgreSQL.",
-            secret=True),
-    Setting("log_level", "info", "Minimum level of log lines written to stderr.",
-            choices=("debug", "info", "warning", "error")),
-    Setting("ingest_queue_size", 20_000, "Events waiting for the writer before POST /api/event "
-            "answers 503 with Retry-After instead of growing memory.", parse=_parse_int,
-            minimum=100),
-    Setting("commit_max_batch", 5_000, "Most events written by one group commit.",
-            parse=_parse_int, minimum=1),
-    Setting("commit_max_wait_ms", 2, "How long the writer waits for more events to join a commit "
-            "that is not yet full, in milliseconds.", parse=_parse_int, minimum=0, maximum=1000),
-    Setting("session_cache_size", 500_000, "Most live sessions held in memory; the least recently "
-            "active are evicted first (an evicted visitor returning within 30 minutes starts a "
-            "new session).", parse=_parse_int, minimum=1000),
-    Setting("ua_cache_size", 50_000, "Parsed User-Agent strings kept in memory.",
-            parse=_parse_int, minimum=100),
-    Setting("max_body_bytes", 1_000_000, "Largest request body accepted on ingest endpoints; "
-            "larger bodies get 413 before they are read whole.", parse=_parse_int,
-            minimum=1024),
-    Setting("import_batch_lines", 2_000_000, "NDJSON lines processed per import batch (bounds the "
-            "memory an import uses).", parse=_parse_int, minimum=1000),
+    Setting(
+        "port",
+        8000,
+        "TCP port the HTTP server listens on.",
+        parse=_parse_int,
+        minimum=1,
+        maximum=65535,
+    ),
+    Setting(
+        "database_url",
+        "",
+        "SQLAlchemy URL of the metadata database; empty means a SQLite "
+        "file in the data directory. Use postgresql+psycopg://... for PostgreSQL.",
+        secret=True,
+    ),
+    Setting(
+        "log_level",
+        "info",
+        "Minimum level of log lines written to stderr.",
+        choices=("debug", "info", "warning", "error"),
+    ),
+    Setting(
+        "ingest_queue_size",
+        20_000,
+        "Events waiting for the writer before POST /api/event "
+        "answers 503 with Retry-After instead of growing memory.",
+        parse=_parse_int,
+        minimum=100,
+    ),
+    Setting(
+        "commit_max_batch",
+        5_000,
+        "Most events written by one group commit.",
+        parse=_parse_int,
+        minimum=1,
+    ),
+    Setting(
+        "commit_max_wait_ms",
+        2,
+        "How long the writer waits for more events to join a commit "
+        "that is not yet full, in milliseconds.",
+        parse=_parse_int,
+        minimum=0,
+        maximum=1000,
+    ),
+    Setting(
+        "session_cache_size",
+        500_000,
+        "Most live sessions held in memory; the least recently "
+        "active are evicted first (an evicted visitor returning within 30 minutes starts a "
+        "new session).",
+        parse=_parse_int,
+        minimum=1000,
+    ),
+    Setting(
+        "ua_cache_size",
+        50_000,
+        "Parsed User-Agent strings kept in memory.",
+        parse=_parse_int,
+        minimum=100,
+    ),
+    Setting(
+        "max_body_bytes",
+        1_000_000,
+        "Largest request body accepted on ingest endpoints; "
+        "larger bodies get 413 before they are read whole.",
+        parse=_parse_int,
+        minimum=1024,
+    ),
+    Setting(
+        "import_batch_lines",
+        2_000_000,
+        "NDJSON lines processed per import batch (bounds the memory an import uses).",
+        parse=_parse_int,
+        minimum=1000,
+    ),
     Setting("access_log", False, "Write one log line per HTTP request.", parse=_parse_bool),
 )
 
@@ -202,8 +258,5 @@ def describe(settings: Settings) -> Iterator[tuple[Setting, str]]:
     """Yields each setting with its current value as text, secrets redacted."""
     for setting in REGISTRY:
         value = getattr(settings, setting.name)
-        if setting.secret:
-            shown = REDACTED if value else "(not set)"
-        else:
-            shown = str(value)
+        shown = (REDACTED if value else "(not set)") if setting.secret else str(value)
         yield setting, shown

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
 import socket
 import subprocess
@@ -79,9 +78,18 @@ class ServerProcess:
         self.log = self.data_dir.parent / f"server-{self.port}.log"
         handle = self.log.open("ab")
         self.process = subprocess.Popen(
-            [*FOOTFALL, "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--data-dir", str(self.data_dir)],
-            stdout=handle, stderr=subprocess.STDOUT, env={**os.environ, "COVERAGE_PROCESS_START": ""},
+            [
+                *FOOTFALL,
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+            ],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -113,14 +113,29 @@ class Pipeline:
             if site_id is None:
                 self._drop(outcome, DropReason.NOT_FOUND)
                 continue
-            ids = [visitor_id(salts.current, user_agent=client.user_agent, ip=client.ip,
-                              domain=domain, root_domain=root)]
+            ids = [
+                visitor_id(
+                    salts.current,
+                    user_agent=client.user_agent,
+                    ip=client.ip,
+                    domain=domain,
+                    root_domain=root,
+                )
+            ]
             if salts.previous is not None:
-                ids.append(visitor_id(salts.previous, user_agent=client.user_agent,
-                                      ip=client.ip, domain=domain, root_domain=root))
+                ids.append(
+                    visitor_id(
+                        salts.previous,
+                        user_agent=client.user_agent,
+                        ip=client.ip,
+                        domain=domain,
+                        root_domain=root,
+                    )
+                )
             props = _with_path(request, page.pathname)
-            session, created = self._session_for(site_id, ids, request, page, props, now,
-                                                 client, ua)
+            session, created = self._session_for(
+                site_id, ids, request, page, props, now, client, ua
+            )
             if session is None:
                 self._drop(outcome, DropReason.NO_SESSION_FOR_ENGAGEMENT)
                 continue
@@ -178,9 +193,14 @@ class Pipeline:
                 if request.name == "engagement":
                     session.seen = now
                 else:
-                    extend_session(session, timestamp=now, name=request.name,
-                                   hostname=hostname, pathname=pathname,
-                                   interactive=request.interactive)
+                    extend_session(
+                        session,
+                        timestamp=now,
+                        name=request.name,
+                        hostname=hostname,
+                        pathname=pathname,
+                        interactive=request.interactive,
+                    )
                 self._sessions.put(session)
                 return session, False
         if request.name == "engagement":

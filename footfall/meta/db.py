@@ -61,7 +61,8 @@ def migrate(engine: sa.Engine, revision: str = "head") -> str | None:
         else:
             command.downgrade(config, revision)
     except sa.exc.SQLAlchemyError as exc:
-        raise StoreError(f"metadata database: {exc.__class__.__name__}: {exc.orig}") from exc
+        detail = getattr(exc, "orig", None) or exc
+        raise StoreError(f"metadata database: {exc.__class__.__name__}: {detail}") from exc
     return current_revision(engine)
 
 
@@ -80,7 +81,8 @@ def head_revision() -> str:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     head = ScriptDirectory.from_config(config).get_current_head()
-    assert head is not None
+    if head is None:
+        raise StoreError("no metadata migrations found (broken installation)")
     return head
 
 

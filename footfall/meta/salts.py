@@ -19,8 +19,10 @@ def load_salts(engine: sa.Engine) -> list[tuple[bytes, dt.datetime]]:
             sa.select(salts.c.salt, salts.c.created_at).order_by(salts.c.created_at.desc())
         ).all()
     return [
-        (bytes(row.salt), row.created_at if row.created_at.tzinfo else row.created_at.replace(
-            tzinfo=dt.UTC))
+        (
+            bytes(row.salt),
+            row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC),
+        )
         for row in rows
     ]
 
@@ -54,8 +56,12 @@ class SaltKeeper:
             created = now.astimezone(dt.UTC)
             # Keep the salt that was current until now as `previous`; delete anything older.
             delete_before = stored[0][1] if stored else created
-            save_rotation(self._engine, new_salt=self._random_bytes(SALT_BYTES),
-                          created_at=created, delete_before=delete_before)
+            save_rotation(
+                self._engine,
+                new_salt=self._random_bytes(SALT_BYTES),
+                created_at=created,
+                delete_before=delete_before,
+            )
             stored = load_salts(self._engine)
         self._ring = SaltRing(
             current=stored[0][0],

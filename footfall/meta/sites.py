@@ -58,11 +58,8 @@ def add_site(engine: sa.Engine, *, domain: str, timezone: str = "UTC") -> Site:
     with engine.begin() as conn:
         if conn.execute(sa.select(sites.c.id).where(sites.c.domain == domain)).first():
             raise ConflictError(f"site {domain} already exists")
-        result = conn.execute(
-            sites.insert().values(domain=domain, timezone=timezone, created_at=utcnow())
-        )
-        site_id = result.inserted_primary_key[0] if result.inserted_primary_key else None
-    assert site_id is not None
+        conn.execute(sites.insert().values(domain=domain, timezone=timezone, created_at=utcnow()))
+        site_id = conn.execute(sa.select(sites.c.id).where(sites.c.domain == domain)).scalar_one()
     return Site(id=int(site_id), domain=domain, timezone=timezone)
 
 

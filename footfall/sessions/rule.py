@@ -64,7 +64,9 @@ class Session:
 
 def continues(session: Session, timestamp: dt.datetime) -> bool:
     """True when an event at `timestamp` still belongs to `session` (whole minutes, ≤ 30)."""
-    seen = session.seen if session.seen is not None and session.seen > session.last else session.last
+    seen = (
+        session.seen if session.seen is not None and session.seen > session.last else session.last
+    )
     return (timestamp - seen).total_seconds() // 60 <= SESSION_TIMEOUT_MINUTES
 
 

@@ -31,8 +31,16 @@ from footfall.storage.duckdb_store import DuckDBEventStore
 
 MAX_REPORTED_ERRORS = 1000
 # Query parameters that decide a visit's source; everything else in the query is irrelevant.
-_SOURCE_PARAMS = ("utm_source", "source", "ref", "utm_medium", "utm_campaign", "utm_content",
-                  "utm_term", *CLICK_ID_PARAMS)
+_SOURCE_PARAMS = (
+    "utm_source",
+    "source",
+    "ref",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+    *CLICK_ID_PARAMS,
+)
 _FIELDS = (
     '{"timestamp":"VARCHAR","name":"VARCHAR","url":"VARCHAR","referrer":"VARCHAR",'
     '"user_agent":"VARCHAR","ip":"VARCHAR","visitor_id":"VARCHAR","props":"JSON",'
@@ -83,10 +91,16 @@ def _read_batches(path: Path, batch_bytes: int) -> Iterator[pa.RecordBatch]:
         path,
         read_options=pcsv.ReadOptions(column_names=["line"], block_size=batch_bytes),
         # JSON text never holds a raw 0x1f, so every line is exactly one field.
-        parse_options=pcsv.ParseOptions(delimiter="\x1f", quote_char=False, escape_char=False,
-                                        newlines_in_values=False, ignore_empty_lines=False),
-        convert_options=pcsv.ConvertOptions(column_types={"line": pa.string()},
-                                            strings_can_be_null=False),
+        parse_options=pcsv.ParseOptions(
+            delimiter="\x1f",
+            quote_char=False,
+            escape_char=False,
+            newlines_in_values=False,
+            ignore_empty_lines=False,
+        ),
+        convert_options=pcsv.ConvertOptions(
+            column_types={"line": pa.string()}, strings_can_be_null=False
+        ),
     )
     yield from reader
 
@@ -156,11 +170,15 @@ class DuckDBImporter:
 
     # -- stages ---------------------------------------------------------------------------
 
-    def _stage_lines(self, con: duckdb.DuckDBPyConnection, path: Path, report: ImportReport) -> None:
-        con.execute("CREATE OR REPLACE TEMP TABLE parsed (line_no UBIGINT, r STRUCT("
-                    "timestamp VARCHAR, name VARCHAR, url VARCHAR, referrer VARCHAR, "
-                    "user_agent VARCHAR, ip VARCHAR, visitor_id VARCHAR, props JSON, "
-                    "interactive BOOLEAN))")
+    def _stage_lines(
+        self, con: duckdb.DuckDBPyConnection, path: Path, report: ImportReport
+    ) -> None:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE parsed (line_no UBIGINT, r STRUCT("
+            "timestamp VARCHAR, name VARCHAR, url VARCHAR, referrer VARCHAR, "
+            "user_agent VARCHAR, ip VARCHAR, visitor_id VARCHAR, props JSON, "
+            "interactive BOOLEAN))"
+        )
         con.execute("CREATE OR REPLACE TEMP TABLE rejected (line_no UBIGINT, error VARCHAR)")
         try:
             self._load(con, _read_batches(path, self._batch_bytes), report)
@@ -189,10 +207,13 @@ class DuckDBImporter:
                 "FROM _chunk WHERE trim(line) <> ''"
             )
             con.unregister("_chunk")
-            con.execute("INSERT INTO rejected SELECT line_no, 'not a JSON object' "
-                        "FROM _lines WHERE r IS NULL OR NOT is_object")
-            con.execute("INSERT INTO parsed SELECT line_no, r FROM _lines "
-                        "WHERE r IS NOT NULL AND is_object")
+            con.execute(
+                "INSERT INTO rejected SELECT line_no, 'not a JSON object' "
+                "FROM _lines WHERE r IS NULL OR NOT is_object"
+            )
+            con.execute(
+                "INSERT INTO parsed SELECT line_no, r FROM _lines WHERE r IS NOT NULL AND is_object"
+            )
         row = con.execute("SELECT count(*) FROM parsed").fetchone()
         bad = con.execute("SELECT count(*) FROM rejected").fetchone()
         report.lines = (int(row[0]) if row else 0) + (int(bad[0]) if bad else 0)
@@ -217,7 +238,9 @@ class DuckDBImporter:
             FROM parsed
         """)
         con.execute("DROP TABLE parsed")
-        con.execute("INSERT INTO rejected SELECT line_no, error FROM checked WHERE error IS NOT NULL")
+        con.execute(
+            "INSERT INTO rejected SELECT line_no, error FROM checked WHERE error IS NOT NULL"
+        )
         con.execute("DELETE FROM checked WHERE error IS NOT NULL")
         # Props: cleaned by the live pipeline's own function, once per distinct JSON text.
         distinct = con.execute(
@@ -234,12 +257,17 @@ class DuckDBImporter:
             keys.append([k for k, _ in props])
             values.append([v for _, v in props])
             too_long.append(long)
-        con.register("_props", pa.table({
-            "props": pa.array(texts, pa.string()),
-            "keys": pa.array(keys, pa.list_(pa.string())),
-            "vals": pa.array(values, pa.list_(pa.string())),
-            "too_long": pa.array(too_long, pa.bool_()),
-        }))
+        con.register(
+            "_props",
+            pa.table(
+                {
+                    "props": pa.array(texts, pa.string()),
+                    "keys": pa.array(keys, pa.list_(pa.string())),
+                    "vals": pa.array(values, pa.list_(pa.string())),
+                    "too_long": pa.array(too_long, pa.bool_()),
+                }
+            ),
+        )
         con.execute(f"""
             INSERT INTO rejected SELECT c.line_no, 'props: {PROPS_ERROR}'
             FROM checked c JOIN _props p ON c.props::VARCHAR = p.props WHERE p.too_long
@@ -259,7 +287,8 @@ class DuckDBImporter:
         total = con.execute("SELECT count(*) FROM rejected").fetchone()
         report.rejected = int(total[0]) if total else 0
         report.errors = [
-            (int(n), str(e)) for n, e in con.execute(
+            (int(n), str(e))
+            for n, e in con.execute(
                 f"SELECT line_no, error FROM rejected ORDER BY line_no LIMIT {MAX_REPORTED_ERRORS}"
             ).fetchall()
         ]
@@ -276,20 +305,32 @@ class DuckDBImporter:
             roots.append(root_domain(page.hostname))
             subset = {k: page.query[k] for k in _SOURCE_PARAMS if k in page.query}
             qkeys.append(orjson.dumps(subset).decode() if subset else "")
-        con.register("_urls", pa.table({"url": urls, "hostname": hosts, "pathname": paths,
-                                        "root": roots, "qkey": qkeys}))
+        con.register(
+            "_urls",
+            pa.table(
+                {"url": urls, "hostname": hosts, "pathname": paths, "root": roots, "qkey": qkeys}
+            ),
+        )
         con.execute("CREATE OR REPLACE TEMP TABLE url_info AS SELECT * FROM _urls")
         con.unregister("_urls")
 
         # User agents.
         agents = [u for (u,) in con.execute("SELECT DISTINCT user_agent FROM valid").fetchall()]
         infos = [ua_parser.parse(u) for u in agents]
-        con.register("_ua", pa.table({
-            "user_agent": agents,
-            "device": [i.device for i in infos], "browser": [i.browser for i in infos],
-            "browser_version": [i.browser_version for i in infos], "os": [i.os for i in infos],
-            "os_version": [i.os_version for i in infos], "is_bot": [i.is_bot for i in infos],
-        }))
+        con.register(
+            "_ua",
+            pa.table(
+                {
+                    "user_agent": agents,
+                    "device": [i.device for i in infos],
+                    "browser": [i.browser for i in infos],
+                    "browser_version": [i.browser_version for i in infos],
+                    "os": [i.os for i in infos],
+                    "os_version": [i.os_version for i in infos],
+                    "is_bot": [i.is_bot for i in infos],
+                }
+            ),
+        )
         con.execute("CREATE OR REPLACE TEMP TABLE ua_info AS SELECT * FROM _ua")
         con.unregister("_ua")
 
@@ -311,14 +352,23 @@ class DuckDBImporter:
             FROM (SELECT * FROM ip_numbers WHERE n IS NOT NULL) i
             ASOF LEFT JOIN _ipv4 r ON i.n >= r.first
         """)
-        others = [ip for (ip,) in con.execute(
-            "SELECT ip FROM ip_numbers WHERE n IS NULL").fetchall()]
-        con.register("_ip", pa.table({"ip": pa.array(others, pa.string()),
-                                      "country": pa.array([geo.country(ip) for ip in others],
-                                                          pa.string())}))
-        con.execute("CREATE OR REPLACE TEMP TABLE ip_info AS "
-                    "SELECT ip, coalesce(country, '') AS country FROM ip_v4 "
-                    "UNION ALL SELECT ip, country FROM _ip")
+        others = [
+            ip for (ip,) in con.execute("SELECT ip FROM ip_numbers WHERE n IS NULL").fetchall()
+        ]
+        con.register(
+            "_ip",
+            pa.table(
+                {
+                    "ip": pa.array(others, pa.string()),
+                    "country": pa.array([geo.country(ip) for ip in others], pa.string()),
+                }
+            ),
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE ip_info AS "
+            "SELECT ip, coalesce(country, '') AS country FROM ip_v4 "
+            "UNION ALL SELECT ip, country FROM _ip"
+        )
         con.unregister("_ip")
         con.unregister("_ipv4")
         con.execute("DROP TABLE ip_numbers")
@@ -329,13 +379,12 @@ class DuckDBImporter:
             SELECT DISTINCT v.referrer, u.hostname, u.qkey
             FROM valid v JOIN url_info u USING (url)
         """).fetchall()
-        columns: dict[str, list[Any]] = {c: [] for c in
-                                         ("referrer_in", "hostname", "qkey", "spam",
-                                          *_VISIT_SOURCE_COLUMNS)}
+        columns: dict[str, list[Any]] = {
+            c: [] for c in ("referrer_in", "hostname", "qkey", "spam", *_VISIT_SOURCE_COLUMNS)
+        }
         for referrer, hostname, qkey in combos:
             query = orjson.loads(qkey) if qkey else {}
-            found = sources.classify(referrer=referrer or None, page_hostname=hostname,
-                                     query=query)
+            found = sources.classify(referrer=referrer or None, page_hostname=hostname, query=query)
             columns["referrer_in"].append(referrer)
             columns["hostname"].append(hostname)
             columns["qkey"].append(qkey)
@@ -356,18 +405,25 @@ class DuckDBImporter:
         for ua, ip, given, root in identities:
             if given is not None:
                 # An explicit visitor id replaces (UA, IP); the prefix keeps the spaces apart.
-                ids.append(visitor_id(salt, user_agent="\x01visitor_id", ip=given,
-                                      domain=domain, root_domain=root))
+                ids.append(
+                    visitor_id(
+                        salt, user_agent="\x01visitor_id", ip=given, domain=domain, root_domain=root
+                    )
+                )
             else:
-                ids.append(visitor_id(salt, user_agent=ua, ip=ip, domain=domain,
-                                      root_domain=root))
-        con.register("_vis", pa.table({
-            "user_agent": pa.array([i[0] for i in identities], pa.string()),
-            "ip": pa.array([i[1] for i in identities], pa.string()),
-            "given": pa.array([i[2] for i in identities], pa.string()),
-            "root": pa.array([i[3] for i in identities], pa.string()),
-            "visitor": pa.array(ids, pa.uint64()),
-        }))
+                ids.append(visitor_id(salt, user_agent=ua, ip=ip, domain=domain, root_domain=root))
+        con.register(
+            "_vis",
+            pa.table(
+                {
+                    "user_agent": pa.array([i[0] for i in identities], pa.string()),
+                    "ip": pa.array([i[1] for i in identities], pa.string()),
+                    "given": pa.array([i[2] for i in identities], pa.string()),
+                    "root": pa.array([i[3] for i in identities], pa.string()),
+                    "visitor": pa.array(ids, pa.uint64()),
+                }
+            ),
+        )
         con.execute("CREATE OR REPLACE TEMP TABLE visitor_info AS SELECT * FROM _vis")
         con.unregister("_vis")
 
@@ -376,14 +432,18 @@ class DuckDBImporter:
         global _IPV4_TABLE
         if _IPV4_TABLE is None:
             firsts, lasts, countries = ipv4_ranges()
-            _IPV4_TABLE = pa.table({
-                "first": pa.array(firsts, pa.uint64()),
-                "last": pa.array(lasts, pa.uint64()),
-                "country": pa.array(countries, pa.string()),
-            })
+            _IPV4_TABLE = pa.table(
+                {
+                    "first": pa.array(firsts, pa.uint64()),
+                    "last": pa.array(lasts, pa.uint64()),
+                    "country": pa.array(countries, pa.string()),
+                }
+            )
         con.register("_ipv4", _IPV4_TABLE)
 
-    def _sessionise(self, con: duckdb.DuckDBPyConnection, site_id: int, report: ImportReport) -> None:
+    def _sessionise(
+        self, con: duckdb.DuckDBPyConnection, site_id: int, report: ImportReport
+    ) -> None:
         source_cols = ", ".join(f"s.{c}" for c in _VISIT_SOURCE_COLUMNS)
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE enriched AS
@@ -419,9 +479,18 @@ class DuckDBImporter:
             )
         """)
         con.execute("DROP TABLE enriched")
-        first = ", ".join(f"arg_min({c}, ord) AS {c}" for c in
-                          (*_VISIT_SOURCE_COLUMNS, "country", "device", "browser",
-                           "browser_version", "os", "os_version"))
+        first = ", ".join(
+            f"arg_min({c}, ord) AS {c}"
+            for c in (
+                *_VISIT_SOURCE_COLUMNS,
+                "country",
+                "device",
+                "browser",
+                "browser_version",
+                "os",
+                "os_version",
+            )
+        )
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE grouped AS
             SELECT visitor, seq, min(ts) AS start, max(ts) AS last, count(*) AS events,
@@ -444,8 +513,10 @@ class DuckDBImporter:
         count = con.execute("SELECT count(*) FROM grouped").fetchone()
         report.sessions = int(count[0]) if count else 0
         base = self._reserve(report.sessions) if report.sessions else 0
-        visit = ", ".join("'' AS region" if c == "region" else "0::UINTEGER AS city" if c == "city" else c
-                          for c in VISIT_COLUMNS)
+        visit = ", ".join(
+            "'' AS region" if c == "region" else "0::UINTEGER AS city" if c == "city" else c
+            for c in VISIT_COLUMNS
+        )
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE new_sessions AS
             SELECT {site_id}::UINTEGER AS site_id,
@@ -475,8 +546,10 @@ class DuckDBImporter:
     def _write(self, con: duckdb.DuckDBPyConnection, report: ImportReport) -> None:
         con.begin()
         try:
-            con.execute(f"INSERT INTO sessions SELECT {', '.join(SESSION_COLUMNS)} "
-                        "FROM new_sessions ORDER BY session_id")
+            con.execute(
+                f"INSERT INTO sessions SELECT {', '.join(SESSION_COLUMNS)} "
+                "FROM new_sessions ORDER BY session_id"
+            )
             con.execute(f"INSERT INTO events SELECT {', '.join(EVENT_COLUMNS)} FROM new_events")
             con.commit()
         except duckdb.Error:

@@ -57,15 +57,24 @@ SESSION_TYPES: dict[str, tuple[str, pa.DataType]] = {
     "entry_props_values": ("VARCHAR[]", _STRINGS),
     **_VISIT_TYPES,
 }
-assert tuple(EVENT_TYPES) == EVENT_COLUMNS
-assert tuple(SESSION_TYPES) == SESSION_COLUMNS
+if tuple(EVENT_TYPES) != EVENT_COLUMNS or tuple(SESSION_TYPES) != SESSION_COLUMNS:
+    raise ImportError("footfall.schema and the DuckDB column types disagree")
 
 EVENT_SCHEMA = pa.schema([(name, arrow) for name, (_, arrow) in EVENT_TYPES.items()])
 SESSION_SCHEMA = pa.schema([(name, arrow) for name, (_, arrow) in SESSION_TYPES.items()])
 
 # Session columns a later event can change; the visit attributes are fixed at the start.
-_MUTABLE = ("timestamp", "duration", "pageviews", "events", "is_bounce", "entry_page",
-            "exit_page", "hostname", "exit_hostname")
+_MUTABLE = (
+    "timestamp",
+    "duration",
+    "pageviews",
+    "events",
+    "is_bounce",
+    "entry_page",
+    "exit_page",
+    "hostname",
+    "exit_hostname",
+)
 
 
 def _ddl(table: str, types: dict[str, tuple[str, pa.DataType]]) -> str:
@@ -110,7 +119,9 @@ class DuckDBEventStore:
         con = self._con
         con.execute(_ddl("events", EVENT_TYPES))
         con.execute(_ddl("sessions", SESSION_TYPES))
-        con.execute("CREATE TABLE IF NOT EXISTS store_info (key VARCHAR PRIMARY KEY, value VARCHAR)")
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS store_info (key VARCHAR PRIMARY KEY, value VARCHAR)"
+        )
         con.execute(
             "INSERT INTO store_info VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
             [SCHEMA_VERSION],

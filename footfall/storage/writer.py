@@ -8,6 +8,7 @@ refuses when it is full and the caller answers 503 instead of letting memory gro
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -130,10 +131,9 @@ class GroupCommitWriter:
             self.stats.events += len(batch.events)
             self.stats.last_batch = len(batch.events)
             self.stats.last_commit_seconds = time.perf_counter() - started
-        try:
+        # A closed loop (shutdown) means nobody is waiting any more.
+        with contextlib.suppress(RuntimeError):
             self._loop.call_soon_threadsafe(_resolve, batch.waiters, error)
-        except RuntimeError:  # the loop is gone (shutdown): nobody is waiting any more
-            pass
 
     def close(self) -> None:
         """Commits what is queued, then stops the thread (blocking)."""

@@ -52,8 +52,9 @@ async def _housekeeping(services: Services) -> None:
         await asyncio.sleep(max(wait, 0.5))
         now = clock.now()
         services.salts.ring(now)
-        services.sessions.expire(now.astimezone(dt.UTC).replace(tzinfo=None)
-                                 - dt.timedelta(minutes=31))
+        services.sessions.expire(
+            now.astimezone(dt.UTC).replace(tzinfo=None) - dt.timedelta(minutes=31)
+        )
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:

@@ -1,4 +1,7 @@
-"""`POST /api/event`: Plausible's Events API. Kept lean: parse, run the pipeline, await the commit."""
+"""`POST /api/event`: Plausible's Events API.
+
+Kept lean: parse, run the pipeline, await the commit, answer.
+"""
 
 from __future__ import annotations
 
@@ -23,9 +26,7 @@ PREFLIGHT = {
 def _accepts_json(accept: str | None) -> bool:
     if not accept:
         return True
-    return any(
-        token in accept for token in ("json", "*/*", "application/*")
-    )
+    return any(token in accept for token in ("json", "*/*", "application/*"))
 
 
 def _error(status: int, body: object, headers: dict[str, str] | None = None) -> Response:
@@ -71,13 +72,15 @@ async def event(request: Request) -> Response:
     if outcome.events:
         waiter = writer.submit(outcome.events, outcome.sessions)
         if waiter is None:
-            return _error(503, {"error": "ingest queue is full, retry shortly"},
-                          {"retry-after": "1"})
+            return _error(
+                503, {"error": "ingest queue is full, retry shortly"}, {"retry-after": "1"}
+            )
         try:
             await waiter
         except Exception:
-            return _error(503, {"error": "event store unavailable, retry shortly"},
-                          {"retry-after": "5"})
+            return _error(
+                503, {"error": "event store unavailable, retry shortly"}, {"retry-after": "5"}
+            )
     response_headers = dict(CORS)
     if outcome.dropped:
         response_headers["x-plausible-dropped"] = str(outcome.dropped)

@@ -64,8 +64,12 @@ async def import_events(request: Request) -> Response:
                 size += len(chunk)
                 if size > MAX_IMPORT_BYTES:
                     return JSONResponse(
-                        {"error": f"import body larger than {MAX_IMPORT_BYTES} bytes; "
-                                  "split it into several requests"}, status_code=413)
+                        {
+                            "error": f"import body larger than {MAX_IMPORT_BYTES} bytes; "
+                            "split it into several requests"
+                        },
+                        status_code=413,
+                    )
                 out.write(chunk)
         report = await asyncio.to_thread(import_ndjson, services, site=site, path=path)
     finally:
