@@ -6,9 +6,10 @@ nothing is downloaded at runtime.
 
 from __future__ import annotations
 
+import bisect
 import functools
-import ipaddress
 import re
+import socket
 import threading
 from importlib.resources import files
 from typing import Final
@@ -39,21 +40,6 @@ def _database() -> GeoIP2Fast:
         return GeoIP2Fast(verbose=False, geoip2fast_data_file=path)
 
 
-def _normalise_ip(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
-    text = ip.strip()
-    if text.startswith("[") and text.endswith("]"):
-        text = text[1:-1]
-    text = text.partition("%")[0]  # drop an IPv6 zone id ("fe80::1%eth0")
-    try:
-        address = ipaddress.ip_address(text)
-    except ValueError:
-        return None
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        # Dual-stack proxies report IPv4 clients as ::ffff:a.b.c.d.
-        return address.ipv4_mapped
-    return address
-
-
 class GeoLocator:
     """Looks up the country of client IP addresses. Safe to share between threads."""
 
@@ -63,7 +49,7 @@ class GeoLocator:
         Args:
             cache_size: Maximum number of distinct addresses whose results are kept.
         """
-        self._db = _database()
+        self._networks = _networks()
         self._country_cached = functools.lru_cache(maxsize=cache_size)(self._country_uncached)
 
     def country(self, ip: str) -> str:
@@ -80,24 +66,22 @@ class GeoLocator:
         return self._country_cached(ip)
 
     def _country_uncached(self, ip: str) -> str:
-        address = _normalise_ip(ip)
-        if address is None or not address.is_global:
+        number = _address_to_int(ip)
+        if number is None:
             return ""
-        try:
-            code = str(self._db.lookup(str(address)).country_code or "").upper()
-        except Exception:  # a lookup failure must never fail ingestion
+        firsts, lasts, countries = self._networks
+        index = bisect.bisect_right(firsts, number) - 1
+        if index < 0 or number > lasts[index]:
             return ""
-        if code in _UNKNOWN_CODES or not _COUNTRY_RE.fullmatch(code):
-            return ""
-        return code
+        return countries[index]
 
 
 @functools.cache
-def ipv4_ranges() -> tuple[list[int], list[int], list[str]]:
-    """Every IPv4 network of the bundled database as (first address, last address, country).
+def _networks() -> tuple[list[int], list[int], list[str]]:
+    """Every network of the bundled database as sorted (first, last, country) columns.
 
-    Bulk imports join addresses to these ranges inside the database engine instead of looking
-    each one up here. Private, reserved and unknown networks are left out.
+    Addresses are integers (IPv4 below 2**32, IPv6 as 128-bit values). Private, reserved and
+    unknown networks are left out, so a miss means "no country".
     """
     _database()
     from geoip2fast import geoip2fast as data  # the tables live in module globals
@@ -110,14 +94,38 @@ def ipv4_ranges() -> tuple[list[int], list[int], list[str]]:
         data.mainListFirstIP, data.mainListNetlength, data.mainListIDCountryCodes, strict=True
     ):
         for first, netlen, code_id in zip(chunk_first, chunk_len, chunk_ids, strict=True):
-            if first > 0xFFFFFFFF:
-                break
             if code_id < 16:  # geoip2fast's private and reserved blocks
                 continue
             code = names[code_id].split(":", 1)[0].upper()
             if code in _UNKNOWN_CODES or not _COUNTRY_RE.fullmatch(code):
                 continue
+            bits = 32 if first <= 0xFFFFFFFF else 128
             firsts.append(first)
-            lasts.append(first + (1 << (32 - netlen)) - 1)
+            lasts.append(first + (1 << (bits - netlen)) - 1)
             countries.append(code)
     return firsts, lasts, countries
+
+
+def ipv4_ranges() -> tuple[list[int], list[int], list[str]]:
+    """The IPv4 part of the networks, for bulk imports that join addresses in the engine."""
+    firsts, lasts, countries = _networks()
+    end = bisect.bisect_right(firsts, 0xFFFFFFFF)
+    return firsts[:end], lasts[:end], countries[:end]
+
+
+def _address_to_int(ip: str) -> int | None:
+    text = ip.strip()
+    if text.startswith("[") and text.endswith("]"):
+        text = text[1:-1]
+    text = text.partition("%")[0]  # drop an IPv6 zone id ("fe80::1%eth0")
+    try:
+        return int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
+    except (OSError, ValueError):
+        pass
+    try:
+        value = int.from_bytes(socket.inet_pton(socket.AF_INET6, text), "big")
+    except (OSError, ValueError):
+        return None
+    if value >> 32 == 0xFFFF:  # ::ffff:a.b.c.d, how dual-stack proxies report IPv4 clients
+        return value & 0xFFFFFFFF
+    return value
