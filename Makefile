@@ -30,8 +30,8 @@ lint: $(STAMP)
 # Benchmarks write their tables to stdout; copy them into docs/benchmarks.md with the command.
 bench: $(STAMP)
 	$(BIN)/python bench/ingest_http.py --duration 10 --runs 3
-	$(BIN)/python bench/import_speed.py --events 1000000
-	$(BIN)/python bench/storage_size.py --events 1000000
+	$(BIN)/python bench/import_and_storage.py --events 1000000 --runs 3
+	$(BIN)/python bench/import_and_storage.py --events 10000000 --runs 1
 
 docs: $(STAMP)
 	$(BIN)/footfall settings --markdown > docs/settings.md.tmp

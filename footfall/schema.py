@@ -40,6 +40,8 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "props_values",
     "scroll_depth",
     "engagement_time",
+    # Not in Plausible's schema: kept so sessions (bounces) can be rebuilt from events alone.
+    "interactive",
     *VISIT_COLUMNS,
 )
 

@@ -10,6 +10,7 @@ import itertools
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import sqlalchemy as sa
 
@@ -26,9 +27,12 @@ from footfall.sessions.cache import SessionCache
 from footfall.sessions.rule import Session
 from footfall.settings import Settings
 from footfall.storage.duckdb_store import DuckDBEventStore
+from footfall.storage.journal import Journal, pending_entries
 
 # Sessions older than this cannot continue, so they need not be reloaded after a restart.
 _RESUME_WINDOW = dt.timedelta(minutes=31)
+# How far back sessions are rebuilt after an unclean shutdown (far beyond any flush delay).
+_REPAIR_MARGIN = dt.timedelta(hours=2)
 
 
 class SiteDirectory:
@@ -104,6 +108,7 @@ class Services:
     clock: Clock
     meta: sa.Engine
     store: DuckDBEventStore
+    journal: Journal
     salts: SaltKeeper
     sites: SiteDirectory
     session_ids: IdAllocator
@@ -121,11 +126,17 @@ class Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         meta = open_meta(settings)
         store = DuckDBEventStore(settings.event_store_path)
+        journal = open_journal(store, settings.data_dir / "journal")
         salts = SaltKeeper(meta)
         sites = SiteDirectory(meta)
         session_ids = IdAllocator(store.max_session_id() + 1)
         sessions = SessionCache(settings.session_cache_size)
         since = clock.now().astimezone(dt.UTC).replace(tzinfo=None) - _RESUME_WINDOW
+        if not store.was_closed_cleanly:
+            # Sessions trail their events by up to a flush interval; rebuild the newest ones.
+            newest = store.newest_event_time()
+            if newest is not None:
+                store.repair_sessions(newest - _REPAIR_MARGIN)
         for row in store.open_sessions(since):
             sessions.put(session_from_row(row))
         pipeline = Pipeline(
@@ -138,12 +149,35 @@ class Services:
             new_session_id=session_ids.next,
             clock=clock,
         )
-        return cls(settings, clock, meta, store, salts, sites, session_ids, sessions, pipeline)
+        return cls(
+            settings, clock, meta, store, journal, salts, sites, session_ids, sessions, pipeline
+        )
 
     def close(self) -> None:
         """Checkpoints the event store and releases the databases."""
+        self.journal.close()
+        self.journal.drop_applied(self.store.applied_journal_seq(), closed=True)
         self.store.close()
         self.meta.dispose()
+
+
+def open_journal(store: DuckDBEventStore, directory: Path) -> Journal:
+    """Applies journal entries the store lacks (after a crash), then opens the journal."""
+    applied = store.applied_journal_seq()
+    last = applied
+    batch: list[tuple[object, ...]] = []
+    for seq, rows in pending_entries(directory, applied):
+        batch.extend(rows)
+        last = seq
+        if len(batch) >= 50_000:
+            store.write(batch, [], [], journal_seq=last)
+            batch = []
+    if batch or last != applied:
+        store.write(batch, [], [], journal_seq=last)
+    journal = Journal(directory)
+    journal.set_sequence(last)
+    journal.drop_applied(last)
+    return journal
 
 
 def open_meta(settings: Settings) -> sa.Engine:

@@ -127,6 +127,24 @@ REGISTRY: tuple[Setting, ...] = (
         maximum=1000,
     ),
     Setting(
+        "apply_interval_ms",
+        250,
+        "How long journalled events may wait before they are moved into the event store in one "
+        "batch (they are durable before the 202).",
+        parse=_parse_int,
+        minimum=0,
+        maximum=10_000,
+    ),
+    Setting(
+        "session_flush_ms",
+        1000,
+        "How often changed sessions are written, in milliseconds (events are durable before "
+        "each 202; sessions follow within this delay).",
+        parse=_parse_int,
+        minimum=10,
+        maximum=60_000,
+    ),
+    Setting(
         "session_cache_size",
         500_000,
         "Most live sessions held in memory; the least recently "
@@ -175,6 +193,8 @@ class Settings:
     ingest_queue_size: int = 20_000
     commit_max_batch: int = 5_000
     commit_max_wait_ms: int = 2
+    apply_interval_ms: int = 250
+    session_flush_ms: int = 1000
     session_cache_size: int = 500_000
     ua_cache_size: int = 50_000
     max_body_bytes: int = 1_000_000

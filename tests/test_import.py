@@ -144,6 +144,7 @@ def test_import_and_live_ingest_store_the_same_events_and_sessions(
             "rejected": 0,
             "errors": [],
         }
+        assert client.app.state.footfall.writer.flush_sessions()
         store = client.app.state.footfall.services.store
         live_events = _rows(store, "events", EVENT_COLUMNS, 1)
         imported_events = _rows(store, "events", EVENT_COLUMNS, other.id)

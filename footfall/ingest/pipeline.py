@@ -152,6 +152,7 @@ class Pipeline:
                     [v for _, v in props],
                     NO_SCROLL_DEPTH if request.scroll_depth is None else request.scroll_depth,
                     request.engagement_time or 0,
+                    request.interactive,
                     *session.visit,
                 )
             )

@@ -65,6 +65,24 @@ def decode_body(body: bytes) -> dict[str, Any]:
     return value
 
 
+def decode_json_body(body: bytes) -> dict[str, Any]:
+    """Decodes an `application/json` body the way Plug does.
+
+    An empty body is an empty object and a value that is not an object is wrapped as
+    ``{"_json": value}``, so both fail later with field errors.
+
+    Raises:
+        BodyError: The body is not JSON at all.
+    """
+    if not body.strip():
+        return {}
+    try:
+        value = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BodyError(BODY_ERROR) from exc
+    return value if isinstance(value, dict) else {"_json": value}
+
+
 def _first(body: dict[str, Any], *keys: str) -> Any:
     # Elixir's `a || b`: only null and false fall through to the next key.
     for key in keys:
@@ -112,7 +130,11 @@ def parse_props(raw: Any) -> tuple[tuple[tuple[str, str], ...], bool]:
 def _parse_name(body: dict[str, Any], errors: Errors) -> str:
     name = _first(body, "n", "name")
     if isinstance(name, int) and not isinstance(name, bool):
-        name = str(name)
+        try:
+            name = str(name)
+        except ValueError:  # beyond Python's int-to-text limit: no name is that long anyway
+            errors["event_name"] = [f"should be at most {MAX_NAME_CHARS} character(s)"]
+            return ""
     if name is None or name == "":
         errors["event_name"] = ["can't be blank"]
         return ""

@@ -541,7 +541,7 @@ class DuckDBImporter:
                 INSERT INTO events ({", ".join(EVENT_COLUMNS)})
                 SELECT {site_id}::UINTEGER, e.ts, e.name, e.hostname, e.pathname, e.visitor,
                        n.session_id, e.props_keys, e.props_values,
-                       {NO_SCROLL_DEPTH}::UTINYINT, 0::UINTEGER, {session_visit}
+                       {NO_SCROLL_DEPTH}::UTINYINT, 0::UINTEGER, e.interactive, {session_visit}
                 FROM sequenced e JOIN new_sessions n ON n.visitor_id = e.visitor AND n.seq = e.seq
                 ORDER BY e.ts, n.session_id
             """)

@@ -36,6 +36,7 @@ EVENT_TYPES: dict[str, tuple[str, pa.DataType]] = {
     "props_values": ("VARCHAR[]", _STRINGS),
     "scroll_depth": ("UTINYINT", pa.uint8()),
     "engagement_time": ("UINTEGER", pa.uint32()),
+    "interactive": ("BOOLEAN", pa.bool_()),
     **_VISIT_TYPES,
 }
 
@@ -114,6 +115,19 @@ class DuckDBEventStore:
                 ) from exc
             raise StoreError(f"cannot open the event store {path}: {exc}") from exc
         self._ensure_schema()
+        # Until `close` says otherwise, a crash may have left sessions behind their events.
+        self.was_closed_cleanly = self._get_info("clean_shutdown") == "true"
+        self._set_info("clean_shutdown", "false")
+
+    def _get_info(self, key: str) -> str | None:
+        row = self._con.execute("SELECT value FROM store_info WHERE key = ?", [key]).fetchone()
+        return str(row[0]) if row else None
+
+    def _set_info(self, key: str, value: str) -> None:
+        self._con.execute(
+            "INSERT INTO store_info VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = ?",
+            [key, value, value],
+        )
 
     def _ensure_schema(self) -> None:
         con = self._con
@@ -141,19 +155,36 @@ class DuckDBEventStore:
         events: Sequence[EventRow],
         new_sessions: Sequence[SessionRow],
         changed_sessions: Sequence[SessionRow],
+        *,
+        journal_seq: int | None = None,
     ) -> None:
-        """Commits events and session changes in one transaction (WAL-synced on commit)."""
+        """Commits events and session changes in one transaction (WAL-synced on commit).
+
+        Args:
+            events: Event rows in `EVENT_COLUMNS` order.
+            new_sessions: Sessions to insert.
+            changed_sessions: Sessions to update in place.
+            journal_seq: The ingest journal entry these events complete, recorded atomically.
+        """
         self.write_tables(
             rows_to_table(events, EVENT_SCHEMA),
             rows_to_table(new_sessions, SESSION_SCHEMA),
             rows_to_table(changed_sessions, SESSION_SCHEMA),
+            journal_seq=journal_seq,
         )
+
+    def applied_journal_seq(self) -> int:
+        """The highest ingest-journal entry whose events are stored (0 when none)."""
+        value = self._get_info("journal_seq")
+        return int(value) if value else 0
 
     def write_tables(
         self,
         events: pa.Table | pa.RecordBatchReader,
         new_sessions: pa.Table | None,
         changed: pa.Table | None,
+        *,
+        journal_seq: int | None = None,
     ) -> None:
         """Like `write`, from Arrow data in the stored column order (a reader is streamed)."""
         with self._lock:
@@ -170,6 +201,8 @@ class DuckDBEventStore:
                     con.unregister("_ns")
                 if changed is not None and changed.num_rows:
                     self._update_sessions(con, changed)
+                if journal_seq is not None:
+                    self._set_info("journal_seq", str(journal_seq))
                 con.commit()
             except duckdb.Error as exc:
                 con.rollback()
@@ -196,6 +229,12 @@ class DuckDBEventStore:
                 f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE timestamp >= ?",
                 [since],
             ).fetchall()
+
+    def newest_event_time(self) -> dt.datetime | None:
+        """The timestamp of the newest stored event (naive UTC), or None when empty."""
+        with self.cursor() as cur:
+            row = cur.execute("SELECT max(timestamp) FROM events").fetchone()
+        return row[0] if row and row[0] is not None else None
 
     def max_session_id(self) -> int:
         """The largest session id stored (0 when empty)."""
@@ -225,10 +264,69 @@ class DuckDBEventStore:
         with self._lock:
             self._con.execute("CHECKPOINT")
 
+    def repair_sessions(self, since: dt.datetime) -> int:
+        """Rebuilds, from their events, the sessions that had events at or after `since`.
+
+        Events are committed before the sessions they belong to (sessions follow about a second
+        later, see `footfall.storage.writer`), so after a crash the newest sessions may be stale
+        or missing; every fact about a session can be derived from its events.
+
+        Returns:
+            How many sessions were rewritten.
+        """
+        visit = ", ".join(f"any_value({c}) AS {c}" for c in VISIT_COLUMNS)
+        pv = "FILTER (WHERE name = 'pageview')"
+        with self._lock:
+            con = self._con
+            con.begin()
+            try:
+                con.execute(
+                    f"""
+                    CREATE OR REPLACE TEMP TABLE _repaired AS
+                    SELECT site_id, session_id, any_value(visitor_id) AS visitor_id,
+                           min(timestamp) AS start, max(timestamp) AS timestamp,
+                           date_diff('second', min(timestamp), max(timestamp))::UINTEGER
+                             AS duration,
+                           (count(*) {pv})::UINTEGER AS pageviews,
+                           count(*)::UINTEGER AS events,
+                           count(*) {pv} < 2
+                             AND NOT coalesce(bool_or(name <> 'pageview' AND interactive), false)
+                             AS is_bounce,
+                           coalesce(arg_min(pathname, ord) {pv}, '') AS entry_page,
+                           coalesce(arg_max(pathname, ord) {pv}, '') AS exit_page,
+                           coalesce(arg_min(hostname, ord) {pv}, '') AS hostname,
+                           coalesce(arg_max(hostname, ord) {pv}, '') AS exit_hostname,
+                           arg_min(props_keys, ord) AS entry_props_keys,
+                           arg_min(props_values, ord) AS entry_props_values,
+                           {visit}
+                    FROM (SELECT *, epoch_us(timestamp)::HUGEINT * 1099511627776 + rowid AS ord
+                          FROM events
+                          WHERE name <> 'engagement' AND session_id IN (
+                            SELECT DISTINCT session_id FROM events WHERE timestamp >= ?))
+                    GROUP BY site_id, session_id
+                """,
+                    [since],
+                )
+                con.execute(
+                    "DELETE FROM sessions WHERE session_id IN (SELECT session_id FROM _repaired)"
+                )
+                con.execute(
+                    f"INSERT INTO sessions SELECT {', '.join(SESSION_COLUMNS)} "
+                    "FROM _repaired ORDER BY session_id"
+                )
+                row = con.execute("SELECT count(*) FROM _repaired").fetchone()
+                con.execute("DROP TABLE _repaired")
+                con.commit()
+            except duckdb.Error as exc:
+                con.rollback()
+                raise StoreError(f"session repair failed: {exc}") from exc
+        return int(row[0]) if row else 0
+
     def close(self) -> None:
-        """Checkpoints and closes the file."""
+        """Checkpoints, marks the store cleanly closed and closes the file."""
         with self._lock:
             try:
+                self._set_info("clean_shutdown", "true")
                 self._con.execute("CHECKPOINT")
             finally:
                 self._con.close()

@@ -65,10 +65,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         services = Services.open(settings, clock=clock)
         writer = GroupCommitWriter(
             services.store,
+            services.journal,
             loop=asyncio.get_running_loop(),
             max_batch=settings.commit_max_batch,
             max_wait_seconds=settings.commit_max_wait_ms / 1000,
             queue_limit=settings.ingest_queue_size,
+            session_flush_seconds=settings.session_flush_ms / 1000,
+            apply_interval_seconds=settings.apply_interval_ms / 1000,
         )
         app.state.footfall = AppState(settings=settings, services=services, writer=writer)
         keeper = asyncio.create_task(_housekeeping(services))

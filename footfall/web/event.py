@@ -10,7 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from footfall.ingest.clientip import client_ip
 from footfall.ingest.pipeline import ClientContext
-from footfall.ingest.request import BodyError, decode_body, parse_event
+from footfall.ingest.request import BodyError, decode_body, decode_json_body, parse_event
 from footfall.storage.writer import GroupCommitWriter
 from footfall.web.body import BodyTooLarge, read_body
 from footfall.web.state import AppState
@@ -44,16 +44,19 @@ async def preflight(request: Request) -> Response:
 async def event(request: Request) -> Response:
     """Accepts one event; 202 `ok` once it is committed (or dropped, with x-plausible-dropped)."""
     state: AppState = request.app.state.footfall
-    if not _accepts_json(request.headers.get("accept")):
+    # One pass over the raw headers; Starlette's Headers.get scans the list on every lookup.
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in request.scope["headers"]}
+    if not _accepts_json(headers.get("accept")):
         return Response("Not Acceptable", status_code=406, headers=CORS)
     try:
         body = await read_body(request, state.settings.max_body_bytes)
     except BodyTooLarge as exc:
         return _error(413, {"errors": {"request": [str(exc)]}})
+    is_json = "application/json" in headers.get("content-type", "")
     try:
-        data = decode_body(body)
+        data = decode_json_body(body) if is_json else decode_body(body)
     except BodyError as exc:
-        if "application/json" in request.headers.get("content-type", ""):
+        if is_json:  # Phoenix's own answer to a body its JSON parser rejects
             return _error(400, {"status": 400, "message": "Bad Request"})
         return _error(400, {"errors": {"request": [str(exc)]}})
     parsed = parse_event(data)
@@ -62,7 +65,6 @@ async def event(request: Request) -> Response:
     writer: GroupCommitWriter = state.writer
     if not writer.has_room(len(parsed.domains)):
         return _error(503, {"error": "ingest queue is full, retry shortly"}, {"retry-after": "1"})
-    headers = request.headers
     client = ClientContext(
         user_agent=headers.get("user-agent", ""),
         ip=client_ip(headers.get, request.client.host if request.client else None),
