@@ -19,7 +19,7 @@ from footfall.ingest.geo import GeoLocator
 from footfall.ingest.request import GOALS_WITH_PATH, MAX_PROPS, EventRequest
 from footfall.ingest.salts import SaltRing
 from footfall.ingest.sources import SourceClassifier, is_spam_referrer
-from footfall.ingest.urls import PageUrl, parse_page_url
+from footfall.ingest.urls import PageUrl, parse_page_url_cached
 from footfall.ingest.useragent import UserAgentInfo, UserAgentParser
 from footfall.ingest.visitor import visitor_id
 from footfall.schema import NO_SCROLL_DEPTH
@@ -104,8 +104,8 @@ class Pipeline:
         if ua.is_bot:
             self._drop(outcome, DropReason.BOT, len(request.domains))
             return outcome
-        now = self._clock.now().astimezone(dt.UTC).replace(microsecond=0, tzinfo=None)
-        page = parse_page_url(request.url, hash_mode=request.hash_mode)
+        now = _naive_utc_second(self._clock.now())
+        page = parse_page_url_cached(request.url, hash_mode=request.hash_mode)
         root = root_domain(page.hostname)
         salts = self._salts()
         for domain in request.domains:
@@ -113,28 +113,10 @@ class Pipeline:
             if site_id is None:
                 self._drop(outcome, DropReason.NOT_FOUND)
                 continue
-            ids = [
-                visitor_id(
-                    salts.current,
-                    user_agent=client.user_agent,
-                    ip=client.ip,
-                    domain=domain,
-                    root_domain=root,
-                )
-            ]
-            if salts.previous is not None:
-                ids.append(
-                    visitor_id(
-                        salts.previous,
-                        user_agent=client.user_agent,
-                        ip=client.ip,
-                        domain=domain,
-                        root_domain=root,
-                    )
-                )
+            identity = (client.user_agent, client.ip, domain, root)
             props = _with_path(request, page.pathname)
             session, created = self._session_for(
-                site_id, ids, request, page, props, now, client, ua
+                site_id, salts, identity, request, page, props, now, client, ua
             )
             if session is None:
                 self._drop(outcome, DropReason.NO_SESSION_FOR_ENGAGEMENT)
@@ -179,7 +161,8 @@ class Pipeline:
     def _session_for(
         self,
         site_id: int,
-        ids: list[int],
+        salts: SaltRing,
+        identity: tuple[str, str, str, str],
         request: EventRequest,
         page: PageUrl,
         props: tuple[tuple[str, str], ...],
@@ -188,7 +171,12 @@ class Pipeline:
         ua: UserAgentInfo,
     ) -> tuple[Session | None, bool]:
         hostname, pathname = page.hostname, page.pathname
-        for vid in ids:
+        current = _visitor(salts.current, identity)
+        candidates = [current]
+        if salts.previous is not None and self._sessions.get(site_id, current) is None:
+            # Only a visit that began before the last midnight rotation is keyed by the old salt.
+            candidates.append(_visitor(salts.previous, identity))
+        for vid in candidates:
             session = self._sessions.get(site_id, vid)
             if session is not None and continues(session, now):
                 if request.name == "engagement":
@@ -234,7 +222,7 @@ class Pipeline:
         session = start_session(
             site_id=site_id,
             session_id=self._new_session_id(),
-            visitor_id=ids[0],
+            visitor_id=current,
             timestamp=now,
             name=request.name,
             hostname=hostname,
@@ -245,6 +233,18 @@ class Pipeline:
         )
         self._sessions.put(session)
         return session, True
+
+
+def _naive_utc_second(now: dt.datetime) -> dt.datetime:
+    """Event time as stored: UTC, whole seconds, without tzinfo (Plausible truncates too)."""
+    if now.tzinfo is not dt.UTC:
+        now = now.astimezone(dt.UTC)
+    return now.replace(microsecond=0, tzinfo=None)
+
+
+def _visitor(salt: bytes, identity: tuple[str, str, str, str]) -> int:
+    user_agent, ip, domain, root = identity
+    return visitor_id(salt, user_agent=user_agent, ip=ip, domain=domain, root_domain=root)
 
 
 def _with_path(request: EventRequest, pathname: str) -> tuple[tuple[str, str], ...]:

@@ -6,6 +6,7 @@ ones, every failing field is reported together, and nothing here touches the net
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -155,15 +156,24 @@ def _parse_url(body: dict[str, Any], errors: Errors) -> tuple[str, str]:
     if not isinstance(url, str) or len(url.encode()) > MAX_URL_BYTES:
         errors["url"] = ["must be a valid url"]
         return "", ""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-    except ValueError:
+    checked = _scheme_and_host(url)
+    if checked is None:
         errors["url"] = ["must be a valid url"]
         return "", ""
-    if parts.scheme.lower() == "data":
+    scheme, host = checked
+    if scheme == "data":
         errors["url"] = ["scheme is not allowed"]
     return url, host
+
+
+@functools.lru_cache(maxsize=16_384)
+def _scheme_and_host(url: str) -> tuple[str, str] | None:
+    # Pages recur, so the split is cached; None when the URL cannot be parsed at all.
+    try:
+        parts = urlsplit(url)
+        return parts.scheme.lower(), parts.hostname or ""
+    except ValueError:
+        return None
 
 
 def _parse_domains(body: dict[str, Any], url_host: str, errors: Errors) -> tuple[str, ...]:

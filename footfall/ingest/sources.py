@@ -332,6 +332,7 @@ def _click_id_param(query: Mapping[str, str]) -> str:
     return next((param for param in CLICK_ID_PARAMS if param in query), "")
 
 
+@functools.lru_cache(maxsize=16_384)
 def is_spam_referrer(referrer: str | None) -> bool:
     """Whether the referrer's host (or a parent domain of it) is a known referrer spammer.
 

@@ -8,6 +8,7 @@ matches any input, the same way Elixir's ``URI.parse/1`` (used by Plausible) doe
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -19,6 +20,7 @@ __all__ = [
     "PageUrl",
     "SplitUrl",
     "parse_page_url",
+    "parse_page_url_cached",
     "split_url",
     "strip_www",
 ]
@@ -146,3 +148,9 @@ def parse_page_url(url: str, *, hash_mode: bool = False) -> PageUrl:
         pathname=pathname,
         query=_decode_query(parts.query),
     )
+
+
+@functools.lru_cache(maxsize=16_384)
+def parse_page_url_cached(url: str, *, hash_mode: bool = False) -> PageUrl:
+    """`parse_page_url` for the live path, where the same pages recur; never mutate the result."""
+    return parse_page_url(url, hash_mode=hash_mode)

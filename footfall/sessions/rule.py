@@ -8,7 +8,7 @@ bounces while it has fewer than two pageviews and no interactive custom event.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 SESSION_TIMEOUT_MINUTES = 30
@@ -34,6 +34,14 @@ class Session:
     visit: tuple[Any, ...]
     # Last sign of life, engagement events included: it decides whether the session continues.
     seen: dt.datetime | None = None
+    # Entry props never change, so their stored columns are built once (rows share them).
+    _entry_columns: tuple[list[str], list[str]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._entry_columns = (
+            [k for k, _ in self.entry_props],
+            [v for _, v in self.entry_props],
+        )
 
     @property
     def duration(self) -> int:
@@ -56,8 +64,7 @@ class Session:
             self.exit_page,
             self.hostname,
             self.exit_hostname,
-            [k for k, _ in self.entry_props],
-            [v for _, v in self.entry_props],
+            *self._entry_columns,
             *self.visit,
         )
 

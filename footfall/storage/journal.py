@@ -32,7 +32,7 @@ def _segment_name(number: int) -> str:
 
 
 class Journal:
-    """Numbered segment files under `directory`; only the writer thread appends."""
+    """Numbered segment files under `directory`; only the event loop thread appends."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -42,6 +42,8 @@ class Journal:
         self._file = self._open_segment()
         self._seq = 0
         self.appended_bytes = 0
+        # Last sequence number of each segment closed by this process (no need to re-read it).
+        self._closed_last: dict[Path, int] = {}
 
     def segments(self) -> list[Path]:
         """Segment files, oldest first."""
@@ -71,6 +73,7 @@ class Journal:
 
     def rotate(self) -> None:
         """Starts a new segment so that applied ones can be deleted whole."""
+        self._closed_last[self.directory / _segment_name(self._number)] = self._seq
         self._file.close()
         self._number += 1
         self._file = self._open_segment()
@@ -81,9 +84,12 @@ class Journal:
         for path in self.segments():
             if path == current and not closed:
                 continue
-            last = _last_seq(path)
+            last = self._closed_last.get(path)
+            if last is None:
+                last = _last_seq(path)
             if last is None or last <= through_seq:
                 path.unlink(missing_ok=True)
+                self._closed_last.pop(path, None)
 
     def close(self) -> None:
         """Closes the open segment."""
