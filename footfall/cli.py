@@ -191,18 +191,17 @@ def site_list(data_dir: Path | None) -> None:
 def site_delete(domain: str, data_dir: Path | None) -> None:
     """Delete a site and every event stored for it."""
     from footfall.meta.sites import delete_site, get_site
-    from footfall.service import open_meta
-    from footfall.storage.duckdb_store import DuckDBEventStore
+    from footfall.service import Services
 
-    settings = _settings(data_dir=data_dir)
-    meta = open_meta(settings)
-    found = get_site(meta, domain)
-    store = DuckDBEventStore(settings.event_store_path)
+    # Opening the services first replays any journal left by a crash, so no event of the site
+    # can come back after the deletion.
+    services = Services.open(_settings(data_dir=data_dir))
     try:
-        store.delete_site(found.id)
+        found = get_site(services.meta, domain)
+        services.store.delete_site(found.id)
+        delete_site(services.meta, found.domain)
     finally:
-        store.close()
-    delete_site(meta, found.domain)
+        services.close()
     click.echo(f"deleted {found.domain} and its events")
 
 

@@ -113,15 +113,16 @@ REGISTRY: tuple[Setting, ...] = (
     Setting(
         "commit_max_batch",
         5_000,
-        "Most events written by one group commit.",
+        "Journalled events that make the apply thread move them into the event store before "
+        "its interval is up.",
         parse=_parse_int,
         minimum=1,
     ),
     Setting(
         "commit_max_wait_ms",
-        2,
-        "How long the writer waits for more events to join a commit "
-        "that is not yet full, in milliseconds.",
+        0,
+        "Extra time, in milliseconds, a journal commit waits for more requests to share its "
+        "fsync (0: commit once the requests that arrived together have been read).",
         parse=_parse_int,
         minimum=0,
         maximum=1000,
@@ -192,7 +193,7 @@ class Settings:
     log_level: str = "info"
     ingest_queue_size: int = 20_000
     commit_max_batch: int = 5_000
-    commit_max_wait_ms: int = 2
+    commit_max_wait_ms: int = 0
     apply_interval_ms: int = 250
     session_flush_ms: int = 1000
     session_cache_size: int = 500_000

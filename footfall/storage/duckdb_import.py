@@ -1,9 +1,10 @@
 """Bulk import of NDJSON history, done in the engine (docs/adr/0006-import-in-the-engine.md).
 
-Lines are read by pyarrow, parsed and validated by DuckDB's JSON functions in a private in-memory
-database, enriched once per *distinct* URL, referrer, User-Agent, IP and visitor identity with
-the same Python functions the live pipeline uses, sessionised with window functions under the
-same 30-minute rule, and appended to the event store in one transaction.
+Lines are read by pyarrow, parsed and validated by DuckDB's JSON functions in TEMP tables on a
+cursor of the store's own database, enriched once per *distinct* URL, referrer, User-Agent, IP
+and visitor identity with the same Python functions the live pipeline uses (IPv4 countries are
+joined to the network ranges in SQL), sessionised with window functions under the same
+30-minute rule, and moved into the store's tables in one transaction.
 """
 
 from __future__ import annotations

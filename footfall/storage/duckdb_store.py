@@ -114,7 +114,11 @@ class DuckDBEventStore:
                     "(stop the server, or send the data to its HTTP API instead)"
                 ) from exc
             raise StoreError(f"cannot open the event store {path}: {exc}") from exc
-        self._ensure_schema()
+        try:
+            self._ensure_schema()
+        except StoreError:
+            self._con.close()
+            raise
         # Until `close` says otherwise, a crash may have left sessions behind their events.
         self.was_closed_cleanly = self._get_info("clean_shutdown") == "true"
         self._set_info("clean_shutdown", "false")
@@ -140,6 +144,12 @@ class DuckDBEventStore:
             "INSERT INTO store_info VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
             [SCHEMA_VERSION],
         )
+        found = self._get_info("schema_version")
+        if found != SCHEMA_VERSION:
+            raise StoreError(
+                f"the event store {self.path} has schema version {found}, this footfall expects "
+                f"{SCHEMA_VERSION}; use the footfall release that wrote it"
+            )
 
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
