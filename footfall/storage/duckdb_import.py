@@ -17,6 +17,7 @@ from typing import Any
 import duckdb
 import orjson
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
 from footfall.ingest.domains import root_domain
@@ -195,7 +196,10 @@ class DuckDBImporter:
     ) -> None:
         offset = 0
         for batch in batches:
-            numbers = pa.array(range(offset + 1, offset + batch.num_rows + 1), pa.uint64())
+            # offset+1 .. offset+n, built in Arrow rather than from a Python range.
+            numbers = pc.add(
+                pc.cumulative_sum(pa.nulls(batch.num_rows, pa.uint64()).fill_null(1)), offset
+            )
             offset += batch.num_rows
             chunk = pa.Table.from_batches([batch]).append_column("line_no", numbers)
             con.register("_chunk", chunk)
