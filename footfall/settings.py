@@ -104,7 +104,7 @@ REGISTRY: tuple[Setting, ...] = (
     ),
     Setting(
         "ingest_queue_size",
-        20_000,
+        50_000,
         "Events waiting for the writer before POST /api/event "
         "answers 503 with Retry-After instead of growing memory.",
         parse=_parse_int,
@@ -112,7 +112,7 @@ REGISTRY: tuple[Setting, ...] = (
     ),
     Setting(
         "commit_max_batch",
-        5_000,
+        20_000,
         "Journalled events that make the apply thread move them into the event store before "
         "its interval is up.",
         parse=_parse_int,
@@ -129,7 +129,7 @@ REGISTRY: tuple[Setting, ...] = (
     ),
     Setting(
         "apply_interval_ms",
-        250,
+        1000,
         "How long journalled events may wait before they are moved into the event store in one "
         "batch (they are durable before the 202).",
         parse=_parse_int,
@@ -191,10 +191,10 @@ class Settings:
     port: int = 8000
     database_url: str = ""
     log_level: str = "info"
-    ingest_queue_size: int = 20_000
-    commit_max_batch: int = 5_000
+    ingest_queue_size: int = 50_000
+    commit_max_batch: int = 20_000
     commit_max_wait_ms: int = 0
-    apply_interval_ms: int = 250
+    apply_interval_ms: int = 1000
     session_flush_ms: int = 1000
     session_cache_size: int = 500_000
     ua_cache_size: int = 50_000

@@ -69,7 +69,7 @@ class GroupCommitWriter:
         max_wait_seconds: float,
         queue_limit: int,
         session_flush_seconds: float = 1.0,
-        apply_interval_seconds: float = 0.25,
+        apply_interval_seconds: float = 1.0,
     ) -> None:
         self._store = store
         self._journal = journal
