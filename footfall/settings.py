@@ -138,9 +138,9 @@ REGISTRY: tuple[Setting, ...] = (
     ),
     Setting(
         "session_flush_ms",
-        1000,
+        5000,
         "How often changed sessions are written, in milliseconds (events are durable before "
-        "each 202; sessions follow within this delay).",
+        "each 202; sessions follow within this delay, like Plausible's 5-second write buffer).",
         parse=_parse_int,
         minimum=10,
         maximum=60_000,
@@ -195,7 +195,7 @@ class Settings:
     commit_max_batch: int = 20_000
     commit_max_wait_ms: int = 0
     apply_interval_ms: int = 1000
-    session_flush_ms: int = 1000
+    session_flush_ms: int = 5000
     session_cache_size: int = 500_000
     ua_cache_size: int = 50_000
     max_body_bytes: int = 1_000_000

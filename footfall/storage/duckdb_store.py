@@ -76,6 +76,10 @@ _MUTABLE = (
     "hostname",
     "exit_hostname",
 )
+# A session update only ships what can change, plus the keys to find the row.
+_UPDATE_COLUMNS = ("session_id", "start", *_MUTABLE)
+_UPDATE_INDEXES = tuple(SESSION_COLUMNS.index(c) for c in _UPDATE_COLUMNS)
+UPDATE_SCHEMA = pa.schema([(c, SESSION_TYPES[c][1]) for c in _UPDATE_COLUMNS])
 
 
 def _ddl(table: str, types: dict[str, tuple[str, pa.DataType]]) -> str:
@@ -176,10 +180,11 @@ class DuckDBEventStore:
             changed_sessions: Sessions to update in place.
             journal_seq: The ingest journal entry these events complete, recorded atomically.
         """
+        changed = [tuple(row[i] for i in _UPDATE_INDEXES) for row in changed_sessions]
         self.write_tables(
             rows_to_table(events, EVENT_SCHEMA),
             rows_to_table(new_sessions, SESSION_SCHEMA),
-            rows_to_table(changed_sessions, SESSION_SCHEMA),
+            rows_to_table(changed, UPDATE_SCHEMA),
             journal_seq=journal_seq,
         )
 
@@ -196,7 +201,11 @@ class DuckDBEventStore:
         *,
         journal_seq: int | None = None,
     ) -> None:
-        """Like `write`, from Arrow data in the stored column order (a reader is streamed)."""
+        """Like `write`, from Arrow data (a reader is streamed).
+
+        `events` and `new_sessions` hold every stored column in order; `changed` holds only
+        `UPDATE_SCHEMA`'s columns.
+        """
         with self._lock:
             con = self._con
             con.begin()

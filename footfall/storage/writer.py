@@ -68,7 +68,7 @@ class GroupCommitWriter:
         max_batch: int,
         max_wait_seconds: float,
         queue_limit: int,
-        session_flush_seconds: float = 1.0,
+        session_flush_seconds: float = 5.0,
         apply_interval_seconds: float = 1.0,
     ) -> None:
         self._store = store
