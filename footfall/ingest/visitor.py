@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import hashlib
 
+# Stands in for the User-Agent when an import names its visitors itself (see visitor_id).
+VISITOR_ID_MARKER = "\x01visitor_id"
+
 
 def visitor_id(salt: bytes, *, user_agent: str, ip: str, domain: str, root_domain: str) -> int:
     """Hashes (UA, IP, domain, root domain) under the day's secret salt.
 
-    BLAKE2b in keyed mode is a MAC: without the salt, which never leaves the server and is
-    deleted after two days, the id cannot be linked back to an address (docs/adr/0004).
+    The construction is SHA-256 over the salt (hex) and the fields, joined by NUL bytes; the
+    first 8 bytes, shifted right by one, are the id. Bulk imports compute the same function in
+    SQL (DuckDB's `sha256`). Without the salt, which never leaves the server and is deleted after
+    two days, an id cannot be linked back to an address (docs/adr/0004).
 
     Returns:
         An unsigned 63-bit integer (kept below 2**63 so every store can hold it as BIGINT).
     """
-    data = "\x00".join((user_agent, ip, domain, root_domain)).encode()
-    digest = hashlib.blake2b(data, key=salt, digest_size=8).digest()
-    return int.from_bytes(digest, "big") >> 1
+    data = "\x00".join((salt.hex(), user_agent, ip, domain, root_domain)).encode()
+    return int.from_bytes(hashlib.sha256(data).digest()[:8], "big") >> 1

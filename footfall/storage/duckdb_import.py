@@ -27,7 +27,7 @@ from footfall.ingest.salts import SaltRing
 from footfall.ingest.sources import SourceClassifier, is_spam_referrer
 from footfall.ingest.urls import CLICK_ID_PARAMS, parse_page_url
 from footfall.ingest.useragent import UserAgentParser
-from footfall.ingest.visitor import visitor_id
+from footfall.ingest.visitor import VISITOR_ID_MARKER
 from footfall.schema import EVENT_COLUMNS, NO_SCROLL_DEPTH, SESSION_COLUMNS, VISIT_COLUMNS
 from footfall.storage.duckdb_store import DuckDBEventStore
 
@@ -450,37 +450,24 @@ class DuckDBImporter:
         con.execute("CREATE OR REPLACE TEMP TABLE src_info AS SELECT * FROM _src")
         con.unregister("_src")
 
-        # Visitor ids under the current salt, per distinct identity.
-        identities = con.execute("""
-            SELECT DISTINCT v.user_agent, v.ip, v.visitor_id, u.root
-            FROM valid v JOIN url_info u USING (url)
-        """).fetchall()
-        salt = self._salts.current
-        ids = []
-        for ua, ip, given, root in identities:
-            if given is not None:
-                # An explicit visitor id replaces (UA, IP); the prefix keeps the spaces apart.
-                ids.append(
-                    visitor_id(
-                        salt, user_agent="\x01visitor_id", ip=given, domain=domain, root_domain=root
-                    )
-                )
-            else:
-                ids.append(visitor_id(salt, user_agent=ua, ip=ip, domain=domain, root_domain=root))
-        con.register(
-            "_vis",
-            pa.table(
-                {
-                    "user_agent": pa.array([i[0] for i in identities], pa.string()),
-                    "ip": pa.array([i[1] for i in identities], pa.string()),
-                    "given": pa.array([i[2] for i in identities], pa.string()),
-                    "root": pa.array([i[3] for i in identities], pa.string()),
-                    "visitor": pa.array(ids, pa.uint64()),
-                }
-            ),
+        # Visitor ids under the current salt, per distinct identity, computed in the engine
+        # with the same construction as footfall.ingest.visitor.visitor_id. An explicit visitor
+        # id replaces (UA, IP); its marker keeps the two spaces of identities apart.
+        identity = (
+            "CASE WHEN given IS NULL THEN user_agent || chr(0) || ip "
+            "ELSE $marker || chr(0) || given END"
         )
-        con.execute("CREATE OR REPLACE TEMP TABLE visitor_info AS SELECT * FROM _vis")
-        con.unregister("_vis")
+        con.execute(
+            f"""
+            CREATE OR REPLACE TEMP TABLE visitor_info AS
+            SELECT user_agent, ip, given, root,
+                   (('0x' || left(sha256($salt || chr(0) || {identity} || chr(0) || $domain
+                                         || chr(0) || root), 16))::UBIGINT >> 1) AS visitor
+            FROM (SELECT DISTINCT v.user_agent, v.ip, v.visitor_id AS given, u.root
+                  FROM valid v JOIN url_info u USING (url))
+            """,
+            {"salt": self._salts.current.hex(), "domain": domain, "marker": VISITOR_ID_MARKER},
+        )
 
     @staticmethod
     def _register_ipv4_ranges(con: duckdb.DuckDBPyConnection) -> None:
