@@ -87,3 +87,27 @@ def test_an_event_store_of_another_schema_version_is_refused(tmp_path: Path) -> 
     con.execute("UPDATE store_info SET value = '1' WHERE key = 'schema_version'")
     con.close()
     DuckDBEventStore(path).close()
+
+
+def test_a_failed_append_does_not_hide_later_entries(tmp_path: Path) -> None:
+    journal = Journal(tmp_path)
+    journal.append([ROW])
+    real = journal._file
+
+    class Full:
+        def write(self, data: bytes) -> int:
+            real.write(data[: len(data) // 2])  # a torn line, as when the disk fills up
+            raise OSError(28, "No space left on device")
+
+        def fileno(self) -> int:
+            return int(real.fileno())
+
+        def close(self) -> None:
+            real.close()
+
+    journal._file = Full()
+    with pytest.raises(OSError):
+        journal.append([ROW])
+    seq = journal.append([ROW, ROW])  # acknowledged: must survive a replay
+    journal.close()
+    assert [(s, len(rows)) for s, rows in pending_entries(tmp_path, 0)] == [(1, 1), (seq, 2)]

@@ -63,8 +63,14 @@ class Journal:
         """Writes one batch durably and returns its sequence number."""
         self._seq += 1
         line = orjson.dumps({"s": self._seq, "e": rows}, option=orjson.OPT_NAIVE_UTC) + b"\n"
-        self._file.write(line)
-        os.fdatasync(self._file.fileno())
+        try:
+            self._file.write(line)
+            os.fdatasync(self._file.fileno())
+        except OSError:
+            # A partial line may now end this segment; replay stops reading a segment at its
+            # first bad line, so later entries must start in a fresh one.
+            self.rotate()
+            raise
         self._size += len(line)
         self.appended_bytes += len(line)
         if self._size >= SEGMENT_BYTES:
