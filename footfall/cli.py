@@ -135,6 +135,9 @@ def _configure_logging(settings: Settings) -> None:
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
         stream=sys.stderr,
     )
+    if settings.log_level != "debug":
+        # Alembic announces its context on every start; only the migrations themselves matter.
+        logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 
 def _seed_demo(settings: Settings) -> None:

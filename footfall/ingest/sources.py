@@ -77,6 +77,8 @@ _MAX_HOST_LENGTH: Final = 253
 # Query parameters that influence classification; only these form the cache key.
 _TAG_PARAMS: Final = ("utm_source", "source", "ref")
 _UTM_PARAMS: Final = ("utm_medium", "utm_campaign", "utm_content", "utm_term")
+#: Every query parameter `SourceClassifier.classify` reads; the rest of a query never matters.
+SOURCE_PARAMS: Final = (*_TAG_PARAMS, *_UTM_PARAMS, *CLICK_ID_PARAMS)
 
 _DISPLAY_MEDIUMS: Final = frozenset({"display", "banner", "expandable", "interstitial", "cpm"})
 _SOCIAL_MEDIUMS: Final = frozenset(

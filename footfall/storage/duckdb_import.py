@@ -24,25 +24,14 @@ from footfall.ingest.domains import root_domain
 from footfall.ingest.geo import GeoLocator, ipv4_ranges
 from footfall.ingest.request import MAX_NAME_CHARS, MAX_URL_BYTES, PROPS_ERROR, parse_props
 from footfall.ingest.salts import SaltRing
-from footfall.ingest.sources import SourceClassifier, is_spam_referrer
-from footfall.ingest.urls import CLICK_ID_PARAMS, parse_page_url
+from footfall.ingest.sources import SOURCE_PARAMS, SourceClassifier, is_spam_referrer
+from footfall.ingest.urls import parse_page_url
 from footfall.ingest.useragent import UserAgentParser
 from footfall.ingest.visitor import VISITOR_ID_MARKER
 from footfall.schema import EVENT_COLUMNS, NO_SCROLL_DEPTH, SESSION_COLUMNS, VISIT_COLUMNS
 from footfall.storage.duckdb_store import DuckDBEventStore
 
 MAX_REPORTED_ERRORS = 1000
-# Query parameters that decide a visit's source; everything else in the query is irrelevant.
-_SOURCE_PARAMS = (
-    "utm_source",
-    "source",
-    "ref",
-    "utm_medium",
-    "utm_campaign",
-    "utm_content",
-    "utm_term",
-    *CLICK_ID_PARAMS,
-)
 _FIELD_TYPES = {
     "timestamp": "VARCHAR",
     "name": "VARCHAR",
@@ -358,7 +347,7 @@ class DuckDBImporter:
             hosts.append(page.hostname)
             paths.append(page.pathname)
             roots.append(root_domain(page.hostname))
-            subset = {k: page.query[k] for k in _SOURCE_PARAMS if k in page.query}
+            subset = {k: page.query[k] for k in SOURCE_PARAMS if k in page.query}
             qkeys.append(orjson.dumps(subset).decode() if subset else "")
         con.register(
             "_urls",

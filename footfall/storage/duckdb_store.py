@@ -65,17 +65,9 @@ EVENT_SCHEMA = pa.schema([(name, arrow) for name, (_, arrow) in EVENT_TYPES.item
 SESSION_SCHEMA = pa.schema([(name, arrow) for name, (_, arrow) in SESSION_TYPES.items()])
 
 # Session columns a later event can change; the visit attributes are fixed at the start.
-_MUTABLE = (
-    "timestamp",
-    "duration",
-    "pageviews",
-    "events",
-    "is_bounce",
-    "entry_page",
-    "exit_page",
-    "hostname",
-    "exit_hostname",
-)
+_MUTABLE = SESSION_COLUMNS[
+    SESSION_COLUMNS.index("timestamp") : SESSION_COLUMNS.index("exit_hostname") + 1
+]
 # A session update only ships what can change, plus the keys to find the row.
 _UPDATE_COLUMNS = ("session_id", "start", *_MUTABLE)
 _UPDATE_INDEXES = tuple(SESSION_COLUMNS.index(c) for c in _UPDATE_COLUMNS)
