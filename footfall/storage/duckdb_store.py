@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -74,6 +75,13 @@ _UPDATE_INDEXES = tuple(SESSION_COLUMNS.index(c) for c in _UPDATE_COLUMNS)
 UPDATE_SCHEMA = pa.schema([(c, SESSION_TYPES[c][1]) for c in _UPDATE_COLUMNS])
 
 
+def _usable_cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 def _ddl(table: str, types: dict[str, tuple[str, pa.DataType]]) -> str:
     columns = ",\n  ".join(f"{name} {sql} NOT NULL" for name, (sql, _) in types.items())
     return f"CREATE TABLE IF NOT EXISTS {table} (\n  {columns}\n)"
@@ -102,7 +110,9 @@ class DuckDBEventStore:
         self._lock = threading.Lock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._con = duckdb.connect(str(path))
+            # DuckDB sizes its thread pool from the machine's cores; a process confined to
+            # fewer (CPU affinity, container limits) would only oversubscribe them.
+            self._con = duckdb.connect(str(path), config={"threads": _usable_cpus()})
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise StoreBusyError(
