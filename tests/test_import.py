@@ -429,3 +429,18 @@ def test_the_engine_computes_visitor_ids_like_the_live_pipeline() -> None:
 
     check()
     assert VISITOR_ID_MARKER.startswith("\x01")
+
+
+def test_a_line_that_breaks_the_whole_file_reader_falls_back(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """Found by the fuzz test: the reader's own error message can fail to decode."""
+    path = tmp_path / "odd.ndjson"
+    odd = (
+        '{"timestamp": "2026-11-01T12:00:00Z", "name": "pageview", '
+        '"interactive": {"\\u001f\x80\x80𐀀": null, "00\\u001f\\u001f\x80ࠀ": null}}'
+    )
+    path.write_text(odd + "\n", encoding="utf-8")
+    report, _ = _import_file(settings, "example.com", path)
+    assert report.reader == "line-by-line"
+    assert (report.lines, report.stored + report.dropped + report.rejected) == (1, 1)
