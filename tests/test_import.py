@@ -436,9 +436,13 @@ def test_a_line_that_breaks_the_whole_file_reader_falls_back(
 ) -> None:
     """Found by the fuzz test: the reader's own error message can fail to decode."""
     path = tmp_path / "odd.ndjson"
-    odd = (
-        '{"timestamp": "2026-11-01T12:00:00Z", "name": "pageview", '
-        '"interactive": {"\\u001f\x80\x80𐀀": null, "00\\u001f\\u001f\x80ࠀ": null}}'
+    odd = json.dumps(
+        {
+            "timestamp": "2026-11-01T12:00:00Z",
+            "name": "pageview",
+            "interactive": {"": None, "\x1f\x80\x80\U00010000": None, "00\x1f\x1f\x80\u0800": None},
+        },
+        ensure_ascii=False,
     )
     path.write_text(odd + "\n", encoding="utf-8")
     report, _ = _import_file(settings, "example.com", path)
