@@ -215,9 +215,10 @@ class DuckDBImporter:
                 "CREATE OR REPLACE TEMP TABLE _whole AS SELECT * FROM read_json("
                 f"{literal}, format = 'newline_delimited', columns = {_COLUMNS_SQL})"
             )
-        except (duckdb.Error, UnicodeDecodeError):
-            # A malformed line. (DuckDB's message quotes the line, cut at a byte offset; when
-            # that splits a character the message itself fails to decode.)
+        except Exception:
+            # Any trouble means a line the careful path must judge. (DuckDB's error message
+            # quotes the line cut at a byte offset; when that splits a character even the
+            # message fails to decode, as UnicodeDecodeError.)
             return False
         counted = con.execute("SELECT count(*) FROM _whole").fetchone()
         rows = int(counted[0]) if counted else 0
