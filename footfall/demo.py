@@ -803,7 +803,8 @@ def _batches(
     if events == 0:
         return
 
-    rng = random.Random(f"footfall-demo:{seed}")  # noqa: S311  # nosec B311 - synthetic data
+    # Synthetic traffic, not secrets: a seeded, reproducible generator is the point.
+    rng = random.Random(f"footfall-demo:{seed}")  # noqa: S311  # nosec B311
     model = _Model(domain, rng)
     end_ts = math.floor(end.timestamp())
     start_ts = end_ts - days * 86400
