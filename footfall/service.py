@@ -6,7 +6,6 @@ The CLI and the web app both go through `Services.open`, the same way the tests 
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import threading
 import time
 from dataclasses import dataclass
@@ -64,18 +63,17 @@ class IdAllocator:
 
     def __init__(self, start: int) -> None:
         self._lock = threading.Lock()
-        self._counter = itertools.count(start)
+        self._next = start
 
     def next(self) -> int:
         """One new id."""
-        return next(self._counter)
+        return self.reserve(1)
 
     def reserve(self, count: int) -> int:
-        """Reserves `count` consecutive ids and returns the first."""
+        """Reserves `count` consecutive ids and returns the first (an import takes millions)."""
         with self._lock:
-            first = next(self._counter)
-            for _ in range(count - 1):
-                next(self._counter)
+            first = self._next
+            self._next += count
             return first
 
 

@@ -169,13 +169,6 @@ REGISTRY: tuple[Setting, ...] = (
         parse=_parse_int,
         minimum=1024,
     ),
-    Setting(
-        "import_batch_lines",
-        2_000_000,
-        "NDJSON lines processed per import batch (bounds the memory an import uses).",
-        parse=_parse_int,
-        minimum=1000,
-    ),
     Setting("access_log", False, "Write one log line per HTTP request.", parse=_parse_bool),
 )
 
@@ -199,7 +192,6 @@ class Settings:
     session_cache_size: int = 500_000
     ua_cache_size: int = 50_000
     max_body_bytes: int = 1_000_000
-    import_batch_lines: int = 2_000_000
     access_log: bool = False
 
     @property

@@ -18,8 +18,10 @@ class EventWriter(Protocol):
         events: Sequence[EventRow],
         new_sessions: Sequence[SessionRow],
         changed_sessions: Sequence[SessionRow],
+        *,
+        journal_seq: int | None = None,
     ) -> None:
-        """Commits one batch atomically; returns only once it is on disk."""
+        """Commits one batch atomically, with the journal position it completes."""
         ...
 
 
