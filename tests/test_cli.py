@@ -99,7 +99,7 @@ def test_settings_are_listed_with_secrets_redacted(tmp_path: Path) -> None:
 
 def test_migrate_reports_revision(tmp_path: Path) -> None:
     result = ff(tmp_path / "d", "migrate")
-    assert result.returncode == 0 and "revision 0001" in result.stdout
+    assert result.returncode == 0 and "revision 0002" in result.stdout
     down = ff(tmp_path / "d", "migrate", "--revision", "base")
     assert down.returncode == 0 and "revision base" in down.stdout
 

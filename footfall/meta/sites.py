@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
 from footfall.meta.db import utcnow
-from footfall.meta.tables import sites
+from footfall.meta.tables import goals, sites
 
 # A hostname-like domain, optionally with a path prefix is not allowed: Plausible site ids are
 # bare domains (subdomains allowed), lower case.
@@ -85,12 +85,14 @@ def get_site(engine: sa.Engine, domain: str) -> Site:
 
 
 def delete_site(engine: sa.Engine, domain: str) -> Site:
-    """Removes a site from the metadata store and returns what was removed.
+    """Removes a site and its goals from the metadata store and returns what was removed.
 
     Raises:
         NotFoundError: No such site.
     """
     site = get_site(engine, domain)
     with engine.begin() as conn:
+        # Not left to ON DELETE CASCADE: SQLite enforces it only with foreign keys switched on.
+        conn.execute(goals.delete().where(goals.c.site_id == site.id))
         conn.execute(sites.delete().where(sites.c.id == site.id))
     return site

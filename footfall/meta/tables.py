@@ -36,3 +36,30 @@ salts = sa.Table(
     sa.Column("salt", sa.LargeBinary(16), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+goals = sa.Table(
+    "goals",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "site_id",
+        sa.Integer,
+        sa.ForeignKey("sites.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("event_name", sa.String(120), nullable=True),
+    sa.Column("page_path", sa.String(2000), nullable=True),
+    sa.Column("display_name", sa.String(255), nullable=False),
+    # A JSON object of property name to value that a conversion must also carry.
+    sa.Column("custom_props", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("site_id", "display_name", name="uq_goals_site_id_display_name"),
+    sa.CheckConstraint(
+        "(event_name IS NOT NULL AND page_path IS NULL) "
+        "OR (event_name IS NULL AND page_path IS NOT NULL)",
+        name="ck_goals_event_name_or_page_path",
+    ),
+    # Ids are how API clients name goals: SQLite must not hand a deleted goal's id out again.
+    sqlite_autoincrement=True,
+)

@@ -10,51 +10,24 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from footfall.errors import NotFoundError
 from footfall.importer import import_ndjson
-from footfall.meta.keys import authenticate
-from footfall.meta.sites import get_site
+from footfall.web.auth import ApiError, authorize_key, resolve_site
 from footfall.web.state import AppState
 
-MISSING_KEY = "Missing API key. Please use a valid Plausible API key as a Bearer Token."
-INVALID_KEY = (
-    "Invalid API key or site ID. Please make sure you're using a valid API key with access "
-    "to the site you've requested."
-)
-MISSING_SITE = "Missing site ID. Please provide the required site_id parameter with your request."
+_NO_IMPORT_SCOPE = ApiError("This API key lacks the events:import scope.", 403)
 # Imports are bulk: allow far more than a single event, still bounded.
 MAX_IMPORT_BYTES = 1 << 30
-
-
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
 
 
 async def import_events(request: Request) -> Response:
     """Imports the NDJSON body; answers with the import report (400 when nothing was usable)."""
     state: AppState = request.app.state.footfall
     services = state.services
-    token = _bearer(request)
-    if token is None:
-        return JSONResponse({"error": MISSING_KEY}, status_code=401)
-    key = await asyncio.to_thread(authenticate, services.meta, token, now=services.clock.now())
-    if key is None:
-        return JSONResponse({"error": INVALID_KEY}, status_code=401)
-    if not key.allows("events:import"):
-        return JSONResponse(
-            {"error": "This API key lacks the events:import scope."}, status_code=403
-        )
-    domain = request.query_params.get("site_id")
-    if not domain:
-        return JSONResponse({"error": MISSING_SITE}, status_code=400)
     try:
-        site = await asyncio.to_thread(get_site, services.meta, domain)
-    except NotFoundError:
-        return JSONResponse({"error": INVALID_KEY}, status_code=401)
+        await authorize_key(request, "events:import", lacking_scope=_NO_IMPORT_SCOPE)
+        site = await resolve_site(request, request.query_params.get("site_id"))
+    except ApiError as exc:
+        return exc.response()
     fd, name = tempfile.mkstemp(prefix="import-", suffix=".ndjson", dir=state.settings.data_dir)
     path = Path(name)
     try:

@@ -1,0 +1,79 @@
+"""Bearer-key authentication for the JSON APIs, with Plausible's messages and check order."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from footfall.errors import NotFoundError
+from footfall.meta.keys import ApiKey, authenticate
+from footfall.meta.sites import Site, get_site
+from footfall.web.state import AppState
+
+MISSING_KEY = "Missing API key. Please use a valid Plausible API key as a Bearer Token."
+INVALID_KEY = (
+    "Invalid API key or site ID. Please make sure you're using a valid API key with access "
+    "to the site you've requested."
+)
+MISSING_SITE = "Missing site ID. Please provide the required site_id parameter with your request."
+
+
+class ApiError(Exception):
+    """An API refusal: answered as ``{"error": message}`` with `status`."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+    def response(self) -> JSONResponse:
+        """The JSON response for this error."""
+        return JSONResponse({"error": self.message}, status_code=self.status)
+
+
+def bearer_token(request: Request) -> str | None:
+    """The text after ``Bearer `` in the Authorization header, trimmed; None if absent."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def authorize_key(
+    request: Request, scope: str, *, lacking_scope: ApiError | None = None
+) -> ApiKey:
+    """The active key of the request, holding `scope`.
+
+    Raises:
+        ApiError: 401 with Plausible's message when the key is missing, unknown, expired or
+            revoked; `lacking_scope` (default: that same 401) when it lacks the scope.
+    """
+    state: AppState = request.app.state.footfall
+    token = bearer_token(request)
+    if token is None:
+        raise ApiError(MISSING_KEY, 401)
+    services = state.services
+    key = await asyncio.to_thread(authenticate, services.meta, token, now=services.clock.now())
+    if key is None:
+        raise ApiError(INVALID_KEY, 401)
+    if not key.allows(scope):
+        raise lacking_scope or ApiError(INVALID_KEY, 401)
+    return key
+
+
+async def resolve_site(request: Request, domain: str | None) -> Site:
+    """The site named by a ``site_id`` parameter.
+
+    Raises:
+        ApiError: 400 when the parameter is missing, 401 (Plausible's wording) when unknown.
+    """
+    if not domain:
+        raise ApiError(MISSING_SITE, 400)
+    state: AppState = request.app.state.footfall
+    try:
+        return await asyncio.to_thread(get_site, state.services.meta, domain)
+    except NotFoundError as exc:
+        raise ApiError(INVALID_KEY, 401) from exc
