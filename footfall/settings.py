@@ -7,6 +7,7 @@ defaults below. A secret may also be read from the file named by ``FOOTFALL_<NAM
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,18 @@ REDACTED = "********"
 
 def _parse_int(raw: str) -> int:
     return int(raw.strip())
+
+
+def _parse_float(raw: str) -> float:
+    value = float(raw.strip())
+    if not math.isfinite(value):
+        raise ValueError("expected a finite number")
+    return value
+
+
+def _parse_optional(raw: str) -> str | None:
+    # An empty variable means "not set", so a blank line in an env file cannot enable a backend.
+    return raw.strip() or None
 
 
 def _parse_bool(raw: str) -> bool:
@@ -43,8 +56,9 @@ class Setting:
         parse: Turns the raw environment string into a typed value (raises ValueError).
         secret: Never printed; may be read from FOOTFALL_<NAME>_FILE.
         choices: Allowed values, when the setting is an enumeration.
-        minimum: Smallest allowed value for integers.
-        maximum: Largest allowed value for integers.
+        minimum: Smallest allowed value for numbers.
+        maximum: Largest allowed value for numbers.
+        greater_than: Exclusive lower bound for numbers (for durations that must be positive).
     """
 
     name: str
@@ -55,6 +69,7 @@ class Setting:
     choices: tuple[str, ...] | None = None
     minimum: int | None = None
     maximum: int | None = None
+    greater_than: float | None = None
 
     @property
     def env_var(self) -> str:
@@ -65,7 +80,11 @@ class Setting:
         """Checks a typed value against the setting's bounds, returning it unchanged."""
         if self.choices is not None and value not in self.choices:
             raise ValueError(f"expected one of {', '.join(self.choices)}")
-        if isinstance(value, int) and not isinstance(value, bool):
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError("expected a finite number")
+            if self.greater_than is not None and value <= self.greater_than:
+                raise ValueError(f"must be greater than {self.greater_than:g}")
             if self.minimum is not None and value < self.minimum:
                 raise ValueError(f"must be at least {self.minimum}")
             if self.maximum is not None and value > self.maximum:
@@ -170,6 +189,47 @@ REGISTRY: tuple[Setting, ...] = (
         minimum=1024,
     ),
     Setting("access_log", False, "Write one log line per HTTP request.", parse=_parse_bool),
+    Setting(
+        "redis_url",
+        None,
+        "Redis URL (redis://, rediss:// or unix://) of a Stats API query cache shared by all "
+        "footfall processes; unset keeps the cache in each process's memory.",
+        parse=_parse_optional,
+        secret=True,
+    ),
+    Setting(
+        "query_cache_entries",
+        2000,
+        "Stats API results kept in the in-process LRU query cache when no Redis URL is set "
+        "(0 disables caching).",
+        parse=_parse_int,
+        minimum=0,
+    ),
+    Setting(
+        "query_cache_live_ttl_s",
+        5.0,
+        "Seconds a cached Stats API result is reused when its date range reaches the present, "
+        "so new events show up within this delay.",
+        parse=_parse_float,
+        greater_than=0,
+        maximum=60,
+    ),
+    Setting(
+        "query_cache_past_ttl_s",
+        86_400.0,
+        "Seconds a cached Stats API result is reused when its date range lies entirely in the "
+        "past.",
+        parse=_parse_float,
+        greater_than=0,
+    ),
+    Setting(
+        "query_timeout_ms",
+        10_000,
+        "Longest a Stats API query may run, in milliseconds, before it is interrupted and "
+        "answered with an error.",
+        parse=_parse_int,
+        minimum=100,
+    ),
 )
 
 _BY_NAME = {setting.name: setting for setting in REGISTRY}
@@ -193,6 +253,11 @@ class Settings:
     ua_cache_size: int = 50_000
     max_body_bytes: int = 1_000_000
     access_log: bool = False
+    redis_url: str | None = None
+    query_cache_entries: int = 2000
+    query_cache_live_ttl_s: float = 5.0
+    query_cache_past_ttl_s: float = 86_400.0
+    query_timeout_ms: int = 10_000
 
     @property
     def metadata_url(self) -> str:

@@ -121,3 +121,7 @@ def server(settings: Settings) -> Iterator[ServerProcess]:
         yield proc
     finally:
         proc.stop()
+
+
+# A real redis-server (skipped when not installed) for every test module that asks for it.
+from tests.services import redis_server  # noqa: E402, F401
