@@ -35,8 +35,14 @@ def import_ndjson(
         ),
         salts=services.salts.ring(services.clock.now()),
         reserve_session_ids=services.session_ids.reserve,
+        reserve_visitor_numbers=services.visitor_ids.reserve,
     )
-    return importer.import_file(path, site_id=site.id, domain=site.domain, progress=progress)
+    report = importer.import_file(path, site_id=site.id, domain=site.domain, progress=progress)
+    # The import may have added to past days: statistics cached for them are stale.
+    services.store.bump_data_version()
+    # A live event of a visitor the import just numbered must get the same number.
+    services.remember_recent_visitors(site_id=site.id)
+    return report
 
 
 def seed_demo(services: Services, *, site: Site, events: int, days: int) -> ImportReport:

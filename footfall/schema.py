@@ -35,6 +35,9 @@ EVENT_COLUMNS: tuple[str, ...] = (
     "hostname",
     "pathname",
     "visitor_id",
+    # Not in Plausible's schema: a dense number per (site_id, visitor_id), see
+    # docs/adr/0007-dense-visitor-numbers.md.
+    "visitor",
     "session_id",
     "props_keys",
     "props_values",
@@ -49,6 +52,7 @@ SESSION_COLUMNS: tuple[str, ...] = (
     "site_id",
     "session_id",
     "visitor_id",
+    "visitor",
     "start",
     "timestamp",
     "duration",

@@ -23,6 +23,7 @@ from footfall.meta.salts import SaltKeeper
 from footfall.meta.sites import list_sites
 from footfall.schema import SESSION_COLUMNS, VISIT_COLUMNS
 from footfall.sessions.cache import SessionCache
+from footfall.sessions.numbering import VisitorNumbers
 from footfall.sessions.rule import Session
 from footfall.settings import Settings
 from footfall.storage.duckdb_store import DuckDBEventStore
@@ -32,6 +33,9 @@ from footfall.storage.journal import Journal, pending_entries
 _RESUME_WINDOW = dt.timedelta(minutes=31)
 # How far back sessions are rebuilt after an unclean shutdown (far beyond any flush delay).
 _REPAIR_MARGIN = dt.timedelta(hours=2)
+# Visitor hashes under the current or the previous salt can recur; both salts were made within
+# the last two days, so the visitors of sessions active since then cover them.
+_NUMBERS_WINDOW = dt.timedelta(days=2)
 
 
 class SiteDirectory:
@@ -59,7 +63,11 @@ class SiteDirectory:
 
 
 class IdAllocator:
-    """Hands out increasing session ids; small sequential ids compress far better than random."""
+    """Hands out increasing ids: session ids and visitor numbers.
+
+    Small sequential ids compress far better than random ones. Thread-safe: an import reserves
+    a block while live ingest goes on.
+    """
 
     def __init__(self, start: int) -> None:
         self._lock = threading.Lock()
@@ -84,6 +92,7 @@ def session_from_row(row: tuple[object, ...]) -> Session:
         site_id=int(m["site_id"]),  # type: ignore[call-overload]
         session_id=int(m["session_id"]),  # type: ignore[call-overload]
         visitor_id=int(m["visitor_id"]),  # type: ignore[call-overload]
+        visitor=int(m["visitor"]),  # type: ignore[call-overload]
         start=m["start"],  # type: ignore[arg-type]
         last=m["timestamp"],  # type: ignore[arg-type]
         pageviews=int(m["pageviews"]),  # type: ignore[call-overload]
@@ -112,6 +121,8 @@ class Services:
     session_ids: IdAllocator
     sessions: SessionCache
     pipeline: Pipeline
+    visitor_ids: IdAllocator
+    visitor_numbers: VisitorNumbers
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock | None = None) -> Services:
@@ -127,7 +138,6 @@ class Services:
         journal = open_journal(store, settings.data_dir / "journal")
         salts = SaltKeeper(meta)
         sites = SiteDirectory(meta)
-        session_ids = IdAllocator(store.max_session_id() + 1)
         sessions = SessionCache(settings.session_cache_size)
         since = clock.now().astimezone(dt.UTC).replace(tzinfo=None) - _RESUME_WINDOW
         if not store.was_closed_cleanly:
@@ -135,8 +145,13 @@ class Services:
             newest = store.newest_event_time()
             if newest is not None:
                 store.repair_sessions(newest - _REPAIR_MARGIN)
+        # Only after the repair: a session lost in a crash still owns its id in the events.
+        session_ids = IdAllocator(store.max_session_id() + 1)
         for row in store.open_sessions(since):
             sessions.put(session_from_row(row))
+        # After the replay and the repair every number in use is stored: continue after them.
+        visitor_ids = IdAllocator(store.max_visitor() + 1)
+        visitor_numbers = VisitorNumbers(visitor_ids.next)
         pipeline = Pipeline(
             site_id_for=sites.site_id_for,
             salts=lambda: salts.ring(clock.now()),
@@ -145,10 +160,38 @@ class Services:
             sources=SourceClassifier(),
             sessions=sessions,
             new_session_id=session_ids.next,
+            visitor_numbers=visitor_numbers,
             clock=clock,
         )
-        return cls(
-            settings, clock, meta, store, journal, salts, sites, session_ids, sessions, pipeline
+        services = cls(
+            settings=settings,
+            clock=clock,
+            meta=meta,
+            store=store,
+            journal=journal,
+            salts=salts,
+            sites=sites,
+            session_ids=session_ids,
+            sessions=sessions,
+            pipeline=pipeline,
+            visitor_ids=visitor_ids,
+            visitor_numbers=visitor_numbers,
+        )
+        services.remember_recent_visitors()
+        return services
+
+    def remember_recent_visitors(self, *, site_id: int | None = None) -> None:
+        """Loads the stored numbers of visitors whose hashes can still recur into the live mapping.
+
+        Called on open and after an import (from any thread), so that a live event of a known
+        visitor gets the number the store already has for it.
+
+        Args:
+            site_id: Only this site's visitors; every site's when None.
+        """
+        now = self.clock.now().astimezone(dt.UTC).replace(tzinfo=None)
+        self.visitor_numbers.remember(
+            self.store.recent_visitors(now - _NUMBERS_WINDOW, site_id=site_id)
         )
 
     def close(self) -> None:
@@ -172,6 +215,8 @@ def open_journal(store: DuckDBEventStore, directory: Path) -> Journal:
             batch = []
     if batch or last != applied:
         store.write(batch, [], [], journal_seq=last)
+    # Rows journalled by a release without visitor numbers were stored with 0; number them now.
+    store.fill_visitor_numbers()
     journal = Journal(directory)
     journal.set_sequence(last)
     journal.drop_applied(last)

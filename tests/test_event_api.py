@@ -162,7 +162,7 @@ OLD_TRACKER_BODY = {
     "h": 0,
     "p": '{"plan":"pro"}',
 }
-PER_VISITOR = {"visitor_id", "session_id", "timestamp"}
+PER_VISITOR = {"visitor_id", "visitor", "session_id", "timestamp"}
 
 
 def test_headline_tracker_and_long_key_json_store_identical_enrichment(

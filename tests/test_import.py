@@ -101,7 +101,7 @@ def _import_lines() -> list[dict[str, Any]]:
 
 
 def _rows(store: Any, table: str, columns: tuple[str, ...], site_id: int) -> list[dict[str, Any]]:
-    skip = {"site_id", "visitor_id", "session_id"}
+    skip = {"site_id", "visitor_id", "visitor", "session_id"}
     with store.cursor() as cur:
         order = "timestamp, pathname, name" if table == "events" else "start, entry_page"
         result = cur.execute(

@@ -13,7 +13,7 @@ from footfall.ingest.pipeline import ClientContext
 from footfall.ingest.request import parse_event
 from footfall.service import Services
 from footfall.settings import Settings
-from footfall.storage.duckdb_store import DuckDBEventStore
+from footfall.storage.duckdb_store import SCHEMA_VERSION, DuckDBEventStore
 from footfall.storage.journal import Journal, pending_entries
 from tests.conftest import CHROME_UA
 
@@ -84,7 +84,7 @@ def test_an_event_store_of_another_schema_version_is_refused(tmp_path: Path) -> 
         DuckDBEventStore(path)
     # The refused file is not left locked: it opens again once fixed.
     con = duckdb.connect(str(path))
-    con.execute("UPDATE store_info SET value = '1' WHERE key = 'schema_version'")
+    con.execute("UPDATE store_info SET value = ? WHERE key = 'schema_version'", [SCHEMA_VERSION])
     con.close()
     DuckDBEventStore(path).close()
 

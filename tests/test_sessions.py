@@ -13,6 +13,7 @@ def _start(name: str = "pageview", interactive: bool = True, site_id: int = 1, v
         site_id=site_id,
         session_id=1,
         visitor_id=visitor,
+        visitor=visitor,
         timestamp=T0,
         name=name,
         hostname="example.com",

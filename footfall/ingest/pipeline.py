@@ -24,6 +24,7 @@ from footfall.ingest.useragent import UserAgentInfo, UserAgentParser
 from footfall.ingest.visitor import visitor_id
 from footfall.schema import NO_SCROLL_DEPTH
 from footfall.sessions.cache import SessionCache
+from footfall.sessions.numbering import VisitorNumbers
 from footfall.sessions.rule import Session, continues, extend_session, start_session
 
 
@@ -72,6 +73,7 @@ class Pipeline:
         sources: SourceClassifier,
         sessions: SessionCache,
         new_session_id: Callable[[], int],
+        visitor_numbers: VisitorNumbers,
         clock: Clock,
     ) -> None:
         self._site_id_for = site_id_for
@@ -81,6 +83,7 @@ class Pipeline:
         self.sources = sources
         self._sessions = sessions
         self._new_session_id = new_session_id
+        self._visitor_numbers = visitor_numbers
         self._clock = clock
         self.accepted = 0
         self.dropped: Counter[DropReason] = Counter()
@@ -129,6 +132,7 @@ class Pipeline:
                     page.hostname,
                     page.pathname,
                     session.visitor_id,
+                    session.visitor,
                     session.session_id,
                     [k for k, _ in props],
                     [v for _, v in props],
@@ -223,6 +227,7 @@ class Pipeline:
             site_id=site_id,
             session_id=self._new_session_id(),
             visitor_id=current,
+            visitor=self._visitor_numbers.number_for(site_id, current),
             timestamp=now,
             name=request.name,
             hostname=hostname,

@@ -21,6 +21,8 @@ class Session:
     site_id: int
     session_id: int
     visitor_id: int
+    # The dense visitor number of (site_id, visitor_id) (footfall.sessions.numbering).
+    visitor: int
     start: dt.datetime
     last: dt.datetime
     pageviews: int
@@ -54,6 +56,7 @@ class Session:
             self.site_id,
             self.session_id,
             self.visitor_id,
+            self.visitor,
             self.start,
             self.last,
             self.duration,
@@ -82,6 +85,7 @@ def start_session(
     site_id: int,
     session_id: int,
     visitor_id: int,
+    visitor: int,
     timestamp: dt.datetime,
     name: str,
     hostname: str,
@@ -96,6 +100,7 @@ def start_session(
         site_id=site_id,
         session_id=session_id,
         visitor_id=visitor_id,
+        visitor=visitor,
         start=timestamp,
         last=timestamp,
         pageviews=1 if is_pageview else 0,

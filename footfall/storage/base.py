@@ -36,6 +36,16 @@ class EventReader(Protocol):
         """The largest session id stored (0 when empty)."""
         ...
 
+    def max_visitor(self) -> int:
+        """The largest visitor number stored (0 when empty)."""
+        ...
+
+    def recent_visitors(
+        self, since: dt.datetime, *, site_id: int | None = None
+    ) -> list[tuple[int, int, int]]:
+        """(site_id, visitor_id, visitor) of sessions active since `since` (the live mapping)."""
+        ...
+
     def count_events(self, site_id: int | None = None) -> int:
         """How many events are stored, for one site or all."""
         ...

@@ -4,7 +4,8 @@ Lines are read by pyarrow, parsed and validated by DuckDB's JSON functions in TE
 cursor of the store's own database, enriched once per *distinct* URL, referrer, User-Agent, IP
 and visitor identity with the same Python functions the live pipeline uses (IPv4 countries are
 joined to the network ranges in SQL), sessionised with window functions under the same
-30-minute rule, and moved into the store's tables in one transaction.
+30-minute rule, given visitor numbers from the live path's counter (docs/adr/0007), and moved
+into the store's tables in one transaction.
 """
 
 from __future__ import annotations
@@ -143,12 +144,14 @@ class DuckDBImporter:
         enrichers: Enrichers,
         salts: SaltRing,
         reserve_session_ids: Callable[[int], int],
+        reserve_visitor_numbers: Callable[[int], int],
         batch_bytes: int = 64 << 20,
     ) -> None:
         self._store = store
         self._enrich = enrichers
         self._salts = salts
         self._reserve = reserve_session_ids
+        self._reserve_visitors = reserve_visitor_numbers
         self._batch_bytes = batch_bytes
 
     def import_file(
@@ -454,7 +457,7 @@ class DuckDBImporter:
             CREATE OR REPLACE TEMP TABLE visitor_info AS
             SELECT user_agent, ip, given, root,
                    (('0x' || left(sha256($salt || chr(0) || {identity} || chr(0) || $domain
-                                         || chr(0) || root), 16))::UBIGINT >> 1) AS visitor
+                                         || chr(0) || root), 16))::UBIGINT >> 1) AS visitor_id
             FROM (SELECT DISTINCT v.user_agent, v.ip, v.visitor_id AS given, u.root
                   FROM valid v JOIN url_info u USING (url))
             """,
@@ -482,8 +485,8 @@ class DuckDBImporter:
         # joined once per session (from its first event) instead of once per event.
         con.execute("""
             CREATE OR REPLACE TEMP TABLE base AS
-            SELECT v.line_no, v.ts, vi.visitor, v.name, v.interactive, u.hostname, u.pathname,
-                   v.props_keys, v.props_values
+            SELECT v.line_no, v.ts, vi.visitor_id, v.name, v.interactive, u.hostname,
+                   u.pathname, v.props_keys, v.props_values
             FROM valid v
             JOIN url_info u USING (url)
             JOIN visitor_info vi ON vi.user_agent = v.user_agent AND vi.ip = v.ip
@@ -498,20 +501,21 @@ class DuckDBImporter:
         # visitor's previous event (footfall.sessions.rule.continues).
         con.execute("""
             CREATE OR REPLACE TEMP TABLE sequenced AS
-            SELECT *, sum(starts) OVER (PARTITION BY visitor ORDER BY ts, line_no
+            SELECT *, sum(starts) OVER (PARTITION BY visitor_id ORDER BY ts, line_no
                                          ROWS UNBOUNDED PRECEDING) AS seq
             FROM (
               SELECT *, CASE WHEN prev IS NULL
                                OR floor(date_diff('second', prev, ts) / 60) > 30
                              THEN 1 ELSE 0 END AS starts
-              FROM (SELECT *, lag(ts) OVER (PARTITION BY visitor ORDER BY ts, line_no) AS prev
+              FROM (SELECT *, lag(ts) OVER (PARTITION BY visitor_id ORDER BY ts, line_no)
+                      AS prev
                     FROM base)
             )
         """)
         con.execute("DROP TABLE base")
         con.execute("""
             CREATE OR REPLACE TEMP TABLE grouped AS
-            SELECT visitor, seq, min(ts) AS start, max(ts) AS last, count(*) AS events,
+            SELECT visitor_id, seq, min(ts) AS start, max(ts) AS last, count(*) AS events,
                    count(*) FILTER (WHERE name = 'pageview') AS pageviews,
                    coalesce(bool_or(name <> 'pageview' AND interactive), false) AS engaged,
                    coalesce(arg_min(pathname, ord) FILTER (WHERE name = 'pageview'), '')
@@ -524,20 +528,21 @@ class DuckDBImporter:
                      AS exit_hostname,
                    arg_min(line_no, ord) AS first_line
             FROM (SELECT *, epoch_us(ts)::HUGEINT * 4294967296 + line_no AS ord FROM sequenced)
-            GROUP BY visitor, seq
+            GROUP BY visitor_id, seq
             -- Session ids follow start time (they compress well next to time-ordered events);
             -- numbering here sorts narrow rows, before the visit attributes are joined.
-            ORDER BY start, visitor, seq
+            ORDER BY start, visitor_id, seq
         """)
         count = con.execute("SELECT count(*) FROM grouped").fetchone()
         report.sessions = int(count[0]) if count else 0
         base = self._reserve(report.sessions) if report.sessions else 0
+        self._number_visitors(con, site_id)
         source_cols = ", ".join(f"s.{c}" for c in _VISIT_SOURCE_COLUMNS)
         con.execute(f"""
             CREATE OR REPLACE TEMP TABLE new_sessions AS
             SELECT {site_id}::UINTEGER AS site_id,
                    ({base} + g.rowid)::UBIGINT AS session_id,
-                   g.visitor AS visitor_id, g.start, g.last AS timestamp,
+                   g.visitor_id, n.visitor, g.start, g.last AS timestamp,
                    date_diff('second', g.start, g.last)::UINTEGER AS duration,
                    g.pageviews::UINTEGER AS pageviews, g.events::UINTEGER AS events,
                    g.pageviews < 2 AND NOT g.engaged AS is_bounce,
@@ -546,6 +551,7 @@ class DuckDBImporter:
                    {source_cols}, i.country, '' AS region, 0::UINTEGER AS city,
                    a.device, a.browser, a.browser_version, a.os, a.os_version, g.seq
             FROM grouped g
+            JOIN visitor_numbers n USING (visitor_id)
             JOIN valid f ON f.line_no = g.first_line
             JOIN url_info u ON u.url = f.url
             JOIN src_info s ON s.referrer_in = f.referrer AND s.hostname = u.hostname
@@ -561,24 +567,60 @@ class DuckDBImporter:
             "ip_info",
             "src_info",
             "visitor_info",
+            "visitor_numbers",
         ):
             con.execute(f"DROP TABLE {table}")
+
+    def _number_visitors(self, con: duckdb.DuckDBPyConnection, site_id: int) -> None:
+        """Gives each visitor hash of the import its visitor number (docs/adr/0007).
+
+        A hash the site's stored sessions already have keeps its number; the others get a
+        block reserved from the live path's counter, in order of first appearance, so the
+        import's visitors occupy a narrow band of numbers.
+        """
+        con.execute(
+            """
+            CREATE OR REPLACE TEMP TABLE import_visitors AS
+            SELECT v.visitor_id, v.first_seen, k.visitor AS known
+            FROM (SELECT visitor_id, min(start) AS first_seen FROM grouped GROUP BY visitor_id) v
+            LEFT JOIN (SELECT visitor_id, min(visitor) AS visitor FROM sessions
+                       WHERE site_id = $site AND visitor_id IN (SELECT visitor_id FROM grouped)
+                       GROUP BY visitor_id) k USING (visitor_id)
+            """,
+            {"site": site_id},
+        )
+        row = con.execute(
+            "SELECT count(*) FILTER (WHERE known IS NULL) FROM import_visitors"
+        ).fetchone()
+        new = int(row[0]) if row else 0
+        first = self._reserve_visitors(new) if new else 0
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE visitor_numbers AS
+            SELECT visitor_id, known AS visitor FROM import_visitors WHERE known IS NOT NULL
+            UNION ALL
+            SELECT visitor_id,
+                   ({first} - 1 + row_number() OVER (ORDER BY first_seen, visitor_id))::UINTEGER
+            FROM import_visitors WHERE known IS NULL
+        """)
+        con.execute("DROP TABLE import_visitors")
 
     def _write(self, con: duckdb.DuckDBPyConnection, site_id: int, report: ImportReport) -> None:
         session_visit = ", ".join(f"n.{c}" for c in VISIT_COLUMNS)
         con.begin()
         try:
+            sessions = ", ".join(SESSION_COLUMNS)
             con.execute(
-                f"INSERT INTO sessions SELECT {', '.join(SESSION_COLUMNS)} "
+                f"INSERT INTO sessions ({sessions}) SELECT {sessions} "
                 "FROM new_sessions ORDER BY session_id"
             )
             # Events go in time order: it is the order queries filter on, and it compresses.
             con.execute(f"""
                 INSERT INTO events ({", ".join(EVENT_COLUMNS)})
-                SELECT {site_id}::UINTEGER, e.ts, e.name, e.hostname, e.pathname, e.visitor,
-                       n.session_id, e.props_keys, e.props_values,
+                SELECT {site_id}::UINTEGER, e.ts, e.name, e.hostname, e.pathname, e.visitor_id,
+                       n.visitor, n.session_id, e.props_keys, e.props_values,
                        {NO_SCROLL_DEPTH}::UTINYINT, 0::UINTEGER, e.interactive, {session_visit}
-                FROM sequenced e JOIN new_sessions n ON n.visitor_id = e.visitor AND n.seq = e.seq
+                FROM sequenced e
+                JOIN new_sessions n ON n.visitor_id = e.visitor_id AND n.seq = e.seq
                 ORDER BY e.ts, n.session_id
             """)
             stored = con.execute("SELECT count(*) FROM sequenced").fetchone()

@@ -17,7 +17,9 @@ from footfall.errors import StoreBusyError, StoreError
 from footfall.schema import EVENT_COLUMNS, SESSION_COLUMNS, VISIT_COLUMNS
 from footfall.storage.base import EventRow, SessionRow
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+# Version 1 lacked the `visitor` column; a store of that version is upgraded in place on open.
+_UPGRADABLE_VERSION = "1"
 
 _VISIT_TYPES: dict[str, tuple[str, pa.DataType]] = {
     name: ("UINTEGER", pa.uint32()) if name == "city" else ("VARCHAR", pa.string())
@@ -32,6 +34,7 @@ EVENT_TYPES: dict[str, tuple[str, pa.DataType]] = {
     "hostname": ("VARCHAR", pa.string()),
     "pathname": ("VARCHAR", pa.string()),
     "visitor_id": ("UBIGINT", pa.uint64()),
+    "visitor": ("UINTEGER", pa.uint32()),
     "session_id": ("UBIGINT", pa.uint64()),
     "props_keys": ("VARCHAR[]", _STRINGS),
     "props_values": ("VARCHAR[]", _STRINGS),
@@ -45,6 +48,7 @@ SESSION_TYPES: dict[str, tuple[str, pa.DataType]] = {
     "site_id": ("UINTEGER", pa.uint32()),
     "session_id": ("UBIGINT", pa.uint64()),
     "visitor_id": ("UBIGINT", pa.uint64()),
+    "visitor": ("UINTEGER", pa.uint32()),
     "start": ("TIMESTAMP", pa.timestamp("us")),
     "timestamp": ("TIMESTAMP", pa.timestamp("us")),
     "duration": ("UINTEGER", pa.uint32()),
@@ -73,6 +77,9 @@ _MUTABLE = SESSION_COLUMNS[
 _UPDATE_COLUMNS = ("session_id", "start", *_MUTABLE)
 _UPDATE_INDEXES = tuple(SESSION_COLUMNS.index(c) for c in _UPDATE_COLUMNS)
 UPDATE_SCHEMA = pa.schema([(c, SESSION_TYPES[c][1]) for c in _UPDATE_COLUMNS])
+# Inserts name their columns: a store upgraded from version 1 has `visitor` last on disk.
+_EVENT_LIST = ", ".join(EVENT_COLUMNS)
+_SESSION_LIST = ", ".join(SESSION_COLUMNS)
 
 
 def _usable_cpus() -> int:
@@ -127,6 +134,9 @@ class DuckDBEventStore:
             raise
         # Until `close` says otherwise, a crash may have left sessions behind their events.
         self.was_closed_cleanly = self._get_info("clean_shutdown") == "true"
+        # Cached statistics are keyed by this; a restart may have replayed or repaired data.
+        self._data_version = int(self._get_info("data_version") or 0)
+        self.bump_data_version()
         self._set_info("clean_shutdown", "false")
 
     def _get_info(self, key: str) -> str | None:
@@ -151,11 +161,106 @@ class DuckDBEventStore:
             [SCHEMA_VERSION],
         )
         found = self._get_info("schema_version")
+        if found == _UPGRADABLE_VERSION:
+            self._upgrade_from_1()
+            found = self._get_info("schema_version")
         if found != SCHEMA_VERSION:
             raise StoreError(
                 f"the event store {self.path} has schema version {found}, this footfall expects "
                 f"{SCHEMA_VERSION}; use the footfall release that wrote it"
             )
+
+    def _upgrade_from_1(self) -> None:
+        """Adds the `visitor` column to both tables and numbers every stored visitor.
+
+        One transaction: a crash leaves the store at version 1, to be upgraded on the next open.
+        """
+        con = self._con
+        con.begin()
+        try:
+            for table in ("events", "sessions"):
+                # Added columns go last; the DEFAULT fills existing rows, then is dropped so that
+                # every later insert must supply a number, as in a new store.
+                con.execute(f"ALTER TABLE {table} ADD COLUMN visitor UINTEGER NOT NULL DEFAULT 0")
+            self._number_visitors(con)
+            for table in ("events", "sessions"):
+                con.execute(f"ALTER TABLE {table} ALTER COLUMN visitor DROP DEFAULT")
+            self._set_info("schema_version", SCHEMA_VERSION)
+            con.commit()
+        except duckdb.Error as exc:
+            con.rollback()
+            raise StoreError(
+                f"cannot upgrade the event store {self.path} to schema version "
+                f"{SCHEMA_VERSION}: {exc}"
+            ) from exc
+
+    @staticmethod
+    def _number_visitors(con: duckdb.DuckDBPyConnection) -> None:
+        """Gives rows whose `visitor` is 0 (not yet numbered) their visitor number.
+
+        A (site_id, visitor_id) that already has a number elsewhere keeps it; the others get
+        new numbers after the largest in use, in order of their first appearance. Runs inside
+        the caller's transaction.
+        """
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _unnumbered AS
+            SELECT site_id, visitor_id, min(first_seen) AS first_seen FROM (
+              SELECT site_id, visitor_id, min(start) AS first_seen FROM sessions
+              WHERE visitor = 0 GROUP BY site_id, visitor_id
+              UNION ALL
+              SELECT site_id, visitor_id, min(timestamp) FROM events
+              WHERE visitor = 0 GROUP BY site_id, visitor_id)
+            GROUP BY site_id, visitor_id
+        """)
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _known AS
+            SELECT site_id, visitor_id, min(visitor) AS visitor FROM (
+              SELECT site_id, visitor_id, visitor FROM sessions WHERE visitor <> 0
+              UNION ALL
+              SELECT site_id, visitor_id, visitor FROM events WHERE visitor <> 0)
+            SEMI JOIN _unnumbered USING (site_id, visitor_id)
+            GROUP BY site_id, visitor_id
+        """)
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _numbers AS
+            SELECT site_id, visitor_id, visitor FROM _known
+            UNION ALL
+            SELECT u.site_id, u.visitor_id,
+                   (m.top + row_number() OVER (ORDER BY u.first_seen, u.site_id, u.visitor_id))
+                     ::UINTEGER
+            FROM _unnumbered u ANTI JOIN _known k USING (site_id, visitor_id),
+                 (SELECT greatest((SELECT coalesce(max(visitor), 0) FROM events),
+                                  (SELECT coalesce(max(visitor), 0) FROM sessions)) AS top) m
+        """)
+        for table in ("events", "sessions"):
+            con.execute(f"""
+                UPDATE {table} SET visitor = n.visitor FROM _numbers n
+                WHERE {table}.visitor = 0 AND {table}.site_id = n.site_id
+                  AND {table}.visitor_id = n.visitor_id
+            """)
+        for table in ("_unnumbered", "_known", "_numbers"):
+            con.execute(f"DROP TABLE {table}")
+
+    def fill_visitor_numbers(self) -> None:
+        """Numbers rows stored without a visitor number (replayed from an older journal).
+
+        Cheap when there are none: min/max statistics answer the check without a scan.
+        """
+        with self._lock:
+            con = self._con
+            row = con.execute(
+                "SELECT (SELECT count(*) FROM events WHERE visitor = 0)"
+                " + (SELECT count(*) FROM sessions WHERE visitor = 0)"
+            ).fetchone()
+            if not row or not row[0]:
+                return
+            con.begin()
+            try:
+                self._number_visitors(con)
+                con.commit()
+            except duckdb.Error as exc:
+                con.rollback()
+                raise StoreError(f"numbering visitors failed: {exc}") from exc
 
     @contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -214,11 +319,11 @@ class DuckDBEventStore:
             try:
                 if isinstance(events, pa.RecordBatchReader) or events.num_rows:
                     con.register("_ev", events)
-                    con.execute("INSERT INTO events SELECT * FROM _ev")
+                    con.execute(f"INSERT INTO events ({_EVENT_LIST}) SELECT * FROM _ev")
                     con.unregister("_ev")
                 if new_sessions is not None and new_sessions.num_rows:
                     con.register("_ns", new_sessions)
-                    con.execute("INSERT INTO sessions SELECT * FROM _ns")
+                    con.execute(f"INSERT INTO sessions ({_SESSION_LIST}) SELECT * FROM _ns")
                     con.unregister("_ns")
                 if changed is not None and changed.num_rows:
                     self._update_sessions(con, changed)
@@ -257,6 +362,33 @@ class DuckDBEventStore:
             row = cur.execute("SELECT max(timestamp) FROM events").fetchone()
         return row[0] if row and row[0] is not None else None
 
+    def max_visitor(self) -> int:
+        """The largest visitor number stored (0 when empty)."""
+        with self.cursor() as cur:
+            row = cur.execute(
+                "SELECT greatest((SELECT coalesce(max(visitor), 0) FROM events),"
+                " (SELECT coalesce(max(visitor), 0) FROM sessions))"
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def recent_visitors(
+        self, since: dt.datetime, *, site_id: int | None = None
+    ) -> list[tuple[int, int, int]]:
+        """(site_id, visitor_id, visitor) of sessions whose last event is at or after `since`.
+
+        Args:
+            since: Naive UTC.
+            site_id: Only this site's visitors; every site's when None.
+        """
+        site_filter = "" if site_id is None else " AND site_id = ?"
+        with self.cursor() as cur:
+            rows = cur.execute(
+                "SELECT DISTINCT site_id, visitor_id, visitor FROM sessions "
+                f"WHERE timestamp >= ?{site_filter}",
+                [since] if site_id is None else [since, site_id],
+            ).fetchall()
+        return [(int(s), int(v), int(n)) for s, v, n in rows]
+
     def max_session_id(self) -> int:
         """The largest session id stored (0 when empty)."""
         with self.cursor() as cur:
@@ -274,11 +406,26 @@ class DuckDBEventStore:
                 ).fetchone()
         return int(row[0]) if row else 0
 
+    def data_version(self) -> int:
+        """A number that changes whenever stored data may change other than by appending now.
+
+        Live ingest only adds events at the current time, which query caches handle with a
+        short lifetime; imports, deletions and repairs rewrite the past and bump this.
+        """
+        return self._data_version
+
+    def bump_data_version(self) -> None:
+        """Marks every cached statistic of this store as stale."""
+        with self._lock:
+            self._data_version += 1
+            self._set_info("data_version", str(self._data_version))
+
     def delete_site(self, site_id: int) -> None:
         """Removes every event and session of a site."""
         with self._lock:
             self._con.execute("DELETE FROM events WHERE site_id = ?", [site_id])
             self._con.execute("DELETE FROM sessions WHERE site_id = ?", [site_id])
+        self.bump_data_version()
 
     def checkpoint(self) -> None:
         """Folds the WAL into the database file."""
@@ -305,6 +452,7 @@ class DuckDBEventStore:
                     f"""
                     CREATE OR REPLACE TEMP TABLE _repaired AS
                     SELECT site_id, session_id, any_value(visitor_id) AS visitor_id,
+                           any_value(visitor) AS visitor,
                            min(timestamp) AS start, max(timestamp) AS timestamp,
                            date_diff('second', min(timestamp), max(timestamp))::UINTEGER
                              AS duration,
@@ -332,7 +480,7 @@ class DuckDBEventStore:
                     "DELETE FROM sessions WHERE session_id IN (SELECT session_id FROM _repaired)"
                 )
                 con.execute(
-                    f"INSERT INTO sessions SELECT {', '.join(SESSION_COLUMNS)} "
+                    f"INSERT INTO sessions ({_SESSION_LIST}) SELECT {_SESSION_LIST} "
                     "FROM _repaired ORDER BY session_id"
                 )
                 row = con.execute("SELECT count(*) FROM _repaired").fetchone()

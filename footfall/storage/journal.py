@@ -21,10 +21,15 @@ from typing import Any
 
 import orjson
 
+from footfall.schema import EVENT_COLUMNS
+
 log = logging.getLogger(__name__)
 
 SEGMENT_BYTES = 64 << 20
 _TIMESTAMP = 1  # index of the timestamp in an event row (footfall.schema.EVENT_COLUMNS)
+_VISITOR = EVENT_COLUMNS.index("visitor")
+# Rows journalled before events had a visitor number are one column short.
+_ROW_WIDTH_BEFORE_VISITOR = len(EVENT_COLUMNS) - 1
 
 
 def _segment_name(number: int) -> str:
@@ -107,6 +112,10 @@ def _parse(line: bytes) -> tuple[int, list[tuple[Any, ...]]] | None:
         entry = orjson.loads(line)
         rows = [tuple(row) for row in entry["e"]]
         for i, row in enumerate(rows):
+            if len(row) == _ROW_WIDTH_BEFORE_VISITOR:
+                # 0 means "not numbered yet": the replay numbers such rows once they are
+                # stored (DuckDBEventStore.fill_visitor_numbers).
+                row = (*row[:_VISITOR], 0, *row[_VISITOR:])
             rows[i] = (
                 *row[:_TIMESTAMP],
                 dt.datetime.fromisoformat(row[_TIMESTAMP]).replace(tzinfo=None),
