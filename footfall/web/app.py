@@ -18,8 +18,10 @@ from footfall.clock import Clock
 from footfall.ingest.salts import next_rotation
 from footfall.service import Services
 from footfall.settings import Settings
+from footfall.stats.cache import open_cache
+from footfall.stats.engine import StatsEngine
 from footfall.storage.writer import GroupCommitWriter
-from footfall.web import event, importing
+from footfall.web import event, importing, sites_api, stats_api
 from footfall.web.state import AppState
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,7 @@ async def _housekeeping(services: Services) -> None:
         await asyncio.sleep(max(wait, 0.5))
         now = clock.now()
         services.salts.ring(now)
+        services.visitor_numbers.rotate(services.salts.ring(now).current_created)
         services.sessions.expire(
             now.astimezone(dt.UTC).replace(tzinfo=None) - dt.timedelta(minutes=31)
         )
@@ -74,7 +77,18 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             session_flush_seconds=settings.session_flush_ms / 1000,
             apply_interval_seconds=settings.apply_interval_ms / 1000,
         )
-        app.state.footfall = AppState(settings=settings, services=services, writer=writer)
+        stats = StatsEngine(
+            services.store.cursor,
+            cache=open_cache(settings),
+            data_version=services.store.data_version,
+            now=services.clock.now,
+            timeout_seconds=settings.query_timeout_ms / 1000,
+            live_ttl=settings.query_cache_live_ttl_s,
+            past_ttl=settings.query_cache_past_ttl_s,
+        )
+        app.state.footfall = AppState(
+            settings=settings, services=services, writer=writer, stats=stats
+        )
         keeper = asyncio.create_task(_housekeeping(services))
         # Start-up objects (parsers, tables, caches) live for the whole process: keep them out
         # of every collection, and collect the young generation less often on the hot path.
@@ -92,6 +106,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
     routes = [
         Route("/api/event", event.EventEndpoint(), methods=["POST", "OPTIONS"]),
         Route("/api/import", importing.import_events, methods=["POST"]),
+        Route("/api/v1/sites/goals", sites_api.put_goal, methods=["PUT"]),
+        Route("/api/v1/sites/goals", sites_api.list_site_goals, methods=["GET"]),
+        Route("/api/v1/sites/goals/{goal_id}", sites_api.delete_site_goal, methods=["DELETE"]),
+        Route("/api/v1/stats/realtime/visitors", stats_api.realtime_visitors, methods=["GET"]),
+        Route("/api/v1/stats/aggregate", stats_api.aggregate, methods=["GET"]),
+        Route("/api/v1/stats/timeseries", stats_api.timeseries, methods=["GET"]),
+        Route("/api/v1/stats/breakdown", stats_api.breakdown, methods=["GET"]),
+        Route("/api/v2/query", stats_api.query_v2, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]

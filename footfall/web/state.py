@@ -6,13 +6,15 @@ from dataclasses import dataclass
 
 from footfall.service import Services
 from footfall.settings import Settings
+from footfall.stats.engine import StatsEngine
 from footfall.storage.writer import GroupCommitWriter
 
 
 @dataclass
 class AppState:
-    """Built in the lifespan: the services and the group-commit writer."""
+    """Built in the lifespan: the services, the group-commit writer and the stats engine."""
 
     settings: Settings
     services: Services
     writer: GroupCommitWriter
+    stats: StatsEngine

@@ -1,0 +1,1 @@
+"""The stats engine: parse → Query → plan → SQL → result, shared by every read path."""

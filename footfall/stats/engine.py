@@ -1,0 +1,532 @@
+"""Runs a `Query`: plan → SQL per part → merge on dimensions → derived metrics → order → page.
+
+The engine is the only reader of the event store for statistics; the API versions, the
+dashboard and exports all come through `StatsEngine.run`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import duckdb
+import orjson
+
+from footfall.stats.cache import NullCache, QueryCache, cache_key, ttl_for
+from footfall.stats.model import (
+    TIME_DIMENSIONS,
+    Condition,
+    Query,
+    QueryResult,
+    QueryTimeoutError,
+    StatsQueryError,
+)
+from footfall.stats.periods import bucket_labels
+from footfall.stats.plan import DERIVED_METRICS, Part, base_metrics, is_goal_or_prop, plan
+from footfall.stats.sql import (
+    EVENT_TABLE_COLUMNS,
+    SESSION_TABLE_COLUMNS,
+    Dialect,
+    Params,
+    Scope,
+)
+
+CursorFactory = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
+
+# v1 breakdowns leave out rows whose value is blank for these properties (Plausible).
+_LEGACY_SKIP_BLANK = frozenset(
+    {
+        "visit:country",
+        "visit:region",
+        "visit:city",
+        "visit:utm_medium",
+        "visit:utm_source",
+        "visit:utm_campaign",
+        "visit:utm_content",
+        "visit:utm_term",
+        "visit:entry_page",
+        "visit:exit_page",
+    }
+)
+# Dimensions with few values: a visitor bitmap per group stays small.
+_FEW_VALUES = frozenset(
+    {
+        "visit:channel",
+        "visit:device",
+        "visit:screen",
+        "visit:browser",
+        "visit:os",
+        "visit:country",
+        "visit:utm_medium",
+        "event:name",
+        "event:goal",
+        "event:hostname",
+        *TIME_DIMENSIONS,
+    }
+)
+# A bitmap costs (range of visitor numbers)/8 bytes per group; above this, hash instead.
+_BITMAP_BUDGET_BYTES = 256 << 20
+# Values shown for a metric of a group that has no rows in the part that computes it.
+_EMPTY: dict[str, Any] = {
+    "visitors": 0,
+    "visits": 0,
+    "pageviews": 0,
+    "events": 0,
+    "bounce_rate": 0,
+    "visit_duration": 0,
+    "views_per_visit": 0.0,
+    "time_on_page": None,
+    "scroll_depth": None,
+}
+
+
+class StatsEngine:
+    """Answers queries from the event store, through the query cache.
+
+    Args:
+        cursor: Opens a read cursor on the event store.
+        cache: Where results are kept.
+        data_version: The store's data version; changes whenever past data may have changed.
+        now: The current time (aware), to tell live ranges from past ones.
+        timeout_seconds: A query running longer is interrupted.
+        live_ttl: Cache lifetime of results whose range touches now.
+        past_ttl: Cache lifetime of results for ranges entirely in the past.
+    """
+
+    def __init__(
+        self,
+        cursor: CursorFactory,
+        *,
+        cache: QueryCache | None = None,
+        data_version: Callable[[], int] = lambda: 0,
+        now: Callable[[], dt.datetime],
+        timeout_seconds: float = 10.0,
+        live_ttl: float = 5.0,
+        past_ttl: float = 86400.0,
+    ) -> None:
+        self._cursor = cursor
+        self.cache: QueryCache = cache if cache is not None else NullCache()
+        self._data_version = data_version
+        self._now = now
+        self._timeout = timeout_seconds
+        self._live_ttl = live_ttl
+        self._past_ttl = past_ttl
+        self.dialect = Dialect()
+
+    def run(self, query: Query) -> QueryResult:
+        """The answer to `query`, from the cache when it holds a fresh one.
+
+        Raises:
+            QueryTimeoutError: The query ran past the time limit and was interrupted.
+        """
+        key = cache_key(query.site_id, repr(query), self._data_version())
+        cached = self.cache.get(key)
+        if cached is not None:
+            return _decode(cached)
+        result = self._execute(query)
+        now = self._now().astimezone(dt.UTC).replace(tzinfo=None)
+        ttl = ttl_for(query.end, now, live_ttl=self._live_ttl, past_ttl=self._past_ttl)
+        self.cache.set(key, _encode(result), ttl)
+        return result
+
+    def realtime_visitors(self, site_id: int, since: dt.datetime) -> int:
+        """Distinct visitors with an event (not engagement) at or after `since` (naive UTC)."""
+        sql = (
+            "SELECT count(DISTINCT visitor) FROM events WHERE site_id = $1 "
+            "AND timestamp >= $2 AND name <> 'engagement'"
+        )
+        rows = self.fetch(sql, [site_id, since])
+        return int(rows[0][0]) if rows else 0
+
+    def first_day(self, site_id: int, timezone: str) -> dt.date | None:
+        """The local date of the site's first stored event (None when it has none)."""
+        rows = self.fetch("SELECT min(timestamp) FROM events WHERE site_id = $1", [site_id])
+        if not rows or rows[0][0] is None:
+            return None
+        first: dt.datetime = rows[0][0]
+        return first.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(timezone)).date()
+
+    # -- execution -------------------------------------------------------------------------
+
+    def fetch(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+        """Runs one statement under the query time limit.
+
+        Raises:
+            QueryTimeoutError: It ran past the limit and was interrupted.
+        """
+        with self._cursor() as cur:
+            timer = threading.Timer(self._timeout, cur.interrupt)
+            timer.start()
+            try:
+                return cur.execute(sql, params).fetchall()
+            except duckdb.InterruptException as exc:
+                raise QueryTimeoutError(
+                    f"the query took longer than {self._timeout:g} s and was stopped"
+                ) from exc
+            finally:
+                timer.cancel()
+
+    def _execute(self, query: Query) -> QueryResult:
+        metrics = base_metrics(query)
+        merged = self._run_parts(query, plan(query, metrics))
+        if any(m in DERIVED_METRICS for m in query.metrics):
+            self._add_rates(query, merged)
+        rows = list(merged.items())
+        time_dim = next((d for d in query.dimensions if d in TIME_DIMENSIONS), None)
+        meta: dict[str, Any] = {}
+        if time_dim is not None:
+            labels = bucket_labels(
+                query.start, query.end, query.timezone, TIME_DIMENSIONS[time_dim]
+            )
+            if query.fill_time_buckets and query.dimensions == (time_dim,):
+                known = dict(rows)
+                rows = [((label,), known.get((label,), _empty_bucket())) for label in labels]
+            else:
+                meta["time_labels"] = labels
+        ordered = _order(query, rows)
+        total = len(ordered)
+        end = None if query.limit is None else query.offset + query.limit
+        page = ordered[query.offset : end]
+        out = [(dims, tuple(values.get(m) for m in query.metrics)) for dims, values in page]
+        return QueryResult(rows=out, total_rows=total, meta=meta)
+
+    def _run_parts(self, query: Query, parts: list[Part]) -> dict[tuple[Any, ...], dict[str, Any]]:
+        merged: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for part in parts:
+            for dims, values in self._run_part(query, part):
+                merged.setdefault(dims, {}).update(values)
+        if not query.dimensions and not merged:
+            merged[()] = {}
+        wanted = base_metrics(query)
+        for values in merged.values():
+            for metric in wanted:
+                values.setdefault(metric, _EMPTY.get(metric))
+        return merged
+
+    def _scope(self, query: Query) -> Scope:
+        return Scope(
+            site_id=query.site_id,
+            start=query.start,
+            end=query.end,
+            timezone=query.timezone,
+            goals=query.goals,
+            dialect=self.dialect,
+            params=Params(),
+        )
+
+    def _visitor_bounds(self, query: Query, part: Part, scope: Scope) -> tuple[str, str] | None:
+        if "visitors" not in part.metrics:
+            return None
+        table = "sessions" if part.table == "sessions" else "events"
+        probe = self._scope(query)
+        where = probe.sessions_range() if table == "sessions" else probe.events_range()
+        rows = self.fetch(
+            *probe.params.bind(f"SELECT min(visitor), max(visitor) FROM {table} WHERE {where}")
+        )
+        if not rows or rows[0][0] is None:
+            return None
+        low, high = int(rows[0][0]), int(rows[0][1])
+        groups = 1
+        for dim in part.dimensions:
+            if dim not in _FEW_VALUES:
+                groups *= 1000
+        if (high - low + 1) // 8 * groups > _BITMAP_BUDGET_BYTES:
+            return None
+        return scope.params.add(low), scope.params.add(high)
+
+    def _run_part(
+        self, query: Query, part: Part
+    ) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
+        scope = self._scope(query)
+        sql, decoders = self._part_sql(query, part, scope)
+        rows = self.fetch(*scope.params.bind(sql))
+        width = len(part.dimensions)
+        for row in rows:
+            dims = tuple(decode(v) for decode, v in zip(decoders, row[:width], strict=True))
+            values = dict(zip(part.metrics, row[width:], strict=True))
+            yield dims, {m: _finish(m, v) for m, v in values.items()}
+
+    def _part_sql(
+        self, query: Query, part: Part, scope: Scope
+    ) -> tuple[str, list[Callable[[Any], Any]]]:
+        d = self.dialect
+        p = scope.params
+        table = part.table
+        source = "sessions" if table == "sessions" else "events"
+        if table == "sessions":
+            where = [scope.sessions_range()]
+        else:
+            where = [scope.events_range(engagement=table == "engagement")]
+        where += scope.where(table, part.filters)
+        if query.legacy:
+            for dim in part.dimensions:
+                if dim in _LEGACY_SKIP_BLANK:
+                    columns = SESSION_TABLE_COLUMNS if table == "sessions" else EVENT_TABLE_COLUMNS
+                    column = columns.get(dim)
+                    if column == "city":
+                        where.append("city <> 0")
+                    elif column == "country":
+                        where.append("country NOT IN ('', 'ZZ')")
+                    elif column is not None:
+                        where.append(f"{column} <> ''")
+                    elif table != "sessions":
+                        # entry/exit page on the events table: joined from sessions below.
+                        pass
+        smear = table == "sessions" and any(
+            TIME_DIMENSIONS.get(dim) == "hour" for dim in part.dimensions
+        )
+        select: list[str] = []
+        decoders: list[Callable[[Any], Any]] = []
+        goal_list: list[str] | None = None
+        goals = query.goals
+        for dim in part.dimensions:
+            if dim in TIME_DIMENSIONS:
+                column = "slot" if smear else ("start" if table == "sessions" else "timestamp")
+                tz = p.add(query.timezone)
+                first_local = d.local_time(f"CAST({p.add(query.start)} AS TIMESTAMP)", tz)
+                select.append(d.bucket(d.local_time(column, tz), TIME_DIMENSIONS[dim], first_local))
+                decoders.append(str)
+            elif dim == "event:goal":
+                goals = _selected_goals(query, scope)
+                cases = [
+                    f"CASE WHEN {scope.goal_match(goal)} THEN {index} END"
+                    for index, goal in enumerate(goals)
+                ]
+                goal_list = cases
+                select.append("goal_index")
+                decoders.append(_goal_names([g.display_name for g in goals]))
+            elif (
+                table == "events"
+                and dim in SESSION_TABLE_COLUMNS
+                and dim not in EVENT_TABLE_COLUMNS
+            ):
+                raise StatsQueryError(f"`{dim}` can only be combined with visit metrics")
+            else:
+                select.append(scope.dimension(table, dim))
+                decoders.append(_plain)
+        bounds = self._visitor_bounds(query, part, scope)
+        for metric in part.metrics:
+            select.append(_metric_sql(metric, table, d, bounds, smear=smear))
+        base = f"SELECT * FROM {source} WHERE {' AND '.join(where)}"
+        if smear:
+            base = (
+                "SELECT *, unnest(generate_series(time_bucket(INTERVAL 15 MINUTE, start), "
+                f"timestamp, INTERVAL 15 MINUTE)) AS slot FROM ({base})"
+            )
+            base = (
+                f"SELECT * FROM ({base}) WHERE slot >= time_bucket(INTERVAL 15 MINUTE, "
+                f"CAST({p.add(query.start)} AS TIMESTAMP)) AND slot <= {p.add(query.end)}"
+            )
+        if goal_list is not None:
+            items = ", ".join(goal_list) if goal_list else "NULL"
+            base = (
+                f"SELECT *, unnest(list_filter([{items}], lambda x: x IS NOT NULL)) AS goal_index "
+                f"FROM ({base})"
+            )
+        if table == "engagement" and "scroll_depth" in part.metrics:
+            return self._scroll_sql(query, part, scope, base, select, decoders)
+        group = ""
+        if part.dimensions:
+            group = " GROUP BY " + ", ".join(str(i + 1) for i in range(len(part.dimensions)))
+        return f"SELECT {', '.join(select)} FROM ({base}){group}", decoders
+
+    def _scroll_sql(
+        self,
+        query: Query,
+        part: Part,
+        scope: Scope,
+        base: str,
+        select: list[str],
+        decoders: list[Callable[[Any], Any]],
+    ) -> tuple[str, list[Callable[[Any], Any]]]:
+        width = len(part.dimensions)
+        dims = select[:width]
+        inner_dims = [f"{expr} AS d{i}" for i, expr in enumerate(dims)]
+        outer: list[str] = [f"d{i}" for i in range(width)]
+        for metric in part.metrics:
+            if metric == "scroll_depth":
+                outer.append("round_even(avg(depth), 0)::DOUBLE")
+            else:
+                outer.append("round_even(sum(seconds) / nullif(count(*), 0), 0)::DOUBLE")
+        inner = ", ".join(
+            [
+                *inner_dims,
+                "session_id",
+                "max(scroll_depth) FILTER (WHERE scroll_depth <= 100) AS depth",
+                "sum(engagement_time) / 1000 AS seconds",
+            ]
+        )
+        group_inner = ", ".join([*(f"d{i}" for i in range(width)), "session_id"])
+        group = f" GROUP BY {', '.join(f'd{i}' for i in range(width))}" if width else ""
+        sql = (
+            f"SELECT {', '.join(outer)} FROM (SELECT {inner} FROM ({base}) "
+            f"GROUP BY {group_inner}){group}"
+        )
+        return sql, decoders
+
+    def _add_rates(self, query: Query, merged: dict[tuple[Any, ...], dict[str, Any]]) -> None:
+        """conversion_rate, group_conversion_rate and percentage, from extra totals."""
+        plain = tuple(f for f in query.filters if not is_goal_or_prop(f))
+        # A group's denominator ignores goal and custom-property groupings: visitors do not
+        # belong to a goal unless they converted.
+        kept = [
+            i
+            for i, d in enumerate(query.dimensions)
+            if d != "event:goal" and not d.startswith("event:props:")
+        ]
+        group_dims = tuple(query.dimensions[i] for i in kept)
+        legacy_grouped = bool(
+            query.legacy and query.dimensions and len(kept) == len(query.dimensions)
+        )
+        totals: dict[str, tuple[bool, dict[tuple[Any, ...], Any]]] = {}
+        if "percentage" in query.metrics:
+            totals["percentage"] = (False, self._visitor_totals(query, query.filters, ()))
+        if "conversion_rate" in query.metrics:
+            dims = group_dims if legacy_grouped else ()
+            totals["conversion_rate"] = (legacy_grouped, self._visitor_totals(query, plain, dims))
+        if "group_conversion_rate" in query.metrics:
+            totals["group_conversion_rate"] = (
+                True,
+                self._visitor_totals(query, plain, group_dims),
+            )
+        for dims, values in merged.items():
+            visitors = values.get("visitors") or 0
+            for metric, (grouped, by_group) in totals.items():
+                key = tuple(dims[i] for i in kept) if grouped else ()
+                total = by_group.get(key, 0)
+                if metric == "percentage":
+                    values[metric] = round(100 * visitors / total, 2) if total else None
+                else:
+                    values[metric] = round(100 * visitors / total, 2) if total else 0.0
+
+    def _visitor_totals(
+        self, query: Query, filters: tuple[Any, ...], dims: tuple[str, ...]
+    ) -> dict[tuple[Any, ...], Any]:
+        sub = Query(
+            site_id=query.site_id,
+            timezone=query.timezone,
+            start=query.start,
+            end=query.end,
+            metrics=("visitors",),
+            filters=filters,
+            dimensions=dims,
+            goals=query.goals,
+        )
+        merged = self._run_parts(sub, plan(sub, ("visitors",)))
+        return {key: values.get("visitors", 0) for key, values in merged.items()}
+
+
+def _selected_goals(query: Query, scope: Scope) -> tuple[Any, ...]:
+    """Configured goals for a goal breakdown: those a top-level goal filter selects, or all."""
+    chosen = [f for f in query.filters if isinstance(f, Condition) and f.dimension == "event:goal"]
+    if not chosen:
+        return query.goals
+    selected = {g for f in chosen for g in scope.goals_for(f)}
+    return tuple(g for g in query.goals if g in selected)
+
+
+def _plain(value: Any) -> Any:
+    return value
+
+
+def _goal_names(names: list[str]) -> Callable[[Any], Any]:
+    """Decodes a goal index into the goal's display name."""
+    return lambda index: names[int(index)]
+
+
+def _metric_sql(
+    metric: str, table: str, d: Dialect, bounds: tuple[str, str] | None, *, smear: bool
+) -> str:
+    if metric == "visitors":
+        return d.distinct_visitors(bounds)
+    if table == "sessions":
+        sessions = "count(DISTINCT session_id)" if smear else "count(*)"
+        return {
+            "visits": sessions,
+            "pageviews": "coalesce(sum(pageviews), 0)",
+            "events": "coalesce(sum(events), 0)",
+            "bounce_rate": d.round_half_even(
+                f"100 * sum(is_bounce::INTEGER) / nullif({sessions}, 0)", 0
+            ),
+            "visit_duration": d.round_half_even("avg(duration)", 0),
+            "views_per_visit": d.round_half_even(f"sum(pageviews) / nullif({sessions}, 0)", 2),
+        }[metric]
+    if table == "engagement":
+        return d.round_half_even(
+            "sum(engagement_time) / 1000 / nullif(count(DISTINCT session_id), 0)", 0
+        )
+    return {
+        "visits": "count(DISTINCT session_id)",
+        "pageviews": "count(*) FILTER (WHERE name = 'pageview')",
+        "events": "count(*)",
+    }[metric]
+
+
+def _finish(metric: str, value: Any) -> Any:
+    """Python types of the API: ints for counts and rounded percentages, floats for ratios."""
+    if value is None:
+        return _EMPTY.get(metric)
+    if metric in ("views_per_visit",):
+        return float(value)
+    return int(value)
+
+
+def _empty_bucket() -> dict[str, Any]:
+    values = dict(_EMPTY)
+    values["visit_duration"] = None
+    values["conversion_rate"] = 0.0
+    values["group_conversion_rate"] = 0.0
+    values["percentage"] = None
+    return values
+
+
+def _order(
+    query: Query, rows: list[tuple[tuple[Any, ...], dict[str, Any]]]
+) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
+    order = query.order_by
+    if order is None:
+        time_dims = [d for d in query.dimensions if d in TIME_DIMENSIONS]
+        keys: list[tuple[str, Literal["asc", "desc"]]] = [(d, "asc") for d in time_dims]
+        first = next((m for m in query.metrics if m != "time_on_page"), None)
+        if first is not None and not (query.fill_time_buckets and time_dims):
+            keys.append((first, "desc"))
+        keys += [(d, "asc") for d in query.dimensions if d not in TIME_DIMENSIONS]
+        order = tuple(keys)
+    position = {dim: i for i, dim in enumerate(query.dimensions)}
+    out = list(rows)
+    if "event:goal" in position:
+        # Goals that tie keep the order they were configured in.
+        rank = {goal.display_name: i for i, goal in enumerate(query.goals)}
+        at = position["event:goal"]
+        out.sort(key=lambda row: rank.get(row[0][at], len(rank)))
+    for key, direction in reversed(order or ()):
+        if key in position:
+            index = position[key]
+
+            def by_dim(row: tuple[tuple[Any, ...], dict[str, Any]], i: int = index) -> Any:
+                value = row[0][i]
+                return (value is None, value if value is not None else 0)
+
+            out.sort(key=by_dim, reverse=direction == "desc")
+        else:
+
+            def by_metric(row: tuple[tuple[Any, ...], dict[str, Any]], m: str = key) -> Any:
+                value = row[1].get(m)
+                return (value is not None, value if value is not None else 0)
+
+            out.sort(key=by_metric, reverse=direction == "desc")
+    return out
+
+
+def _encode(result: QueryResult) -> bytes:
+    return orjson.dumps({"rows": result.rows, "total": result.total_rows, "meta": result.meta})
+
+
+def _decode(data: bytes) -> QueryResult:
+    raw = orjson.loads(data)
+    rows = [(tuple(dims), tuple(values)) for dims, values in raw["rows"]]
+    return QueryResult(rows=rows, total_rows=raw["total"], meta=raw["meta"])

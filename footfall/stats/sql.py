@@ -1,0 +1,320 @@
+"""SQL for one part of a query plan, in a backend's dialect.
+
+The planner (`footfall.stats.plan`) decides which table answers which metrics; this module
+turns one such part into SQL text plus bound parameters. Every user-supplied value becomes a
+numbered parameter; only names defined in code (columns, functions) are written into the text.
+A backend supplies a `Dialect`: DuckDB here, ClickHouse later, without touching the planner.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from footfall.stats.filters import BLANK_LABELS, stored_value, wildcard_regex
+from footfall.stats.model import (
+    PROPS_PREFIX,
+    And,
+    Condition,
+    Filter,
+    Goal,
+    Granularity,
+    HasDone,
+    Not,
+    Or,
+)
+
+Table = Literal["events", "sessions", "engagement"]
+_PLACEHOLDER = re.compile(r"\$(\d+)")
+
+_VISIT_COLUMNS: dict[str, str] = {
+    "visit:source": "referrer_source",
+    "visit:referrer": "referrer",
+    "visit:channel": "channel",
+    "visit:utm_medium": "utm_medium",
+    "visit:utm_source": "utm_source",
+    "visit:utm_campaign": "utm_campaign",
+    "visit:utm_content": "utm_content",
+    "visit:utm_term": "utm_term",
+    "visit:device": "device",
+    "visit:screen": "device",
+    "visit:browser": "browser",
+    "visit:browser_version": "browser_version",
+    "visit:os": "os",
+    "visit:os_version": "os_version",
+    "visit:country": "country",
+    "visit:region": "region",
+    "visit:city": "city",
+}
+EVENT_TABLE_COLUMNS: dict[str, str] = {
+    **_VISIT_COLUMNS,
+    "event:page": "pathname",
+    "event:name": "name",
+    "event:hostname": "hostname",
+}
+SESSION_TABLE_COLUMNS: dict[str, str] = {
+    **_VISIT_COLUMNS,
+    "visit:entry_page": "entry_page",
+    "visit:exit_page": "exit_page",
+    "visit:entry_page_hostname": "hostname",
+    "visit:exit_page_hostname": "exit_hostname",
+}
+# A page or hostname filter on the sessions table means the session's entry (Plausible).
+SESSION_EVENT_ALIASES: dict[str, str] = {"event:page": "entry_page", "event:hostname": "hostname"}
+
+
+class Dialect:
+    """DuckDB's spelling of the few things that differ between SQL engines."""
+
+    def local_time(self, column: str, tz: str) -> str:
+        """A naive-UTC timestamp column as naive local time in the zone `tz` (a placeholder)."""
+        return f"timezone({tz}, timezone('UTC', {column}))"
+
+    def bucket(self, local: str, granularity: Granularity, first_day: str) -> str:
+        """The label text of the bucket a local timestamp falls in."""
+        if granularity == "hour":
+            return f"strftime(date_trunc('hour', {local}), '%Y-%m-%d %H:00:00')"
+        if granularity == "day":
+            return f"strftime({local}, '%Y-%m-%d')"
+        if granularity == "week":
+            return f"strftime(greatest(date_trunc('week', {local}), {first_day}), '%Y-%m-%d')"
+        return f"strftime({local}, '%Y-%m-01')"
+
+    def regex(self, column: str, pattern: str) -> str:
+        """True when the RE2 `pattern` matches anywhere in the column (partial match)."""
+        return f"regexp_matches({column}, {pattern})"
+
+    def contains(self, column: str, needle: str, *, case_sensitive: bool) -> str:
+        """True when the column contains `needle`."""
+        if case_sensitive:
+            return f"contains({column}, {needle})"
+        return f"contains(lower({column}), lower({needle}))"
+
+    def prop_value(self, keys: str, values: str, key: str) -> str:
+        """The value of custom property `key`, NULL when absent."""
+        return f"{values}[list_position({keys}, {key})]"
+
+    def has_prop(self, keys: str, key: str) -> str:
+        """True when the event has custom property `key`."""
+        return f"list_contains({keys}, {key})"
+
+    def distinct_visitors(self, bounds: tuple[str, str] | None) -> str:
+        """Exact distinct visitors; with the range's visitor-number bounds, as a bitmap.
+
+        Visitor numbers are dense (see ADR 0007), so a bitmap per group counts them exactly
+        at a fraction of a hash set's cost.
+        """
+        if bounds is None:
+            return "count(DISTINCT visitor)"
+        return f"bit_count(bitstring_agg(visitor, {bounds[0]}, {bounds[1]}))"
+
+    def round_half_even(self, expr: str, digits: int) -> str:
+        """Rounding as ClickHouse does it on floats (ties to even)."""
+        return f"round_even(({expr})::DOUBLE, {digits})::DOUBLE"
+
+
+@dataclass
+class Params:
+    """Collects bound parameters; `add` returns the numbered placeholder for one value.
+
+    Numbered placeholders let SQL fragments be assembled in any order.
+    """
+
+    values: list[Any] = field(default_factory=list)
+
+    def add(self, value: Any) -> str:
+        """Binds `value` and returns its placeholder."""
+        self.values.append(value)
+        return f"${len(self.values)}"
+
+    def bind(self, sql: str) -> tuple[str, list[Any]]:
+        """The statement renumbered to the placeholders it uses, with their values.
+
+        Fragments may bind values that the final statement leaves out (DuckDB refuses
+        parameters a statement does not use). Only placeholders made by `add` can appear: no
+        user text is ever written into the SQL.
+        """
+        used: dict[int, int] = {}
+
+        def renumber(match: re.Match[str]) -> str:
+            index = int(match.group(1))
+            if index not in used:
+                used[index] = len(used) + 1
+            return f"${used[index]}"
+
+        text = _PLACEHOLDER.sub(renumber, sql)
+        values = [None] * len(used)
+        for old, new in used.items():
+            values[new - 1] = self.values[old - 1]
+        return text, values
+
+
+@dataclass
+class Scope:
+    """What every part of one query shares: site, time range, dialect, goals, parameters."""
+
+    site_id: int
+    start: Any
+    end: Any
+    timezone: str
+    goals: tuple[Goal, ...]
+    dialect: Dialect
+    params: Params
+
+    def events_range(self, *, engagement: bool = False) -> str:
+        """Events of the site in range (engagement events only when asked for)."""
+        p = self.params
+        name = "name = 'engagement'" if engagement else "name <> 'engagement'"
+        return (
+            f"site_id = {p.add(self.site_id)} AND timestamp BETWEEN {p.add(self.start)} "
+            f"AND {p.add(self.end)} AND {name}"
+        )
+
+    def sessions_range(self) -> str:
+        """Sessions of the site active in range (Plausible counts a visit if it overlaps)."""
+        p = self.params
+        return (
+            f"site_id = {p.add(self.site_id)} AND timestamp >= {p.add(self.start)} "
+            f"AND start <= {p.add(self.end)}"
+        )
+
+    # -- filters ---------------------------------------------------------------------------
+
+    def where(self, table: Table, filters: tuple[Filter, ...]) -> list[str]:
+        """SQL conditions for `filters` on `table` (AND-ed by the caller)."""
+        return [self._node(table, f, top=True) for f in filters]
+
+    def _node(self, table: Table, node: Filter, *, top: bool = False) -> str:
+        if isinstance(node, Condition):
+            return self._condition(table, node, top=top)
+        if isinstance(node, And):
+            return "(" + " AND ".join(self._node(table, c) for c in node.children) + ")"
+        if isinstance(node, Or):
+            return "(" + " OR ".join(self._node(table, c) for c in node.children) + ")"
+        if isinstance(node, Not):
+            return f"(NOT {self._node(table, node.child)})"
+        return self._has_done(table, node)
+
+    def _has_done(self, table: Table, node: HasDone) -> str:
+        inner = " AND ".join([self.events_range(), self._node("events", node.child)])
+        negation = "NOT " if node.negated else ""
+        return f"(session_id {negation}IN (SELECT session_id FROM events WHERE {inner}))"
+
+    def _condition(self, table: Table, cond: Condition, *, top: bool) -> str:
+        dim = cond.dimension
+        if table == "sessions":
+            if dim in SESSION_EVENT_ALIASES and top:
+                return self._compare(SESSION_EVENT_ALIASES[dim], cond)
+            if dim.startswith("event:"):
+                inner = " AND ".join(
+                    [self.events_range(), self._condition("events", cond, top=False)]
+                )
+                return f"session_id IN (SELECT session_id FROM events WHERE {inner})"
+            return self._compare(SESSION_TABLE_COLUMNS[dim], cond)
+        if dim in SESSION_TABLE_COLUMNS and dim not in EVENT_TABLE_COLUMNS:
+            inner = " AND ".join(
+                [self.sessions_range(), self._condition("sessions", cond, top=False)]
+            )
+            return f"session_id IN (SELECT session_id FROM sessions WHERE {inner})"
+        if dim == "event:goal":
+            return self._goal_condition(cond)
+        if dim.startswith(PROPS_PREFIX):
+            return self._prop_condition(cond)
+        return self._compare(EVENT_TABLE_COLUMNS[dim], cond)
+
+    def _compare(self, column: str, cond: Condition) -> str:
+        values = [stored_value(cond.dimension, v) for v in cond.values]
+        return self._match(column, cond, values)
+
+    def _match(self, column: str, cond: Condition, values: list[Any]) -> str:
+        p, d = self.params, self.dialect
+        op = cond.op
+        negate = op.endswith("_not")
+        if op in ("is", "is_not"):
+            if cond.case_sensitive:
+                expr = f"{column} IN ({', '.join(p.add(v) for v in values)})"
+            else:
+                items = ", ".join(f"lower({p.add(str(v))})" for v in values)
+                expr = f"lower({column}) IN ({items})"
+        elif op in ("contains", "contains_not"):
+            expr = " OR ".join(
+                d.contains(column, p.add(str(v)), case_sensitive=cond.case_sensitive)
+                for v in values
+            )
+        elif op in ("matches", "matches_not"):
+            expr = " OR ".join(d.regex(column, p.add(str(v))) for v in values)
+        else:  # wildcards
+            expr = " OR ".join(d.regex(column, p.add(wildcard_regex(str(v)))) for v in values)
+        return f"(NOT ({expr}))" if negate else f"({expr})"
+
+    def _prop_condition(self, cond: Condition) -> str:
+        d, p = self.dialect, self.params
+        key = cond.dimension[len(PROPS_PREFIX) :]
+        values = [str(v) for v in cond.values]
+        wants_none = "(none)" in values
+        real = [v for v in values if v != "(none)"]
+        name = p.add(key)
+        has = d.has_prop("props_keys", name)
+        value = d.prop_value("props_keys", "props_values", name)
+        positive = Condition(cond.op.removesuffix("_not"), cond.dimension, cond.values)  # type: ignore[arg-type]
+        matched = f"({has} AND {self._match(value, positive, real)})" if real else "FALSE"
+        if cond.op.endswith("_not"):
+            # Having the key with another value; lacking it counts unless (none) is excluded.
+            missing = "FALSE" if wants_none else f"(NOT {has})"
+            return f"(({has} AND NOT {matched}) OR {missing})"
+        if wants_none:
+            return f"({matched} OR NOT {has})"
+        return matched
+
+    def goal_match(self, goal: Goal) -> str:
+        """True for the events that complete `goal`."""
+        p, d = self.params, self.dialect
+        if goal.event_name is not None:
+            parts = [f"name = {p.add(goal.event_name)}"]
+            for key, value in goal.custom_props:
+                parts.append(
+                    f"{d.prop_value('props_keys', 'props_values', p.add(key))} = {p.add(value)}"
+                )
+            return "(" + " AND ".join(parts) + ")"
+        path = goal.page_path or ""
+        if "*" in path:
+            return f"(name = 'pageview' AND {d.regex('pathname', p.add(wildcard_regex(path)))})"
+        return f"(name = 'pageview' AND pathname = {p.add(path)})"
+
+    def goals_for(self, cond: Condition) -> list[Goal]:
+        """The configured goals a goal condition selects."""
+        wanted = [str(v) for v in cond.values]
+        if cond.op.startswith("contains"):
+            if cond.case_sensitive:
+                return [g for g in self.goals if any(w in g.display_name for w in wanted)]
+            low = [w.lower() for w in wanted]
+            return [g for g in self.goals if any(w in g.display_name.lower() for w in low)]
+        if cond.case_sensitive:
+            return [g for g in self.goals if g.display_name in wanted]
+        low = [w.lower() for w in wanted]
+        return [g for g in self.goals if g.display_name.lower() in low]
+
+    def _goal_condition(self, cond: Condition) -> str:
+        goals = self.goals_for(cond)
+        expr = "(" + " OR ".join(self.goal_match(g) for g in goals) + ")" if goals else "FALSE"
+        return f"(NOT {expr})" if cond.op.endswith("_not") else expr
+
+    # -- dimensions ------------------------------------------------------------------------
+
+    def dimension(self, table: Table, dim: str) -> str:
+        """The SELECT expression of a non-time, non-goal dimension, blank labels applied."""
+        if dim.startswith(PROPS_PREFIX):
+            key = self.params.add(dim[len(PROPS_PREFIX) :])
+            value = self.dialect.prop_value("props_keys", "props_values", key)
+            return f"coalesce({value}, '(none)')"
+        columns = SESSION_TABLE_COLUMNS if table == "sessions" else EVENT_TABLE_COLUMNS
+        column = (
+            SESSION_EVENT_ALIASES[dim]
+            if table == "sessions" and dim in SESSION_EVENT_ALIASES
+            else columns[dim]
+        )
+        label = BLANK_LABELS.get(dim)
+        if label is None:
+            return column
+        return f"CASE WHEN {column} = '' THEN {self.params.add(label)} ELSE {column} END"

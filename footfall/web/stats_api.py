@@ -1,0 +1,158 @@
+"""The Stats API over HTTP: Plausible's v1 endpoints and ``POST /api/v2/query``.
+
+Each handler authenticates, resolves the site, parses the request into a `Query` and runs it
+on the stats engine in a worker thread; refusals carry Plausible's messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from footfall.meta.goals import list_goals
+from footfall.meta.sites import Site
+from footfall.stats.model import Goal, QueryTimeoutError, StatsQueryError
+from footfall.stats.v1 import V1Request, aggregate_json, breakdown_json, timeseries_json
+from footfall.stats.v2 import V2Request, response_json
+from footfall.web.auth import ApiError, authorize_key, resolve_site
+from footfall.web.state import AppState
+
+log = logging.getLogger(__name__)
+REALTIME_WINDOW = dt.timedelta(minutes=5)
+
+
+class OrjsonResponse(Response):
+    """JSON rendered with orjson (several times faster than the standard library)."""
+
+    media_type = "application/json"
+
+    def render(self, content: Any) -> bytes:
+        """Serialises `content`."""
+        return orjson.dumps(content)
+
+
+def _error(message: str, status: int) -> Response:
+    return OrjsonResponse({"error": message}, status_code=status)
+
+
+async def _site_and_goals(request: Request, domain: str | None) -> tuple[Site, tuple[Goal, ...]]:
+    await authorize_key(request, "stats:read")
+    site = await resolve_site(request, domain)
+    state: AppState = request.app.state.footfall
+    goals = await asyncio.to_thread(list_goals, state.services.meta, site.id)
+    return site, tuple(goals)
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _guarded(handler: Handler) -> Handler:
+    """Maps the engine's refusals to responses; anything else is a logged 500."""
+
+    async def wrapper(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except ApiError as exc:
+            return exc.response()
+        except StatsQueryError as exc:
+            return _error(exc.message, exc.status)
+        except QueryTimeoutError as exc:
+            return _error(f"Query timed out: {exc}. Try a shorter period or fewer filters.", 503)
+        except Exception:
+            log.exception("stats request failed")
+            return _error("internal server error", 500)
+
+    wrapper.__name__ = handler.__name__
+    wrapper.__doc__ = handler.__doc__
+    return wrapper
+
+
+def _v1(request: Request, site: Site, goals: tuple[Goal, ...]) -> V1Request:
+    state: AppState = request.app.state.footfall
+    return V1Request(
+        request.query_params,
+        site_id=site.id,
+        timezone=site.timezone,
+        goals=goals,
+        now=state.services.clock.now(),
+    )
+
+
+@_guarded
+async def realtime_visitors(request: Request) -> Response:
+    """``GET /api/v1/stats/realtime/visitors``: visitors in the last five minutes."""
+    site, _ = await _site_and_goals(request, request.query_params.get("site_id"))
+    state: AppState = request.app.state.footfall
+    now = state.services.clock.now().astimezone(dt.UTC).replace(tzinfo=None)
+    count = await asyncio.to_thread(state.stats.realtime_visitors, site.id, now - REALTIME_WINDOW)
+    return OrjsonResponse(count)
+
+
+@_guarded
+async def aggregate(request: Request) -> Response:
+    """``GET /api/v1/stats/aggregate``."""
+    site, goals = await _site_and_goals(request, request.query_params.get("site_id"))
+    state: AppState = request.app.state.footfall
+    query, compare = _v1(request, site, goals).aggregate()
+    result = await asyncio.to_thread(state.stats.run, query)
+    previous = await asyncio.to_thread(state.stats.run, compare) if compare else None
+    return OrjsonResponse(aggregate_json(query, result, previous))
+
+
+@_guarded
+async def timeseries(request: Request) -> Response:
+    """``GET /api/v1/stats/timeseries``."""
+    site, goals = await _site_and_goals(request, request.query_params.get("site_id"))
+    state: AppState = request.app.state.footfall
+    query = _v1(request, site, goals).timeseries()
+    result = await asyncio.to_thread(state.stats.run, query)
+    return OrjsonResponse(timeseries_json(query, result))
+
+
+@_guarded
+async def breakdown(request: Request) -> Response:
+    """``GET /api/v1/stats/breakdown``."""
+    site, goals = await _site_and_goals(request, request.query_params.get("site_id"))
+    state: AppState = request.app.state.footfall
+    v1 = _v1(request, site, goals)
+    query, compare, _ = v1.breakdown()
+    result = await asyncio.to_thread(state.stats.run, query)
+    previous = await asyncio.to_thread(state.stats.run, compare) if compare else None
+    returned = tuple(request.query_params.get("metrics", "visitors").split(","))
+    return OrjsonResponse(breakdown_json(query, result, previous, returned))
+
+
+@_guarded
+async def query_v2(request: Request) -> Response:
+    """``POST /api/v2/query``."""
+    await authorize_key(request, "stats:read")
+    try:
+        body = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        return _error("Invalid JSON body: expected a JSON object.", 400)
+    if not isinstance(body, dict):
+        return _error("#: Type mismatch. Expected Object but got " + type(body).__name__ + ".", 400)
+    site_id = body.get("site_id")
+    if site_id is not None and not isinstance(site_id, str):
+        return _error("#/site_id: Type mismatch. Expected String.", 400)
+    site, goals = await _site_and_goals(request, site_id)
+    state: AppState = request.app.state.footfall
+    first = await asyncio.to_thread(state.stats.first_day, site.id, site.timezone)
+    v2 = V2Request(
+        body,
+        site_id=site.id,
+        timezone=site.timezone,
+        goals=goals,
+        now=state.services.clock.now(),
+        first_data_day=first,
+    )
+    query = v2.query()
+    result = await asyncio.to_thread(state.stats.run, query)
+    return OrjsonResponse(response_json(v2, query, result))

@@ -1,0 +1,94 @@
+"""Loads events through the real ingest endpoint and asks the real Stats API about them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.testclient import TestClient
+
+from footfall.clock import FixedClock
+
+CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Safari/537.36"
+)
+FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0"
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1"
+)
+
+
+@dataclass
+class StatsHarness:
+    """An app on a frozen clock, a stats key, and shortcuts to send and ask."""
+
+    client: TestClient
+    clock: FixedClock
+    key: str
+    domain: str = "example.com"
+
+    def send(
+        self,
+        at: dt.datetime,
+        path: str,
+        *,
+        ip: str,
+        ua: str = CHROME,
+        name: str = "pageview",
+        props: dict[str, Any] | None = None,
+        referrer: str | None = None,
+        query: str = "",
+        interactive: bool | None = None,
+        engagement_time: int | None = None,
+        scroll_depth: int | None = None,
+    ) -> None:
+        """Sends one event at time `at` (UTC) through POST /api/event."""
+        self.clock.set(at.replace(tzinfo=dt.UTC))
+        body: dict[str, Any] = {
+            "name": name,
+            "url": f"https://{self.domain}{path}{query}",
+            "domain": self.domain,
+        }
+        if props:
+            body["props"] = props
+        if referrer:
+            body["referrer"] = referrer
+        if interactive is not None:
+            body["interactive"] = interactive
+        if engagement_time is not None:
+            body["e"] = engagement_time
+        if scroll_depth is not None:
+            body["sd"] = scroll_depth
+        response = self.client.post(
+            "/api/event",
+            json=body,
+            headers={"user-agent": ua, "x-forwarded-for": ip},
+        )
+        assert response.status_code == 202, response.text
+        assert "x-plausible-dropped" not in response.headers
+
+    def flush(self, now: dt.datetime) -> None:
+        """Makes every sent event readable and moves the clock to `now`."""
+        assert self.client.app.state.footfall.writer.flush_sessions()  # type: ignore[attr-defined]
+        self.clock.set(now.replace(tzinfo=dt.UTC))
+
+    def get(self, endpoint: str, **params: Any) -> tuple[int, Any]:
+        """GET /api/v1/stats/<endpoint> with the key; returns (status, decoded JSON)."""
+        params.setdefault("site_id", self.domain)
+        response = self.client.get(
+            f"/api/v1/stats/{endpoint}",
+            params=params,
+            headers={"authorization": f"Bearer {self.key}"},
+        )
+        return response.status_code, response.json()
+
+    def v2(self, **body: Any) -> tuple[int, Any]:
+        """POST /api/v2/query with the key."""
+        body.setdefault("site_id", self.domain)
+        response = self.client.post(
+            "/api/v2/query", json=body, headers={"authorization": f"Bearer {self.key}"}
+        )
+        return response.status_code, response.json()

@@ -1,0 +1,321 @@
+"""The stats engine beyond single answers: time zones and DST, the cache, the time limit, and
+properties that must hold for any query (hypothesis)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from starlette.testclient import TestClient
+
+from footfall.clock import FixedClock
+from footfall.demo import write_ndjson
+from footfall.importer import import_ndjson
+from footfall.meta.keys import create_key
+from footfall.meta.sites import add_site
+from footfall.service import Services, open_meta
+from footfall.settings import load_settings
+from footfall.stats.cache import MemoryCache
+from footfall.stats.engine import StatsEngine
+from footfall.stats.model import Query, QueryTimeoutError
+from footfall.web.app import create_app
+from tests.stats_harness import FIREFOX, StatsHarness
+
+
+def _harness(tmp: Path, timezone: str, now: dt.datetime) -> tuple[TestClient, StatsHarness]:
+    settings = load_settings({"data_dir": tmp / "data"}, environ={})
+    meta = open_meta(settings)
+    add_site(meta, domain="example.com", timezone=timezone)
+    key = create_key(meta, name="reader", scopes=("stats:read",))[1]
+    clock = FixedClock(now.replace(tzinfo=dt.UTC))
+    client = TestClient(create_app(settings, clock=clock))
+    return client, StatsHarness(client=client, clock=clock, key=key)
+
+
+# -- time zones ----------------------------------------------------------------------------
+
+
+def test_dst_crossing_days_and_hours_in_site_timezone(tmp_path: Path) -> None:
+    # Berlin leaves summer time on 2026-10-25: 03:00 CEST becomes 02:00 CET.
+    client, h = _harness(tmp_path, "Europe/Berlin", dt.datetime(2026, 10, 28, 12))
+    with client:
+        h.send(dt.datetime(2026, 10, 24, 21, 59), "/late", ip="81.2.69.1")  # 23:59 on the 24th
+        h.send(dt.datetime(2026, 10, 24, 22, 30), "/", ip="81.2.69.2")  # 00:30 on the 25th
+        h.send(dt.datetime(2026, 10, 25, 0, 30), "/a", ip="81.2.69.3")  # 02:30 CEST
+        h.send(dt.datetime(2026, 10, 25, 1, 30), "/b", ip="81.2.69.4", ua=FIREFOX)  # 02:30 CET
+        h.send(dt.datetime(2026, 10, 25, 22, 59), "/", ip="81.2.69.5")  # 23:59 on the 25th
+        h.send(dt.datetime(2026, 10, 25, 23, 0), "/", ip="81.2.69.6")  # 00:00 on the 26th
+        h.flush(dt.datetime(2026, 10, 28, 12))
+        status, body = h.get(
+            "timeseries", period="custom", date="2026-10-24,2026-10-26", metrics="visitors"
+        )
+        assert status == 200
+        assert body["results"] == [
+            {"date": "2026-10-24", "visitors": 1},
+            {"date": "2026-10-25", "visitors": 4},
+            {"date": "2026-10-26", "visitors": 1},
+        ]
+        status, body = h.get("aggregate", period="day", date="2026-10-25", metrics="pageviews")
+        assert body == {"results": {"pageviews": {"value": 4}}}
+        status, body = h.get(
+            "timeseries", period="day", date="2026-10-25", metrics="visitors,pageviews"
+        )
+        rows = {
+            r["date"]: (r["visitors"], r["pageviews"]) for r in body["results"] if r["visitors"]
+        }
+        # The repeated 02:00 hour is one bucket holding both visits.
+        assert rows == {
+            "2026-10-25 00:00:00": (1, 1),
+            "2026-10-25 02:00:00": (2, 2),
+            "2026-10-25 23:00:00": (1, 1),
+        }
+        assert len(body["results"]) == len({r["date"] for r in body["results"]})
+        status, body = h.v2(
+            metrics=["visitors"], date_range=["2026-10-25", "2026-10-25"], dimensions=["time:day"]
+        )
+        assert body["query"]["date_range"] == [
+            "2026-10-25T00:00:00+02:00",
+            "2026-10-25T23:59:59+01:00",
+        ]
+        assert body["results"] == [{"metrics": [4], "dimensions": ["2026-10-25"]}]
+
+
+# -- cache and time limit ------------------------------------------------------------------
+
+
+def _services(tmp: Path, events: int) -> tuple[Services, Any]:
+    settings = load_settings({"data_dir": tmp / "data"}, environ={})
+    site = add_site(open_meta(settings), domain="example.com", timezone="UTC")
+    clock = FixedClock(dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC))
+    services = Services.open(settings, clock=clock)
+    path = tmp / "events.ndjson"
+    with path.open("w") as handle:
+        write_ndjson(
+            handle,
+            domain="example.com",
+            events=events,
+            days=7,
+            end=dt.datetime(2026, 11, 2, tzinfo=dt.UTC),
+        )
+    import_ndjson(services, site=site, path=path)
+    return services, site
+
+
+def _week(site_id: int, **extra: Any) -> Query:
+    return Query(
+        site_id=site_id,
+        timezone="UTC",
+        start=dt.datetime(2026, 10, 26),
+        end=dt.datetime(2026, 11, 1, 23, 59, 59),
+        metrics=("visitors", "pageviews"),
+        **extra,
+    )
+
+
+def test_cache_hits_and_invalidation_by_import(tmp_path: Path) -> None:
+    services, site = _services(tmp_path, 3000)
+    try:
+        cache = MemoryCache(100)
+        engine = StatsEngine(
+            services.store.cursor,
+            cache=cache,
+            data_version=services.store.data_version,
+            now=services.clock.now,
+        )
+        first = engine.run(_week(site.id))
+        assert engine.run(_week(site.id)) == first
+        assert (cache.counters.hits, cache.counters.misses) == (1, 1)
+        # Different question, different entry.
+        engine.run(_week(site.id, dimensions=("visit:source",)))
+        assert cache.counters.misses == 2
+        # An import rewrites the past: the old answer must not be served.
+        extra = tmp_path / "more.ndjson"
+        extra.write_text(
+            '{"name":"pageview","url":"https://example.com/new","timestamp":"2026-10-30T10:00:00Z",'
+            '"user_agent":"Mozilla/5.0 (X11; Linux x86_64) Firefox/121.0","ip":"81.2.69.142"}\n'
+        )
+        import_ndjson(services, site=site, path=extra)
+        after = engine.run(_week(site.id))
+        assert cache.counters.misses == 3
+        assert after.rows[0][1][1] == first.rows[0][1][1] + 1
+    finally:
+        services.close()
+
+
+def test_query_time_limit_interrupts(tmp_path: Path) -> None:
+    services, _ = _services(tmp_path, 100)
+    try:
+        engine = StatsEngine(services.store.cursor, now=services.clock.now, timeout_seconds=0.2)
+        with pytest.raises(QueryTimeoutError, match=r"longer than 0\.2 s"):
+            engine.fetch("SELECT count(*) FROM range(100000000000) WHERE range % 7 = 3", [])
+        # The connection is usable afterwards.
+        assert engine.fetch("SELECT 42", []) == [(42,)]
+    finally:
+        services.close()
+
+
+def test_timeout_answers_503(tmp_path: Path) -> None:
+    settings = load_settings({"data_dir": tmp_path / "data"}, environ={})
+    add_site(open_meta(settings), domain="example.com")
+    key = create_key(open_meta(settings), name="reader", scopes=("stats:read",))[1]
+    # A real DuckDB whose events are far too many to count within the limit.
+    huge = duckdb.connect()
+    huge.execute(
+        "CREATE VIEW events AS SELECT 1::UINTEGER AS site_id, "
+        "TIMESTAMP '2030-01-01 00:00:00' AS timestamp, 'pageview' AS name, "
+        "range::UBIGINT AS visitor FROM range(100000000000)"
+    )
+
+    @contextmanager
+    def cursor() -> Iterator[duckdb.DuckDBPyConnection]:
+        cur = huge.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    with TestClient(create_app(settings)) as client:
+        state = client.app.state.footfall  # type: ignore[attr-defined]
+        state.stats = StatsEngine(cursor, now=state.services.clock.now, timeout_seconds=0.2)
+        response = client.get(
+            "/api/v1/stats/realtime/visitors",
+            params={"site_id": "example.com"},
+            headers={"authorization": f"Bearer {key}"},
+        )
+    assert response.status_code == 503
+    assert response.json() == {
+        "error": "Query timed out: the query took longer than 0.2 s and was stopped. "
+        "Try a shorter period or fewer filters."
+    }
+
+
+# -- properties ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StatsHarness]:
+    tmp = Path(tmp_path_factory.mktemp("demo"))
+    settings = load_settings({"data_dir": tmp / "data"}, environ={})
+    meta = open_meta(settings)
+    site = add_site(meta, domain="example.com", timezone="America/New_York")
+    key = create_key(meta, name="reader", scopes=("stats:read",))[1]
+    clock = FixedClock(dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC))
+    services = Services.open(settings, clock=clock)
+    path = tmp / "events.ndjson"
+    with path.open("w") as handle:
+        write_ndjson(
+            handle,
+            domain="example.com",
+            events=20_000,
+            days=10,
+            end=dt.datetime(2026, 11, 2, tzinfo=dt.UTC),
+            seed=7,
+        )
+    import_ndjson(services, site=site, path=path)
+    services.close()
+    with TestClient(create_app(settings, clock=clock)) as client:
+        yield StatsHarness(client=client, clock=clock, key=key)
+
+
+PERIOD = {"period": "7d", "date": "2026-11-02"}
+VISIT_PROPS = [
+    "visit:source",
+    "visit:channel",
+    "visit:device",
+    "visit:browser",
+    "visit:os",
+    "visit:country",
+    "visit:entry_page",
+    "visit:exit_page",
+]
+FILTERS = st.sampled_from(
+    [
+        "visit:device==Mobile",
+        "visit:device!=Mobile",
+        "visit:source==Google",
+        "visit:source==Direct / None",
+        "visit:channel==Organic Search",
+        "visit:browser==Chrome|Firefox",
+        "visit:os!=Windows",
+        "event:page==/",
+        "event:page==/blog/**",
+        "event:page!=/pricing",
+        "visit:entry_page==/",
+        "visit:country==US",
+        "event:name==pageview",
+    ]
+)
+
+
+def _value(h: StatsHarness, metric: str, filters: str = "") -> Any:
+    params = dict(PERIOD, metrics=metric)
+    if filters:
+        params["filters"] = filters
+    status, body = h.get("aggregate", **params)
+    assert status == 200, body
+    return body["results"][metric]["value"]
+
+
+def _rows(h: StatsHarness, prop: str, metric: str) -> list[dict[str, Any]]:
+    status, body = h.get("breakdown", property=prop, metrics=metric, limit="1000", **PERIOD)
+    assert status == 200, body
+    return list(body["results"])
+
+
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(prop=st.sampled_from(VISIT_PROPS))
+def test_visits_by_any_visit_property_sum_to_the_total(demo: StatsHarness, prop: str) -> None:
+    rows = _rows(demo, prop, "visits")
+    total = _value(demo, "visits")
+    skipped = prop in ("visit:country", "visit:entry_page", "visit:exit_page")
+    summed = sum(r["visits"] for r in rows)
+    # v1 leaves out blank countries and pages; everything else partitions the visits.
+    assert summed == total if not skipped else summed <= total
+
+
+def test_pageviews_by_page_and_events_by_name_sum_to_the_total(demo: StatsHarness) -> None:
+    assert sum(r["pageviews"] for r in _rows(demo, "event:page", "pageviews")) == _value(
+        demo, "pageviews"
+    )
+    assert sum(r["events"] for r in _rows(demo, "event:name", "events")) == _value(demo, "events")
+    # Each visitor is counted once overall but may appear under several pages.
+    assert max(r["visitors"] for r in _rows(demo, "event:page", "visitors")) <= _value(
+        demo, "visitors"
+    )
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    first=FILTERS,
+    second=FILTERS,
+    metric=st.sampled_from(["visitors", "pageviews", "events"]),
+)
+def test_filters_never_widen(demo: StatsHarness, first: str, second: str, metric: str) -> None:
+    everything = _value(demo, metric)
+    one = _value(demo, metric, first)
+    both = _value(demo, metric, f"{first};{second}")
+    assert both <= one <= everything
+
+
+@settings(
+    max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(filters=FILTERS)
+def test_complementary_filters_partition_visits(demo: StatsHarness, filters: str) -> None:
+    if "==" not in filters or filters.startswith("event:") or "|" in filters:
+        return
+    negated = filters.replace("==", "!=")
+    assert _value(demo, "visits", filters) + _value(demo, "visits", negated) == _value(
+        demo, "visits"
+    )
