@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Literal
@@ -17,9 +18,11 @@ import duckdb
 import orjson
 
 from footfall.stats.cache import NullCache, QueryCache, cache_key, ttl_for
+from footfall.stats.filters import BLANK_LABELS
 from footfall.stats.model import (
     TIME_DIMENSIONS,
     Condition,
+    Granularity,
     Query,
     QueryResult,
     QueryTimeoutError,
@@ -29,6 +32,7 @@ from footfall.stats.periods import bucket_labels
 from footfall.stats.plan import DERIVED_METRICS, Part, base_metrics, is_goal_or_prop, plan
 from footfall.stats.sql import (
     EVENT_TABLE_COLUMNS,
+    SESSION_EVENT_ALIASES,
     SESSION_TABLE_COLUMNS,
     Dialect,
     Params,
@@ -70,6 +74,8 @@ _FEW_VALUES = frozenset(
 )
 # A bitmap costs (range of visitor numbers)/8 bytes per group; above this, hash instead.
 _BITMAP_BUDGET_BYTES = 256 << 20
+# How long a column's distinct-value estimate is trusted.
+_CARDINALITY_SECONDS = 600.0
 # Values shown for a metric of a group that has no rows in the part that computes it.
 _EMPTY: dict[str, Any] = {
     "visitors": 0,
@@ -116,6 +122,7 @@ class StatsEngine:
         self._live_ttl = live_ttl
         self._past_ttl = past_ttl
         self.dialect = Dialect()
+        self._cardinalities: dict[tuple[int, str, str], tuple[int, float]] = {}
 
     def run(self, query: Query) -> QueryResult:
         """The answer to `query`, from the cache when it holds a fresh one.
@@ -218,12 +225,47 @@ class StatsEngine:
             params=Params(),
         )
 
+    def _cardinality(self, query: Query, table: str, dim: str) -> int:
+        """About how many groups `dim` makes, to size visitor bitmaps (cached for a while)."""
+        if dim in TIME_DIMENSIONS:
+            return len(bucket_labels(query.start, query.end, query.timezone, TIME_DIMENSIONS[dim]))
+        if dim == "event:goal":
+            return max(1, len(query.goals))
+        if dim in _FEW_VALUES:
+            return 64
+        columns = SESSION_TABLE_COLUMNS if table == "sessions" else EVENT_TABLE_COLUMNS
+        column = columns.get(dim) or (
+            SESSION_EVENT_ALIASES.get(dim) if table == "sessions" else None
+        )
+        if column is None:  # custom properties: no cheap estimate, assume many
+            return 10_000
+        key = (query.site_id, table, column)
+        now = time.monotonic()
+        known = self._cardinalities.get(key)
+        if known is not None and now - known[1] < _CARDINALITY_SECONDS:
+            return known[0]
+        rows = self.fetch(
+            f"SELECT approx_count_distinct({column}) FROM {table} WHERE site_id = $1",
+            [query.site_id],
+        )
+        # The sketch can be a few per cent low; the margin keeps the budget honest.
+        value = int(int(rows[0][0] or 0) * 1.1) + 1 if rows else 1
+        self._cardinalities[key] = (value, now)
+        return value
+
     def _visitor_bounds(self, query: Query, part: Part, scope: Scope) -> tuple[str, str] | None:
         if "visitors" not in part.metrics:
             return None
         table = "sessions" if part.table == "sessions" else "events"
         probe = self._scope(query)
-        where = probe.sessions_range() if table == "sessions" else probe.events_range()
+        # Bounds only need to enclose every number in range; leaving out the name condition
+        # lets DuckDB answer from its min/max statistics instead of scanning.
+        where = (
+            probe.sessions_range()
+            if table == "sessions"
+            else f"site_id = {probe.params.add(query.site_id)} AND timestamp BETWEEN "
+            f"{probe.params.add(query.start)} AND {probe.params.add(query.end)}"
+        )
         rows = self.fetch(
             *probe.params.bind(f"SELECT min(visitor), max(visitor) FROM {table} WHERE {where}")
         )
@@ -232,8 +274,7 @@ class StatsEngine:
         low, high = int(rows[0][0]), int(rows[0][1])
         groups = 1
         for dim in part.dimensions:
-            if dim not in _FEW_VALUES:
-                groups *= 1000
+            groups *= self._cardinality(query, table, dim)
         if (high - low + 1) // 8 * groups > _BITMAP_BUDGET_BYTES:
             return None
         return scope.params.add(low), scope.params.add(high)
@@ -282,13 +323,13 @@ class StatsEngine:
         select: list[str] = []
         decoders: list[Callable[[Any], Any]] = []
         goal_list: list[str] | None = None
+        bucket_join: tuple[str, str] | None = None
         goals = query.goals
         for dim in part.dimensions:
             if dim in TIME_DIMENSIONS:
                 column = "slot" if smear else ("start" if table == "sessions" else "timestamp")
-                tz = p.add(query.timezone)
-                first_local = d.local_time(f"CAST({p.add(query.start)} AS TIMESTAMP)", tz)
-                select.append(d.bucket(d.local_time(column, tz), TIME_DIMENSIONS[dim], first_local))
+                bucket_join = (column, self._buckets_sql(query, TIME_DIMENSIONS[dim], p))
+                select.append("bucket_label")
                 decoders.append(str)
             elif dim == "event:goal":
                 goals = _selected_goals(query, scope)
@@ -307,7 +348,8 @@ class StatsEngine:
                 raise StatsQueryError(f"`{dim}` can only be combined with visit metrics")
             else:
                 select.append(scope.dimension(table, dim))
-                decoders.append(_plain)
+                label = BLANK_LABELS.get(dim)
+                decoders.append(_plain if label is None else _labelled(label))
         bounds = self._visitor_bounds(query, part, scope)
         for metric in part.metrics:
             select.append(_metric_sql(metric, table, d, bounds, smear=smear))
@@ -321,6 +363,14 @@ class StatsEngine:
                 f"SELECT * FROM ({base}) WHERE slot >= time_bucket(INTERVAL 15 MINUTE, "
                 f"CAST({p.add(query.start)} AS TIMESTAMP)) AND slot <= {p.add(query.end)}"
             )
+        if bucket_join is not None:
+            # Converting every row to local time is slow; converting each 15-minute slot of
+            # the range once and joining on it is not (and handles half-hour zones and DST).
+            column, buckets = bucket_join
+            base = (
+                f"SELECT b.*, k.bucket_label FROM ({base}) b JOIN ({buckets}) k "
+                f"ON time_bucket(INTERVAL 15 MINUTE, b.{column}) = k.bucket_slot"
+            )
         if goal_list is not None:
             items = ", ".join(goal_list) if goal_list else "NULL"
             base = (
@@ -333,6 +383,19 @@ class StatsEngine:
         if part.dimensions:
             group = " GROUP BY " + ", ".join(str(i + 1) for i in range(len(part.dimensions)))
         return f"SELECT {', '.join(select)} FROM ({base}){group}", decoders
+
+    def _buckets_sql(self, query: Query, granularity: Granularity, p: Params) -> str:
+        """Every 15-minute slot of the range with the label of its local-time bucket."""
+        d = self.dialect
+        tz = p.add(query.timezone)
+        start = f"CAST({p.add(query.start)} AS TIMESTAMP)"
+        first_local = d.local_time(start, tz)
+        label = d.bucket(d.local_time("bucket_slot", tz), granularity, first_local)
+        return (
+            f"SELECT bucket_slot, {label} AS bucket_label FROM (SELECT unnest(generate_series("
+            f"time_bucket(INTERVAL 15 MINUTE, {start}), CAST({p.add(query.end)} AS TIMESTAMP), "
+            "INTERVAL 15 MINUTE)) AS bucket_slot)"
+        )
 
     def _scroll_sql(
         self,
@@ -431,6 +494,11 @@ def _selected_goals(query: Query, scope: Scope) -> tuple[Any, ...]:
 
 def _plain(value: Any) -> Any:
     return value
+
+
+def _labelled(label: str) -> Callable[[Any], Any]:
+    """Shows a blank value as `label` (e.g. ``Direct / None``)."""
+    return lambda value: label if value == "" else value
 
 
 def _goal_names(names: list[str]) -> Callable[[Any], Any]:

@@ -62,6 +62,16 @@ def wildcard_regex(pattern: str) -> str:
     return f"^{escaped}$"
 
 
+def like_pattern(pattern: str) -> str:
+    """A wildcard without ``|`` as an SQL LIKE pattern: the same whole-value match, faster.
+
+    ``*`` and ``**`` both match anything (slashes included), as in Plausible; LIKE's own
+    ``%`` and ``_`` and the escape character are escaped.
+    """
+    escaped = pattern.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return re.sub(r"\*+", "%", escaped)
+
+
 def _split_list(value: str) -> list[str]:
     return [part.replace("\\|", "|") for part in _UNESCAPED_PIPE.split(value)]
 

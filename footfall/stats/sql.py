@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from footfall.stats.filters import BLANK_LABELS, stored_value, wildcard_regex
+from footfall.stats.filters import like_pattern, stored_value, wildcard_regex
 from footfall.stats.model import (
     PROPS_PREFIX,
     And,
@@ -84,6 +84,10 @@ class Dialect:
     def regex(self, column: str, pattern: str) -> str:
         """True when the RE2 `pattern` matches anywhere in the column (partial match)."""
         return f"regexp_matches({column}, {pattern})"
+
+    def like(self, column: str, pattern: str) -> str:
+        """True when the whole column matches a LIKE pattern (backslash escapes)."""
+        return f"({column} LIKE {pattern} ESCAPE '\\')"
 
     def contains(self, column: str, needle: str, *, case_sensitive: bool) -> str:
         """True when the column contains `needle`."""
@@ -245,8 +249,14 @@ class Scope:
         elif op in ("matches", "matches_not"):
             expr = " OR ".join(d.regex(column, p.add(str(v))) for v in values)
         else:  # wildcards
-            expr = " OR ".join(d.regex(column, p.add(wildcard_regex(str(v)))) for v in values)
+            expr = " OR ".join(self._wildcard(column, str(v)) for v in values)
         return f"(NOT ({expr}))" if negate else f"({expr})"
+
+    def _wildcard(self, column: str, pattern: str) -> str:
+        if "|" in pattern:
+            # Alternation has Plausible's odd anchoring: only a regex reproduces it.
+            return self.dialect.regex(column, self.params.add(wildcard_regex(pattern)))
+        return self.dialect.like(column, self.params.add(like_pattern(pattern)))
 
     def _prop_condition(self, cond: Condition) -> str:
         d, p = self.dialect, self.params
@@ -303,7 +313,11 @@ class Scope:
     # -- dimensions ------------------------------------------------------------------------
 
     def dimension(self, table: Table, dim: str) -> str:
-        """The SELECT expression of a non-time, non-goal dimension, blank labels applied."""
+        """The SELECT expression of a non-time, non-goal dimension (blank values stay blank).
+
+        Grouping by the bare column is cheaper than by a labelling expression; the engine
+        labels blank values after grouping (`blank_label`).
+        """
         if dim.startswith(PROPS_PREFIX):
             key = self.params.add(dim[len(PROPS_PREFIX) :])
             value = self.dialect.prop_value("props_keys", "props_values", key)
@@ -314,7 +328,4 @@ class Scope:
             if table == "sessions" and dim in SESSION_EVENT_ALIASES
             else columns[dim]
         )
-        label = BLANK_LABELS.get(dim)
-        if label is None:
-            return column
-        return f"CASE WHEN {column} = '' THEN {self.params.add(label)} ELSE {column} END"
+        return column
