@@ -319,3 +319,130 @@ def test_complementary_filters_partition_visits(demo: StatsHarness, filters: str
     assert _value(demo, "visits", filters) + _value(demo, "visits", negated) == _value(
         demo, "visits"
     )
+
+
+TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40)
+PARAM = st.one_of(
+    TEXT,
+    st.sampled_from(
+        [
+            "event:page==/",
+            "visit:city==abc",
+            "visit:city==*5*",
+            "visit:country==U*",
+            "event:props:x==(none)",
+            "event:goal==Nope",
+            '[["is","visit:city",[1]]]',
+            '[["contains","visit:city",["1"]]]',
+            '{"a": 1}',
+            "[]",
+            "[1]",
+            "visitors,pageviews,events,visits",
+            "time_on_page",
+            "event:page",
+            "visit:city",
+            "event:props:",
+        ]
+    ),
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    endpoint=st.sampled_from(["aggregate", "timeseries", "breakdown"]),
+    params=st.dictionaries(
+        st.sampled_from(
+            [
+                "period",
+                "date",
+                "metrics",
+                "filters",
+                "property",
+                "interval",
+                "limit",
+                "page",
+                "compare",
+            ]
+        ),
+        PARAM,
+        max_size=5,
+    ),
+)
+def test_no_input_makes_a_server_error(
+    demo: StatsHarness, endpoint: str, params: dict[str, str]
+) -> None:
+    status, body = demo.get(endpoint, **params)
+    assert status in (200, 400), body
+    if status == 400:
+        assert isinstance(body["error"], str) and body["error"]
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    body=st.dictionaries(
+        st.sampled_from(
+            ["metrics", "date_range", "dimensions", "filters", "order_by", "include", "pagination"]
+        ),
+        st.recursive(
+            st.one_of(st.none(), st.booleans(), st.integers(-3, 20000), TEXT, PARAM),
+            lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=3),
+            max_leaves=8,
+        ),
+        max_size=6,
+    )
+)
+def test_no_v2_body_makes_a_server_error(demo: StatsHarness, body: dict[str, Any]) -> None:
+    status, answer = demo.v2(**body)
+    assert status in (200, 400), answer
+
+
+@pytest.mark.parametrize(
+    ("prop", "column", "rows"),
+    [
+        ("event:page", "pathname", "events WHERE name <> 'engagement' AND"),
+        ("visit:source", "referrer_source", "sessions WHERE"),
+        ("visit:country", "country", "sessions WHERE"),
+    ],
+)
+def test_visitor_counts_are_exact(demo: StatsHarness, prop: str, column: str, rows: str) -> None:
+    got = {r[prop.split(":")[1]]: r["visitors"] for r in _rows(demo, prop, "visitors")}
+    start, end = dt.datetime(2026, 10, 26, 4), dt.datetime(2026, 11, 2, 4, 59, 59)  # New York
+    span = (
+        "timestamp BETWEEN $2 AND $3"
+        if rows.startswith("events")
+        else "timestamp >= $2 AND start <= $3"
+    )
+    store = demo.client.app.state.footfall.services.store  # type: ignore[attr-defined]
+    with store.cursor() as cur:
+        exact = dict(
+            cur.execute(
+                f"SELECT {column}, count(DISTINCT visitor_id) FROM {rows} site_id = $1 AND {span} "
+                "GROUP BY 1",
+                [1, start, end],
+            ).fetchall()
+        )
+    assert got
+    for key, value in got.items():
+        assert value == exact["" if key == "Direct / None" else key]
+
+
+def test_hostile_filter_values_are_only_data(demo: StatsHarness) -> None:
+    hostile = "/'; DROP TABLE events; --"
+    status, body = demo.get("aggregate", filters=f"event:page=={hostile}", **PERIOD)
+    assert (status, body) == (200, {"results": {"visitors": {"value": 0}}})
+    status, body = demo.v2(
+        metrics=["visitors"], date_range="7d", filters=[["contains", "visit:source", ["$1"]]]
+    )
+    assert (status, body["results"]) == (200, [{"metrics": [0], "dimensions": []}])
+    status, body = demo.v2(
+        metrics=["visitors"], date_range="7d", filters=[["matches", "event:page", ["')--"]]]
+    )
+    assert status == 400
+    assert body["error"].startswith(
+        "Invalid regular expression `')--` in a `matches` filter on `event:page`: "
+    )
+    assert _value(demo, "pageviews") > 0

@@ -27,6 +27,7 @@ from footfall.stats.model import (
     QueryResult,
     QueryTimeoutError,
     StatsQueryError,
+    iter_conditions,
 )
 from footfall.stats.periods import bucket_labels
 from footfall.stats.plan import DERIVED_METRICS, Part, base_metrics, is_goal_or_prop, plan
@@ -177,7 +178,23 @@ class StatsEngine:
             finally:
                 timer.cancel()
 
+    def _check_patterns(self, query: Query) -> None:
+        """Refuses a regular expression the database cannot compile, before running anything."""
+        for cond in iter_conditions(query.filters):
+            if not cond.op.startswith("matches") or cond.op.startswith("matches_wildcard"):
+                continue
+            for pattern in cond.values:
+                try:
+                    self.fetch("SELECT regexp_matches('', $1)", [str(pattern)])
+                except duckdb.InvalidInputException as exc:
+                    reason = str(exc).split(": ", 1)[-1]
+                    raise StatsQueryError(
+                        f"Invalid regular expression `{pattern}` in a `{cond.op}` filter on "
+                        f"`{cond.dimension}`: {reason}"
+                    ) from exc
+
     def _execute(self, query: Query) -> QueryResult:
+        self._check_patterns(query)
         metrics = base_metrics(query)
         merged = self._run_parts(query, plan(query, metrics))
         if any(m in DERIVED_METRICS for m in query.metrics):

@@ -89,9 +89,6 @@ VISIT_DIMENSIONS = frozenset(
         "visit:country",
         "visit:region",
         "visit:city",
-        "visit:country_name",
-        "visit:region_name",
-        "visit:city_name",
         "visit:screen",
         *SESSION_ONLY_DIMENSIONS,
     }

@@ -229,6 +229,12 @@ class Scope:
 
     def _compare(self, column: str, cond: Condition) -> str:
         values = [stored_value(cond.dimension, v) for v in cond.values]
+        if column == "city":
+            # GeoName ids are numbers; text that is not one matches no city.
+            if cond.op in ("is", "is_not"):
+                values = [int(v) if str(v).isdigit() else -1 for v in values]
+                return self._match("CAST(city AS BIGINT)", cond, values)
+            return self._match("CAST(city AS VARCHAR)", cond, values)
         return self._match(column, cond, values)
 
     def _match(self, column: str, cond: Condition, values: list[Any]) -> str:
