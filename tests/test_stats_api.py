@@ -630,3 +630,139 @@ def test_site_timezone_is_used(shop: StatsHarness) -> None:
         get_site(open_meta(shop.client.app.state.footfall.settings), "example.com").timezone
         == "UTC"
     )  # type: ignore[attr-defined]
+
+
+# -- every property ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("prop", "expected"),
+    [
+        ("visit:channel", [("Direct", 1), ("Email", 1), ("Organic Search", 1), ("Organic Social", 1)]),
+        (
+            "visit:referrer",
+            [
+                ("Direct / None", 2),
+                ("google.com", 1),
+                ("news.ycombinator.com", 1),
+            ],
+        ),
+        ("visit:utm_medium", [("email", 1)]),
+        ("visit:utm_campaign", []),
+        ("visit:device", [("Desktop", 2), ("Mobile", 1)]),
+        ("visit:os", [("GNU/Linux", 1), ("Windows", 1), ("iOS", 1)]),
+        ("visit:entry_page", [("/", 1), ("/blog/hello", 1), ("/pricing", 1)]),
+        ("visit:exit_page", [("/", 1), ("/blog/hello", 1), ("/blog/second", 1), ("/pricing", 1)]),
+        ("visit:region", []),
+        ("visit:city", []),
+        ("event:name", [("pageview", 3), ("Download", 1), ("Signup", 1)]),
+    ],
+)
+def test_breakdown_every_property(
+    shop: StatsHarness, prop: str, expected: list[tuple[str, int]]
+) -> None:
+    status, body = shop.get("breakdown", period="day", date="2026-11-01", property=prop)
+    assert status == 200, body
+    key = prop.split(":")[1]
+    assert [(r[key], r["visitors"]) for r in body["results"]] == expected
+
+
+def test_breakdown_session_metrics_per_visit_property(shop: StatsHarness) -> None:
+    status, body = shop.get(
+        "breakdown",
+        period="day",
+        date="2026-11-01",
+        property="visit:device",
+        metrics="visitors,visits,pageviews,events,bounce_rate,visit_duration",
+    )
+    assert status == 200
+    assert body["results"] == [
+        {
+            "device": "Desktop",
+            "visitors": 2,
+            "visits": 3,
+            "pageviews": 4,
+            "events": 5,
+            "bounce_rate": 67,
+            "visit_duration": 240,
+        },
+        {
+            "device": "Mobile",
+            "visitors": 1,
+            "visits": 1,
+            "pageviews": 2,
+            "events": 3,
+            "bounce_rate": 0,
+            "visit_duration": 120,
+        },
+    ]
+
+
+def test_breakdown_event_property_with_visit_filter(shop: StatsHarness) -> None:
+    status, body = shop.get(
+        "breakdown",
+        period="day",
+        date="2026-11-01",
+        property="event:name",
+        metrics="visitors,events",
+        filters="visit:device==Desktop",
+    )
+    assert status == 200
+    assert body["results"] == [
+        {"name": "pageview", "visitors": 2, "events": 4},
+        {"name": "Signup", "visitors": 1, "events": 1},
+    ]
+
+
+# -- engagement: time on page and scroll depth ---------------------------------------------
+
+
+def test_time_on_page_and_scroll_depth(tmp_path: Path) -> None:
+    settings = load_settings({"data_dir": tmp_path / "data"}, environ={})
+    meta = open_meta(settings)
+    add_site(meta, domain="example.com", timezone="UTC")
+    key = create_key(meta, name="reader", scopes=("stats:read",))[1]
+    clock = FixedClock(NOW.replace(tzinfo=dt.UTC))
+    with TestClient(create_app(settings, clock=clock)) as client:
+        h = StatsHarness(client=client, clock=clock, key=key)
+        h.send(at(10), "/a", ip=IP_A)
+        h.send(at(10, 1), "/a", ip=IP_A, name="engagement", engagement_time=30000, scroll_depth=50)
+        h.send(at(10, 2), "/b", ip=IP_A)
+        h.send(at(10, 3), "/b", ip=IP_A, name="engagement", engagement_time=10000, scroll_depth=80)
+        h.send(at(10, 4), "/a", ip=IP_A, name="engagement", engagement_time=20000, scroll_depth=90)
+        h.send(at(11), "/a", ip=IP_B)
+        h.send(at(11, 1), "/a", ip=IP_B, name="engagement", engagement_time=60000, scroll_depth=20)
+        h.flush(NOW)
+        day = {"period": "day", "date": "2026-11-01"}
+        assert h.get(
+            "breakdown", property="event:page", metrics="visitors,time_on_page", **day
+        ) == (
+            200,
+            {
+                "results": [
+                    {"page": "/a", "visitors": 2, "time_on_page": 55},
+                    {"page": "/b", "visitors": 1, "time_on_page": 10},
+                ]
+            },
+        )
+        # Only time_on_page asked: rows still ordered by visitors, which is not returned.
+        assert h.get("breakdown", property="event:page", metrics="time_on_page", **day)[1] == {
+            "results": [{"page": "/a", "time_on_page": 55}, {"page": "/b", "time_on_page": 10}]
+        }
+        assert h.get("aggregate", metrics="time_on_page,events", filters="event:page==/a", **day)[
+            1
+        ] == {"results": {"time_on_page": {"value": 55}, "events": {"value": 2}}}
+        status, body = h.v2(
+            metrics=["scroll_depth", "time_on_page"],
+            date_range=["2026-11-01", "2026-11-01"],
+            dimensions=["event:page"],
+        )
+        assert status == 200
+        assert body["results"] == [
+            {"metrics": [80, 10], "dimensions": ["/b"]},
+            {"metrics": [55, 55], "dimensions": ["/a"]},
+        ]
+        # Engagement is never an event, a visit or a visitor of its own.
+        assert h.get("aggregate", metrics="visitors,visits,events", **day)[1] == {
+            "results": {"visitors": {"value": 2}, "visits": {"value": 2}, "events": {"value": 3}}
+        }
