@@ -638,7 +638,10 @@ def test_site_timezone_is_used(shop: StatsHarness) -> None:
 @pytest.mark.parametrize(
     ("prop", "expected"),
     [
-        ("visit:channel", [("Direct", 1), ("Email", 1), ("Organic Search", 1), ("Organic Social", 1)]),
+        (
+            "visit:channel",
+            [("Direct", 1), ("Email", 1), ("Organic Search", 1), ("Organic Social", 1)],
+        ),
         (
             "visit:referrer",
             [
