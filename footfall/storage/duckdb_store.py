@@ -120,6 +120,8 @@ class DuckDBEventStore:
             # DuckDB sizes its thread pool from the machine's cores; a process confined to
             # fewer (CPU affinity, container limits) would only oversubscribe them.
             self._con = duckdb.connect(str(path), config={"threads": _usable_cpus()})
+            # No progress bar: long statements (a schema upgrade) would draw it over logs.
+            self._con.execute("SET enable_progress_bar = false")
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
                 raise StoreBusyError(
