@@ -70,6 +70,20 @@ def test_time_dimension_and_labels(shop: StatsHarness) -> None:  # noqa: F811
     assert body["meta"] == {"time_labels": ["2026-10-30", "2026-10-31", "2026-11-01"]}
 
 
+def test_order_by_time_descending(shop: StatsHarness) -> None:  # noqa: F811
+    status, body = shop.v2(
+        metrics=["visitors"],
+        date_range=["2026-10-30", "2026-11-01"],
+        dimensions=["time"],
+        order_by=[["time", "desc"]],
+    )
+    assert status == 200
+    assert body["results"] == [
+        {"metrics": [3], "dimensions": ["2026-11-01"]},
+        {"metrics": [1], "dimensions": ["2026-10-31"]},
+    ]
+
+
 def test_logical_filters(shop: StatsHarness) -> None:  # noqa: F811
     either = ["or", [["is", "visit:source", ["Google"]], ["is", "visit:browser", ["Firefox"]]]]
     assert shop.v2(metrics=["visitors"], date_range=DAY, filters=[either])[1]["results"] == [

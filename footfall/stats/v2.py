@@ -185,6 +185,10 @@ class V2Request:
         include = self._include(body.get("include", {}))
         limit, offset = self._pagination(body.get("pagination", {}))
         order_by = self._order_by(body.get("order_by"), metrics, body.get("dimensions", []))
+        if order_by is not None:
+            # "time" in order_by means the time dimension it resolved to.
+            resolved = next((d for d in dimensions if d in TIME_DIMENSIONS), "time")
+            order_by = tuple((resolved if k == "time" else k, v) for k, v in order_by)
         self._semantics(metrics, dimensions, filters, include)
         return Query(
             site_id=self.site_id,
