@@ -84,6 +84,18 @@ def test_order_by_time_descending(shop: StatsHarness) -> None:  # noqa: F811
     ]
 
 
+def test_event_metric_by_entry_page(shop: StatsHarness) -> None:  # noqa: F811
+    status, body = shop.v2(
+        metrics=["pageviews", "events"], date_range=DAY, dimensions=["visit:entry_page"]
+    )
+    assert status == 200
+    assert body["results"] == [
+        {"metrics": [3, 4], "dimensions": ["/"]},
+        {"metrics": [2, 3], "dimensions": ["/pricing"]},
+        {"metrics": [1, 1], "dimensions": ["/blog/hello"]},
+    ]
+
+
 def test_logical_filters(shop: StatsHarness) -> None:  # noqa: F811
     either = ["or", [["is", "visit:source", ["Google"]], ["is", "visit:browser", ["Firefox"]]]]
     assert shop.v2(metrics=["visitors"], date_range=DAY, filters=[either])[1]["results"] == [

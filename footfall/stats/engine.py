@@ -20,6 +20,7 @@ import orjson
 from footfall.stats.cache import NullCache, QueryCache, cache_key, ttl_for
 from footfall.stats.filters import BLANK_LABELS
 from footfall.stats.model import (
+    SESSION_ONLY_DIMENSIONS,
     TIME_DIMENSIONS,
     Condition,
     Granularity,
@@ -341,6 +342,7 @@ class StatsEngine:
         decoders: list[Callable[[Any], Any]] = []
         goal_list: list[str] | None = None
         bucket_join: tuple[str, str] | None = None
+        session_columns: dict[str, str] = {}
         goals = query.goals
         for dim in part.dimensions:
             if dim in TIME_DIMENSIONS:
@@ -357,12 +359,11 @@ class StatsEngine:
                 goal_list = cases
                 select.append("goal_index")
                 decoders.append(_goal_names([g.display_name for g in goals]))
-            elif (
-                table == "events"
-                and dim in SESSION_TABLE_COLUMNS
-                and dim not in EVENT_TABLE_COLUMNS
-            ):
-                raise StatsQueryError(f"`{dim}` can only be combined with visit metrics")
+            elif table != "sessions" and dim in SESSION_ONLY_DIMENSIONS:
+                # Entry and exit pages live on sessions: each event takes its session's.
+                session_columns[dim] = SESSION_TABLE_COLUMNS[dim]
+                select.append(f"session_{SESSION_TABLE_COLUMNS[dim]}")
+                decoders.append(_plain)
             else:
                 select.append(scope.dimension(table, dim))
                 label = BLANK_LABELS.get(dim)
@@ -371,6 +372,13 @@ class StatsEngine:
         for metric in part.metrics:
             select.append(_metric_sql(metric, table, d, bounds, smear=smear))
         base = f"SELECT * FROM {source} WHERE {' AND '.join(where)}"
+        if session_columns:
+            picked = ", ".join(f"{c} AS session_{c}" for c in session_columns.values())
+            base = (
+                f"SELECT e.*, {', '.join(f'session_{c}' for c in session_columns.values())} "
+                f"FROM ({base}) e JOIN (SELECT session_id, {picked} FROM sessions "
+                f"WHERE {scope.sessions_range()}) USING (session_id)"
+            )
         if smear:
             base = (
                 "SELECT *, unnest(generate_series(time_bucket(INTERVAL 15 MINUTE, start), "
