@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from starlette.testclient import TestClient
 
 from footfall.clock import FixedClock
+from footfall.demo import write_ndjson
+from footfall.meta.keys import create_key
+from footfall.meta.sites import Site, add_site
+from footfall.service import open_meta
+from footfall.settings import Settings, load_settings
+from footfall.web.app import create_app
 
 CHROME = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -92,3 +101,37 @@ class StatsHarness:
             "/api/v2/query", json=body, headers={"authorization": f"Bearer {self.key}"}
         )
         return response.status_code, response.json()
+
+
+def prepare_site(data_dir: Path, *, timezone: str = "UTC") -> tuple[Settings, Site, str]:
+    """Settings for `data_dir` with example.com registered, and a `stats:read` key."""
+    settings = load_settings({"data_dir": data_dir}, environ={})
+    meta = open_meta(settings)
+    site = add_site(meta, domain="example.com", timezone=timezone)
+    key = create_key(meta, name="reader", scopes=("stats:read",))[1]
+    return settings, site, key
+
+
+@contextmanager
+def open_harness(
+    data_dir: Path, *, now: dt.datetime, timezone: str = "UTC"
+) -> Iterator[StatsHarness]:
+    """A fresh site in `data_dir`, served in-process on a clock frozen at `now` (UTC)."""
+    settings, _, key = prepare_site(data_dir, timezone=timezone)
+    with serve(settings, key, now=now) as harness:
+        yield harness
+
+
+@contextmanager
+def serve(settings: Settings, key: str, *, now: dt.datetime) -> Iterator[StatsHarness]:
+    """Runs the app in-process for existing settings on a clock frozen at `now` (UTC)."""
+    clock = FixedClock(now.replace(tzinfo=dt.UTC))
+    with TestClient(create_app(settings, clock=clock)) as client:
+        yield StatsHarness(client=client, clock=clock, key=key)
+
+
+def demo_file(path: Path, *, events: int, days: int, end: dt.datetime, seed: int = 0) -> Path:
+    """Writes seeded demo traffic for example.com as import NDJSON."""
+    with path.open("w") as handle:
+        write_ndjson(handle, domain="example.com", events=events, days=days, end=end, seed=seed)
+    return path

@@ -24,17 +24,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
-from footfall.clock import FixedClock
 from footfall.ingest.geo import GeoLocator
 from footfall.meta.goals import add_goal
 from footfall.meta.keys import create_key
-from footfall.meta.sites import add_site, get_site
+from footfall.meta.sites import get_site
 from footfall.service import open_meta
-from footfall.settings import load_settings
-from footfall.web.app import create_app
-from tests.stats_harness import FIREFOX, IPHONE, StatsHarness
+from tests.stats_harness import FIREFOX, IPHONE, StatsHarness, open_harness, prepare_site, serve
 
 DAY = dt.datetime(2026, 11, 1)
 NOW = dt.datetime(2026, 11, 2, 12, 0)
@@ -48,16 +44,12 @@ def at(hour: int, minute: int = 0, day: dt.datetime = DAY) -> dt.datetime:
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StatsHarness]:
     data = Path(tmp_path_factory.mktemp("shop")) / "data"
-    settings = load_settings({"data_dir": data}, environ={})
+    settings, site, key = prepare_site(data)
     meta = open_meta(settings)
-    site = add_site(meta, domain="example.com", timezone="UTC")
     add_goal(meta, site.id, event_name="Signup")
     add_goal(meta, site.id, page_path="/blog/*")
     add_goal(meta, site.id, event_name="Download")
-    key = create_key(meta, name="reader", scopes=("stats:read",))[1]
-    clock = FixedClock(NOW.replace(tzinfo=dt.UTC))
-    with TestClient(create_app(settings, clock=clock)) as client:
-        h = StatsHarness(client=client, clock=clock, key=key)
+    with serve(settings, key, now=NOW) as h:
         h.send(at(9, day=dt.datetime(2026, 10, 31)), "/", ip=IP_D)
         h.send(at(10), "/", ip=IP_A, referrer="https://www.google.com/")
         h.send(at(10, 10), "/pricing", ip=IP_A)
@@ -196,13 +188,7 @@ def test_aggregate_filters(
 
 
 def test_reference_example_two_visitors_one_long_session(tmp_path: Path) -> None:
-    settings = load_settings({"data_dir": tmp_path / "data"}, environ={})
-    meta = open_meta(settings)
-    add_site(meta, domain="example.com", timezone="UTC")
-    key = create_key(meta, name="reader", scopes=("stats:read",))[1]
-    clock = FixedClock(NOW.replace(tzinfo=dt.UTC))
-    with TestClient(create_app(settings, clock=clock)) as client:
-        h = StatsHarness(client=client, clock=clock, key=key)
+    with open_harness(tmp_path / "data", now=NOW) as h:
         h.send(at(10), "/", ip=IP_A)
         h.send(at(10, 25), "/about", ip=IP_A)
         h.send(at(11), "/", ip=IP_B)
@@ -721,13 +707,7 @@ def test_breakdown_event_property_with_visit_filter(shop: StatsHarness) -> None:
 
 
 def test_time_on_page_and_scroll_depth(tmp_path: Path) -> None:
-    settings = load_settings({"data_dir": tmp_path / "data"}, environ={})
-    meta = open_meta(settings)
-    add_site(meta, domain="example.com", timezone="UTC")
-    key = create_key(meta, name="reader", scopes=("stats:read",))[1]
-    clock = FixedClock(NOW.replace(tzinfo=dt.UTC))
-    with TestClient(create_app(settings, clock=clock)) as client:
-        h = StatsHarness(client=client, clock=clock, key=key)
+    with open_harness(tmp_path / "data", now=NOW) as h:
         h.send(at(10), "/a", ip=IP_A)
         h.send(at(10, 1), "/a", ip=IP_A, name="engagement", engagement_time=30000, scroll_depth=50)
         h.send(at(10, 2), "/b", ip=IP_A)

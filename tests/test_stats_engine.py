@@ -16,7 +16,6 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from footfall.clock import FixedClock
-from footfall.demo import write_ndjson
 from footfall.importer import import_ndjson
 from footfall.meta.keys import create_key
 from footfall.meta.sites import add_site
@@ -26,26 +25,16 @@ from footfall.stats.cache import MemoryCache
 from footfall.stats.engine import StatsEngine
 from footfall.stats.model import Query, QueryTimeoutError
 from footfall.web.app import create_app
-from tests.stats_harness import FIREFOX, StatsHarness
-
-
-def _harness(tmp: Path, timezone: str, now: dt.datetime) -> tuple[TestClient, StatsHarness]:
-    settings = load_settings({"data_dir": tmp / "data"}, environ={})
-    meta = open_meta(settings)
-    add_site(meta, domain="example.com", timezone=timezone)
-    key = create_key(meta, name="reader", scopes=("stats:read",))[1]
-    clock = FixedClock(now.replace(tzinfo=dt.UTC))
-    client = TestClient(create_app(settings, clock=clock))
-    return client, StatsHarness(client=client, clock=clock, key=key)
-
+from tests.stats_harness import FIREFOX, StatsHarness, demo_file, open_harness, prepare_site, serve
 
 # -- time zones ----------------------------------------------------------------------------
 
 
 def test_dst_crossing_days_and_hours_in_site_timezone(tmp_path: Path) -> None:
     # Berlin leaves summer time on 2026-10-25: 03:00 CEST becomes 02:00 CET.
-    client, h = _harness(tmp_path, "Europe/Berlin", dt.datetime(2026, 10, 28, 12))
-    with client:
+    with open_harness(
+        tmp_path / "data", now=dt.datetime(2026, 10, 28, 12), timezone="Europe/Berlin"
+    ) as h:
         h.send(dt.datetime(2026, 10, 24, 21, 59), "/late", ip="81.2.69.1")  # 23:59 on the 24th
         h.send(dt.datetime(2026, 10, 24, 22, 30), "/", ip="81.2.69.2")  # 00:30 on the 25th
         h.send(dt.datetime(2026, 10, 25, 0, 30), "/a", ip="81.2.69.3")  # 02:30 CEST
@@ -91,19 +80,11 @@ def test_dst_crossing_days_and_hours_in_site_timezone(tmp_path: Path) -> None:
 
 
 def _services(tmp: Path, events: int) -> tuple[Services, Any]:
-    settings = load_settings({"data_dir": tmp / "data"}, environ={})
-    site = add_site(open_meta(settings), domain="example.com", timezone="UTC")
+    settings, site, _ = prepare_site(tmp / "data")
     clock = FixedClock(dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC))
     services = Services.open(settings, clock=clock)
-    path = tmp / "events.ndjson"
-    with path.open("w") as handle:
-        write_ndjson(
-            handle,
-            domain="example.com",
-            events=events,
-            days=7,
-            end=dt.datetime(2026, 11, 2, tzinfo=dt.UTC),
-        )
+    end = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+    path = demo_file(tmp / "events.ndjson", events=events, days=7, end=end)
     import_ndjson(services, site=site, path=path)
     return services, site
 
@@ -202,26 +183,15 @@ def test_timeout_answers_503(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StatsHarness]:
     tmp = Path(tmp_path_factory.mktemp("demo"))
-    settings = load_settings({"data_dir": tmp / "data"}, environ={})
-    meta = open_meta(settings)
-    site = add_site(meta, domain="example.com", timezone="America/New_York")
-    key = create_key(meta, name="reader", scopes=("stats:read",))[1]
-    clock = FixedClock(dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC))
-    services = Services.open(settings, clock=clock)
-    path = tmp / "events.ndjson"
-    with path.open("w") as handle:
-        write_ndjson(
-            handle,
-            domain="example.com",
-            events=20_000,
-            days=10,
-            end=dt.datetime(2026, 11, 2, tzinfo=dt.UTC),
-            seed=7,
-        )
+    settings, site, key = prepare_site(tmp / "data", timezone="America/New_York")
+    now = dt.datetime(2026, 11, 2, 12)
+    services = Services.open(settings, clock=FixedClock(now.replace(tzinfo=dt.UTC)))
+    end = dt.datetime(2026, 11, 2, tzinfo=dt.UTC)
+    path = demo_file(tmp / "events.ndjson", events=20_000, days=10, end=end, seed=7)
     import_ndjson(services, site=site, path=path)
     services.close()
-    with TestClient(create_app(settings, clock=clock)) as client:
-        yield StatsHarness(client=client, clock=clock, key=key)
+    with serve(settings, key, now=now) as h:
+        yield h
 
 
 PERIOD = {"period": "7d", "date": "2026-11-02"}

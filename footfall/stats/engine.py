@@ -22,6 +22,7 @@ from footfall.stats.filters import BLANK_LABELS
 from footfall.stats.model import (
     SESSION_ONLY_DIMENSIONS,
     TIME_DIMENSIONS,
+    UTM_DIMENSIONS,
     Condition,
     Granularity,
     Query,
@@ -44,20 +45,13 @@ from footfall.stats.sql import (
 CursorFactory = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
 # v1 breakdowns leave out rows whose value is blank for these properties (Plausible).
-_LEGACY_SKIP_BLANK = frozenset(
-    {
-        "visit:country",
-        "visit:region",
-        "visit:city",
-        "visit:utm_medium",
-        "visit:utm_source",
-        "visit:utm_campaign",
-        "visit:utm_content",
-        "visit:utm_term",
-        "visit:entry_page",
-        "visit:exit_page",
-    }
-)
+_LEGACY_SKIP_BLANK = UTM_DIMENSIONS | {
+    "visit:country",
+    "visit:region",
+    "visit:city",
+    "visit:entry_page",
+    "visit:exit_page",
+}
 # Dimensions with few values: a visitor bitmap per group stays small.
 _FEW_VALUES = frozenset(
     {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from footfall.stats.model import Condition, Filter, as_op
+from footfall.stats.model import UTM_DIMENSIONS, Condition, Filter, as_op
 
 # Blank stored values and the labels the API shows (and accepts in filters) for them.
 DIRECT = "Direct / None"
@@ -27,17 +27,7 @@ BLANK_LABELS: dict[str, str] = {
     "visit:os_version": NOT_SET,
 }
 # Filtering for these labels matches the empty string (Plausible's where builder).
-_DIRECT_FIELDS = frozenset(
-    {
-        "visit:source",
-        "visit:referrer",
-        "visit:utm_medium",
-        "visit:utm_source",
-        "visit:utm_campaign",
-        "visit:utm_content",
-        "visit:utm_term",
-    }
-)
+_DIRECT_FIELDS = UTM_DIMENSIONS | {"visit:source", "visit:referrer"}
 
 _UNESCAPED_PIPE = re.compile(r"(?<!\\)\|")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast
+from typing import Any, Literal, cast, get_args
 
 from footfall.errors import FootfallError
 
@@ -22,21 +22,7 @@ Op = Literal[
     "matches_wildcard",
     "matches_wildcard_not",
 ]
-NEGATED_OPS: frozenset[str] = frozenset(
-    {"is_not", "contains_not", "matches_not", "matches_wildcard_not"}
-)
-OPS: frozenset[str] = frozenset(
-    {
-        "is",
-        "is_not",
-        "contains",
-        "contains_not",
-        "matches",
-        "matches_not",
-        "matches_wildcard",
-        "matches_wildcard_not",
-    }
-)
+OPS: frozenset[str] = frozenset(get_args(Op))
 
 
 def as_op(name: str) -> Op:
@@ -71,16 +57,22 @@ SESSION_ONLY_DIMENSIONS = frozenset(
         "visit:exit_page_hostname",
     }
 )
-VISIT_DIMENSIONS = frozenset(
+UTM_DIMENSIONS = frozenset(
     {
-        "visit:source",
-        "visit:channel",
-        "visit:referrer",
         "visit:utm_medium",
         "visit:utm_source",
         "visit:utm_campaign",
         "visit:utm_content",
         "visit:utm_term",
+    }
+)
+# The visit properties Stats API v1 knows (v2 adds the ones below).
+V1_VISIT_DIMENSIONS = frozenset(
+    {
+        "visit:source",
+        "visit:channel",
+        "visit:referrer",
+        *UTM_DIMENSIONS,
         "visit:device",
         "visit:browser",
         "visit:browser_version",
@@ -89,10 +81,15 @@ VISIT_DIMENSIONS = frozenset(
         "visit:country",
         "visit:region",
         "visit:city",
-        "visit:screen",
-        *SESSION_ONLY_DIMENSIONS,
+        "visit:entry_page",
+        "visit:exit_page",
     }
 )
+VISIT_DIMENSIONS = V1_VISIT_DIMENSIONS | {
+    "visit:screen",
+    "visit:entry_page_hostname",
+    "visit:exit_page_hostname",
+}
 EVENT_DIMENSIONS = frozenset({"event:page", "event:name", "event:goal", "event:hostname"})
 PROPS_PREFIX = "event:props:"
 

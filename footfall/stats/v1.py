@@ -14,7 +14,10 @@ import orjson
 
 from footfall.stats.filters import parse_legacy_filters
 from footfall.stats.model import (
+    EVENT_DIMENSIONS,
     PROPS_PREFIX,
+    V1_VISIT_DIMENSIONS,
+    VISIT_DIMENSIONS,
     Condition,
     Filter,
     Goal,
@@ -44,36 +47,9 @@ V1_METRICS = (
     "conversion_rate",
     "time_on_page",
 )
-V1_PROPERTIES = frozenset(
-    {
-        "event:page",
-        "event:name",
-        "event:goal",
-        "event:hostname",
-        "visit:source",
-        "visit:channel",
-        "visit:referrer",
-        "visit:utm_medium",
-        "visit:utm_source",
-        "visit:utm_campaign",
-        "visit:utm_content",
-        "visit:utm_term",
-        "visit:device",
-        "visit:browser",
-        "visit:browser_version",
-        "visit:os",
-        "visit:os_version",
-        "visit:country",
-        "visit:region",
-        "visit:city",
-        "visit:entry_page",
-        "visit:exit_page",
-    }
-)
+V1_PROPERTIES = V1_VISIT_DIMENSIONS | EVENT_DIMENSIONS
 # JSON-array filters go through the v2 parser, which also knows these.
-_JSON_ONLY_FILTERS = frozenset(
-    {"visit:screen", "visit:entry_page_hostname", "visit:exit_page_hostname"}
-)
+_JSON_ONLY_FILTERS = VISIT_DIMENSIONS - V1_VISIT_DIMENSIONS
 _SESSION_METRICS = ("visits", "bounce_rate", "visit_duration")
 _DOCS = "https://plausible.io/docs/stats-api"
 
