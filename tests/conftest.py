@@ -123,5 +123,11 @@ def server(settings: Settings) -> Iterator[ServerProcess]:
         proc.stop()
 
 
-# A real redis-server (skipped when not installed) for every test module that asks for it.
-from tests.services import redis_server  # noqa: E402, F401
+# Real servers (skipped when not installed) for every test module that asks for them: redis-server,
+# and PostgreSQL, on which `meta_url` runs the metadata tests as well as on SQLite.
+from tests.services import (  # noqa: E402, F401
+    meta_url,
+    postgres_database,
+    postgres_server,
+    redis_server,
+)

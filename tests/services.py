@@ -7,22 +7,34 @@ cannot pass by silently not running.
 from __future__ import annotations
 
 import os
+import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 import redis
+import sqlalchemy as sa
+from psycopg import sql
 
 REQUIRE_ALL = "FOOTFALL_REQUIRE_ALL"
 
 
-def require_binary(name: str) -> str:
-    """The path of `name` on PATH; skips the test without it (fails if FOOTFALL_REQUIRE_ALL=1)."""
+def require_binary(name: str, *, also_in: Sequence[Path] = ()) -> str:
+    """The path of `name` on PATH; skips the test without it (fails if FOOTFALL_REQUIRE_ALL=1).
+
+    `also_in` lists directories searched after PATH.
+    """
     path = shutil.which(name)
+    if path is None and also_in:
+        path = shutil.which(name, path=os.pathsep.join(str(d) for d in also_in))
     if path is None:
         reason = f"{name} is not installed (not found on PATH)"
         if os.environ.get(REQUIRE_ALL) == "1":
@@ -103,3 +115,183 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
     finally:
         _stop(process)
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------
+
+# initdb and the server refuse to run as root; as root they run as this OS user instead.
+POSTGRES_OS_USER = "postgres"
+
+
+def _postgres_bin_dirs() -> list[Path]:
+    """Debian and Ubuntu keep the server binaries off PATH, one directory per major version."""
+    found = Path("/usr/lib/postgresql").glob("*/bin")
+    versioned = [d for d in found if d.parent.name.isdigit()]
+    return sorted(versioned, key=lambda d: int(d.parent.name), reverse=True)
+
+
+def _postgres_account() -> tuple[int, int] | None:
+    """The (uid, gid) to run PostgreSQL as: None as any user but root."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        account = pwd.getpwnam(POSTGRES_OS_USER)
+    except KeyError:
+        reason = f"running as root needs the {POSTGRES_OS_USER!r} OS user for PostgreSQL"
+        if os.environ.get(REQUIRE_ALL) == "1":
+            pytest.fail(f"{reason}; {REQUIRE_ALL}=1 forbids skipping", pytrace=False)
+        pytest.skip(reason)
+    return account.pw_uid, account.pw_gid
+
+
+def _as_account(account: tuple[int, int] | None) -> dict[str, Any]:
+    """Popen arguments that run a child as `account` with no supplementary groups."""
+    if account is None:
+        return {}
+    return {"user": account[0], "group": account[1], "extra_groups": []}
+
+
+def _start_postgres(
+    binary: str, data: Path, socket_dir: Path, account: tuple[int, int] | None, timeout: float
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Starts the server on a free loopback port and waits until it accepts connections."""
+    port = free_port()
+    log_path = data.parent / f"postgres-{port}.log"
+    with log_path.open("ab") as log:
+        # Run directly, not via `pg_ctl start`, so that the fixture holds the server's process.
+        process = subprocess.Popen(
+            [
+                binary,
+                "-D",
+                str(data),
+                "-p",
+                str(port),
+                "-k",
+                str(socket_dir),
+                "-c",
+                "listen_addresses=127.0.0.1",
+                # Throwaway data: durability only costs time.
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                # Many servers do not run on UTC: timestamps must come back as UTC all the same.
+                "-c",
+                "timezone=Pacific/Auckland",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=data.parent,
+            **_as_account(account),
+        )
+    url = f"postgresql+psycopg://{POSTGRES_OS_USER}@127.0.0.1:{port}/"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"postgres exited: {log_path.read_text()[-2000:]}")
+        try:
+            psycopg.connect(_conninfo(url, "postgres"), connect_timeout=2).close()
+        except psycopg.OperationalError:
+            time.sleep(0.05)
+        else:
+            return process, url
+    _stop(process)
+    raise RuntimeError(f"postgres did not accept connections: {log_path.read_text()[-2000:]}")
+
+
+def _conninfo(url: str, database: str) -> str:
+    """A libpq URL for `database` on the server of a SQLAlchemy URL."""
+    return sa.make_url(url).set(drivername="postgresql", database=database).render_as_string()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """Base URL (no database name) of a real PostgreSQL server on loopback, shared by the session.
+
+    The cluster is throwaway: trust authentication, no fsync, removed at the end.
+    """
+    initdb, pg_ctl, binary = (
+        require_binary(name, also_in=_postgres_bin_dirs())
+        for name in ("initdb", "pg_ctl", "postgres")
+    )
+    account = _postgres_account()
+    # Not under pytest's base temp dir: as root that is private to root, and the server runs as
+    # another user. A short path also keeps the unix socket within its length limit.
+    workdir = Path(tempfile.mkdtemp(prefix="footfall-pg-"))
+    try:
+        data, socket_dir = workdir / "data", workdir / "socket"
+        socket_dir.mkdir()
+        if account is not None:
+            for path in (workdir, socket_dir):
+                os.chown(path, *account)
+        subprocess.run(
+            [
+                initdb,
+                "-D",
+                str(data),
+                "-U",
+                POSTGRES_OS_USER,
+                "-A",
+                "trust",
+                "-E",
+                "UTF8",
+                "--locale=C",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+            cwd=workdir,
+            timeout=120,
+            **_as_account(account),
+        )
+        # The free port can be taken between choosing and binding it; try another one then.
+        for attempt in range(3):
+            try:
+                process, url = _start_postgres(binary, data, socket_dir, account, timeout=30.0)
+            except RuntimeError:
+                if attempt == 2:
+                    raise
+            else:
+                break
+        try:
+            yield url
+        finally:
+            # A fast shutdown of the server started above (pg_ctl signals the pid it recorded).
+            subprocess.run(
+                [pg_ctl, "stop", "-D", str(data), "-m", "fast", "-w", "-t", "30"],
+                check=False,
+                capture_output=True,
+                cwd=workdir,
+                timeout=60,
+                **_as_account(account),
+            )
+            _stop(process)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_database(postgres_server: str) -> Iterator[str]:
+    """URL of a fresh, empty database on the shared server, dropped after the test."""
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(_conninfo(postgres_server, "postgres"), autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield f"{postgres_server}{name}"
+    finally:
+        with psycopg.connect(_conninfo(postgres_server, "postgres"), autocommit=True) as admin:
+            # FORCE: an engine the test left open must not keep the database alive.
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def meta_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """URL of an empty metadata database: a SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'meta.sqlite3'}"
+    # Looked up only here, so that the SQLite runs never start a server.
+    return str(request.getfixturevalue("postgres_database"))

@@ -97,10 +97,12 @@ def test_settings_are_listed_with_secrets_redacted(tmp_path: Path) -> None:
     assert len(bad.stderr.splitlines()) == 1
 
 
-def test_migrate_reports_revision(tmp_path: Path) -> None:
-    result = ff(tmp_path / "d", "migrate")
+def test_migrate_reports_revision(tmp_path: Path, meta_url: str) -> None:
+    # SQLite in its default place in the data directory, or the PostgreSQL database.
+    env = {} if meta_url.startswith("sqlite") else {"FOOTFALL_DATABASE_URL": meta_url}
+    result = ff(tmp_path / "d", "migrate", env=env)
     assert result.returncode == 0 and "revision 0002" in result.stdout
-    down = ff(tmp_path / "d", "migrate", "--revision", "base")
+    down = ff(tmp_path / "d", "migrate", "--revision", "base", env=env)
     assert down.returncode == 0 and "revision base" in down.stdout
 
 

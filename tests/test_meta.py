@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -14,20 +14,22 @@ from footfall.meta.sites import add_site, delete_site, get_site, list_sites
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> sa.Engine:
-    engine = db.create_engine(f"sqlite:///{tmp_path / 'meta.sqlite3'}")
+def engine(meta_url: str) -> Iterator[sa.Engine]:
+    engine = db.create_engine(meta_url)
     db.migrate(engine)
-    return engine
+    yield engine
+    engine.dispose()
 
 
-def test_migrations_go_up_and_down(tmp_path: Path) -> None:
-    engine = db.create_engine(f"sqlite:///{tmp_path / 'm.sqlite3'}")
+def test_migrations_go_up_and_down(meta_url: str) -> None:
+    engine = db.create_engine(meta_url)
     assert db.current_revision(engine) is None
     assert db.migrate(engine) == db.head_revision()
     assert {"sites", "api_keys", "salts"} <= set(sa.inspect(engine).get_table_names())
     assert db.migrate(engine, "base") is None
     assert "sites" not in sa.inspect(engine).get_table_names()
     assert db.migrate(engine) == db.head_revision()
+    engine.dispose()
 
 
 def test_sites_lifecycle(engine: sa.Engine) -> None:
@@ -64,6 +66,7 @@ def test_keys_are_stored_hashed_and_authenticate(engine: sa.Engine) -> None:
     now = dt.datetime.now(dt.UTC)
     found = authenticate(engine, secret, now=now)
     assert found is not None and found.allows("events:import") and not found.allows("admin")
+    assert found.created_at.utcoffset() == dt.timedelta(0) and found.created_at <= now
     assert list_keys(engine)[0].last_used_at is not None
     assert authenticate(engine, secret + "x", now=now) is None
 
@@ -88,6 +91,7 @@ def test_revoked_and_expired_keys_do_not_authenticate(engine: sa.Engine) -> None
     ("kwargs", "message"),
     [
         ({"name": " "}, "non-empty --name"),
+        ({"name": "k" * 101}, "key name is 101 characters long; the limit is 100"),
         ({"name": "k", "scopes": ("stats:write",)}, "unknown scope 'stats:write'"),
         ({"name": "k", "expires_days": 0}, "positive number of days"),
     ],
@@ -125,3 +129,4 @@ def test_salts_survive_a_restart(engine: sa.Engine) -> None:
     first = SaltKeeper(engine).ring(now)
     again = SaltKeeper(engine).ring(now + dt.timedelta(hours=1))
     assert again.current == first.current
+    assert again.current_created == now and again.current_created.utcoffset() == dt.timedelta(0)

@@ -15,6 +15,8 @@ from footfall.meta.tables import api_keys
 
 SCOPES = ("stats:read", "events:import", "sites:write", "admin")
 KEY_PREFIX = "ff_"
+# The width of api_keys.name: PostgreSQL refuses longer values rather than storing them.
+MAX_NAME_CHARS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +44,8 @@ class ApiKey:
 
 
 def _aware(value: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes; they were written as UTC.
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    # SQLite hands back naive datetimes, written as UTC; PostgreSQL the server's time zone.
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def hash_key(key: str) -> str:
@@ -75,12 +77,16 @@ def create_key(
     """Creates a key and returns it with its secret value, which is shown only this once.
 
     Raises:
-        InvalidInputError: Empty name, unknown scope, or non-positive expiry.
+        InvalidInputError: Empty or too long name, unknown scope, or non-positive expiry.
         ConflictError: A key with this name exists.
     """
     name = name.strip()
     if not name:
         raise InvalidInputError("a key needs a non-empty --name")
+    if len(name) > MAX_NAME_CHARS:
+        raise InvalidInputError(
+            f"the key name is {len(name)} characters long; the limit is {MAX_NAME_CHARS}"
+        )
     unknown = [s for s in scopes if s not in SCOPES]
     if unknown:
         raise InvalidInputError(f"unknown scope {unknown[0]!r}: choose from {', '.join(SCOPES)}")

@@ -18,10 +18,13 @@ def load_salts(engine: sa.Engine) -> list[tuple[bytes, dt.datetime]]:
         rows = conn.execute(
             sa.select(salts.c.salt, salts.c.created_at).order_by(salts.c.created_at.desc())
         ).all()
+    # SQLite hands back naive datetimes, written as UTC; PostgreSQL the server's time zone.
     return [
         (
             bytes(row.salt),
-            row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC),
+            row.created_at.astimezone(dt.UTC)
+            if row.created_at.tzinfo
+            else row.created_at.replace(tzinfo=dt.UTC),
         )
         for row in rows
     ]
