@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from footfall.errors import ConfigError
 
@@ -43,6 +44,30 @@ def _parse_bool(raw: str) -> bool:
     if value in {"0", "false", "no", "off", ""}:
         return False
     raise ValueError("expected true or false")
+
+
+def _parse_origins(raw: str) -> str:
+    """Comma-separated browser origins, checked and normalised (lower case, no blanks)."""
+    origins: list[str] = []
+    for item in raw.split(","):
+        origin = item.strip().lower()
+        if not origin:
+            continue
+        parts = urlsplit(origin)
+        # A browser sends exactly scheme://host[:port]; anything more would never match.
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.hostname
+            or parts.port == 0  # reading it raises ValueError for a malformed port
+            or "@" in parts.netloc
+            or parts.path
+            or parts.query
+            or parts.fragment
+            or origin.endswith(("?", "#"))
+        ):
+            raise ValueError(f"{item.strip()!r} is not an origin such as https://app.example.com")
+        origins.append(origin)
+    return ",".join(origins)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,6 +255,13 @@ REGISTRY: tuple[Setting, ...] = (
         parse=_parse_int,
         minimum=100,
     ),
+    Setting(
+        "cors_origins",
+        "",
+        "Comma-separated browser origins (https://app.example.com) allowed to call the JSON "
+        "APIs cross-origin; empty allows none. POST /api/event always allows every origin.",
+        parse=_parse_origins,
+    ),
 )
 
 _BY_NAME = {setting.name: setting for setting in REGISTRY}
@@ -258,6 +290,7 @@ class Settings:
     query_cache_live_ttl_s: float = 5.0
     query_cache_past_ttl_s: float = 86_400.0
     query_timeout_ms: int = 10_000
+    cors_origins: str = ""
 
     @property
     def metadata_url(self) -> str:
@@ -265,6 +298,11 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite:///{self.data_dir / 'meta.sqlite3'}"
+
+    @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        """The origins of `cors_origins`, in order."""
+        return tuple(o for o in (part.strip() for part in self.cors_origins.split(",")) if o)
 
     @property
     def event_store_path(self) -> Path:

@@ -10,6 +10,7 @@ import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -22,6 +23,8 @@ from footfall.stats.cache import open_cache
 from footfall.stats.engine import StatsEngine
 from footfall.storage.writer import GroupCommitWriter
 from footfall.web import event, importing, sites_api, stats_api
+from footfall.web.errors import EXCEPTION_HANDLERS, InternalErrorMiddleware
+from footfall.web.security import ApiCorsMiddleware, SecurityHeadersMiddleware
 from footfall.web.state import AppState
 
 log = logging.getLogger(__name__)
@@ -117,4 +120,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    # Outermost first: every response, a 500 included, gets the security and CORS headers.
+    middleware = [Middleware(SecurityHeadersMiddleware)]
+    if settings.cors_origin_list:
+        middleware.append(Middleware(ApiCorsMiddleware, origins=settings.cors_origin_list))
+    middleware.append(Middleware(InternalErrorMiddleware))
+    return Starlette(
+        routes=routes,
+        middleware=middleware,
+        exception_handlers=EXCEPTION_HANDLERS,
+        lifespan=lifespan,
+    )

@@ -1,15 +1,14 @@
 """The Stats API over HTTP: Plausible's v1 endpoints and ``POST /api/v2/query``.
 
 Each handler authenticates, resolves the site, parses the request into a `Query` and runs it
-on the stats engine in a worker thread; refusals carry Plausible's messages.
+on the stats engine in a worker thread; refusals are raised, with Plausible's messages, and
+answered by `footfall.web.errors`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
@@ -18,13 +17,12 @@ from starlette.responses import Response
 
 from footfall.meta.goals import list_goals
 from footfall.meta.sites import Site
-from footfall.stats.model import Goal, QueryTimeoutError, StatsQueryError
+from footfall.stats.model import Goal, StatsQueryError
 from footfall.stats.v1 import V1Request, aggregate_json, breakdown_json, timeseries_json
 from footfall.stats.v2 import V2Request, response_json
-from footfall.web.auth import ApiError, authorize_key, resolve_site
+from footfall.web.auth import authorize_key, resolve_site
 from footfall.web.state import AppState
 
-log = logging.getLogger(__name__)
 REALTIME_WINDOW = dt.timedelta(minutes=5)
 
 
@@ -38,40 +36,12 @@ class OrjsonResponse(Response):
         return orjson.dumps(content)
 
 
-def _error(message: str, status: int) -> Response:
-    return OrjsonResponse({"error": message}, status_code=status)
-
-
 async def _site_and_goals(request: Request, domain: str | None) -> tuple[Site, tuple[Goal, ...]]:
     await authorize_key(request, "stats:read")
     site = await resolve_site(request, domain)
     state: AppState = request.app.state.footfall
     goals = await asyncio.to_thread(list_goals, state.services.meta, site.id)
     return site, tuple(goals)
-
-
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-def _guarded(handler: Handler) -> Handler:
-    """Maps the engine's refusals to responses; anything else is a logged 500."""
-
-    async def wrapper(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except ApiError as exc:
-            return exc.response()
-        except StatsQueryError as exc:
-            return _error(exc.message, exc.status)
-        except QueryTimeoutError as exc:
-            return _error(f"Query timed out: {exc}. Try a shorter period or fewer filters.", 503)
-        except Exception:
-            log.exception("stats request failed")
-            return _error("internal server error", 500)
-
-    wrapper.__name__ = handler.__name__
-    wrapper.__doc__ = handler.__doc__
-    return wrapper
 
 
 def _v1(request: Request, site: Site, goals: tuple[Goal, ...]) -> V1Request:
@@ -85,7 +55,6 @@ def _v1(request: Request, site: Site, goals: tuple[Goal, ...]) -> V1Request:
     )
 
 
-@_guarded
 async def realtime_visitors(request: Request) -> Response:
     """``GET /api/v1/stats/realtime/visitors``: visitors in the last five minutes."""
     site, _ = await _site_and_goals(request, request.query_params.get("site_id"))
@@ -95,7 +64,6 @@ async def realtime_visitors(request: Request) -> Response:
     return OrjsonResponse(count)
 
 
-@_guarded
 async def aggregate(request: Request) -> Response:
     """``GET /api/v1/stats/aggregate``."""
     site, goals = await _site_and_goals(request, request.query_params.get("site_id"))
@@ -106,7 +74,6 @@ async def aggregate(request: Request) -> Response:
     return OrjsonResponse(aggregate_json(query, result, previous))
 
 
-@_guarded
 async def timeseries(request: Request) -> Response:
     """``GET /api/v1/stats/timeseries``."""
     site, goals = await _site_and_goals(request, request.query_params.get("site_id"))
@@ -116,7 +83,6 @@ async def timeseries(request: Request) -> Response:
     return OrjsonResponse(timeseries_json(query, result))
 
 
-@_guarded
 async def breakdown(request: Request) -> Response:
     """``GET /api/v1/stats/breakdown``."""
     site, goals = await _site_and_goals(request, request.query_params.get("site_id"))
@@ -129,19 +95,20 @@ async def breakdown(request: Request) -> Response:
     return OrjsonResponse(breakdown_json(query, result, previous, returned))
 
 
-@_guarded
 async def query_v2(request: Request) -> Response:
     """``POST /api/v2/query``."""
     await authorize_key(request, "stats:read")
     try:
         body = orjson.loads(await request.body())
-    except orjson.JSONDecodeError:
-        return _error("Invalid JSON body: expected a JSON object.", 400)
+    except orjson.JSONDecodeError as exc:
+        raise StatsQueryError("Invalid JSON body: expected a JSON object.") from exc
     if not isinstance(body, dict):
-        return _error("#: Type mismatch. Expected Object but got " + type(body).__name__ + ".", 400)
+        raise StatsQueryError(
+            "#: Type mismatch. Expected Object but got " + type(body).__name__ + "."
+        )
     site_id = body.get("site_id")
     if site_id is not None and not isinstance(site_id, str):
-        return _error("#/site_id: Type mismatch. Expected String.", 400)
+        raise StatsQueryError("#/site_id: Type mismatch. Expected String.")
     site, goals = await _site_and_goals(request, site_id)
     state: AppState = request.app.state.footfall
     first = await asyncio.to_thread(state.stats.first_day, site.id, site.timezone)
