@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import getpass
+import json
 import logging
 import shutil
 import sys
@@ -22,6 +24,7 @@ from footfall.errors import FootfallError, NotFoundError
 from footfall.settings import Settings, describe, load_settings
 
 if TYPE_CHECKING:
+    from footfall.meta.audit import Actor
     from footfall.stats.model import Goal
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -43,6 +46,17 @@ def data_dir_option(func: F) -> F:
         default=None,
         help="Data directory (default ./footfall-data, or FOOTFALL_DATA_DIR).",
     )(func)
+
+
+def _actor() -> Actor:
+    """The audit log's actor for a command: ``cli:<os user>``, or ``cli`` when none is known."""
+    from footfall.meta.audit import Actor
+
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment nor the password database
+        return Actor("cli")
+    return Actor(f"cli:{user}" if user else "cli")
 
 
 def _one_line(exc: BaseException) -> str:
@@ -152,7 +166,7 @@ def _seed_demo(settings: Settings) -> None:
     try:
         if list_sites(services.meta):
             return
-        site = add_site(services.meta, domain=DEMO_DOMAIN, timezone="UTC")
+        site = add_site(services.meta, domain=DEMO_DOMAIN, timezone="UTC", actor=_actor())
         click.echo(f"seeding demo site {DEMO_DOMAIN} with {DEMO_DAYS} days of traffic…", err=True)
         report = seed_demo(services, site=site, events=DEMO_EVENTS, days=DEMO_DAYS)
         click.echo(f"demo: {report.stored} events in {report.sessions} visits", err=True)
@@ -178,7 +192,9 @@ def site_add(domain: str, timezone: str, data_dir: Path | None) -> None:
     from footfall.meta.sites import add_site
     from footfall.service import open_meta
 
-    created = add_site(open_meta(_settings(data_dir=data_dir)), domain=domain, timezone=timezone)
+    created = add_site(
+        open_meta(_settings(data_dir=data_dir)), domain=domain, timezone=timezone, actor=_actor()
+    )
     click.echo(f"added {created.domain} ({created.timezone})")
 
 
@@ -209,7 +225,7 @@ def site_delete(domain: str, data_dir: Path | None) -> None:
     try:
         found = get_site(services.meta, domain)
         services.store.delete_site(found.id)
-        delete_site(services.meta, found.domain)
+        delete_site(services.meta, found.domain, actor=_actor())
     finally:
         services.close()
     click.echo(f"deleted {found.domain} and its events")
@@ -246,6 +262,7 @@ def key_create(
         name=name,
         scopes=scopes or ("stats:read",),
         expires_days=expires_days,
+        actor=_actor(),
     )
     expiry = f", expires {created.expires_at:%Y-%m-%d}" if created.expires_at else ""
     click.echo(
@@ -283,7 +300,7 @@ def key_revoke(name: str, data_dir: Path | None) -> None:
     from footfall.meta.keys import revoke_key
     from footfall.service import open_meta
 
-    revoked = revoke_key(open_meta(_settings(data_dir=data_dir)), name)
+    revoked = revoke_key(open_meta(_settings(data_dir=data_dir)), name, actor=_actor())
     click.echo(f"revoked {revoked.name}")
 
 
@@ -332,7 +349,12 @@ def goal_add(
     engine = open_meta(_settings(data_dir=data_dir))
     found = get_site(engine, domain)
     created = add_goal(
-        engine, found.id, event_name=event_name, page_path=page_path, display_name=display_name
+        engine,
+        found.id,
+        event_name=event_name,
+        page_path=page_path,
+        display_name=display_name,
+        actor=_actor(),
     )
     click.echo(
         f"goal {created.id} on {found.domain}: {created.kind} {_goal_target(created)} "
@@ -369,13 +391,89 @@ def goal_delete(domain: str, goal_id: int, data_dir: Path | None) -> None:
     engine = open_meta(_settings(data_dir=data_dir))
     found = get_site(engine, domain)
     try:
-        deleted = delete_goal(engine, found.id, goal_id)
+        deleted = delete_goal(engine, found.id, goal_id, actor=_actor())
     except NotFoundError as exc:
         raise NotFoundError(
             f"no goal {goal_id} on {found.domain}: 'footfall goal list --site {found.domain}' "
             "shows the ids"
         ) from exc
     click.echo(f"deleted goal {deleted.id} ({deleted.display_name}) from {found.domain}")
+
+
+# -- audit ---------------------------------------------------------------------------------
+
+
+def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.datetime | None:
+    from footfall.meta.audit import parse_since
+
+    if value is None:
+        return None
+    try:
+        return parse_since(value)
+    except FootfallError as exc:
+        raise click.BadParameter(str(exc), ctx, param) from exc
+
+
+# footfall.meta.audit's ACTIONS and MAX_LIMIT, spelled out so that the command line does not
+# import SQLAlchemy before a command runs (tests/test_audit.py checks that they agree).
+AUDIT_ACTIONS = ("site.add", "site.delete", "key.create", "key.revoke", "goal.add", "goal.delete")
+AUDIT_MAX_LIMIT = 10_000
+
+
+@main.command("audit")
+@click.option(
+    "--since",
+    callback=_since,
+    metavar="ISO-DATE-OR-DATETIME",
+    help="Only entries at or after this time (UTC unless it has an offset).",
+)
+@click.option("--actor", default=None, help="Only entries by this actor, e.g. cli:alice or key:ci.")
+@click.option(
+    "--action",
+    type=click.Choice(AUDIT_ACTIONS),
+    default=None,
+    help="Only entries of this action.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1, AUDIT_MAX_LIMIT),
+    default=1000,
+    show_default=True,
+    help="At most this many entries, newest first.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per line.")
+@data_dir_option
+@handle_errors
+def audit_cmd(
+    since: dt.datetime | None,
+    actor: str | None,
+    action: str | None,
+    limit: int,
+    as_json: bool,
+    data_dir: Path | None,
+) -> None:
+    """Show the audit log of administrative changes, newest first."""
+    from footfall.meta.audit import list_entries
+    from footfall.service import open_meta
+
+    entries = list_entries(
+        open_meta(_settings(data_dir=data_dir)),
+        since=since,
+        actor=actor,
+        action=action,
+        limit=limit,
+    )
+    if as_json:
+        for entry in entries:
+            click.echo(json.dumps(entry.as_json(), ensure_ascii=False, sort_keys=True))
+        return
+    click.echo("at\tactor\taction\ttarget\tip\tchange")
+    for entry in entries:
+        at = entry.as_json()["at"]
+        click.echo(
+            f"{at}\t{entry.actor}\t{entry.action}\t{entry.target}\t{entry.ip or '-'}\t"
+            f"{entry.change()}"
+        )
 
 
 # -- import --------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import limits
+
 from footfall.errors import ConfigError
 
 ENV_PREFIX = "FOOTFALL_"
@@ -70,6 +72,15 @@ def _parse_origins(raw: str) -> str:
     return ",".join(origins)
 
 
+def _check_rate_limit(value: str) -> None:
+    """A limit in the `limits` notation (``100/second``, ``10 per minute``); empty disables."""
+    if not value:
+        return
+    items = list(limits.parse_many(value))  # raises ValueError on malformed text
+    if len(items) != 1 or items[0].amount < 1:
+        raise ValueError("expected one limit such as 100/second (or empty to disable)")
+
+
 @dataclass(frozen=True, slots=True)
 class Setting:
     """One entry of the registry.
@@ -84,6 +95,7 @@ class Setting:
         minimum: Smallest allowed value for numbers.
         maximum: Largest allowed value for numbers.
         greater_than: Exclusive lower bound for numbers (for durations that must be positive).
+        check: Further validation of the typed value (raises ValueError).
     """
 
     name: str
@@ -95,6 +107,7 @@ class Setting:
     minimum: int | None = None
     maximum: int | None = None
     greater_than: float | None = None
+    check: Callable[[Any], None] | None = None
 
     @property
     def env_var(self) -> str:
@@ -114,6 +127,8 @@ class Setting:
                 raise ValueError(f"must be at least {self.minimum}")
             if self.maximum is not None and value > self.maximum:
                 raise ValueError(f"must be at most {self.maximum}")
+        if self.check is not None:
+            self.check(value)
         return value
 
 
@@ -217,8 +232,8 @@ REGISTRY: tuple[Setting, ...] = (
     Setting(
         "redis_url",
         None,
-        "Redis URL (redis://, rediss:// or unix://) of a Stats API query cache shared by all "
-        "footfall processes; unset keeps the cache in each process's memory.",
+        "Redis URL (redis://, rediss:// or unix://) of a Stats API query cache and rate-limit "
+        "counters shared by all footfall processes; unset keeps both in each process's memory.",
         parse=_parse_optional,
         secret=True,
     ),
@@ -262,6 +277,23 @@ REGISTRY: tuple[Setting, ...] = (
         "APIs cross-origin; empty allows none. POST /api/event always allows every origin.",
         parse=_parse_origins,
     ),
+    Setting(
+        "ingest_rate_limit",
+        "100/second",
+        "Events accepted per client IP on POST /api/event before it answers 429, written like "
+        "100/second or 6000/minute (counted in Redis when a Redis URL is set); empty disables "
+        "the limit.",
+        parse=str.strip,
+        check=_check_rate_limit,
+    ),
+    Setting(
+        "stats_api_hourly_limit",
+        1_000_000,
+        "Stats API requests allowed per API key per hour before it answers 429 (0 disables "
+        "the limit).",
+        parse=_parse_int,
+        minimum=0,
+    ),
 )
 
 _BY_NAME = {setting.name: setting for setting in REGISTRY}
@@ -291,6 +323,8 @@ class Settings:
     query_cache_past_ttl_s: float = 86_400.0
     query_timeout_ms: int = 10_000
     cors_origins: str = ""
+    ingest_rate_limit: str = "100/second"
+    stats_api_hourly_limit: int = 1_000_000
 
     @property
     def metadata_url(self) -> str:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import json
 import string
+from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
@@ -26,7 +28,19 @@ from footfall.ingest.request import (
     EventRequest,
     parse_event,
 )
+from footfall.meta.sites import add_site
+from footfall.service import open_meta
+from footfall.settings import Settings, load_settings
 from tests.conftest import CHROME_UA
+
+
+@pytest.fixture(name="settings")
+def unlimited_settings(tmp_path: Path) -> Settings:
+    """The shared settings without the per-IP ingest limit: fuzzing floods from one client."""
+    value = load_settings({"data_dir": tmp_path / "data", "ingest_rate_limit": ""}, environ={})
+    add_site(open_meta(value), domain="example.com", timezone="UTC")
+    return value
+
 
 FUZZ = settings(
     max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

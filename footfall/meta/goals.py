@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import sqlalchemy as sa
 
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
+from footfall.meta.audit import Actor, record_change
 from footfall.meta.db import utcnow
 from footfall.meta.tables import goals, sites
 from footfall.stats.model import Goal
@@ -101,6 +102,7 @@ def add_goal(
     page_path: str | None = None,
     display_name: str | None = None,
     custom_props: Mapping[str, str] | None = None,
+    actor: Actor | None = None,
 ) -> Goal:
     """Creates a goal, or returns the existing one when an identical goal is already there.
 
@@ -113,6 +115,8 @@ def add_goal(
         display_name: What reports call the goal; by default the event name, or
             ``"Visit " + page_path``.
         custom_props: Properties (at most 3) a conversion must also carry; none by default.
+        actor: Who adds the goal; given, a new goal is recorded as ``goal.add`` in the same
+            transaction (an existing one that is returned records nothing).
 
     Returns:
         The goal as stored. A goal with the same event name or page path and the same custom
@@ -130,10 +134,10 @@ def add_goal(
         requested = _checked_length("display name", display_name.strip(), MAX_DISPLAY_NAME_CHARS)
     props = () if custom_props is None else _checked_props(custom_props)
     try:
-        return _find_or_insert(engine, site_id, event_name, page_path, requested, props)
+        return _find_or_insert(engine, site_id, event_name, page_path, requested, props, actor)
     except sa.exc.IntegrityError:
         # Another writer added a goal between the checks and the insert: check against it.
-        return _find_or_insert(engine, site_id, event_name, page_path, requested, props)
+        return _find_or_insert(engine, site_id, event_name, page_path, requested, props, actor)
 
 
 def _describe(goal: Goal) -> str:
@@ -143,6 +147,20 @@ def _describe(goal: Goal) -> str:
     return target
 
 
+def _audit_target(domain: str, goal: Goal) -> str:
+    return f"goal {goal.id} on {domain}"
+
+
+def _snapshot(domain: str, goal: Goal) -> dict[str, object]:
+    return {
+        "site": domain,
+        "display_name": goal.display_name,
+        "event_name": goal.event_name,
+        "page_path": goal.page_path,
+        "custom_props": dict(goal.custom_props),
+    }
+
+
 def _find_or_insert(
     engine: sa.Engine,
     site_id: int,
@@ -150,6 +168,7 @@ def _find_or_insert(
     page_path: str | None,
     requested: str | None,
     props: tuple[tuple[str, str], ...],
+    actor: Actor | None,
 ) -> Goal:
     if event_name is not None:
         target = goals.c.event_name == event_name
@@ -159,7 +178,8 @@ def _find_or_insert(
         display_name = requested or f"Visit {page_path}"
     props_text = _props_text(props)
     with engine.begin() as conn:
-        if conn.execute(sa.select(sites.c.id).where(sites.c.id == site_id)).first() is None:
+        domain = conn.execute(sa.select(sites.c.domain).where(sites.c.id == site_id)).scalar()
+        if domain is None:
             raise NotFoundError(f"no site with id {site_id}")
         row = conn.execute(
             sa.select(goals).where(
@@ -209,13 +229,17 @@ def _find_or_insert(
             )
             .returning(goals.c.id)
         ).scalar_one()
-    return Goal(
-        id=int(goal_id),
-        display_name=display_name,
-        event_name=event_name,
-        page_path=page_path,
-        custom_props=props,
-    )
+        goal = Goal(
+            id=int(goal_id),
+            display_name=display_name,
+            event_name=event_name,
+            page_path=page_path,
+            custom_props=props,
+        )
+        record_change(
+            conn, actor, "goal.add", _audit_target(domain, goal), after=_snapshot(domain, goal)
+        )
+    return goal
 
 
 def list_goals(engine: sa.Engine, site_id: int) -> list[Goal]:
@@ -242,8 +266,12 @@ def get_goal(engine: sa.Engine, site_id: int, goal_id: int) -> Goal:
     return _row_to_goal(row)
 
 
-def delete_goal(engine: sa.Engine, site_id: int, goal_id: int) -> Goal:
+def delete_goal(
+    engine: sa.Engine, site_id: int, goal_id: int, *, actor: Actor | None = None
+) -> Goal:
     """Removes the goal `goal_id` of the site `site_id` and returns what was removed.
+
+    With an `actor`, records ``goal.delete`` in the same transaction.
 
     Raises:
         NotFoundError: The site has no such goal (a goal of another site counts as none).
@@ -255,4 +283,16 @@ def delete_goal(engine: sa.Engine, site_id: int, goal_id: int) -> Goal:
         if row is None:
             raise NotFoundError(f"no goal with id {goal_id} on this site")
         conn.execute(goals.delete().where(goals.c.id == goal_id))
-    return _row_to_goal(row)
+        goal = _row_to_goal(row)
+        if actor is not None:
+            domain = conn.execute(
+                sa.select(sites.c.domain).where(sites.c.id == site_id)
+            ).scalar_one()
+            record_change(
+                conn,
+                actor,
+                "goal.delete",
+                _audit_target(domain, goal),
+                before=_snapshot(domain, goal),
+            )
+    return goal

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
+from footfall.meta.audit import Actor, record_change
 from footfall.meta.db import utcnow
 from footfall.meta.tables import api_keys
 
@@ -48,6 +49,10 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
+def _iso(value: dt.datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+
+
 def hash_key(key: str) -> str:
     """The stored form of a key. Keys are 256-bit random, so a fast hash is enough."""
     return hashlib.sha256(key.encode()).hexdigest()
@@ -67,14 +72,22 @@ def _row_to_key(row: sa.Row[tuple[object, ...]]) -> ApiKey:
     )
 
 
+def _snapshot(key: ApiKey) -> dict[str, object]:
+    # Never the key or its hash: the prefix is all a reader needs to tell keys apart.
+    return {"name": key.name, "prefix": key.prefix, "scopes": list(key.scopes)}
+
+
 def create_key(
     engine: sa.Engine,
     *,
     name: str,
     scopes: tuple[str, ...] = ("stats:read",),
     expires_days: int | None = None,
+    actor: Actor | None = None,
 ) -> tuple[ApiKey, str]:
     """Creates a key and returns it with its secret value, which is shown only this once.
+
+    With an `actor`, records ``key.create`` (name, prefix and scopes) in the same transaction.
 
     Raises:
         InvalidInputError: Empty or too long name, unknown scope, or non-positive expiry.
@@ -107,7 +120,9 @@ def create_key(
             raise ConflictError(f"a key named {name!r} already exists")
         conn.execute(api_keys.insert().values(**values))
         row = conn.execute(sa.select(api_keys).where(api_keys.c.name == name)).one()
-    return _row_to_key(row), secret
+        created = _row_to_key(row)
+        record_change(conn, actor, "key.create", name, after=_snapshot(created))
+    return created, secret
 
 
 def list_keys(engine: sa.Engine) -> list[ApiKey]:
@@ -117,8 +132,11 @@ def list_keys(engine: sa.Engine) -> list[ApiKey]:
     return [_row_to_key(row) for row in rows]
 
 
-def revoke_key(engine: sa.Engine, name: str) -> ApiKey:
+def revoke_key(engine: sa.Engine, name: str, *, actor: Actor | None = None) -> ApiKey:
     """Marks the named key revoked (idempotent) and returns it.
+
+    With an `actor`, records ``key.revoke`` in the same transaction, unless the key was
+    already revoked.
 
     Raises:
         NotFoundError: No key has that name.
@@ -127,12 +145,21 @@ def revoke_key(engine: sa.Engine, name: str) -> ApiKey:
         row = conn.execute(sa.select(api_keys).where(api_keys.c.name == name)).first()
         if row is None:
             raise NotFoundError(f"no key named {name!r}")
-        if row._mapping["revoked_at"] is None:
-            conn.execute(
-                api_keys.update().where(api_keys.c.id == row.id).values(revoked_at=utcnow())
-            )
+        before = _row_to_key(row)
+        if before.revoked_at is not None:
+            return before
+        conn.execute(api_keys.update().where(api_keys.c.id == row.id).values(revoked_at=utcnow()))
         row = conn.execute(sa.select(api_keys).where(api_keys.c.id == row.id)).one()
-    return _row_to_key(row)
+        after = _row_to_key(row)
+        record_change(
+            conn,
+            actor,
+            "key.revoke",
+            name,
+            before={**_snapshot(before), "revoked_at": None},
+            after={**_snapshot(after), "revoked_at": _iso(after.revoked_at)},
+        )
+    return after
 
 
 def authenticate(engine: sa.Engine, secret: str, *, now: dt.datetime) -> ApiKey | None:

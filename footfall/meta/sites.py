@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
+from footfall.meta.audit import Actor, record_change
 from footfall.meta.db import utcnow
 from footfall.meta.tables import goals, sites
 
@@ -46,8 +47,14 @@ def validate_timezone(name: str) -> str:
     return name
 
 
-def add_site(engine: sa.Engine, *, domain: str, timezone: str = "UTC") -> Site:
-    """Creates a site.
+def _snapshot(site: Site) -> dict[str, str]:
+    return {"domain": site.domain, "timezone": site.timezone}
+
+
+def add_site(
+    engine: sa.Engine, *, domain: str, timezone: str = "UTC", actor: Actor | None = None
+) -> Site:
+    """Creates a site; with an `actor`, records ``site.add`` in the same transaction.
 
     Raises:
         InvalidInputError: Bad domain or time zone.
@@ -60,7 +67,9 @@ def add_site(engine: sa.Engine, *, domain: str, timezone: str = "UTC") -> Site:
             raise ConflictError(f"site {domain} already exists")
         conn.execute(sites.insert().values(domain=domain, timezone=timezone, created_at=utcnow()))
         site_id = conn.execute(sa.select(sites.c.id).where(sites.c.domain == domain)).scalar_one()
-    return Site(id=int(site_id), domain=domain, timezone=timezone)
+        site = Site(id=int(site_id), domain=domain, timezone=timezone)
+        record_change(conn, actor, "site.add", domain, after=_snapshot(site))
+    return site
 
 
 def list_sites(engine: sa.Engine) -> list[Site]:
@@ -84,8 +93,10 @@ def get_site(engine: sa.Engine, domain: str) -> Site:
     return Site(id=row.id, domain=row.domain, timezone=row.timezone)
 
 
-def delete_site(engine: sa.Engine, domain: str) -> Site:
+def delete_site(engine: sa.Engine, domain: str, *, actor: Actor | None = None) -> Site:
     """Removes a site and its goals from the metadata store and returns what was removed.
+
+    With an `actor`, records ``site.delete`` in the same transaction.
 
     Raises:
         NotFoundError: No such site.
@@ -94,5 +105,7 @@ def delete_site(engine: sa.Engine, domain: str) -> Site:
     with engine.begin() as conn:
         # Not left to ON DELETE CASCADE: SQLite enforces it only with foreign keys switched on.
         conn.execute(goals.delete().where(goals.c.site_id == site.id))
-        conn.execute(sites.delete().where(sites.c.id == site.id))
+        deleted = conn.execute(sites.delete().where(sites.c.id == site.id)).rowcount
+        if deleted:  # not when a concurrent call removed it first
+            record_change(conn, actor, "site.delete", site.domain, before=_snapshot(site))
     return site

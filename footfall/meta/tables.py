@@ -63,3 +63,20 @@ goals = sa.Table(
     # Ids are how API clients name goals: SQLite must not hand a deleted goal's id out again.
     sqlite_autoincrement=True,
 )
+
+# Append-only: footfall inserts rows and never updates or deletes one (footfall.meta.audit).
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False, index=True),
+    sa.Column("target", sa.String(255), nullable=False),
+    sa.Column("ip", sa.String(45), nullable=True),
+    # JSON objects: the state before and after the change, never a secret.
+    sa.Column("before", sa.Text, nullable=True),
+    sa.Column("after", sa.Text, nullable=True),
+    # Ids order the log: SQLite must never hand one out twice.
+    sqlite_autoincrement=True,
+)

@@ -22,8 +22,9 @@ from footfall.settings import Settings
 from footfall.stats.cache import open_cache
 from footfall.stats.engine import StatsEngine
 from footfall.storage.writer import GroupCommitWriter
-from footfall.web import event, importing, sites_api, stats_api
+from footfall.web import audit_api, event, importing, sites_api, stats_api
 from footfall.web.errors import EXCEPTION_HANDLERS, InternalErrorMiddleware
+from footfall.web.ratelimit import open_rate_limits
 from footfall.web.security import ApiCorsMiddleware, SecurityHeadersMiddleware
 from footfall.web.state import AppState
 
@@ -89,8 +90,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             live_ttl=settings.query_cache_live_ttl_s,
             past_ttl=settings.query_cache_past_ttl_s,
         )
+        rate_limits = open_rate_limits(settings)
         app.state.footfall = AppState(
-            settings=settings, services=services, writer=writer, stats=stats
+            settings=settings,
+            services=services,
+            writer=writer,
+            stats=stats,
+            rate_limits=rate_limits,
         )
         keeper = asyncio.create_task(_housekeeping(services))
         # Start-up objects (parsers, tables, caches) live for the whole process: keep them out
@@ -104,6 +110,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
             keeper.cancel()
             writer.close()
             services.close()
+            rate_limits.limiter.close()
             log.info("event store flushed and closed")
 
     routes = [
@@ -112,6 +119,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> Starlette:
         Route("/api/v1/sites/goals", sites_api.put_goal, methods=["PUT"]),
         Route("/api/v1/sites/goals", sites_api.list_site_goals, methods=["GET"]),
         Route("/api/v1/sites/goals/{goal_id}", sites_api.delete_site_goal, methods=["DELETE"]),
+        Route("/api/v1/audit", audit_api.audit_entries, methods=["GET"]),
         Route("/api/v1/stats/realtime/visitors", stats_api.realtime_visitors, methods=["GET"]),
         Route("/api/v1/stats/aggregate", stats_api.aggregate, methods=["GET"]),
         Route("/api/v1/stats/timeseries", stats_api.timeseries, methods=["GET"]),

@@ -7,6 +7,7 @@ building Request and Response objects (they cost about a third of a trivial requ
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -15,6 +16,7 @@ from starlette.types import Receive, Scope, Send
 from footfall.ingest.clientip import client_ip
 from footfall.ingest.pipeline import ClientContext
 from footfall.ingest.request import BodyError, decode_body, decode_json_body, parse_event
+from footfall.web.ratelimit import rate_limit_headers
 from footfall.web.state import AppState
 
 _CORS = [(b"access-control-allow-origin", b"*")]
@@ -22,6 +24,7 @@ _TEXT = b"text/plain; charset=utf-8"
 _JSON = b"application/json"
 _QUEUE_FULL = {"error": "ingest queue is full, retry shortly"}
 _STORE_DOWN = {"error": "event store unavailable, retry shortly"}
+_TOO_MANY = b"Too many requests"
 
 
 def _accepts_json(accept: str | None) -> bool:
@@ -112,6 +115,23 @@ async def _event(
     if not _accepts_json(headers.get("accept")):
         await _respond(send, 406, b"Not Acceptable")
         return
+    peer = scope.get("client")
+    ip = client_ip(headers.get, peer[0] if peer else None)
+    # Counted before the body is read, so a flood costs as little as possible.
+    rate_limits = state.rate_limits
+    if rate_limits.ingest is not None:
+        limiter = rate_limits.limiter
+        if limiter.remote:
+            decision = await asyncio.to_thread(limiter.hit, rate_limits.ingest, "ingest", ip)
+        else:
+            decision = limiter.hit(rate_limits.ingest, "ingest", ip)
+        if not decision.allowed:
+            refusal = [
+                (name.lower().encode(), value.encode())
+                for name, value in rate_limit_headers(decision).items()
+            ]
+            await _respond(send, 429, _TOO_MANY, _TEXT, refusal)
+            return
     try:
         body = await read_body(receive, headers, state.settings.max_body_bytes)
     except BodyTooLarge as exc:
@@ -134,10 +154,9 @@ async def _event(
     if not writer.has_room(len(parsed.domains)):
         await _json(send, 503, _QUEUE_FULL, retry_after="1")
         return
-    peer = scope.get("client")
     client = ClientContext(
         user_agent=headers.get("user-agent", ""),
-        ip=client_ip(headers.get, peer[0] if peer else None),
+        ip=ip,
         ip_type=headers.get("x-plausible-ip-type"),
     )
     outcome = state.services.pipeline.process(parsed, client)

@@ -20,6 +20,7 @@ from footfall.errors import ConflictError, InvalidInputError, NotFoundError
 from footfall.meta.goals import add_goal, delete_goal, list_goals
 from footfall.meta.sites import Site
 from footfall.stats.model import Goal
+from footfall.web.audit_api import request_actor
 from footfall.web.auth import ApiError, authorize_key, resolve_site
 from footfall.web.state import AppState
 
@@ -120,7 +121,9 @@ async def put_goal(request: Request) -> Response:
     """
     state: AppState = request.app.state.footfall
     try:
-        await authorize_key(request, "sites:write", lacking_scope=ApiError(NO_WRITE_SCOPE, 403))
+        key = await authorize_key(
+            request, "sites:write", lacking_scope=ApiError(NO_WRITE_SCOPE, 403)
+        )
         params = await _params(request)
         domain = _text(params, "site_id")
         if not domain:
@@ -151,6 +154,7 @@ async def put_goal(request: Request) -> Response:
             page_path=values["page_path"],
             display_name=display_name,
             custom_props=custom_props,
+            actor=request_actor(request, key),
         )
     except ApiError as exc:
         return exc.response()
@@ -228,7 +232,9 @@ async def delete_site_goal(request: Request) -> Response:
     """Deletes goal ``goal_id`` of ``site_id`` (query or body)."""
     state: AppState = request.app.state.footfall
     try:
-        await authorize_key(request, "sites:write", lacking_scope=ApiError(NO_WRITE_SCOPE, 403))
+        key = await authorize_key(
+            request, "sites:write", lacking_scope=ApiError(NO_WRITE_SCOPE, 403)
+        )
         params = await _params(request)
         domain = _text(params, "site_id")
         if not domain:
@@ -238,7 +244,13 @@ async def delete_site_goal(request: Request) -> Response:
         # Ids are positive 64-bit integers; anything else names no goal.
         if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:
             raise ApiError(GOAL_NOT_FOUND, 404)
-        await asyncio.to_thread(delete_goal, state.services.meta, site.id, int(raw_id))
+        await asyncio.to_thread(
+            delete_goal,
+            state.services.meta,
+            site.id,
+            int(raw_id),
+            actor=request_actor(request, key),
+        )
     except ApiError as exc:
         return exc.response()
     except NotFoundError:

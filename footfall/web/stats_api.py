@@ -13,17 +13,36 @@ from typing import Any
 
 import orjson
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 
 from footfall.meta.goals import list_goals
 from footfall.meta.sites import Site
 from footfall.stats.model import Goal, StatsQueryError
 from footfall.stats.v1 import V1Request, aggregate_json, breakdown_json, timeseries_json
 from footfall.stats.v2 import V2Request, response_json
-from footfall.web.auth import authorize_key, resolve_site
+from footfall.web.auth import ApiError, authorize_key, resolve_site
+from footfall.web.ratelimit import Decision, rate_limit_headers
 from footfall.web.state import AppState
 
 REALTIME_WINDOW = dt.timedelta(minutes=5)
+TOO_MANY_REQUESTS = (
+    "Too many API requests. Your API key is limited to {limit} requests per hour. "
+    "Please contact us to request more capacity."
+)
+
+
+class RateLimited(ApiError):
+    """429 with Plausible's message and the ``RateLimit-*`` and ``Retry-After`` headers."""
+
+    def __init__(self, decision: Decision) -> None:
+        super().__init__(TOO_MANY_REQUESTS.format(limit=decision.limit), 429)
+        self.decision = decision
+
+    def response(self) -> JSONResponse:
+        """The JSON response, with the rate-limit headers."""
+        response = super().response()
+        response.headers.update(rate_limit_headers(self.decision))
+        return response
 
 
 class OrjsonResponse(Response):
@@ -36,8 +55,39 @@ class OrjsonResponse(Response):
         return orjson.dumps(content)
 
 
+async def _authorize(request: Request) -> None:
+    """Authenticates the key, then counts the request against its hourly limit, as Plausible.
+
+    Raises:
+        ApiError: The key is refused (401) or over its limit (`RateLimited`, 429).
+    """
+    key = await authorize_key(request, "stats:read")
+    state: AppState = request.app.state.footfall
+    limit = state.rate_limits.stats_api
+    # A request is counted once, though POST /api/v2/query authenticates twice.
+    if limit is None or hasattr(request.state, "rate_limit"):
+        return
+    limiter = state.rate_limits.limiter
+    if limiter.remote:
+        decision = await asyncio.to_thread(limiter.hit, limit, "stats_api", str(key.id))
+    else:
+        decision = limiter.hit(limit, "stats_api", str(key.id))
+    request.state.rate_limit = decision
+    if not decision.allowed:
+        raise RateLimited(decision)
+
+
+def _answer(request: Request, content: Any) -> Response:
+    """The JSON answer, with the ``RateLimit-*`` headers when the Stats API is limited."""
+    response = OrjsonResponse(content)
+    decision: Decision | None = getattr(request.state, "rate_limit", None)
+    if decision is not None:
+        response.headers.update(rate_limit_headers(decision))
+    return response
+
+
 async def _site_and_goals(request: Request, domain: str | None) -> tuple[Site, tuple[Goal, ...]]:
-    await authorize_key(request, "stats:read")
+    await _authorize(request)
     site = await resolve_site(request, domain)
     state: AppState = request.app.state.footfall
     goals = await asyncio.to_thread(list_goals, state.services.meta, site.id)
@@ -61,7 +111,7 @@ async def realtime_visitors(request: Request) -> Response:
     state: AppState = request.app.state.footfall
     now = state.services.clock.now().astimezone(dt.UTC).replace(tzinfo=None)
     count = await asyncio.to_thread(state.stats.realtime_visitors, site.id, now - REALTIME_WINDOW)
-    return OrjsonResponse(count)
+    return _answer(request, count)
 
 
 async def aggregate(request: Request) -> Response:
@@ -71,7 +121,7 @@ async def aggregate(request: Request) -> Response:
     query, compare = _v1(request, site, goals).aggregate()
     result = await asyncio.to_thread(state.stats.run, query)
     previous = await asyncio.to_thread(state.stats.run, compare) if compare else None
-    return OrjsonResponse(aggregate_json(query, result, previous))
+    return _answer(request, aggregate_json(query, result, previous))
 
 
 async def timeseries(request: Request) -> Response:
@@ -80,7 +130,7 @@ async def timeseries(request: Request) -> Response:
     state: AppState = request.app.state.footfall
     query = _v1(request, site, goals).timeseries()
     result = await asyncio.to_thread(state.stats.run, query)
-    return OrjsonResponse(timeseries_json(query, result))
+    return _answer(request, timeseries_json(query, result))
 
 
 async def breakdown(request: Request) -> Response:
@@ -92,12 +142,12 @@ async def breakdown(request: Request) -> Response:
     result = await asyncio.to_thread(state.stats.run, query)
     previous = await asyncio.to_thread(state.stats.run, compare) if compare else None
     returned = tuple(request.query_params.get("metrics", "visitors").split(","))
-    return OrjsonResponse(breakdown_json(query, result, previous, returned))
+    return _answer(request, breakdown_json(query, result, previous, returned))
 
 
 async def query_v2(request: Request) -> Response:
     """``POST /api/v2/query``."""
-    await authorize_key(request, "stats:read")
+    await _authorize(request)
     try:
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError as exc:
@@ -122,4 +172,4 @@ async def query_v2(request: Request) -> Response:
     )
     query = v2.query()
     result = await asyncio.to_thread(state.stats.run, query)
-    return OrjsonResponse(response_json(v2, query, result))
+    return _answer(request, response_json(v2, query, result))
