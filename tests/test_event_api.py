@@ -127,6 +127,8 @@ def test_accepted_event_answers_202_ok_text_plain_with_cors(client: TestClient) 
     assert response.headers["access-control-allow-origin"] == "*"
     # 202 means durable; the row reaches the store.
     assert len(stored_events(client)) == 1
+    # Nothing is kept in the visitor's browser.
+    assert "set-cookie" not in response.headers
 
 
 def test_accepted_without_user_agent_or_accept_header(client: TestClient) -> None:

@@ -87,6 +87,18 @@ def test_revoked_and_expired_keys_do_not_authenticate(engine: sa.Engine) -> None
     assert authenticate(engine, expiring, now=now + dt.timedelta(days=2)) is None
 
 
+def test_key_rotation_overlaps_until_the_old_key_is_revoked(engine: sa.Engine) -> None:
+    _, old = create_key(engine, name="reports-2026", scopes=("stats:read",))
+    _, new = create_key(engine, name="reports-2027", scopes=("stats:read",))
+    now = dt.datetime.now(dt.UTC)
+    # Clients move over while both keys work.
+    assert authenticate(engine, old, now=now) is not None
+    assert authenticate(engine, new, now=now) is not None
+    revoke_key(engine, "reports-2026")
+    assert authenticate(engine, old, now=now) is None
+    assert authenticate(engine, new, now=now) is not None
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
