@@ -304,6 +304,65 @@ def key_revoke(name: str, data_dir: Path | None) -> None:
     click.echo(f"revoked {revoked.name}")
 
 
+# -- users ---------------------------------------------------------------------------------
+
+# footfall.meta.users.ROLES, spelled out so that the command line does not import SQLAlchemy
+# before a command runs (tests/test_users.py checks that they agree).
+USER_ROLES = ("admin", "viewer")
+
+
+@main.group()
+def user() -> None:
+    """Manage user accounts."""
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        # One line, without its line ending; every other character belongs to the password.
+        return sys.stdin.readline().removesuffix("\n").removesuffix("\r")
+    password: str = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return password
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--role", type=click.Choice(USER_ROLES), required=True, help="What the user may do.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of stdin instead of prompting twice.",
+)
+@data_dir_option
+@handle_errors
+def user_add(email: str, role: str, password_stdin: bool, data_dir: Path | None) -> None:
+    """Add a user; the password is stored only as an argon2id hash."""
+    from footfall.meta.users import add_user
+    from footfall.service import open_meta
+
+    password = _read_password(password_stdin)
+    created = add_user(
+        open_meta(_settings(data_dir=data_dir)),
+        email=email,
+        role=role,
+        password=password,
+        actor=_actor(),
+    )
+    click.echo(f"added user {created.email} ({created.role})")
+
+
+@user.command("list")
+@data_dir_option
+@handle_errors
+def user_list(data_dir: Path | None) -> None:
+    """List users: email, role, when created, and whether disabled."""
+    from footfall.meta.users import list_users
+    from footfall.service import open_meta
+
+    for item in list_users(open_meta(_settings(data_dir=data_dir))):
+        status = f"disabled {item.disabled_at:%Y-%m-%d %H:%M}" if item.disabled_at else "active"
+        click.echo(f"{item.email}\t{item.role}\tcreated {item.created_at:%Y-%m-%d %H:%M}\t{status}")
+
+
 # -- goals ---------------------------------------------------------------------------------
 
 
@@ -416,7 +475,15 @@ def _since(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.
 
 # footfall.meta.audit's ACTIONS and MAX_LIMIT, spelled out so that the command line does not
 # import SQLAlchemy before a command runs (tests/test_audit.py checks that they agree).
-AUDIT_ACTIONS = ("site.add", "site.delete", "key.create", "key.revoke", "goal.add", "goal.delete")
+AUDIT_ACTIONS = (
+    "site.add",
+    "site.delete",
+    "key.create",
+    "key.revoke",
+    "goal.add",
+    "goal.delete",
+    "user.add",
+)
 AUDIT_MAX_LIMIT = 10_000
 
 

@@ -101,7 +101,7 @@ def test_migrate_reports_revision(tmp_path: Path, meta_url: str) -> None:
     # SQLite in its default place in the data directory, or the PostgreSQL database.
     env = {} if meta_url.startswith("sqlite") else {"FOOTFALL_DATABASE_URL": meta_url}
     result = ff(tmp_path / "d", "migrate", env=env)
-    assert result.returncode == 0 and "revision 0003" in result.stdout
+    assert result.returncode == 0 and "revision 0004" in result.stdout
     down = ff(tmp_path / "d", "migrate", "--revision", "base", env=env)
     assert down.returncode == 0 and "revision base" in down.stdout
 

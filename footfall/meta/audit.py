@@ -4,14 +4,15 @@ The log is append-only. This module has `record`, which inserts an entry, and `l
 which reads them; there is deliberately no function that updates or deletes one, and nothing
 else in footfall writes to the ``audit_log`` table.
 
-How entries are written: the functions that change sites, keys and goals (`add_site`,
-`delete_site`, `create_key`, `revoke_key`, `add_goal`, `delete_goal`) take an optional
+How entries are written: the functions that change sites, keys, goals and users (`add_site`,
+`delete_site`, `create_key`, `revoke_key`, `add_goal`, `delete_goal`, `add_user`) take an optional
 ``actor``. Given one, they record the change on the connection of their own transaction, so the
 change and its entry commit, or roll back, together; without one (demo seeding, tests) they
 record nothing. A call that changes nothing, such as adding a goal that already exists or
 revoking a revoked key, records nothing either.
 
-Entries never hold a secret: a key is recorded by its name, prefix and scopes.
+Entries never hold a secret: a key is recorded by its name, prefix and scopes, a user by
+email and role, never a password or its hash.
 """
 
 from __future__ import annotations
@@ -28,7 +29,15 @@ from footfall.errors import InvalidInputError
 from footfall.meta.db import utcnow
 from footfall.meta.tables import audit_log
 
-ACTIONS = ("site.add", "site.delete", "key.create", "key.revoke", "goal.add", "goal.delete")
+ACTIONS = (
+    "site.add",
+    "site.delete",
+    "key.create",
+    "key.revoke",
+    "goal.add",
+    "goal.delete",
+    "user.add",
+)
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000
 # The column widths: PostgreSQL refuses longer values rather than storing them.

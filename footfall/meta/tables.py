@@ -80,3 +80,19 @@ audit_log = sa.Table(
     # Ids order the log: SQLite must never hand one out twice.
     sqlite_autoincrement=True,
 )
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    # Lower-cased before it is stored, so the unique constraint ignores case.
+    sa.Column("email", sa.String(254), nullable=False, unique=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    # An argon2id hash in its encoded form, parameters and salt included (footfall.meta.users).
+    sa.Column("password_hash", sa.String(255), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("role IN ('admin', 'viewer')", name="ck_users_role"),
+    # Sessions will name users by id: SQLite must not hand a removed user's id to a new one.
+    sqlite_autoincrement=True,
+)

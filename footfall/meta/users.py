@@ -1,0 +1,192 @@
+"""User accounts: an email address, a role and an argon2id password hash.
+
+Only the hash is stored, in argon2's encoded form (parameters and salt included), and it never
+leaves this module: `User` does not carry it and the audit log does not record it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from footfall.errors import ConflictError, InvalidInputError
+from footfall.meta.audit import Actor, record_change
+from footfall.meta.db import utcnow
+from footfall.meta.tables import users
+
+ROLES = ("admin", "viewer")
+MIN_PASSWORD_CHARS = 12
+# Long enough for any passphrase, short enough that hashing one costs no more than usual.
+MAX_PASSWORD_CHARS = 1024
+# The width of users.email, the longest address SMTP can carry.
+MAX_EMAIL_CHARS = 254
+# The shape browsers accept for <input type=email> (WHATWG HTML), checked after lower-casing:
+# whether the address receives mail is for whoever adds the user to know.
+_EMAIL = re.compile(
+    r"[a-z0-9.!#$%&'*+/=?^_`{|}~-]+"
+    r"@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
+)
+# argon2id with the library's defaults (RFC 9106's second recommended profile).
+_HASHER = PasswordHasher()
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A user account as the rest of footfall sees it: never the password or its hash."""
+
+    id: int
+    email: str
+    role: str
+    created_at: dt.datetime
+    disabled_at: dt.datetime | None
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    # SQLite hands back naive datetimes, written as UTC; PostgreSQL the server's time zone.
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _row_to_user(row: sa.Row[tuple[object, ...]]) -> User:
+    m = row._mapping
+    return User(
+        id=int(m["id"]),
+        email=m["email"],
+        role=m["role"],
+        created_at=_utc(m["created_at"]),
+        disabled_at=_utc(m["disabled_at"]) if m["disabled_at"] else None,
+    )
+
+
+def normalise_email(email: str) -> str:
+    """Trims and lower-cases an email address, raising InvalidInputError on a malformed one."""
+    value = email.strip().lower()
+    if len(value) > MAX_EMAIL_CHARS or not _EMAIL.fullmatch(value):
+        raise InvalidInputError(
+            f"invalid email address {email!r}: expected something like alice@example.com"
+        )
+    return value
+
+
+def _check_password(password: str) -> None:
+    # Never echo the password: only its length is safe to report.
+    if len(password) < MIN_PASSWORD_CHARS:
+        raise InvalidInputError(
+            f"the password is {len(password)} characters long; "
+            f"it needs at least {MIN_PASSWORD_CHARS}"
+        )
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise InvalidInputError(
+            f"the password is {len(password)} characters long; the limit is {MAX_PASSWORD_CHARS}"
+        )
+
+
+def add_user(
+    engine: sa.Engine,
+    *,
+    email: str,
+    role: str,
+    password: str,
+    actor: Actor | None = None,
+) -> User:
+    """Creates a user whose password is stored as an argon2id hash.
+
+    With an `actor`, records ``user.add`` (email and role only) in the same transaction.
+
+    Args:
+        engine: The metadata store.
+        email: The address the user signs in with; stored lower-cased.
+        role: One of `ROLES`.
+        password: At least `MIN_PASSWORD_CHARS` characters.
+        actor: Who adds the user, for the audit log.
+
+    Returns:
+        The new user.
+
+    Raises:
+        InvalidInputError: Malformed email, unknown role, or a too short or too long password.
+        ConflictError: A user with this email exists.
+    """
+    email = normalise_email(email)
+    if role not in ROLES:
+        raise InvalidInputError(f"unknown role {role!r}: choose from {', '.join(ROLES)}")
+    _check_password(password)
+    password_hash = _HASHER.hash(password)
+    conflict = ConflictError(f"a user with the email {email} already exists")
+    try:
+        with engine.begin() as conn:
+            if conn.execute(sa.select(users.c.id).where(users.c.email == email)).first():
+                raise conflict
+            conn.execute(
+                users.insert().values(
+                    email=email, role=role, password_hash=password_hash, created_at=utcnow()
+                )
+            )
+            row = conn.execute(sa.select(users).where(users.c.email == email)).one()
+            created = _row_to_user(row)
+            record_change(conn, actor, "user.add", email, after={"email": email, "role": role})
+    except sa.exc.IntegrityError as exc:
+        # Another process added the same email between the check and the insert.
+        raise conflict from exc
+    return created
+
+
+def list_users(engine: sa.Engine) -> list[User]:
+    """All users, ordered by email."""
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(users).order_by(users.c.email)).all()
+    return [_row_to_user(row) for row in rows]
+
+
+@functools.cache
+def _decoy_hash() -> str:
+    # Verified against for unknown emails, so that they cost as much time as known ones.
+    return _HASHER.hash(secrets.token_urlsafe(32))
+
+
+def _matches(password_hash: str, password: str) -> bool:
+    try:
+        return _HASHER.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def verify_password(engine: sa.Engine, email: str, password: str) -> User | None:
+    """The active user with this email and password, or None.
+
+    Every call spends one argon2 verification, whether or not the email exists or is disabled,
+    so the time taken does not reveal which emails have accounts. A hash made with weaker
+    parameters than the current defaults is replaced by a new one on success.
+
+    Args:
+        engine: The metadata store.
+        email: The address as typed; case and surrounding spaces do not matter.
+        password: The password as typed.
+    """
+    try:
+        email = normalise_email(email)
+    except InvalidInputError:
+        email = ""
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(users).where(users.c.email == email)).first()
+    if row is None or len(password) > MAX_PASSWORD_CHARS:
+        _matches(_decoy_hash(), password[:MAX_PASSWORD_CHARS])
+        return None
+    stored: str = row.password_hash
+    if not _matches(stored, password) or row.disabled_at is not None:
+        return None
+    if _HASHER.check_needs_rehash(stored):
+        with engine.begin() as conn:
+            # Only if unchanged since it was read: a new password set meanwhile wins.
+            conn.execute(
+                users.update()
+                .where(users.c.id == row.id, users.c.password_hash == stored)
+                .values(password_hash=_HASHER.hash(password))
+            )
+    return _row_to_user(row)
