@@ -14,15 +14,17 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, TypeVar
 
 import psycopg
 import pytest
 import redis
 import sqlalchemy as sa
 from psycopg import sql
+
+T = TypeVar("T")
 
 REQUIRE_ALL = "FOOTFALL_REQUIRE_ALL"
 
@@ -36,11 +38,26 @@ def require_binary(name: str, *, also_in: Sequence[Path] = ()) -> str:
     if path is None and also_in:
         path = shutil.which(name, path=os.pathsep.join(str(d) for d in also_in))
     if path is None:
-        reason = f"{name} is not installed (not found on PATH)"
-        if os.environ.get(REQUIRE_ALL) == "1":
-            pytest.fail(f"{reason}; {REQUIRE_ALL}=1 forbids skipping", pytrace=False)
-        pytest.skip(reason)
+        unavailable(f"{name} is not installed (not found on PATH)")
     return path
+
+
+def unavailable(reason: str) -> NoReturn:
+    """Skips the test for a missing service, or fails it when FOOTFALL_REQUIRE_ALL=1."""
+    if os.environ.get(REQUIRE_ALL) == "1":
+        pytest.fail(f"{reason}; {REQUIRE_ALL}=1 forbids skipping", pytrace=False)
+    pytest.skip(reason)
+
+
+def start_with_retries(start: Callable[[], T], attempts: int = 3) -> T:
+    """Runs `start` again when it fails: a free port can be taken between choosing and binding."""
+    for attempt in range(attempts):
+        try:
+            return start()
+        except RuntimeError:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
 
 
 def free_port() -> int:
@@ -102,15 +119,7 @@ def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """URL of a real redis-server on loopback, shared by the session (no persistence)."""
     binary = require_binary("redis-server")
     workdir = tmp_path_factory.mktemp("redis")
-    # The free port can be taken between choosing and binding it; try another one then.
-    for attempt in range(3):
-        try:
-            process, url = _start_redis(binary, workdir, timeout=10.0)
-        except RuntimeError:
-            if attempt == 2:
-                raise
-        else:
-            break
+    process, url = start_with_retries(lambda: _start_redis(binary, workdir, timeout=10.0))
     try:
         yield url
     finally:
@@ -137,10 +146,7 @@ def _postgres_account() -> tuple[int, int] | None:
     try:
         account = pwd.getpwnam(POSTGRES_OS_USER)
     except KeyError:
-        reason = f"running as root needs the {POSTGRES_OS_USER!r} OS user for PostgreSQL"
-        if os.environ.get(REQUIRE_ALL) == "1":
-            pytest.fail(f"{reason}; {REQUIRE_ALL}=1 forbids skipping", pytrace=False)
-        pytest.skip(reason)
+        unavailable(f"running as root needs the {POSTGRES_OS_USER!r} OS user for PostgreSQL")
     return account.pw_uid, account.pw_gid
 
 
@@ -246,15 +252,9 @@ def postgres_server() -> Iterator[str]:
             timeout=120,
             **_as_account(account),
         )
-        # The free port can be taken between choosing and binding it; try another one then.
-        for attempt in range(3):
-            try:
-                process, url = _start_postgres(binary, data, socket_dir, account, timeout=30.0)
-            except RuntimeError:
-                if attempt == 2:
-                    raise
-            else:
-                break
+        process, url = start_with_retries(
+            lambda: _start_postgres(binary, data, socket_dir, account, timeout=30.0)
+        )
         try:
             yield url
         finally:

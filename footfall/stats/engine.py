@@ -190,8 +190,7 @@ class StatsEngine:
 
     def _execute(self, query: Query) -> QueryResult:
         self._check_patterns(query)
-        metrics = base_metrics(query)
-        merged = self._run_parts(query, plan(query, metrics))
+        merged = self._run_parts(query, plan(query, base_metrics(query)))
         if any(m in DERIVED_METRICS for m in query.metrics):
             self._add_rates(query, merged)
         rows = list(merged.items())
@@ -220,9 +219,8 @@ class StatsEngine:
                 merged.setdefault(dims, {}).update(values)
         if not query.dimensions and not merged:
             merged[()] = {}
-        wanted = base_metrics(query)
         for values in merged.values():
-            for metric in wanted:
+            for metric in (m for part in parts for m in part.metrics):
                 values.setdefault(metric, _EMPTY.get(metric))
         return merged
 

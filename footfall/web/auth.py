@@ -43,13 +43,13 @@ def bearer_token(request: Request) -> str | None:
 
 
 async def authorize_key(
-    request: Request, scope: str, *, lacking_scope: ApiError | None = None
+    request: Request, scope: str | tuple[str, ...], *, lacking_scope: ApiError | None = None
 ) -> ApiKey:
-    """The active key of the request, holding `scope`.
+    """The active key of the request, holding `scope` (or one of several).
 
     Raises:
         ApiError: 401 with Plausible's message when the key is missing, unknown, expired or
-            revoked; `lacking_scope` (default: that same 401) when it lacks the scope.
+            revoked; `lacking_scope` (default: that same 401) when it lacks every scope.
     """
     state: AppState = request.app.state.footfall
     token = bearer_token(request)
@@ -59,7 +59,8 @@ async def authorize_key(
     key = await asyncio.to_thread(authenticate, services.meta, token, now=services.clock.now())
     if key is None:
         raise ApiError(INVALID_KEY, 401)
-    if not key.allows(scope):
+    wanted = (scope,) if isinstance(scope, str) else scope
+    if not any(key.allows(one) for one in wanted):
         raise lacking_scope or ApiError(INVALID_KEY, 401)
     return key
 
