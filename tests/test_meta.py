@@ -142,3 +142,16 @@ def test_salts_survive_a_restart(engine: sa.Engine) -> None:
     again = SaltKeeper(engine).ring(now + dt.timedelta(hours=1))
     assert again.current == first.current
     assert again.current_created == now and again.current_created.utcoffset() == dt.timedelta(0)
+
+
+def test_migrations_build_the_tables_the_code_declares(engine: sa.Engine) -> None:
+    """The Alembic history and footfall.meta.tables describe the same schema."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from footfall.meta.tables import metadata
+
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        diff = compare_metadata(context, metadata)
+    assert diff == []

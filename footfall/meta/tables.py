@@ -27,6 +27,15 @@ api_keys = sa.Table(
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=True),
+    # The user whose rights bound the key's; None for a key the operator made on the command
+    # line without --user, which holds exactly its scopes.
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE", name="fk_api_keys_user_id_users"),
+        nullable=True,
+        index=True,
+    ),
 )
 
 salts = sa.Table(
@@ -92,7 +101,46 @@ users = sa.Table(
     sa.Column("password_hash", sa.String(255), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("disabled_at", sa.DateTime(timezone=True), nullable=True),
+    # Consecutive failed logins since the last success, and when the next attempt may come.
+    sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
     sa.CheckConstraint("role IN ('admin', 'viewer')", name="ck_users_role"),
     # Sessions will name users by id: SQLite must not hand a removed user's id to a new one.
     sqlite_autoincrement=True,
+)
+
+# Signed-in browsers. The cookie carries a random token; only its SHA-256 is stored, so a copy
+# of the database signs nobody in. Signing out deletes the row.
+login_sessions = sa.Table(
+    "login_sessions",
+    metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column(
+        "user_id",
+        sa.Integer,
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False, index=True),
+)
+
+# The sites a viewer may read (admins read every site without a row here).
+user_sites = sa.Table(
+    "user_sites",
+    metadata,
+    sa.Column(
+        "user_id", sa.Integer, sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column(
+        "site_id",
+        sa.Integer,
+        sa.ForeignKey("sites.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )

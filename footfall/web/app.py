@@ -14,7 +14,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from footfall.clock import Clock
@@ -29,6 +29,7 @@ from footfall.web.errors import EXCEPTION_HANDLERS, InternalErrorMiddleware, int
 from footfall.web.ratelimit import open_rate_limits
 from footfall.web.security import ApiCorsMiddleware, SecurityHeadersMiddleware
 from footfall.web.state import AppState
+from footfall.web.templating import static_files
 
 log = logging.getLogger(__name__)
 
@@ -160,6 +161,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp
         Route("/api/v2/query", stats_api.query_v2, methods=["POST"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        Mount("/static", app=static_files(), name="static"),
     ]
     # Outermost first: every response, a 500 included, gets the security and CORS headers.
     middleware = [Middleware(SecurityHeadersMiddleware)]
