@@ -10,6 +10,7 @@ import functools
 import getpass
 import json
 import logging
+import os
 import shutil
 import sys
 import tempfile
@@ -24,6 +25,8 @@ from footfall.errors import FootfallError, NotFoundError
 from footfall.settings import Settings, describe, load_settings
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
+
     from footfall.meta.audit import Actor
     from footfall.stats.model import Goal
 
@@ -32,6 +35,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEMO_DOMAIN = "demo.footfall.test"
 DEMO_EVENTS = 60_000
 DEMO_DAYS = 30
+DEMO_EMAIL = "demo@footfall.test"
+DEMO_LOGIN_FILE = "demo-login"
 
 
 def _settings(**flags: Any) -> Settings:
@@ -121,15 +126,20 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, demo: bool)
     import uvicorn
 
     from footfall.web.app import create_app
+    from footfall.web.signing import resolve_secret_key
 
-    settings = _settings(host=host, port=port, data_dir=data_dir)
+    # --demo is for trying footfall out: it needs no secret key.
+    environment = "development" if demo else None
+    settings = _settings(host=host, port=port, data_dir=data_dir, environment=environment)
     _configure_logging(settings)
-    if demo:
-        _seed_demo(settings)
+    # Checked before anything is seeded or bound, so a missing key is the only message.
+    settings = resolve_secret_key(settings)
+    login = _seed_demo(settings) if demo else None
     url = f"http://{settings.host}:{settings.port}"
     click.echo(f"footfall listening on {url}", err=True)
     if demo:
         click.echo(f"demo site: {DEMO_DOMAIN} (send events to {url}/api/event)", err=True)
+        click.echo(f"dashboard: {url}/ {login}", err=True)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -157,21 +167,45 @@ def _configure_logging(settings: Settings) -> None:
         logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
 
 
-def _seed_demo(settings: Settings) -> None:
+def _seed_demo(settings: Settings) -> str:
+    """Seeds the demo site (when there is no site) and account; returns how to sign in."""
     from footfall.importer import seed_demo
     from footfall.meta.sites import add_site, list_sites
     from footfall.service import Services
 
     services = Services.open(settings)
     try:
+        login = _demo_login(services.meta, settings.data_dir)
         if list_sites(services.meta):
-            return
+            return login
         site = add_site(services.meta, domain=DEMO_DOMAIN, timezone="UTC", actor=_actor())
         click.echo(f"seeding demo site {DEMO_DOMAIN} with {DEMO_DAYS} days of traffic…", err=True)
         report = seed_demo(services, site=site, events=DEMO_EVENTS, days=DEMO_DAYS)
         click.echo(f"demo: {report.stored} events in {report.sessions} visits", err=True)
+        return login
     finally:
         services.close()
+
+
+def _demo_login(meta: sa.Engine, data_dir: Path) -> str:
+    """Creates the demo admin with a random password once, kept in the data directory."""
+    import secrets
+
+    from footfall.meta.users import add_user, has_users
+
+    path = data_dir / DEMO_LOGIN_FILE
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    if has_users(meta):
+        return "(sign in with an existing account)"
+    password = secrets.token_urlsafe(12)
+    add_user(meta, email=DEMO_EMAIL, role="admin", password=password, actor=_actor())
+    login = f"(sign in as {DEMO_EMAIL} with the password {password})"
+    # Readable by the data directory's owner only, like the development secret key.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(login + "\n")
+    return login
 
 
 # -- sites ---------------------------------------------------------------------------------
@@ -248,10 +282,22 @@ def key() -> None:
     help="stats:read (default), events:import, sites:write or admin; repeat for several.",
 )
 @click.option("--expires-days", type=int, default=None, help="Expire after N days.")
+@click.option(
+    "--user",
+    "user_email",
+    default=None,
+    metavar="EMAIL",
+    help="The user who owns the key and bounds its rights (a viewer's key may only read the "
+    "viewer's sites). Without it the key holds exactly its scopes on every site.",
+)
 @data_dir_option
 @handle_errors
 def key_create(
-    name: str, scopes: tuple[str, ...], expires_days: int | None, data_dir: Path | None
+    name: str,
+    scopes: tuple[str, ...],
+    expires_days: int | None,
+    user_email: str | None,
+    data_dir: Path | None,
 ) -> None:
     """Create an API key; the key is printed once, alone on the last line."""
     from footfall.meta.keys import create_key
@@ -262,11 +308,13 @@ def key_create(
         name=name,
         scopes=scopes or ("stats:read",),
         expires_days=expires_days,
+        user_email=user_email,
         actor=_actor(),
     )
     expiry = f", expires {created.expires_at:%Y-%m-%d}" if created.expires_at else ""
+    owner = f", owned by {created.owner_email}" if created.owner_email else ""
     click.echo(
-        f"created key {created.name} ({' '.join(created.scopes)}{expiry}); "
+        f"created key {created.name} ({' '.join(created.scopes)}{expiry}{owner}); "
         "store it now, it is not shown again:"
     )
     click.echo(secret)
@@ -276,7 +324,7 @@ def key_create(
 @data_dir_option
 @handle_errors
 def key_list(data_dir: Path | None) -> None:
-    """List API keys (never their values)."""
+    """List API keys (never their values), with their owners ('-' for an operator key)."""
     from footfall.meta.keys import list_keys
     from footfall.service import open_meta
 
@@ -285,9 +333,12 @@ def key_list(data_dir: Path | None) -> None:
         status = "revoked" if item.revoked_at else ("active" if item.is_active(now) else "expired")
         used = f"{item.last_used_at:%Y-%m-%d %H:%M}" if item.last_used_at else "never"
         expires = f"{item.expires_at:%Y-%m-%d}" if item.expires_at else "-"
+        owner = item.owner_email or "-"
+        if item.owner_disabled:
+            owner += " (disabled)"
         click.echo(
             f"{item.name}\t{item.prefix}…\t{' '.join(item.scopes)}\t{status}\t"
-            f"expires {expires}\tlast used {used}"
+            f"expires {expires}\tlast used {used}\towner {owner}"
         )
 
 
@@ -354,13 +405,82 @@ def user_add(email: str, role: str, password_stdin: bool, data_dir: Path | None)
 @data_dir_option
 @handle_errors
 def user_list(data_dir: Path | None) -> None:
-    """List users: email, role, when created, and whether disabled."""
+    """List users: email, role, when created, whether disabled, and the sites they read."""
+    from footfall.meta.access import granted_domains
     from footfall.meta.users import list_users
     from footfall.service import open_meta
 
-    for item in list_users(open_meta(_settings(data_dir=data_dir))):
+    engine = open_meta(_settings(data_dir=data_dir))
+    granted = granted_domains(engine)
+    for item in list_users(engine):
         status = f"disabled {item.disabled_at:%Y-%m-%d %H:%M}" if item.disabled_at else "active"
-        click.echo(f"{item.email}\t{item.role}\tcreated {item.created_at:%Y-%m-%d %H:%M}\t{status}")
+        readable = "all" if item.role == "admin" else ",".join(granted.get(item.id, [])) or "none"
+        click.echo(
+            f"{item.email}\t{item.role}\tcreated {item.created_at:%Y-%m-%d %H:%M}\t{status}\t"
+            f"sites {readable}"
+        )
+
+
+@user.command("grant")
+@click.argument("email")
+@click.option("--site", "domain", required=True, help="Domain of the site the viewer may read.")
+@data_dir_option
+@handle_errors
+def user_grant(email: str, domain: str, data_dir: Path | None) -> None:
+    """Let a viewer read a site's stats (admins read every site)."""
+    from footfall.meta.access import grant_site
+    from footfall.meta.sites import normalise_domain
+    from footfall.meta.users import normalise_email
+
+    changed = grant_site(_meta(data_dir), email, domain, actor=_actor())
+    verb = "may now read" if changed else "could already read"
+    click.echo(f"{normalise_email(email)} {verb} {normalise_domain(domain)}")
+
+
+@user.command("ungrant")
+@click.argument("email")
+@click.option("--site", "domain", required=True, help="Domain of the site to take away.")
+@data_dir_option
+@handle_errors
+def user_ungrant(email: str, domain: str, data_dir: Path | None) -> None:
+    """Stop a viewer reading a site's stats; takes effect on the next request."""
+    from footfall.meta.access import revoke_site
+    from footfall.meta.sites import normalise_domain
+    from footfall.meta.users import normalise_email
+
+    changed = revoke_site(_meta(data_dir), email, domain, actor=_actor())
+    verb = "may no longer read" if changed else "could not read"
+    click.echo(f"{normalise_email(email)} {verb} {normalise_domain(domain)}")
+
+
+@user.command("disable")
+@click.argument("email")
+@data_dir_option
+@handle_errors
+def user_disable(email: str, data_dir: Path | None) -> None:
+    """Disable a user: no sign-in, and the user's API keys stop working."""
+    from footfall.meta.users import set_user_disabled
+
+    changed = set_user_disabled(_meta(data_dir), email, True, actor=_actor())
+    click.echo(f"disabled {changed.email}")
+
+
+@user.command("enable")
+@click.argument("email")
+@data_dir_option
+@handle_errors
+def user_enable(email: str, data_dir: Path | None) -> None:
+    """Enable a disabled user again, and with it the user's API keys."""
+    from footfall.meta.users import set_user_disabled
+
+    changed = set_user_disabled(_meta(data_dir), email, False, actor=_actor())
+    click.echo(f"enabled {changed.email}")
+
+
+def _meta(data_dir: Path | None) -> sa.Engine:
+    from footfall.service import open_meta
+
+    return open_meta(_settings(data_dir=data_dir))
 
 
 # -- goals ---------------------------------------------------------------------------------
@@ -483,6 +603,13 @@ AUDIT_ACTIONS = (
     "goal.add",
     "goal.delete",
     "user.add",
+    "login.success",
+    "login.failure",
+    "logout",
+    "user.grant",
+    "user.ungrant",
+    "user.disable",
+    "user.enable",
 )
 AUDIT_MAX_LIMIT = 10_000
 

@@ -7,6 +7,7 @@ defaults below. A secret may also be read from the file named by ``FOOTFALL_<NAM
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import math
 import os
 from collections.abc import Callable, Iterator, Mapping
@@ -79,6 +80,63 @@ def _check_rate_limit(value: str) -> None:
     items = list(limits.parse_many(value))  # raises ValueError on malformed text
     if len(items) != 1 or items[0].amount < 1:
         raise ValueError("expected one limit such as 100/second (or empty to disable)")
+
+
+# Values published in docs, examples and other projects' quick starts: a key anyone can read
+# signs nothing. Compared lower-cased.
+KNOWN_SECRET_KEYS = frozenset(
+    {
+        "changeme",
+        "change-me",
+        "change_me",
+        "please-change-me",
+        "secret",
+        "secret-key",
+        "secret_key",
+        "secretkey",
+        "footfall",
+        "development",
+        "dev",
+        "insecure",
+        "password",
+        "test",
+        "your-secret-key",
+        "your_secret_key",
+        "replace-me",
+    }
+)
+MIN_SECRET_KEY_CHARS = 32
+
+
+def check_secret_key(value: str) -> None:
+    """Refuses a secret key that is short, a published default or barely varied.
+
+    The message never repeats the value.
+    """
+    if not value:
+        return
+    if value.strip().lower() in KNOWN_SECRET_KEYS:
+        raise ValueError("this is a published default, which signs nothing; generate a new key")
+    if len(value) < MIN_SECRET_KEY_CHARS:
+        raise ValueError(
+            f"a secret key needs at least {MIN_SECRET_KEY_CHARS} characters (this one has "
+            f"{len(value)}); generate one with: "
+            'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+        )
+    if len(set(value)) < 8:
+        raise ValueError("the secret key repeats a few characters; generate a random one")
+
+
+def _check_fallback_keys(value: str) -> None:
+    for item in value.split(","):
+        if item.strip():
+            check_secret_key(item.strip())
+
+
+def _check_proxies(value: str) -> None:
+    for item in value.split(","):
+        if item.strip():
+            ipaddress.ip_network(item.strip(), strict=False)  # raises ValueError
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +352,75 @@ REGISTRY: tuple[Setting, ...] = (
         parse=_parse_int,
         minimum=0,
     ),
+    Setting(
+        "environment",
+        "auto",
+        "production requires FOOTFALL_SECRET_KEY; development (also set by serve --demo) "
+        "generates one into the data directory; auto is production unless the server listens "
+        "only on a loopback address.",
+        choices=("auto", "production", "development"),
+    ),
+    Setting(
+        "secret_key",
+        "",
+        "Random text of at least 32 characters that signs session cookies and form tokens; "
+        "required in production (known defaults are refused).",
+        secret=True,
+        check=check_secret_key,
+    ),
+    Setting(
+        "secret_key_fallbacks",
+        "",
+        "Comma-separated earlier secret keys, still accepted for signatures (never used to "
+        "sign), so that the key can rotate without signing everyone out.",
+        secret=True,
+        check=_check_fallback_keys,
+    ),
+    Setting(
+        "trusted_proxies",
+        "127.0.0.1,::1",
+        "Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For "
+        "footfall believes when it limits and records sign-ins (ingest always reads it, like "
+        "Plausible).",
+        check=_check_proxies,
+    ),
+    Setting(
+        "session_hours",
+        336,
+        "How long a sign-in lasts, in hours, before the user must sign in again.",
+        parse=_parse_int,
+        minimum=1,
+        maximum=24 * 366,
+    ),
+    Setting(
+        "login_rate_limit",
+        "20/minute",
+        "Sign-in attempts allowed per client IP, written like 20/minute; empty disables.",
+        parse=str.strip,
+        check=_check_rate_limit,
+    ),
+    Setting(
+        "login_account_rate_limit",
+        "10/minute",
+        "Sign-in attempts allowed per email address, written like 10/minute; empty disables.",
+        parse=str.strip,
+        check=_check_rate_limit,
+    ),
+    Setting(
+        "login_lockout_after",
+        10,
+        "Consecutive failed sign-ins that lock an account (from the third, each failure makes "
+        "the next attempt wait twice as long).",
+        parse=_parse_int,
+        minimum=3,
+    ),
+    Setting(
+        "login_lockout_minutes",
+        15,
+        "How long a locked account refuses sign-ins, in minutes.",
+        parse=_parse_int,
+        minimum=1,
+    ),
 )
 
 _BY_NAME = {setting.name: setting for setting in REGISTRY}
@@ -306,7 +433,7 @@ class Settings:
     data_dir: Path = Path("footfall-data")
     host: str = "127.0.0.1"
     port: int = 8000
-    database_url: str = ""
+    database_url: str = dataclasses.field(default="", repr=False)
     log_level: str = "info"
     ingest_queue_size: int = 50_000
     commit_max_batch: int = 20_000
@@ -317,7 +444,7 @@ class Settings:
     ua_cache_size: int = 50_000
     max_body_bytes: int = 1_000_000
     access_log: bool = False
-    redis_url: str | None = None
+    redis_url: str | None = dataclasses.field(default=None, repr=False)
     query_cache_entries: int = 2000
     query_cache_live_ttl_s: float = 5.0
     query_cache_past_ttl_s: float = 86_400.0
@@ -325,6 +452,15 @@ class Settings:
     cors_origins: str = ""
     ingest_rate_limit: str = "100/second"
     stats_api_hourly_limit: int = 1_000_000
+    environment: str = "auto"
+    secret_key: str = dataclasses.field(default="", repr=False)
+    secret_key_fallbacks: str = dataclasses.field(default="", repr=False)
+    trusted_proxies: str = "127.0.0.1,::1"
+    session_hours: int = 336
+    login_rate_limit: str = "20/minute"
+    login_account_rate_limit: str = "10/minute"
+    login_lockout_after: int = 10
+    login_lockout_minutes: int = 15
 
     @property
     def metadata_url(self) -> str:
@@ -337,6 +473,20 @@ class Settings:
     def cors_origin_list(self) -> tuple[str, ...]:
         """The origins of `cors_origins`, in order."""
         return tuple(o for o in (part.strip() for part in self.cors_origins.split(",")) if o)
+
+    @property
+    def fallback_secret_keys(self) -> tuple[str, ...]:
+        """The earlier secret keys still accepted, in the order given."""
+        return tuple(k for k in (p.strip() for p in self.secret_key_fallbacks.split(",")) if k)
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The networks of `trusted_proxies`."""
+        return tuple(
+            ipaddress.ip_network(p.strip(), strict=False)
+            for p in self.trusted_proxies.split(",")
+            if p.strip()
+        )
 
     @property
     def event_store_path(self) -> Path:
@@ -390,7 +540,7 @@ def load_settings(
             try:
                 value = setting.parse(raw)
             except ValueError as exc:
-                raise ConfigError(f"{source}: {exc} (got {raw!r})") from exc
+                raise ConfigError(f"{source}: {exc}{_shown(setting, raw)}") from exc
         elif setting.secret and f"{setting.env_var}_FILE" in environ:
             source = f"{setting.env_var}_FILE"
             value = _read_secret_file(setting, environ[source])
@@ -400,8 +550,13 @@ def load_settings(
         try:
             values[setting.name] = setting.validate(value)
         except ValueError as exc:
-            raise ConfigError(f"{source}: {exc} (got {value!r})") from exc
+            raise ConfigError(f"{source}: {exc}{_shown(setting, value)}") from exc
     return Settings(**values)
+
+
+def _shown(setting: Setting, value: object) -> str:
+    # A secret's value never reaches an error message, a log line or a terminal.
+    return "" if setting.secret else f" (got {value!r})"
 
 
 def describe(settings: Settings) -> Iterator[tuple[Setting, str]]:

@@ -124,8 +124,9 @@ def server(settings: Settings) -> Iterator[ServerProcess]:
 
 
 # Real servers (skipped when not installed) for every test module that asks for them: redis-server,
-# and PostgreSQL, on which `meta_url` runs the metadata tests as well as on SQLite.
+# and PostgreSQL, on which `meta_url` and `engine` run the metadata tests as well as on SQLite.
 from tests.services import (  # noqa: E402, F401
+    engine,
     meta_url,
     postgres_database,
     postgres_server,

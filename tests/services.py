@@ -24,6 +24,8 @@ import redis
 import sqlalchemy as sa
 from psycopg import sql
 
+from footfall.meta import db as meta_db
+
 T = TypeVar("T")
 
 REQUIRE_ALL = "FOOTFALL_REQUIRE_ALL"
@@ -295,3 +297,12 @@ def meta_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'meta.sqlite3'}"
     # Looked up only here, so that the SQLite runs never start a server.
     return str(request.getfixturevalue("postgres_database"))
+
+
+@pytest.fixture
+def engine(meta_url: str) -> Iterator[sa.Engine]:
+    """A migrated metadata store, on SQLite and (where installed) on PostgreSQL."""
+    engine = meta_db.create_engine(meta_url)
+    meta_db.migrate(engine)
+    yield engine
+    engine.dispose()

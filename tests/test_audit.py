@@ -6,7 +6,6 @@ import datetime as dt
 import json
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,14 +27,6 @@ from tests.conftest import FOOTFALL
 ALICE = Actor("cli:alice")
 
 # -- metadata functions ----------------------------------------------------------------------
-
-
-@pytest.fixture
-def engine(meta_url: str) -> Iterator[sa.Engine]:
-    engine = db.create_engine(meta_url)
-    db.migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def _dump(engine: sa.Engine) -> str:
@@ -349,8 +340,9 @@ def test_goal_endpoints_record_the_key_and_client_address(
 ) -> None:
     writer = _bearer(settings, "writer", "sites:write")
     form = {"site_id": "example.com", "goal_type": "event", "event_name": "Signup"}
-    proxied = {**writer, "x-forwarded-for": "203.0.113.7, 10.0.0.1"}
-    assert client.put(GOALS, data=form, headers=proxied).status_code == 200
+    # The client is no trusted proxy: the address it claims is not recorded.
+    forged = {**writer, "x-forwarded-for": "203.0.113.7, 10.0.0.1"}
+    assert client.put(GOALS, data=form, headers=forged).status_code == 200
     # Find-or-create finding the goal, and a refused request, change nothing.
     assert client.put(GOALS, data=form, headers=writer).status_code == 200
     assert client.put(GOALS, data={**form, "goal_type": "x"}, headers=writer).status_code == 400
@@ -361,7 +353,7 @@ def test_goal_endpoints_record_the_key_and_client_address(
     entries = list_entries(open_meta(settings))
     assert [(e.actor, e.action, e.target, e.ip) for e in entries] == [
         ("key:writer", "goal.delete", "goal 1 on example.com", "testclient"),
-        ("key:writer", "goal.add", "goal 1 on example.com", "203.0.113.7"),
+        ("key:writer", "goal.add", "goal 1 on example.com", "testclient"),
     ]
     assert entries[1].after == {
         "site": "example.com",
@@ -423,8 +415,7 @@ def test_audit_endpoint_needs_an_admin_key(client: TestClient, settings: Setting
         ({"limit": "x"}, "Parameter `limit` must be a whole number from 1 to 10000"),
         (
             {"action": "site.rename"},
-            "unknown action 'site.rename': choose from site.add, site.delete, key.create, "
-            "key.revoke, goal.add, goal.delete, user.add",
+            "unknown action 'site.rename': choose from " + ", ".join(audit.ACTIONS),
         ),
     ):
         response = client.get(AUDIT, params=params, headers=admin)

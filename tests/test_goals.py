@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,14 +22,6 @@ from footfall.web.auth import INVALID_KEY, MISSING_KEY
 from tests.conftest import FOOTFALL
 
 # -- metadata functions ----------------------------------------------------------------------
-
-
-@pytest.fixture
-def engine(meta_url: str) -> Iterator[sa.Engine]:
-    engine = db.create_engine(meta_url)
-    db.migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -11,14 +10,6 @@ from footfall.meta import db
 from footfall.meta.keys import authenticate, create_key, list_keys, revoke_key
 from footfall.meta.salts import SaltKeeper, load_salts
 from footfall.meta.sites import add_site, delete_site, get_site, list_sites
-
-
-@pytest.fixture
-def engine(meta_url: str) -> Iterator[sa.Engine]:
-    engine = db.create_engine(meta_url)
-    db.migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def test_migrations_go_up_and_down(meta_url: str) -> None:
@@ -155,3 +146,9 @@ def test_migrations_build_the_tables_the_code_declares(engine: sa.Engine) -> Non
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(context, metadata)
     assert diff == []
+
+
+def test_key_names_with_nul_are_refused_on_every_store(engine: sa.Engine) -> None:
+    with pytest.raises(InvalidInputError, match="NUL"):
+        create_key(engine, name="ci\x00; DROP TABLE api_keys")
+    assert list_keys(engine) == []

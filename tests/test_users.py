@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -22,14 +21,6 @@ from tests.conftest import FOOTFALL
 
 ALICE = Actor("cli:alice")
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def engine(meta_url: str) -> Iterator[sa.Engine]:
-    engine = db.create_engine(meta_url)
-    db.migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 def _stored_hash(engine: sa.Engine, email: str) -> str:

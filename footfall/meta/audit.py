@@ -4,12 +4,14 @@ The log is append-only. This module has `record`, which inserts an entry, and `l
 which reads them; there is deliberately no function that updates or deletes one, and nothing
 else in footfall writes to the ``audit_log`` table.
 
-How entries are written: the functions that change sites, keys, goals and users (`add_site`,
-`delete_site`, `create_key`, `revoke_key`, `add_goal`, `delete_goal`, `add_user`) take an optional
-``actor``. Given one, they record the change on the connection of their own transaction, so the
-change and its entry commit, or roll back, together; without one (demo seeding, tests) they
-record nothing. A call that changes nothing, such as adding a goal that already exists or
-revoking a revoked key, records nothing either.
+How entries are written: the functions that change sites, keys, goals, users and grants
+(`add_site`, `delete_site`, `create_key`, `revoke_key`, `add_goal`, `delete_goal`, `add_user`,
+`set_user_disabled`, `grant_site`, `revoke_site`) take an optional ``actor``. Given one, they
+record the change on the connection of their own transaction, so the change and its entry
+commit, or roll back, together; without one (demo seeding, tests) they record nothing. A call
+that changes nothing, such as adding a goal that already exists or revoking a revoked key,
+records nothing either. Sign-in attempts and sign-outs are recorded by footfall.meta.logins and
+the sign-in pages, whether or not they succeed.
 
 Entries never hold a secret: a key is recorded by its name, prefix and scopes, a user by
 email and role, never a password or its hash.
@@ -37,6 +39,13 @@ ACTIONS = (
     "goal.add",
     "goal.delete",
     "user.add",
+    "login.success",
+    "login.failure",
+    "logout",
+    "user.grant",
+    "user.ungrant",
+    "user.disable",
+    "user.enable",
 )
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000
@@ -122,7 +131,7 @@ def parse_since(text: str) -> dt.datetime:
     """Reads an ISO 8601 date or date-time; a date means its midnight, no offset means UTC.
 
     Raises:
-        InvalidInputError: `text` is neither.
+        InvalidInputError: `text` is neither, or its offset moves it past year 1 or 9999 in UTC.
     """
     try:
         value = dt.datetime.fromisoformat(text.strip())
@@ -130,7 +139,10 @@ def parse_since(text: str) -> dt.datetime:
         raise InvalidInputError(
             f"{text!r} is not an ISO date or date-time, such as 2026-11-02 or 2026-11-02T10:00:00Z"
         ) from exc
-    return _utc(value)
+    try:
+        return _utc(value)
+    except OverflowError as exc:
+        raise InvalidInputError(f"{text!r} is outside the years 1 to 9999 in UTC") from exc
 
 
 def record(
@@ -217,6 +229,9 @@ def list_entries(
         raise InvalidInputError(f"the limit must be a whole number from 1 to {MAX_LIMIT}")
     if action is not None and action not in ACTIONS:
         raise InvalidInputError(f"unknown action {action!r}: choose from {', '.join(ACTIONS)}")
+    if actor is not None and "\x00" in actor:
+        # No actor holds a NUL character, and PostgreSQL refuses one even as a parameter.
+        return []
     query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
     if since is not None:
         # As UTC: SQLite compares the stored naive UTC text.

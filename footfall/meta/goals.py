@@ -33,6 +33,9 @@ RESERVED_EVENT_NAMES = frozenset({"engagement"})
 def _checked_length(what: str, value: str, limit: int) -> str:
     if not value:
         raise InvalidInputError(f"a goal's {what} cannot be blank")
+    if "\x00" in value:
+        # PostgreSQL cannot store one; refused on every backend alike.
+        raise InvalidInputError(f"a goal's {what} cannot contain a NUL character")
     if len(value) > limit:
         raise InvalidInputError(
             f"a goal's {what} is {len(value)} characters long; the limit is {limit}"

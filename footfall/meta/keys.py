@@ -1,4 +1,8 @@
-"""Functions over API keys. Only a SHA-256 hash of each key is stored (see docs/adr)."""
+"""Functions over API keys. Only a SHA-256 hash of each key is stored (see docs/adr).
+
+A key may belong to a user, whose role and status bound what the key may do; what a key holds
+at a given moment is decided by `footfall.meta.access`.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
+from footfall.meta.access import VIEWER_SCOPES, scopes_beyond_role
 from footfall.meta.audit import Actor, record_change
 from footfall.meta.db import utcnow
-from footfall.meta.tables import api_keys
+from footfall.meta.tables import api_keys, users
+from footfall.meta.users import normalise_email
 
 SCOPES = ("stats:read", "events:import", "sites:write", "admin")
 KEY_PREFIX = "ff_"
@@ -32,6 +38,11 @@ class ApiKey:
     expires_at: dt.datetime | None
     revoked_at: dt.datetime | None
     last_used_at: dt.datetime | None
+    # The owning user: None, None, None and False for an operator key (made without --user).
+    user_id: int | None = None
+    owner_email: str | None = None
+    owner_role: str | None = None
+    owner_disabled: bool = False
 
     def is_active(self, now: dt.datetime) -> bool:
         """True when the key is neither revoked nor expired at `now`."""
@@ -40,7 +51,11 @@ class ApiKey:
         return self.expires_at is None or _aware(self.expires_at) > now
 
     def allows(self, scope: str) -> bool:
-        """True when the key carries `scope` (``admin`` carries every scope)."""
+        """True when the key was given `scope` (``admin`` carries every scope).
+
+        These are the scopes as stored; what the key holds now also depends on its owner
+        (`footfall.meta.access.effective_rights`).
+        """
         return scope in self.scopes or "admin" in self.scopes
 
 
@@ -58,6 +73,15 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+# Every key column and its owner's email, role and status (NULL for an operator key).
+_KEYS_WITH_OWNERS = sa.select(
+    api_keys,
+    users.c.email.label("owner_email"),
+    users.c.role.label("owner_role"),
+    users.c.disabled_at.label("owner_disabled_at"),
+).select_from(api_keys.outerjoin(users, api_keys.c.user_id == users.c.id))
+
+
 def _row_to_key(row: sa.Row[tuple[object, ...]]) -> ApiKey:
     m = row._mapping
     return ApiKey(
@@ -69,12 +93,37 @@ def _row_to_key(row: sa.Row[tuple[object, ...]]) -> ApiKey:
         expires_at=_aware(m["expires_at"]) if m["expires_at"] else None,
         revoked_at=_aware(m["revoked_at"]) if m["revoked_at"] else None,
         last_used_at=_aware(m["last_used_at"]) if m["last_used_at"] else None,
+        user_id=m["user_id"],
+        owner_email=m["owner_email"],
+        owner_role=m["owner_role"],
+        owner_disabled=m["owner_disabled_at"] is not None,
     )
 
 
 def _snapshot(key: ApiKey) -> dict[str, object]:
     # Never the key or its hash: the prefix is all a reader needs to tell keys apart.
-    return {"name": key.name, "prefix": key.prefix, "scopes": list(key.scopes)}
+    state: dict[str, object] = {"name": key.name, "prefix": key.prefix, "scopes": list(key.scopes)}
+    if key.owner_email is not None:
+        state["user"] = key.owner_email
+    return state
+
+
+def _owner_id(conn: sa.Connection, email: str, scopes: tuple[str, ...]) -> int:
+    """The id of the user who will own a key with `scopes`, checked against the user's role."""
+    row = conn.execute(sa.select(users).where(users.c.email == email)).first()
+    if row is None:
+        raise NotFoundError(f"no user {email}: 'footfall user list' shows the users")
+    if row.disabled_at is not None:
+        raise InvalidInputError(
+            f"user {email} is disabled: enable it with 'footfall user enable {email}' first"
+        )
+    beyond = scopes_beyond_role(row.role, scopes)
+    if beyond:
+        raise InvalidInputError(
+            f"{email} is a {row.role}, whose keys may hold only "
+            f"{', '.join(sorted(VIEWER_SCOPES))}, not {', '.join(beyond)}"
+        )
+    return int(row.id)
 
 
 def create_key(
@@ -83,19 +132,39 @@ def create_key(
     name: str,
     scopes: tuple[str, ...] = ("stats:read",),
     expires_days: int | None = None,
+    user_email: str | None = None,
     actor: Actor | None = None,
 ) -> tuple[ApiKey, str]:
     """Creates a key and returns it with its secret value, which is shown only this once.
 
-    With an `actor`, records ``key.create`` (name, prefix and scopes) in the same transaction.
+    With an `actor`, records ``key.create`` (name, prefix, scopes and owner) in the same
+    transaction.
+
+    Args:
+        engine: The metadata store.
+        name: A unique name for the key.
+        scopes: What the key may do; see `SCOPES`.
+        expires_days: Expire the key after this many days; never by default.
+        user_email: The user who owns the key, whose rights bound the key's (a viewer's key
+            may hold only ``stats:read``); None for an operator key, which holds exactly its
+            scopes on every site.
+        actor: Who creates the key, for the audit log.
+
+    Returns:
+        The key as stored, and its secret value.
 
     Raises:
-        InvalidInputError: Empty or too long name, unknown scope, or non-positive expiry.
+        InvalidInputError: Empty or too long name, unknown scope, non-positive expiry,
+            malformed or disabled user, or a scope beyond the user's role.
+        NotFoundError: No user has `user_email`.
         ConflictError: A key with this name exists.
     """
     name = name.strip()
     if not name:
         raise InvalidInputError("a key needs a non-empty --name")
+    if "\x00" in name:
+        # PostgreSQL refuses NUL in text; refused everywhere so both stores agree.
+        raise InvalidInputError("a key name cannot contain a NUL character")
     if len(name) > MAX_NAME_CHARS:
         raise InvalidInputError(
             f"the key name is {len(name)} characters long; the limit is {MAX_NAME_CHARS}"
@@ -105,6 +174,7 @@ def create_key(
         raise InvalidInputError(f"unknown scope {unknown[0]!r}: choose from {', '.join(SCOPES)}")
     if expires_days is not None and expires_days <= 0:
         raise InvalidInputError("--expires-days must be a positive number of days")
+    email = normalise_email(user_email) if user_email is not None else None
     secret = KEY_PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
     values = {
@@ -116,19 +186,21 @@ def create_key(
         "expires_at": now + dt.timedelta(days=expires_days) if expires_days else None,
     }
     with engine.begin() as conn:
+        if email is not None:
+            values["user_id"] = _owner_id(conn, email, scopes)
         if conn.execute(sa.select(api_keys.c.id).where(api_keys.c.name == name)).first():
             raise ConflictError(f"a key named {name!r} already exists")
         conn.execute(api_keys.insert().values(**values))
-        row = conn.execute(sa.select(api_keys).where(api_keys.c.name == name)).one()
+        row = conn.execute(_KEYS_WITH_OWNERS.where(api_keys.c.name == name)).one()
         created = _row_to_key(row)
         record_change(conn, actor, "key.create", name, after=_snapshot(created))
     return created, secret
 
 
 def list_keys(engine: sa.Engine) -> list[ApiKey]:
-    """All keys, newest first."""
+    """All keys, newest first, with their owners."""
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(api_keys).order_by(api_keys.c.id.desc())).all()
+        rows = conn.execute(_KEYS_WITH_OWNERS.order_by(api_keys.c.id.desc())).all()
     return [_row_to_key(row) for row in rows]
 
 
@@ -142,14 +214,14 @@ def revoke_key(engine: sa.Engine, name: str, *, actor: Actor | None = None) -> A
         NotFoundError: No key has that name.
     """
     with engine.begin() as conn:
-        row = conn.execute(sa.select(api_keys).where(api_keys.c.name == name)).first()
+        row = conn.execute(_KEYS_WITH_OWNERS.where(api_keys.c.name == name)).first()
         if row is None:
             raise NotFoundError(f"no key named {name!r}")
         before = _row_to_key(row)
         if before.revoked_at is not None:
             return before
         conn.execute(api_keys.update().where(api_keys.c.id == row.id).values(revoked_at=utcnow()))
-        row = conn.execute(sa.select(api_keys).where(api_keys.c.id == row.id)).one()
+        row = conn.execute(_KEYS_WITH_OWNERS.where(api_keys.c.id == row.id)).one()
         after = _row_to_key(row)
         record_change(
             conn,
@@ -163,15 +235,16 @@ def revoke_key(engine: sa.Engine, name: str, *, actor: Actor | None = None) -> A
 
 
 def authenticate(engine: sa.Engine, secret: str, *, now: dt.datetime) -> ApiKey | None:
-    """The active key whose value is `secret`, recording its use; None if there is none."""
+    """The active key whose value is `secret`, recording its use; None if there is none.
+
+    A key whose owner is disabled is not active. One query reads the key with its owner.
+    """
     with engine.begin() as conn:
-        row = conn.execute(
-            sa.select(api_keys).where(api_keys.c.key_hash == hash_key(secret))
-        ).first()
+        row = conn.execute(_KEYS_WITH_OWNERS.where(api_keys.c.key_hash == hash_key(secret))).first()
         if row is None:
             return None
         key = _row_to_key(row)
-        if not key.is_active(now):
+        if not key.is_active(now) or key.owner_disabled:
             return None
         conn.execute(api_keys.update().where(api_keys.c.id == key.id).values(last_used_at=now))
     return key

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
 from footfall.meta.audit import Actor, record_change
 from footfall.meta.db import utcnow
-from footfall.meta.tables import goals, sites
+from footfall.meta.tables import goals, sites, user_sites
 
 # A hostname-like domain, optionally with a path prefix is not allowed: Plausible site ids are
 # bare domains (subdomains allowed), lower case.
@@ -86,15 +86,18 @@ def get_site(engine: sa.Engine, domain: str) -> Site:
         NotFoundError: No such site.
     """
     value = domain.strip().lower().removeprefix("www.")
-    with engine.connect() as conn:
-        row = conn.execute(sa.select(sites).where(sites.c.domain == value)).first()
+    row = None
+    # No domain holds a NUL character, and PostgreSQL refuses one even as a parameter.
+    if "\x00" not in value:
+        with engine.connect() as conn:
+            row = conn.execute(sa.select(sites).where(sites.c.domain == value)).first()
     if row is None:
         raise NotFoundError(f"no site {value}: add it with 'footfall site add {value}'")
     return Site(id=row.id, domain=row.domain, timezone=row.timezone)
 
 
 def delete_site(engine: sa.Engine, domain: str, *, actor: Actor | None = None) -> Site:
-    """Removes a site and its goals from the metadata store and returns what was removed.
+    """Removes a site, its goals and its grants to viewers; returns what was removed.
 
     With an `actor`, records ``site.delete`` in the same transaction.
 
@@ -105,6 +108,7 @@ def delete_site(engine: sa.Engine, domain: str, *, actor: Actor | None = None) -
     with engine.begin() as conn:
         # Not left to ON DELETE CASCADE: SQLite enforces it only with foreign keys switched on.
         conn.execute(goals.delete().where(goals.c.site_id == site.id))
+        conn.execute(user_sites.delete().where(user_sites.c.site_id == site.id))
         deleted = conn.execute(sites.delete().where(sites.c.id == site.id)).rowcount
         if deleted:  # not when a concurrent call removed it first
             record_change(conn, actor, "site.delete", site.domain, before=_snapshot(site))

@@ -16,10 +16,10 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from footfall.errors import ConflictError, InvalidInputError
+from footfall.errors import ConflictError, InvalidInputError, NotFoundError
 from footfall.meta.audit import Actor, record_change
 from footfall.meta.db import utcnow
-from footfall.meta.tables import users
+from footfall.meta.tables import login_sessions, users
 
 ROLES = ("admin", "viewer")
 MIN_PASSWORD_CHARS = 12
@@ -94,10 +94,13 @@ def add_user(
     role: str,
     password: str,
     actor: Actor | None = None,
+    only_if_first: bool = False,
 ) -> User:
     """Creates a user whose password is stored as an argon2id hash.
 
     With an `actor`, records ``user.add`` (email and role only) in the same transaction.
+    With `only_if_first`, creates the user only while there is none (first-run setup): of two
+    concurrent calls, one gets the ConflictError.
 
     Args:
         engine: The metadata store.
@@ -105,13 +108,14 @@ def add_user(
         role: One of `ROLES`.
         password: At least `MIN_PASSWORD_CHARS` characters.
         actor: Who adds the user, for the audit log.
+        only_if_first: Refuse when any user exists.
 
     Returns:
         The new user.
 
     Raises:
         InvalidInputError: Malformed email, unknown role, or a too short or too long password.
-        ConflictError: A user with this email exists.
+        ConflictError: A user with this email exists (with `only_if_first`: any user).
     """
     email = normalise_email(email)
     if role not in ROLES:
@@ -121,6 +125,10 @@ def add_user(
     conflict = ConflictError(f"a user with the email {email} already exists")
     try:
         with engine.begin() as conn:
+            if only_if_first:
+                _lock_users(conn)
+                if conn.execute(sa.select(users.c.id).limit(1)).first():
+                    raise ConflictError("setup is closed: a user already exists")
             if conn.execute(sa.select(users.c.id).where(users.c.email == email)).first():
                 raise conflict
             conn.execute(
@@ -134,7 +142,28 @@ def add_user(
     except sa.exc.IntegrityError as exc:
         # Another process added the same email between the check and the insert.
         raise conflict from exc
+    except sa.exc.OperationalError as exc:
+        # SQLite: another writer committed after this transaction read (a stale snapshot).
+        if only_if_first:
+            raise ConflictError("setup is closed: a user already exists") from exc
+        raise
     return created
+
+
+def _lock_users(conn: sa.Connection) -> None:
+    """Serialises first-user creation across processes.
+
+    PostgreSQL takes a lock that other writers of the table wait for; SQLite needs none, as a
+    transaction that read before another's write commits cannot write (``OperationalError``).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(sa.text("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE"))
+
+
+def has_users(engine: sa.Engine) -> bool:
+    """True once any user exists (first-run setup is then closed)."""
+    with engine.connect() as conn:
+        return conn.execute(sa.select(users.c.id).limit(1)).first() is not None
 
 
 def list_users(engine: sa.Engine) -> list[User]:
@@ -190,3 +219,81 @@ def verify_password(engine: sa.Engine, email: str, password: str) -> User | None
                 .values(password_hash=_HASHER.hash(password))
             )
     return _row_to_user(row)
+
+
+def get_user(engine: sa.Engine, email: str) -> User:
+    """The user with this email (case and surrounding spaces do not matter).
+
+    Raises:
+        InvalidInputError: `email` is not an email address.
+        NotFoundError: No user has it.
+    """
+    email = normalise_email(email)
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(users).where(users.c.email == email)).first()
+    if row is None:
+        raise NotFoundError(f"no user {email}: 'footfall user list' shows the users")
+    return _row_to_user(row)
+
+
+def get_user_by_id(engine: sa.Engine, user_id: int) -> User:
+    """The user with this id.
+
+    Raises:
+        NotFoundError: No user has it.
+    """
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(users).where(users.c.id == user_id)).first()
+    if row is None:
+        raise NotFoundError(f"no user with id {user_id}")
+    return _row_to_user(row)
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return _utc(value).isoformat().replace("+00:00", "Z") if value is not None else None
+
+
+def set_user_disabled(
+    engine: sa.Engine, email: str, disabled: bool, *, actor: Actor | None = None
+) -> User:
+    """Disables or re-enables a user (idempotent) and returns the user as it now is.
+
+    A disabled user cannot sign in, is signed out of every browser, and the API keys the user
+    owns hold no rights until the user is enabled again. With an `actor`, records
+    ``user.disable`` or ``user.enable`` in the same transaction, unless nothing changed.
+
+    Args:
+        engine: The metadata store.
+        email: The user's address; case and surrounding spaces do not matter.
+        disabled: True to disable, False to enable.
+        actor: Who makes the change, for the audit log.
+
+    Raises:
+        InvalidInputError: `email` is not an email address.
+        NotFoundError: No user has it.
+    """
+    email = normalise_email(email)
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(users).where(users.c.email == email)).first()
+        if row is None:
+            raise NotFoundError(f"no user {email}: 'footfall user list' shows the users")
+        before = _row_to_user(row)
+        if (before.disabled_at is not None) == disabled:
+            return before
+        conn.execute(
+            users.update()
+            .where(users.c.id == before.id)
+            .values(disabled_at=utcnow() if disabled else None)
+        )
+        if disabled:
+            conn.execute(login_sessions.delete().where(login_sessions.c.user_id == before.id))
+        after = _row_to_user(conn.execute(sa.select(users).where(users.c.id == before.id)).one())
+        record_change(
+            conn,
+            actor,
+            "user.disable" if disabled else "user.enable",
+            email,
+            before={"email": email, "role": before.role, "disabled_at": _iso(before.disabled_at)},
+            after={"email": email, "role": after.role, "disabled_at": _iso(after.disabled_at)},
+        )
+    return after

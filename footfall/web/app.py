@@ -24,10 +24,11 @@ from footfall.settings import Settings
 from footfall.stats.cache import open_cache
 from footfall.stats.engine import StatsEngine
 from footfall.storage.writer import GroupCommitWriter
-from footfall.web import audit_api, event, importing, sites_api, stats_api
+from footfall.web import accounts, api_docs, audit_api, event, importing, sites_api, stats_api
 from footfall.web.errors import EXCEPTION_HANDLERS, InternalErrorMiddleware, internal_error
 from footfall.web.ratelimit import open_rate_limits
 from footfall.web.security import ApiCorsMiddleware, SecurityHeadersMiddleware
+from footfall.web.signing import resolve_secret_key, signer_for
 from footfall.web.state import AppState
 from footfall.web.templating import static_files
 
@@ -100,7 +101,13 @@ class FootfallApp(Starlette):
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp:
-    """Builds the ASGI app; stores are opened in its lifespan and closed (flushed) after it."""
+    """Builds the ASGI app; stores are opened in its lifespan and closed (flushed) after it.
+
+    Raises:
+        ConfigError: No secret key outside development (see footfall.web.signing).
+    """
+    settings = resolve_secret_key(settings)
+    signer = signer_for(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -131,6 +138,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp
             writer=writer,
             stats=stats,
             rate_limits=rate_limits,
+            signer=signer,
         )
         keeper = asyncio.create_task(_housekeeping(services))
         # Start-up objects (parsers, tables, caches) live for the whole process: keep them out
@@ -159,12 +167,17 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp
         Route("/api/v1/stats/timeseries", stats_api.timeseries, methods=["GET"]),
         Route("/api/v1/stats/breakdown", stats_api.breakdown, methods=["GET"]),
         Route("/api/v2/query", stats_api.query_v2, methods=["POST"]),
+        Route("/api/docs", api_docs.api_docs, methods=["GET"]),
+        Route("/api/docs/openapi.json", api_docs.openapi_json, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Mount("/static", app=static_files(), name="static"),
+        *accounts.ROUTES,
     ]
     # Outermost first: every response, a 500 included, gets the security and CORS headers.
-    middleware = [Middleware(SecurityHeadersMiddleware)]
+    middleware = [
+        Middleware(SecurityHeadersMiddleware, trusted_proxies=settings.trusted_proxy_networks)
+    ]
     if settings.cors_origin_list:
         middleware.append(Middleware(ApiCorsMiddleware, origins=settings.cors_origin_list))
     middleware.append(Middleware(InternalErrorMiddleware))

@@ -13,21 +13,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from footfall.errors import InvalidInputError
-from footfall.ingest.clientip import client_ip
 from footfall.meta.audit import DEFAULT_LIMIT, MAX_LIMIT, Actor, list_entries, parse_since
 from footfall.meta.keys import ApiKey
 from footfall.web.auth import ApiError, authorize_key
+from footfall.web.clients import trusted_client_ip
 from footfall.web.state import AppState
 
 
 def request_actor(request: Request, key: ApiKey) -> Actor:
     """The audit actor of a request made with `key`: ``key:<name>`` and the client address.
 
-    The address is resolved as for ingest (footfall.ingest.clientip): proxy headers first,
-    then the socket peer.
+    The address is the socket peer, or what a trusted proxy forwarded (footfall.web.clients).
     """
-    peer = request.client.host if request.client else None
-    return Actor(f"key:{key.name}", ip=client_ip(request.headers.get, peer) or None)
+    return Actor(f"key:{key.name}", ip=trusted_client_ip(request))
 
 
 def _limit(value: str | None) -> int:

@@ -1,13 +1,21 @@
-"""Bearer-key authentication for the JSON APIs, with Plausible's messages and check order."""
+"""Bearer-key authentication for the JSON APIs, with Plausible's messages and check order.
+
+What a key may do is decided by its effective rights (`footfall.meta.access`), not by the
+scopes stored with it: a viewer's key reads only the viewer's sites, and a site the key does
+not reach is answered exactly as a site that does not exist.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 
+import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from footfall.errors import NotFoundError
+from footfall.meta.access import Rights, key_rights
 from footfall.meta.keys import ApiKey, authenticate
 from footfall.meta.sites import Site, get_site
 from footfall.web.state import AppState
@@ -42,39 +50,52 @@ def bearer_token(request: Request) -> str | None:
     return token.strip()
 
 
+def _key_and_rights(
+    engine: sa.Engine, token: str, now: dt.datetime
+) -> tuple[ApiKey, Rights] | None:
+    """The active key whose value is `token` and its rights now (one worker-thread hop)."""
+    key = authenticate(engine, token, now=now)
+    return None if key is None else (key, key_rights(engine, key))
+
+
 async def authorize_key(
     request: Request, scope: str | tuple[str, ...], *, lacking_scope: ApiError | None = None
-) -> ApiKey:
-    """The active key of the request, holding `scope` (or one of several).
+) -> tuple[ApiKey, Rights]:
+    """The active key of the request and its rights, which hold `scope` (or one of several).
 
     Raises:
-        ApiError: 401 with Plausible's message when the key is missing, unknown, expired or
-            revoked; `lacking_scope` (default: that same 401) when it lacks every scope.
+        ApiError: 401 with Plausible's message when the key is missing, unknown, expired,
+            revoked or its owner disabled; `lacking_scope` (default: that same 401) when its
+            rights lack every scope.
     """
     state: AppState = request.app.state.footfall
     token = bearer_token(request)
     if token is None:
         raise ApiError(MISSING_KEY, 401)
     services = state.services
-    key = await asyncio.to_thread(authenticate, services.meta, token, now=services.clock.now())
-    if key is None:
+    found = await asyncio.to_thread(_key_and_rights, services.meta, token, services.clock.now())
+    if found is None:
         raise ApiError(INVALID_KEY, 401)
     wanted = (scope,) if isinstance(scope, str) else scope
-    if not any(key.allows(one) for one in wanted):
+    if not any(found[1].allows(one) for one in wanted):
         raise lacking_scope or ApiError(INVALID_KEY, 401)
-    return key
+    return found
 
 
-async def resolve_site(request: Request, domain: str | None) -> Site:
-    """The site named by a ``site_id`` parameter.
+async def resolve_site(request: Request, domain: str | None, rights: Rights) -> Site:
+    """The site named by a ``site_id`` parameter, if `rights` reach it.
 
     Raises:
-        ApiError: 400 when the parameter is missing, 401 (Plausible's wording) when unknown.
+        ApiError: 400 when the parameter is missing; 401 (Plausible's wording) when the site
+            is unknown or out of the key's reach, the same answer for both.
     """
     if not domain:
         raise ApiError(MISSING_SITE, 400)
     state: AppState = request.app.state.footfall
     try:
-        return await asyncio.to_thread(get_site, state.services.meta, domain)
+        site = await asyncio.to_thread(get_site, state.services.meta, domain)
     except NotFoundError as exc:
         raise ApiError(INVALID_KEY, 401) from exc
+    if not rights.reaches(site.id):
+        raise ApiError(INVALID_KEY, 401)
+    return site

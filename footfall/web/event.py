@@ -7,7 +7,6 @@ building Request and Response objects (they cost about a third of a trivial requ
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import orjson
@@ -120,11 +119,7 @@ async def _event(
     # Counted before the body is read, so a flood costs as little as possible.
     rate_limits = state.rate_limits
     if rate_limits.ingest is not None:
-        limiter = rate_limits.limiter
-        if limiter.remote:
-            decision = await asyncio.to_thread(limiter.hit, rate_limits.ingest, "ingest", ip)
-        else:
-            decision = limiter.hit(rate_limits.ingest, "ingest", ip)
+        decision = await rate_limits.limiter.hit_async(rate_limits.ingest, "ingest", ip)
         if not decision.allowed:
             refusal = [
                 (name.lower().encode(), value.encode())

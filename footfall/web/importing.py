@@ -24,8 +24,8 @@ async def import_events(request: Request) -> Response:
     state: AppState = request.app.state.footfall
     services = state.services
     try:
-        await authorize_key(request, "events:import", lacking_scope=_NO_IMPORT_SCOPE)
-        site = await resolve_site(request, request.query_params.get("site_id"))
+        _, rights = await authorize_key(request, "events:import", lacking_scope=_NO_IMPORT_SCOPE)
+        site = await resolve_site(request, request.query_params.get("site_id"), rights)
     except ApiError as exc:
         return exc.response()
     fd, name = tempfile.mkstemp(prefix="import-", suffix=".ndjson", dir=state.settings.data_dir)

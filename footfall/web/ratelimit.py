@@ -7,6 +7,7 @@ request: the limiter fails open, counts the error and logs at most once a minute
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import threading
@@ -220,6 +221,12 @@ class RateLimiter:
             return Decision(True, amount, amount, time.time() + limit.get_expiry())
         return Decision(count <= amount, amount, max(0, amount - count), reset)
 
+    async def hit_async(self, limit: limits.RateLimitItem, *keys: str) -> Decision:
+        """`hit` for the event loop: in a worker thread when it makes a network round trip."""
+        if self.remote:
+            return await asyncio.to_thread(self.hit, limit, *keys)
+        return self.hit(limit, *keys)
+
     def clear(self, limit: limits.RateLimitItem, *keys: str) -> None:
         """Forgets the count of `keys` under `limit` (the next hit starts a new window)."""
         self._strategy.clear(limit, *keys)
@@ -255,18 +262,23 @@ class RateLimits:
         limiter: Where requests are counted.
         ingest: Per client IP on ``POST /api/event``; None when disabled.
         stats_api: Per API key on the Stats API; None when disabled.
+        login_ip: Sign-in attempts per client IP; None when disabled.
+        login_account: Sign-in attempts per email address; None when disabled.
     """
 
     limiter: RateLimiter
     ingest: limits.RateLimitItem | None
     stats_api: limits.RateLimitItem | None
+    login_ip: limits.RateLimitItem | None = None
+    login_account: limits.RateLimitItem | None = None
 
 
 def open_rate_limits(settings: Settings) -> RateLimits:
     """Builds the limiter and parses the limits.
 
     Args:
-        settings: Uses ``redis_url``, ``ingest_rate_limit`` and ``stats_api_hourly_limit``.
+        settings: Uses ``redis_url``, ``ingest_rate_limit``, ``stats_api_hourly_limit``,
+            ``login_rate_limit`` and ``login_account_rate_limit``.
 
     Returns:
         The limits; the limiter counts in Redis when a Redis URL is set, else in memory.
@@ -279,10 +291,15 @@ def open_rate_limits(settings: Settings) -> RateLimits:
     except ValueError as exc:
         # The URL may hold a password, so the message names the variable, not the value.
         raise ConfigError(f"FOOTFALL_REDIS_URL: {exc}") from None
-    ingest = limits.parse(settings.ingest_rate_limit) if settings.ingest_rate_limit else None
     hourly = settings.stats_api_hourly_limit
     return RateLimits(
         limiter=limiter,
-        ingest=ingest,
+        ingest=_parse(settings.ingest_rate_limit),
         stats_api=limits.RateLimitItemPerHour(hourly) if hourly else None,
+        login_ip=_parse(settings.login_rate_limit),
+        login_account=_parse(settings.login_account_rate_limit),
     )
+
+
+def _parse(text: str) -> limits.RateLimitItem | None:
+    return limits.parse(text) if text else None

@@ -12,6 +12,8 @@ from collections.abc import Iterable, Sequence
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from footfall.web.clients import Network, scope_is_https
+
 EVENT_PATH = "/api/event"
 
 Header = tuple[bytes, bytes]
@@ -51,15 +53,16 @@ def with_security_headers(headers: Iterable[Header], https: bool) -> list[Header
 class SecurityHeadersMiddleware:
     """Adds `with_security_headers` to every response except the Events API's."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, trusted_proxies: Sequence[Network] = ()) -> None:
         self.app = app
+        self.trusted_proxies = tuple(trusted_proxies)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Passes the request on, amending the response's start message."""
         if scope["type"] != "http" or scope["path"] == EVENT_PATH:
             await self.app(scope, receive, send)
             return
-        https = scope.get("scheme") == "https"
+        https = scope_is_https(scope, self.trusted_proxies)
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":

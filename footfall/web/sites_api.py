@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
+from footfall.meta.access import Rights
 from footfall.meta.goals import add_goal, delete_goal, list_goals
 from footfall.meta.sites import Site
 from footfall.stats.model import Goal
@@ -93,19 +94,21 @@ def _text(params: Mapping[str, Any], name: str) -> str | None:
     raise ApiError(f"Parameter `{name}` must be a string")
 
 
-async def _site(request: Request, domain: str) -> Site:
+async def _site(request: Request, domain: str, rights: Rights) -> Site:
     try:
-        return await resolve_site(request, domain)
+        return await resolve_site(request, domain, rights)
     except ApiError as exc:
-        # resolve_site answers like the Stats API (401); Plausible's Sites API says 404.
+        # resolve_site answers like the Stats API (401); Plausible's Sites API says 404, for a
+        # site out of the key's reach as for one that does not exist.
         raise ApiError(SITE_NOT_FOUND, 404) from exc
 
 
-async def _authorize_reader(request: Request) -> None:
-    """Lets through a key with either scope that may read goals."""
-    await authorize_key(
+async def _authorize_reader(request: Request) -> Rights:
+    """Lets through a key with either scope that may read goals; returns its rights."""
+    _, rights = await authorize_key(
         request, ("stats:read", "sites:write"), lacking_scope=ApiError(NO_READ_SCOPE, 403)
     )
+    return rights
 
 
 async def put_goal(request: Request) -> Response:
@@ -116,7 +119,7 @@ async def put_goal(request: Request) -> Response:
     """
     state: AppState = request.app.state.footfall
     try:
-        key = await authorize_key(
+        key, rights = await authorize_key(
             request, "sites:write", lacking_scope=ApiError(NO_WRITE_SCOPE, 403)
         )
         params = await _params(request)
@@ -140,7 +143,7 @@ async def put_goal(request: Request) -> Response:
         custom_props = params.get("custom_props")
         if custom_props is not None and not isinstance(custom_props, dict):
             raise ApiError("Parameter `custom_props` must be a JSON object")
-        site = await _site(request, domain)
+        site = await _site(request, domain, rights)
         goal = await asyncio.to_thread(
             add_goal,
             state.services.meta,
@@ -205,7 +208,7 @@ async def list_site_goals(request: Request) -> Response:
     state: AppState = request.app.state.footfall
     query = request.query_params
     try:
-        await _authorize_reader(request)
+        rights = await _authorize_reader(request)
         domain = query.get("site_id")
         if not domain:
             raise ApiError("Parameter `site_id` is required to list goals")
@@ -214,7 +217,7 @@ async def list_site_goals(request: Request) -> Response:
         before = _cursor(query.get("before"), "before")
         if after is not None and before is not None:
             raise ApiError("give only one of the parameters `after` and `before`")
-        site = await _site(request, domain)
+        site = await _site(request, domain, rights)
     except ApiError as exc:
         return exc.response()
     goals = await asyncio.to_thread(list_goals, state.services.meta, site.id)
@@ -227,14 +230,14 @@ async def delete_site_goal(request: Request) -> Response:
     """Deletes goal ``goal_id`` of ``site_id`` (query or body)."""
     state: AppState = request.app.state.footfall
     try:
-        key = await authorize_key(
+        key, rights = await authorize_key(
             request, "sites:write", lacking_scope=ApiError(NO_WRITE_SCOPE, 403)
         )
         params = await _params(request)
         domain = _text(params, "site_id")
         if not domain:
             raise ApiError("Parameter `site_id` is required to delete a goal")
-        site = await _site(request, domain)
+        site = await _site(request, domain, rights)
         raw_id = str(request.path_params["goal_id"])
         # Ids are positive 64-bit integers; anything else names no goal.
         if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:

@@ -9,14 +9,16 @@ from footfall.settings import Settings
 from footfall.stats.engine import StatsEngine
 from footfall.storage.writer import GroupCommitWriter
 from footfall.web.ratelimit import RateLimits
+from footfall.web.signing import Signer
 
 
 @dataclass
 class AppState:
-    """Built in the lifespan: the services, the writer, the stats engine and the rate limits."""
+    """Built in the lifespan: services, writer, stats engine, rate limits and the signer."""
 
     settings: Settings
     services: Services
     writer: GroupCommitWriter
     stats: StatsEngine
     rate_limits: RateLimits
+    signer: Signer

@@ -15,6 +15,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from footfall.meta.access import Rights
 from footfall.meta.goals import list_goals
 from footfall.meta.sites import Site
 from footfall.stats.model import Goal, StatsQueryError
@@ -55,25 +56,25 @@ class OrjsonResponse(Response):
         return orjson.dumps(content)
 
 
-async def _authorize(request: Request) -> None:
+async def _authorize(request: Request) -> Rights:
     """Authenticates the key, then counts the request against its hourly limit, as Plausible.
+
+    Returns:
+        The key's rights, which decide the sites the request may read.
 
     Raises:
         ApiError: The key is refused (401) or over its limit (`RateLimited`, 429).
     """
-    key = await authorize_key(request, "stats:read")
+    key, rights = await authorize_key(request, "stats:read")
     state: AppState = request.app.state.footfall
     limit = state.rate_limits.stats_api
     if limit is None:
-        return
-    limiter = state.rate_limits.limiter
-    if limiter.remote:
-        decision = await asyncio.to_thread(limiter.hit, limit, "stats_api", str(key.id))
-    else:
-        decision = limiter.hit(limit, "stats_api", str(key.id))
+        return rights
+    decision = await state.rate_limits.limiter.hit_async(limit, "stats_api", str(key.id))
     request.state.rate_limit = decision
     if not decision.allowed:
         raise RateLimited(decision)
+    return rights
 
 
 def _answer(request: Request, content: Any) -> Response:
@@ -85,9 +86,11 @@ def _answer(request: Request, content: Any) -> Response:
     return response
 
 
-async def _site_and_goals(request: Request, domain: str | None) -> tuple[Site, tuple[Goal, ...]]:
-    """The site named by `domain` and its goals (for an already authorised request)."""
-    site = await resolve_site(request, domain)
+async def _site_and_goals(
+    request: Request, domain: str | None, rights: Rights
+) -> tuple[Site, tuple[Goal, ...]]:
+    """The site named by `domain`, if `rights` reach it, and its goals."""
+    site = await resolve_site(request, domain, rights)
     state: AppState = request.app.state.footfall
     goals = await asyncio.to_thread(list_goals, state.services.meta, site.id)
     return site, tuple(goals)
@@ -95,8 +98,8 @@ async def _site_and_goals(request: Request, domain: str | None) -> tuple[Site, t
 
 async def _v1(request: Request) -> tuple[Site, V1Request]:
     """Authorises a v1 request and parses its parameters for the site it names."""
-    await _authorize(request)
-    site, goals = await _site_and_goals(request, request.query_params.get("site_id"))
+    rights = await _authorize(request)
+    site, goals = await _site_and_goals(request, request.query_params.get("site_id"), rights)
     state: AppState = request.app.state.footfall
     return site, V1Request(
         request.query_params,
@@ -109,8 +112,8 @@ async def _v1(request: Request) -> tuple[Site, V1Request]:
 
 async def realtime_visitors(request: Request) -> Response:
     """``GET /api/v1/stats/realtime/visitors``: visitors in the last five minutes."""
-    await _authorize(request)
-    site = await resolve_site(request, request.query_params.get("site_id"))
+    rights = await _authorize(request)
+    site = await resolve_site(request, request.query_params.get("site_id"), rights)
     state: AppState = request.app.state.footfall
     now = state.services.clock.now().astimezone(dt.UTC).replace(tzinfo=None)
     count = await asyncio.to_thread(state.stats.realtime_visitors, site.id, now - REALTIME_WINDOW)
@@ -149,7 +152,7 @@ async def breakdown(request: Request) -> Response:
 
 async def query_v2(request: Request) -> Response:
     """``POST /api/v2/query``."""
-    await _authorize(request)
+    rights = await _authorize(request)
     try:
         body = orjson.loads(await request.body())
     except orjson.JSONDecodeError as exc:
@@ -161,7 +164,7 @@ async def query_v2(request: Request) -> Response:
     site_id = body.get("site_id")
     if site_id is not None and not isinstance(site_id, str):
         raise StatsQueryError("#/site_id: Type mismatch. Expected String.")
-    site, goals = await _site_and_goals(request, site_id)
+    site, goals = await _site_and_goals(request, site_id, rights)
     state: AppState = request.app.state.footfall
     first = None
     if body.get("date_range") == "all":

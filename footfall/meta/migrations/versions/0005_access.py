@@ -18,9 +18,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("users") as batch:
-        batch.add_column(
-            sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0")
-        )
+        batch.add_column(sa.Column("failed_logins", sa.Integer, nullable=False, server_default="0"))
         batch.add_column(sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True))
     with op.batch_alter_table("api_keys") as batch:
