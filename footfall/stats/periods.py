@@ -564,8 +564,11 @@ def _hour_labels(start: dt.datetime, end: dt.datetime, zone: ZoneInfo) -> list[s
             labels.append(label)
         # Step to the next local hour, or to the offset change if one comes first, so that
         # an hour that exists only in part (a 30-minute shift) is still seen.
-        step = local.replace(minute=0, second=0, microsecond=0) + _HOUR - local
-        following = instant + step
+        try:
+            step = local.replace(minute=0, second=0, microsecond=0) + _HOUR - local
+            following = instant + step
+        except OverflowError:  # the calendar's last hour: none follows
+            break
         if _offset(following, zone) != _offset(instant, zone):
             following = _first_offset_change(zone, instant, following)
         instant = following

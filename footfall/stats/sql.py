@@ -82,8 +82,11 @@ class Dialect:
         return f"strftime({local}, '%Y-%m-01')"
 
     def regex(self, column: str, pattern: str) -> str:
-        """True when the RE2 `pattern` matches anywhere in the column (partial match)."""
-        return f"regexp_matches({column}, {pattern})"
+        """True when the RE2 `pattern` matches anywhere in the column (partial match).
+
+        As in ClickHouse's `match` (Plausible), ``.`` also matches line breaks.
+        """
+        return f"regexp_matches({column}, {pattern}, 's')"
 
     def like(self, column: str, pattern: str) -> str:
         """True when the whole column matches a LIKE pattern (backslash escapes)."""
@@ -230,9 +233,10 @@ class Scope:
     def _compare(self, column: str, cond: Condition) -> str:
         values = [stored_value(cond.dimension, v) for v in cond.values]
         if column == "city":
-            # GeoName ids are numbers; text that is not one matches no city.
+            # GeoName ids are numbers; text that is not one matches no city (`isdigit` alone
+            # also takes digits such as "²", which int() refuses).
             if cond.op in ("is", "is_not"):
-                values = [int(v) if str(v).isdigit() else -1 for v in values]
+                values = [int(v) if str(v).isascii() and str(v).isdigit() else -1 for v in values]
                 return self._match("CAST(city AS BIGINT)", cond, values)
             return self._match("CAST(city AS VARCHAR)", cond, values)
         return self._match(column, cond, values)
