@@ -220,6 +220,7 @@ def test_cli_import_reports_bad_lines_by_number_and_keeps_good_ones(
         json.dumps([1, 2]),
         json.dumps({**good, "timestamp": "2026-11-01T12:00:00+02:00", "visitor_id": "v2"}),
         json.dumps({**good, "name": "x" * 121}),
+        json.dumps({**good, "timestamp": "9999-12-31T00:00:00Z"}),
     ]
     path = tmp_path / "history.ndjson"
     path.write_text("\n".join(lines) + "\n")
@@ -236,7 +237,8 @@ def test_cli_import_reports_bad_lines_by_number_and_keeps_good_ones(
     assert any(e.startswith("line 8: props: keys should have at most 300 bytes") for e in errors)
     assert "line 9: not a JSON object" in errors
     assert "line 11: name should be at most 120 characters" in errors
-    assert "imported 2 events in 2 visits from 10 lines" in result.stdout
+    assert "line 12: timestamp is more than a day in the future" in errors
+    assert "imported 2 events in 2 visits from 11 lines" in result.stdout
     con = duckdb.connect(str(settings.event_store_path), read_only=True)
     stamps = [row[0] for row in con.execute("SELECT timestamp FROM events ORDER BY 1").fetchall()]
     con.close()

@@ -278,6 +278,9 @@ class DuckDBImporter:
                      WHEN r.timestamp IS NULL THEN 'timestamp is required'
                      WHEN try_cast(r.timestamp AS TIMESTAMPTZ) IS NULL
                        THEN 'timestamp is not an ISO-8601 date-time'
+                     -- Historical events only: a future one would count as a current visitor.
+                     WHEN try_cast(r.timestamp AS TIMESTAMPTZ) > now() + INTERVAL 1 DAY
+                       THEN 'timestamp is more than a day in the future'
                      WHEN r.name IS NULL OR r.name = '' THEN 'name is required'
                      WHEN length(r.name) > {MAX_NAME_CHARS}
                        THEN 'name should be at most {MAX_NAME_CHARS} characters'
