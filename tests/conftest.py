@@ -132,3 +132,6 @@ from tests.services import (  # noqa: E402, F401
     postgres_server,
     redis_server,
 )
+
+# A real headless Chromium for the browser tests (skipped when not installed).
+from tests.browser import browser, context, page  # noqa: E402, F401

@@ -21,6 +21,7 @@ import hmac
 import logging
 import secrets
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -139,7 +140,7 @@ def _check_csrf(request: Request, form: FormData) -> None:
         raise FormRefused(FORM_EXPIRED)
 
 
-async def _read_form(request: Request) -> FormData:
+async def read_form(request: Request) -> FormData:
     """The posted form, CSRF-checked.
 
     Raises:
@@ -159,12 +160,13 @@ async def _read_form(request: Request) -> FormData:
     return form
 
 
-def _field(form: FormData, name: str, limit: int = 2048) -> str:
+def form_field(form: FormData, name: str, limit: int = 2048) -> str:
+    """A text field of `form`, cut to `limit` characters; '' when absent or a file."""
     value = form.get(name)
     return value[:limit] if isinstance(value, str) else ""
 
 
-def _page(
+def render_page(
     request: Request,
     template: str,
     context: dict[str, Any] | None = None,
@@ -193,8 +195,9 @@ def _page(
     return response
 
 
-def _refused(request: Request, exc: FormRefused) -> Response:
-    return _page(request, "message.html", {"message": exc.message}, status_code=exc.status)
+def refused(request: Request, exc: FormRefused) -> Response:
+    """The page answering a refused form."""
+    return render_page(request, "message.html", {"message": exc.message}, status_code=exc.status)
 
 
 def safe_next(value: str | None) -> str:
@@ -209,8 +212,15 @@ def safe_next(value: str | None) -> str:
     return value
 
 
-def _redirect(url: str) -> RedirectResponse:
+def redirect(url: str) -> RedirectResponse:
+    """A 303 to `url` (after a form, the browser follows with GET)."""
     return RedirectResponse(url, status_code=303)
+
+
+def login_redirect(request: Request) -> RedirectResponse:
+    """Sends a signed-out browser to sign in, and back to this page afterwards."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return redirect("/login?" + urlencode({"next": target}))
 
 
 def _sign_in(request: Request, response: Response, user: User) -> None:
@@ -237,17 +247,19 @@ async def setup_page(request: Request) -> Response:
     state = _state(request)
     meta = state.services.meta
     if await asyncio.to_thread(has_users, meta):
-        return _redirect("/login")
+        return redirect("/login")
     if request.method == "GET":
-        return _page(request, "setup.html", {"email": "", "errors": [], "min": MIN_PASSWORD_CHARS})
+        return render_page(
+            request, "setup.html", {"email": "", "errors": [], "min": MIN_PASSWORD_CHARS}
+        )
     try:
-        form = await _read_form(request)
+        form = await read_form(request)
     except FormRefused as exc:
-        return _refused(request, exc)
-    email = _field(form, "email", 320)
-    password = _field(form, "password", 4096)
+        return refused(request, exc)
+    email = form_field(form, "email", 320)
+    password = form_field(form, "password", 4096)
     errors: list[str] = []
-    if password != _field(form, "password_confirm", 4096):
+    if password != form_field(form, "password_confirm", 4096):
         errors.append("The two passwords differ.")
     user = None
     if not errors:
@@ -259,12 +271,12 @@ async def setup_page(request: Request) -> Response:
         except InvalidInputError as exc:
             errors.append(str(exc).replace("--password-stdin", "the password"))
         except ConflictError:
-            return _redirect("/login")
+            return redirect("/login")
     if user is None:
         context = {"email": email, "errors": errors, "min": MIN_PASSWORD_CHARS}
-        return _page(request, "setup.html", context, status_code=400)
+        return render_page(request, "setup.html", context, status_code=400)
     log.info("first admin created through the setup page")
-    response = _redirect("/")
+    response = redirect("/")
     await asyncio.to_thread(_sign_in, request, response, user)
     return response
 
@@ -290,23 +302,23 @@ async def login_page(request: Request) -> Response:
     state = _state(request)
     if request.method == "GET":
         if not await asyncio.to_thread(has_users, state.services.meta):
-            return _redirect("/setup")
+            return redirect("/setup")
         if await current_user(request) is not None:
-            return _redirect(safe_next(request.query_params.get("next")))
+            return redirect(safe_next(request.query_params.get("next")))
         context = {"email": "", "error": None, "next": safe_next(request.query_params.get("next"))}
-        return _page(request, "login.html", context)
+        return render_page(request, "login.html", context)
     try:
-        form = await _read_form(request)
+        form = await read_form(request)
     except FormRefused as exc:
-        return _refused(request, exc)
-    email = _field(form, "email", 320)
-    password = _field(form, "password", 4096)
-    context = {"email": email, "next": safe_next(_field(form, "next"))}
+        return refused(request, exc)
+    email = form_field(form, "email", 320)
+    password = form_field(form, "password", 4096)
+    context = {"email": email, "next": safe_next(form_field(form, "next"))}
     refusal = await _limit(request, email)
     if refusal is not None:
         headers = rate_limit_headers(refusal)
         message = THROTTLED.format(seconds=headers["Retry-After"])
-        return _page(
+        return render_page(
             request, "login.html", {**context, "error": message}, status_code=429, headers=headers
         )
     settings = state.settings
@@ -321,27 +333,27 @@ async def login_page(request: Request) -> Response:
         ip=trusted_client_ip(request),
     )
     if result.outcome is Outcome.SUCCESS and result.user is not None:
-        response = _redirect(str(context["next"]))
+        response = redirect(str(context["next"]))
         await asyncio.to_thread(_sign_in, request, response, result.user)
         return response
     if result.outcome is Outcome.LOCKED:
         wait = str(result.retry_after)
-        return _page(
+        return render_page(
             request,
             "login.html",
             {**context, "error": LOCKED.format(seconds=wait)},
             status_code=429,
             headers={"Retry-After": wait},
         )
-    return _page(request, "login.html", {**context, "error": FAILED}, status_code=400)
+    return render_page(request, "login.html", {**context, "error": FAILED}, status_code=400)
 
 
 async def logout(request: Request) -> Response:
     """POST /logout: ends the session and forgets the cookie."""
     try:
-        await _read_form(request)
+        await read_form(request)
     except FormRefused as exc:
-        return _refused(request, exc)
+        return refused(request, exc)
     state = _state(request)
     user = await current_user(request)
     token = _session_token(request)
@@ -356,7 +368,7 @@ async def logout(request: Request) -> Response:
             target=user.email,
             ip=trusted_client_ip(request),
         )
-    response = _redirect("/login")
+    response = redirect("/login")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
 
@@ -367,10 +379,10 @@ async def home(request: Request) -> Response:
     if user is None:
         state = _state(request)
         if not await asyncio.to_thread(has_users, state.services.meta):
-            return _redirect("/setup")
-        return _redirect("/login")
+            return redirect("/setup")
+        return redirect("/login")
     sites = await asyncio.to_thread(readable_sites, request, user)
-    return _page(request, "home.html", {"user": user, "sites": sites})
+    return render_page(request, "home.html", {"user": user, "sites": sites})
 
 
 def readable_sites(request: Request, user: User) -> list[Site]:
