@@ -610,6 +610,9 @@ AUDIT_ACTIONS = (
     "user.ungrant",
     "user.disable",
     "user.enable",
+    "site.update",
+    "link.create",
+    "link.delete",
 )
 AUDIT_MAX_LIMIT = 10_000
 

@@ -1,6 +1,8 @@
 """A real headless Chromium (Debian's package, never a downloaded one) driven by Playwright.
 
-`browser` is session-scoped: one Chromium for the whole run. Each test gets a fresh context
+`browser` is module-scoped: one Chromium per test module. (Playwright's sync API keeps an event
+loop running in the main thread while it is started, which would break later tests that call
+``asyncio.run``.) Each test gets a fresh context
 (cookies, storage) through `page`. Screenshots go to `SCREENSHOTS` (test-output/screenshots,
 ignored by git), one subdirectory per test.
 """
@@ -33,9 +35,9 @@ DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 375, "height": 812}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for the session."""
+    """One headless Chromium for the test module."""
     executable = require_binary("chromium")
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)

@@ -125,6 +125,8 @@ def server(settings: Settings) -> Iterator[ServerProcess]:
 
 # Real servers (skipped when not installed) for every test module that asks for them: redis-server,
 # and PostgreSQL, on which `meta_url` and `engine` run the metadata tests as well as on SQLite.
+# A real headless Chromium for the browser tests (skipped when not installed).
+from tests.browser import browser, context, page  # noqa: E402, F401
 from tests.services import (  # noqa: E402, F401
     engine,
     meta_url,
@@ -132,6 +134,3 @@ from tests.services import (  # noqa: E402, F401
     postgres_server,
     redis_server,
 )
-
-# A real headless Chromium for the browser tests (skipped when not installed).
-from tests.browser import browser, context, page  # noqa: E402, F401

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from footfall.errors import InvalidInputError, NotFoundError
 from footfall.meta.audit import Actor, record_change
 from footfall.meta.db import utcnow
-from footfall.meta.sites import get_site
+from footfall.meta.sites import Site, get_site
 from footfall.meta.tables import sites, user_sites, users
 from footfall.meta.users import get_user
 
@@ -237,3 +237,15 @@ def revoke_site(engine: sa.Engine, email: str, domain: str, *, actor: Actor | No
             return False
         record_change(conn, actor, "user.ungrant", user.email, before={"site": site.domain})
     return True
+
+
+def readable_site(engine: sa.Engine, user_id: int, domain: str) -> Site | None:
+    """The site named `domain` if the user may read it; None when unknown or not allowed.
+
+    Callers answer both cases alike, so that a page does not reveal which sites exist.
+    """
+    try:
+        site = get_site(engine, domain)
+    except NotFoundError:
+        return None
+    return site if can_read_site(engine, user_id, site.id) else None

@@ -5,8 +5,9 @@ which reads them; there is deliberately no function that updates or deletes one,
 else in footfall writes to the ``audit_log`` table.
 
 How entries are written: the functions that change sites, keys, goals, users and grants
-(`add_site`, `delete_site`, `create_key`, `revoke_key`, `add_goal`, `delete_goal`, `add_user`,
-`set_user_disabled`, `grant_site`, `revoke_site`) take an optional ``actor``. Given one, they
+(`add_site`, `set_site_timezone`, `delete_site`, `create_key`, `revoke_key`, `add_goal`,
+`delete_goal`, `add_user`, `set_user_disabled`, `grant_site`, `revoke_site`, `create_link`,
+`delete_link`) take an optional ``actor``. Given one, they
 record the change on the connection of their own transaction, so the change and its entry
 commit, or roll back, together; without one (demo seeding, tests) they record nothing. A call
 that changes nothing, such as adding a goal that already exists or revoking a revoked key,
@@ -14,7 +15,8 @@ records nothing either. Sign-in attempts and sign-outs are recorded by footfall.
 the sign-in pages, whether or not they succeed.
 
 Entries never hold a secret: a key is recorded by its name, prefix and scopes, a user by
-email and role, never a password or its hash.
+email and role, a shared link by its site, name and whether it has a password, never a
+password or its hash.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ ACTIONS = (
     "user.ungrant",
     "user.disable",
     "user.enable",
+    "site.update",
+    "link.create",
+    "link.delete",
 )
 DEFAULT_LIMIT = 1000
 MAX_LIMIT = 10_000

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
 from footfall.meta.audit import Actor, record_change
 from footfall.meta.db import utcnow
-from footfall.meta.tables import goals, sites, user_sites
+from footfall.meta.tables import goals, shared_links, sites, user_sites
 
 # A hostname-like domain, optionally with a path prefix is not allowed: Plausible site ids are
 # bare domains (subdomains allowed), lower case.
@@ -96,8 +96,42 @@ def get_site(engine: sa.Engine, domain: str) -> Site:
     return Site(id=row.id, domain=row.domain, timezone=row.timezone)
 
 
+def set_site_timezone(
+    engine: sa.Engine, domain: str, timezone: str, *, actor: Actor | None = None
+) -> Site:
+    """Sets the time zone in which a site's days and periods are counted; returns the site.
+
+    With an `actor`, records ``site.update`` (the domain and time zone before and after) in
+    the same transaction, unless the time zone is unchanged.
+
+    Raises:
+        InvalidInputError: `timezone` is not an IANA time zone.
+        NotFoundError: No such site.
+    """
+    timezone = validate_timezone(timezone)
+    site = get_site(engine, domain)
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(sites).where(sites.c.id == site.id)).first()
+        if row is None:  # removed since get_site read it
+            raise NotFoundError(f"no site {site.domain}")
+        before = Site(id=row.id, domain=row.domain, timezone=row.timezone)
+        if before.timezone == timezone:
+            return before
+        conn.execute(sites.update().where(sites.c.id == site.id).values(timezone=timezone))
+        after = Site(id=before.id, domain=before.domain, timezone=timezone)
+        record_change(
+            conn,
+            actor,
+            "site.update",
+            site.domain,
+            before=_snapshot(before),
+            after=_snapshot(after),
+        )
+    return after
+
+
 def delete_site(engine: sa.Engine, domain: str, *, actor: Actor | None = None) -> Site:
-    """Removes a site, its goals and its grants to viewers; returns what was removed.
+    """Removes a site, its goals, its shared links and its grants to viewers; returns it.
 
     With an `actor`, records ``site.delete`` in the same transaction.
 
@@ -108,6 +142,7 @@ def delete_site(engine: sa.Engine, domain: str, *, actor: Actor | None = None) -
     with engine.begin() as conn:
         # Not left to ON DELETE CASCADE: SQLite enforces it only with foreign keys switched on.
         conn.execute(goals.delete().where(goals.c.site_id == site.id))
+        conn.execute(shared_links.delete().where(shared_links.c.site_id == site.id))
         conn.execute(user_sites.delete().where(user_sites.c.site_id == site.id))
         deleted = conn.execute(sites.delete().where(sites.c.id == site.id)).rowcount
         if deleted:  # not when a concurrent call removed it first

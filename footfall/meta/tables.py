@@ -144,3 +144,25 @@ user_sites = sa.Table(
     ),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# Read-only public dashboards of a site (footfall.meta.shared_links). The slug is the random
+# part of the public address; a password, when set, is kept only as an argon2id hash.
+shared_links = sa.Table(
+    "shared_links",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "site_id",
+        sa.Integer,
+        sa.ForeignKey("sites.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("slug", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("password_hash", sa.String(255), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # Also the index for finding a site's links: site_id leads it.
+    sa.UniqueConstraint("site_id", "name", name="uq_shared_links_site_id_name"),
+    # A deleted link's id is never handed out again on SQLite either.
+    sqlite_autoincrement=True,
+)

@@ -186,6 +186,29 @@ def _matches(password_hash: str, password: str) -> bool:
         return False
 
 
+def hash_password(password: str) -> str:
+    """The argon2id hash of `password` in its encoded form, as user passwords are stored.
+
+    Raises:
+        InvalidInputError: The password is shorter than `MIN_PASSWORD_CHARS` or longer than
+            `MAX_PASSWORD_CHARS` (the message gives its length, never the password).
+    """
+    _check_password(password)
+    return _HASHER.hash(password)
+
+
+def password_matches(password_hash: str | None, password: str) -> bool:
+    """True when `password` matches `password_hash` (made by `hash_password`).
+
+    Every call spends one argon2 verification, also when there is no hash (None) or the
+    password is too long to be one, so the time taken does not tell these cases apart.
+    """
+    if password_hash is None or len(password) > MAX_PASSWORD_CHARS:
+        _matches(_decoy_hash(), password[:MAX_PASSWORD_CHARS])
+        return False
+    return _matches(password_hash, password)
+
+
 def verify_password(engine: sa.Engine, email: str, password: str) -> User | None:
     """The active user with this email and password, or None.
 

@@ -136,6 +136,29 @@ class StatsEngine:
         self.cache.set(key, _encode(result), ttl)
         return result
 
+    def property_names(
+        self, site_id: int, start: dt.datetime, end: dt.datetime, limit: int = 100
+    ) -> list[str]:
+        """Custom property names used from `start` to `end` (naive UTC), most used first.
+
+        For the dashboard's property picker; cached like query results.
+        """
+        key = cache_key(site_id, f"property_names:{start}:{end}:{limit}", self._data_version())
+        cached = self.cache.get(key)
+        if cached is not None:
+            names: list[str] = orjson.loads(cached)
+            return names
+        sql = (
+            "SELECT k FROM (SELECT unnest(props_keys) AS k FROM events WHERE site_id = $1 "
+            "AND timestamp >= $2 AND timestamp <= $3 AND name <> 'engagement' "
+            "AND len(props_keys) > 0) GROUP BY k ORDER BY count(*) DESC, k LIMIT $4"
+        )
+        names = [str(row[0]) for row in self.fetch(sql, [site_id, start, end, limit])]
+        now = self._now().astimezone(dt.UTC).replace(tzinfo=None)
+        ttl = ttl_for(end, now, live_ttl=self._live_ttl, past_ttl=self._past_ttl)
+        self.cache.set(key, orjson.dumps(names), ttl)
+        return names
+
     def realtime_visitors(self, site_id: int, since: dt.datetime) -> int:
         """Distinct visitors with an event (not engagement) at or after `since` (naive UTC)."""
         sql = (

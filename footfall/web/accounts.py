@@ -29,7 +29,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from footfall.errors import ConflictError, InvalidInputError
-from footfall.meta.access import sites_for_user
 from footfall.meta.audit import Actor, record
 from footfall.meta.logins import (
     LoginPolicy,
@@ -40,7 +39,6 @@ from footfall.meta.logins import (
     end_session,
     session_user,
 )
-from footfall.meta.sites import Site, list_sites
 from footfall.meta.users import MIN_PASSWORD_CHARS, User, has_users
 from footfall.web.clients import request_is_https, trusted_client_ip
 from footfall.web.ratelimit import Decision, rate_limit_headers
@@ -195,6 +193,15 @@ def render_page(
     return response
 
 
+def not_found(request: Request) -> Response:
+    """The 404 page for a site that is unknown or that the user may not read.
+
+    Both get the same answer, so that pages do not reveal which sites exist.
+    """
+    context = {"message": "There is no such site, or it has not been shared with you."}
+    return render_page(request, "message.html", context, status_code=404)
+
+
 def refused(request: Request, exc: FormRefused) -> Response:
     """The page answering a refused form."""
     return render_page(request, "message.html", {"message": exc.message}, status_code=exc.status)
@@ -220,6 +227,8 @@ def redirect(url: str) -> RedirectResponse:
 def login_redirect(request: Request) -> RedirectResponse:
     """Sends a signed-out browser to sign in, and back to this page afterwards."""
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if target == "/":
+        return redirect("/login")
     return redirect("/login?" + urlencode({"next": target}))
 
 
@@ -373,27 +382,7 @@ async def logout(request: Request) -> Response:
     return response
 
 
-async def home(request: Request) -> Response:
-    """GET /: the signed-in user's sites; sends everyone else to sign in (or to setup)."""
-    user = await current_user(request)
-    if user is None:
-        state = _state(request)
-        if not await asyncio.to_thread(has_users, state.services.meta):
-            return redirect("/setup")
-        return redirect("/login")
-    sites = await asyncio.to_thread(readable_sites, request, user)
-    return render_page(request, "home.html", {"user": user, "sites": sites})
-
-
-def readable_sites(request: Request, user: User) -> list[Site]:
-    """The sites `user` may read, by domain."""
-    meta = _state(request).services.meta
-    allowed = sites_for_user(meta, user.id)
-    return [site for site in list_sites(meta) if allowed is None or site.id in allowed]
-
-
 ROUTES = [
-    Route("/", home, methods=["GET"]),
     Route("/setup", setup_page, methods=["GET", "POST"]),
     Route("/login", login_page, methods=["GET", "POST"]),
     Route("/logout", logout, methods=["POST"]),

@@ -24,7 +24,18 @@ from footfall.settings import Settings
 from footfall.stats.cache import open_cache
 from footfall.stats.engine import StatsEngine
 from footfall.storage.writer import GroupCommitWriter
-from footfall.web import accounts, api_docs, audit_api, event, importing, sites_api, stats_api
+from footfall.web import (
+    accounts,
+    api_docs,
+    audit_api,
+    dashboard,
+    event,
+    importing,
+    site_settings,
+    sites_api,
+    stats_api,
+    tracker,
+)
 from footfall.web.errors import EXCEPTION_HANDLERS, InternalErrorMiddleware, internal_error
 from footfall.web.ratelimit import open_rate_limits
 from footfall.web.security import ApiCorsMiddleware, SecurityHeadersMiddleware
@@ -170,9 +181,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp
         Route("/api/docs", api_docs.api_docs, methods=["GET"]),
         Route("/api/docs/openapi.json", api_docs.openapi_json, methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
+        *tracker.ROUTES,
         Route("/readyz", readyz, methods=["GET"]),
         Mount("/static", app=static_files(), name="static"),
         *accounts.ROUTES,
+        *dashboard.ROUTES,
+        *site_settings.ROUTES,
     ]
     # Outermost first: every response, a 500 included, gets the security and CORS headers.
     middleware = [

@@ -14,6 +14,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.staticfiles import StaticFiles
 
+from footfall.web.formatting import FILTERS
+
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("footfall.web", "templates"),
     autoescape=True,
@@ -21,6 +23,7 @@ _ENV = jinja2.Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+_ENV.filters.update(FILTERS)
 
 
 def render(
