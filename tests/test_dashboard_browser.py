@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.server
 import re
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -21,8 +22,8 @@ from footfall.meta.shared_links import create_link
 from footfall.meta.users import add_user
 from footfall.service import open_meta
 from footfall.settings import Settings
-from tests.browser import PHONE, screenshot
-from tests.conftest import CHROME_UA, ServerProcess, free_port
+from tests.browser import DESKTOP, PHONE, screenshot
+from tests.conftest import CHROME_UA, FOOTFALL, ServerProcess, free_port
 
 PASSWORD = "correct horse battery"
 XSS = "<img src=x onerror=alert(1)>"
@@ -226,3 +227,50 @@ def test_small_screens_few_requests_and_labels(
     assert unlabelled == 0
     screenshot(page, request, "phone")
     context.close()
+
+
+def test_the_demo_dashboard(
+    browser: Browser, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """`footfall serve --demo` as `make run` starts it: a month of traffic, a printed login.
+
+    Its desktop screenshot is the one the README shows.
+    """
+    port = free_port()
+    log = tmp_path / "demo.log"
+    data = tmp_path / "data"
+    with log.open("wb") as handle:
+        process = subprocess.Popen(
+            [*FOOTFALL, "serve", "--demo", "--port", str(port), "--data-dir", str(data)],
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        _wait_for(lambda: "dashboard: " in log.read_text(), timeout=120)
+
+        def answers() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        _wait_for(answers)
+        login = re.search(r"sign in as (\S+) with the password (\S+)\)", log.read_text())
+        assert login is not None, log.read_text()
+        context = browser.new_context(viewport=DESKTOP)  # type: ignore[arg-type]
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{port}/login")
+        page.get_by_label("Email").fill(login.group(1))
+        page.get_by_label("Password").fill(login.group(2))
+        page.get_by_role("button", name="Sign in").click()
+        page.get_by_role("link", name=re.compile("demo.footfall.test")).click()
+        expect(page.locator(".top-stat").first).to_be_visible()
+        shown = page.locator(".top-stat-value").first.inner_text()
+        assert shown.endswith("k"), shown  # thousands of visitors in 30 days
+        for panel in ("sources", "pages", "locations", "devices"):
+            assert page.locator(f"#panel-{panel} tbody tr").count() >= 3
+        screenshot(page, request, "demo-desktop")
+        context.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
