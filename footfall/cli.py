@@ -136,7 +136,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, demo: bool)
     settings = resolve_secret_key(settings)
     login = _seed_demo(settings) if demo else None
     url = f"http://{settings.host}:{settings.port}"
-    click.echo(f"footfall listening on {url}", err=True)
+    logging.getLogger(__name__).info("footfall listening on %s", url)
     if demo:
         click.echo(f"demo site: {DEMO_DOMAIN} (send events to {url}/api/event)", err=True)
         click.echo(f"dashboard: {url}/ {login}", err=True)
@@ -145,7 +145,10 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, demo: bool)
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        access_log=settings.access_log,
+        # footfall's logging (footfall.logs) renders uvicorn's lines too, and its request-log
+        # middleware writes the access log (with an anonymised client address).
+        log_config=None,
+        access_log=False,
         http="httptools",
         loop="uvloop" if sys.platform != "win32" else "asyncio",
         timeout_graceful_shutdown=10,
@@ -157,14 +160,9 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, demo: bool)
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    if settings.log_level != "debug":
-        # Alembic announces its context on every start; only the migrations themselves matter.
-        logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+    from footfall.logs import configure_logging
+
+    configure_logging(settings.log_level, json=settings.log_format == "json")
 
 
 def _seed_demo(settings: Settings) -> str:

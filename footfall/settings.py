@@ -286,7 +286,12 @@ REGISTRY: tuple[Setting, ...] = (
         parse=_parse_int,
         minimum=1024,
     ),
-    Setting("access_log", False, "Write one log line per HTTP request.", parse=_parse_bool),
+    Setting(
+        "access_log",
+        False,
+        "Write one log line per HTTP request (not for POST /api/event, the ingest endpoint).",
+        parse=_parse_bool,
+    ),
     Setting(
         "redis_url",
         None,
@@ -421,6 +426,26 @@ REGISTRY: tuple[Setting, ...] = (
         parse=_parse_int,
         minimum=1,
     ),
+    Setting(
+        "log_format",
+        "json",
+        "Format of log lines on stderr: json (one object a line) or text (for humans).",
+        choices=("json", "text"),
+    ),
+    Setting(
+        "metrics_token",
+        "",
+        "Token that opens GET /metrics to any client sending it as a Bearer Authorization "
+        "header; empty means only metrics_allow peers may scrape.",
+        secret=True,
+    ),
+    Setting(
+        "metrics_allow",
+        "127.0.0.1,::1",
+        "Comma-separated addresses or networks whose direct (not proxied) connections may "
+        "read GET /metrics without the token; empty allows none.",
+        check=_check_proxies,
+    ),
 )
 
 _BY_NAME = {setting.name: setting for setting in REGISTRY}
@@ -461,6 +486,9 @@ class Settings:
     login_account_rate_limit: str = "10/minute"
     login_lockout_after: int = 10
     login_lockout_minutes: int = 15
+    log_format: str = "json"
+    metrics_token: str = dataclasses.field(default="", repr=False)
+    metrics_allow: str = "127.0.0.1,::1"
 
     @property
     def metadata_url(self) -> str:

@@ -1,0 +1,314 @@
+"""`GET /metrics`: Prometheus text exposition, one registry per app.
+
+Request counts and durations are recorded by `MetricsMiddleware`, labelled by the matched
+route's path template (never the raw path, which would make a series per URL). `POST
+/api/event` bypasses the middleware stack (see `FootfallApp`), so it is counted by one integer
+increment there and has no histogram. Ingest, writer, query cache and storage figures are read
+from the counters their owners already keep, when Prometheus scrapes, so they add no work to
+the hot path. Every metric is documented in docs/metrics.md (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import secrets
+import shutil
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from footfall.ingest.pipeline import DropReason, Pipeline
+from footfall.settings import Settings
+from footfall.stats.cache import QueryCache
+from footfall.storage.writer import GroupCommitWriter
+
+if TYPE_CHECKING:
+    from footfall.web.state import AppState
+
+_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+_FORWARDED = (b"x-forwarded-for", b"forwarded")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass
+class _Sources:
+    """What the scrape-time collector reads; bound in the app's lifespan."""
+
+    settings: Settings
+    writer: GroupCommitWriter
+    pipeline: Pipeline
+    cache: QueryCache
+
+
+class Metrics:
+    """One app's metrics: its registry, the request metrics and the scrape-time collector.
+
+    Attributes:
+        registry: Where every metric of this app is registered (never the global one).
+        ingest_requests: `/api/event` requests by method, incremented by `FootfallApp`.
+    """
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.ingest_requests: dict[str, int] = {"POST": 0, "OPTIONS": 0}
+        self._sources: _Sources | None = None
+        self._requests = Counter(
+            "footfall_http_requests",
+            "HTTP requests answered, by method, route template and status.",
+            ("method", "route", "status"),
+            registry=self.registry,
+        )
+        self._duration = Histogram(
+            "footfall_http_request_duration_seconds",
+            "Time to answer HTTP requests, by method and route template.",
+            ("method", "route"),
+            registry=self.registry,
+        )
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+        self.registry.register(_FootfallCollector(self))
+
+    def bind(
+        self,
+        *,
+        settings: Settings,
+        writer: GroupCommitWriter,
+        pipeline: Pipeline,
+        cache: QueryCache,
+    ) -> None:
+        """Points the scrape-time collector at the objects the lifespan opened."""
+        self._sources = _Sources(settings=settings, writer=writer, pipeline=pipeline, cache=cache)
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        """Records one answered request."""
+        method = method if method in _METHODS else "other"
+        self._requests.labels(method, route, str(status)).inc()
+        self._duration.labels(method, route).observe(seconds)
+
+    def exposition(self) -> bytes:
+        """The registry in Prometheus text format."""
+        return generate_latest(self.registry)
+
+
+class _FootfallCollector(Collector):
+    """Reads ingest, writer, cache and storage figures when Prometheus scrapes."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterable[Metric]:
+        """Yields the current values (request counts only until the lifespan has bound)."""
+        ingest = CounterMetricFamily(
+            "footfall_ingest_requests",
+            "Requests to /api/event, by method (served ahead of the request histogram).",
+            labels=("method",),
+        )
+        for method, count in self._metrics.ingest_requests.items():
+            ingest.add_metric((method,), count)
+        yield ingest
+        sources = self._metrics._sources
+        if sources is None:
+            return
+        yield from _ingest(sources.pipeline)
+        yield from _writer(sources.writer)
+        yield from _cache(sources.cache)
+        yield from _storage(sources.settings)
+        yield _gauge(
+            "footfall_process_threads",
+            "OS threads of the process (DuckDB's included), or Python's where /proc is absent.",
+            _thread_count(),
+        )
+
+
+def _thread_count() -> int:
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return threading.active_count()
+
+
+def _counter(name: str, doc: str, value: float) -> CounterMetricFamily:
+    return CounterMetricFamily(name, doc, value=value)
+
+
+def _gauge(name: str, doc: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, doc, value=value)
+
+
+def _ingest(pipeline: Pipeline) -> Iterator[Metric]:
+    yield _counter(
+        "footfall_events_accepted", "Domain-events the ingest pipeline accepted.", pipeline.accepted
+    )
+    dropped = CounterMetricFamily(
+        "footfall_events_dropped",
+        "Domain-events answered 202 but not stored, by reason.",
+        labels=("reason",),
+    )
+    counts = dict(pipeline.dropped)
+    for reason in DropReason:
+        dropped.add_metric((reason.value,), counts.get(reason, 0))
+    yield dropped
+
+
+def _writer(writer: GroupCommitWriter) -> Iterator[Metric]:
+    stats = writer.stats
+    yield _gauge(
+        "footfall_writer_queue_depth",
+        "Events accepted but not yet in the event store.",
+        writer.queue_depth,
+    )
+    yield _counter(
+        "footfall_writer_journal_commits", "Journal commits (fsyncs).", stats.journal_commits
+    )
+    yield _counter("footfall_writer_commits", "Batches applied to the event store.", stats.commits)
+    yield _counter("footfall_writer_events", "Events applied to the event store.", stats.events)
+    yield _counter(
+        "footfall_writer_failures",
+        "Failed journal commits, store applies and session flushes.",
+        stats.failures,
+    )
+    yield _counter(
+        "footfall_writer_session_flushes", "Session flushes to the store.", stats.session_flushes
+    )
+    yield _gauge(
+        "footfall_writer_last_batch_events",
+        "Events in the last batch applied to the store.",
+        stats.last_batch,
+    )
+    yield _gauge(
+        "footfall_writer_last_commit_seconds",
+        "Time the last store apply took.",
+        stats.last_commit_seconds,
+    )
+
+
+def _cache(cache: QueryCache) -> Iterator[Metric]:
+    counters = cache.counters
+    for name, doc in (
+        ("hits", "Query cache lookups answered from the cache."),
+        ("misses", "Query cache lookups that found nothing usable."),
+        ("errors", "Query cache backend failures (Redis)."),
+        ("evictions", "Query cache entries dropped to make room."),
+    ):
+        yield _counter(f"footfall_query_cache_{name}", doc, getattr(counters, name))
+
+
+def _storage(settings: Settings) -> Iterator[Metric]:
+    files = GaugeMetricFamily(
+        "footfall_storage_file_bytes",
+        "Size of footfall's database files, by file (events, metadata).",
+        labels=("file",),
+    )
+    paths = {"events": settings.event_store_path}
+    sqlite = settings.metadata_url.removeprefix("sqlite:///")
+    if sqlite != settings.metadata_url:
+        paths["metadata"] = Path(sqlite)
+    for name, path in paths.items():
+        with contextlib.suppress(OSError):  # not created yet, or removed under us
+            files.add_metric((name,), os.stat(path).st_size)
+    yield files
+    with contextlib.suppress(OSError):
+        free = shutil.disk_usage(settings.data_dir).free
+        yield _gauge(
+            "footfall_data_dir_free_bytes", "Free space on the data directory's disk.", free
+        )
+
+
+class MetricsMiddleware:
+    """Counts and times every request that goes through the middleware stack (pure ASGI)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Passes the request on, then records its route template, status and duration."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500  # what the client sees when the app raises before answering
+
+        async def send_recording(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        started = time.perf_counter()
+        try:
+            await self.app(scope, receive, send_recording)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "other"
+            self.metrics.observe(scope["method"], route, status, time.perf_counter() - started)
+
+
+def allow_networks(raw: str) -> tuple[Network, ...]:
+    """The networks of a comma-separated `metrics_allow` value."""
+    return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in raw.split(",") if p.strip())
+
+
+def _peer_allowed(scope: Scope, networks: tuple[Network, ...]) -> bool:
+    # A request relayed by a proxy is not the proxy's own: a reverse proxy on loopback would
+    # otherwise open /metrics to everyone it forwards.
+    if any(name in _FORWARDED for name, _ in scope["headers"]):
+        return False
+    peer = scope.get("client")
+    if not peer:
+        return False
+    try:
+        address = ipaddress.ip_address(peer[0])
+    except ValueError:  # "testclient", a Unix socket path
+        return False
+    return any(address in network for network in networks)
+
+
+def _token_matches(header: str | None, token: str) -> bool:
+    scheme, _, given = (header or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return secrets.compare_digest(given.strip().encode(), token.encode())
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    """`GET /metrics`: the exposition, for allowed peers or the bearer token.
+
+    Returns:
+        200 with the exposition; 401 (with `WWW-Authenticate: Bearer`) when a token is
+        configured and the peer neither is allowed nor gave it; 403 when no token is configured
+        and the peer is not allowed.
+    """
+    state: AppState = request.app.state.footfall
+    settings = state.settings
+    token = settings.metrics_token
+    allowed = _peer_allowed(request.scope, allow_networks(settings.metrics_allow)) or bool(
+        token and _token_matches(request.headers.get("authorization"), token)
+    )
+    if not allowed:
+        if token:
+            return PlainTextResponse(
+                "Unauthorized", status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
+        return PlainTextResponse("Forbidden", status_code=403)
+    return Response(state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
