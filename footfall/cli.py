@@ -776,3 +776,9 @@ def settings_cmd(markdown: bool, data_dir: Path | None) -> None:
     for setting, shown in describe(current):
         secret = " (secret; also FOOTFALL_*_FILE)" if setting.secret else ""
         click.echo(f"{setting.env_var}={shown}\n    {setting.help}{secret}")
+
+
+# Commands that talk to a running server live apart, to keep this module small.
+from footfall.cli_debug import debug  # noqa: E402
+
+main.add_command(debug)

@@ -446,6 +446,14 @@ REGISTRY: tuple[Setting, ...] = (
         "read GET /metrics without the token; empty allows none.",
         check=_check_proxies,
     ),
+    Setting(
+        "min_free_disk_mb",
+        500,
+        "Free space, in MiB, the data directory's disk must keep for GET /readyz to answer "
+        "ready; 0 disables the check.",
+        parse=_parse_int,
+        minimum=0,
+    ),
 )
 
 _BY_NAME = {setting.name: setting for setting in REGISTRY}
@@ -489,6 +497,7 @@ class Settings:
     log_format: str = "json"
     metrics_token: str = dataclasses.field(default="", repr=False)
     metrics_allow: str = "127.0.0.1,::1"
+    min_free_disk_mb: int = 500
 
     @property
     def metadata_url(self) -> str:

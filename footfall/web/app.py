@@ -7,18 +7,20 @@ import contextlib
 import datetime as dt
 import gc
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from footfall.clock import Clock
 from footfall.ingest.salts import next_rotation
+from footfall.monitoring.leaks import SAMPLE_INTERVAL_SECONDS, LeakDetector, current_rss
 from footfall.service import Services
 from footfall.settings import Settings
 from footfall.stats.cache import open_cache
@@ -29,6 +31,7 @@ from footfall.web import (
     api_docs,
     audit_api,
     dashboard,
+    debug_api,
     event,
     importing,
     site_settings,
@@ -39,6 +42,7 @@ from footfall.web import (
 from footfall.web.errors import EXCEPTION_HANDLERS, InternalErrorMiddleware, internal_error
 from footfall.web.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from footfall.web.ratelimit import open_rate_limits
+from footfall.web.readiness import readyz
 from footfall.web.requestlog import RequestLogMiddleware
 from footfall.web.security import ApiCorsMiddleware, SecurityHeadersMiddleware
 from footfall.web.signing import resolve_secret_key, signer_for
@@ -53,18 +57,11 @@ async def healthz(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
-async def readyz(request: Request) -> Response:
-    """Readiness: the writer accepts events and the metadata store answers."""
-    state: AppState = request.app.state.footfall
-    checks: dict[str, str] = {}
-    checks["ingest_queue"] = "ok" if state.writer.has_room() else "full"
-    try:
-        await asyncio.to_thread(state.services.sites.reload)
-        checks["metadata"] = "ok"
-    except Exception as exc:  # reported, not raised: this is the probe's whole job
-        checks["metadata"] = f"error: {exc.__class__.__name__}"
-    ready = all(v == "ok" for v in checks.values())
-    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+async def _sample_memory(leaks: LeakDetector) -> None:
+    """Feeds the leak detector one RSS sample every `SAMPLE_INTERVAL_SECONDS`."""
+    while True:
+        leaks.add(current_rss(), time.monotonic())
+        await asyncio.sleep(SAMPLE_INTERVAL_SECONDS)
 
 
 async def _housekeeping(services: Services) -> None:
@@ -150,7 +147,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp
             past_ttl=settings.query_cache_past_ttl_s,
         )
         rate_limits = open_rate_limits(settings)
-        app.state.footfall = AppState(
+        state = app.state.footfall = AppState(
             settings=settings,
             services=services,
             writer=writer,
@@ -160,9 +157,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp
             metrics=metrics,
         )
         metrics.bind(
-            settings=settings, writer=writer, pipeline=services.pipeline, cache=stats.cache
+            settings=settings,
+            writer=writer,
+            pipeline=services.pipeline,
+            cache=stats.cache,
+            leaks=state.leaks,
         )
         keeper = asyncio.create_task(_housekeeping(services))
+        sampler = asyncio.create_task(_sample_memory(state.leaks))
         # Start-up objects (parsers, tables, caches) live for the whole process: keep them out
         # of every collection, and collect the young generation less often on the hot path.
         gc.collect()
@@ -172,6 +174,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp
             yield
         finally:
             keeper.cancel()
+            sampler.cancel()
+            state.tracer.close()
             writer.close()
             services.close()
             rate_limits.limiter.close()
@@ -184,6 +188,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp
         Route("/api/v1/sites/goals", sites_api.list_site_goals, methods=["GET"]),
         Route("/api/v1/sites/goals/{goal_id}", sites_api.delete_site_goal, methods=["DELETE"]),
         Route("/api/v1/audit", audit_api.audit_entries, methods=["GET"]),
+        Route("/api/v1/debug/memory", debug_api.memory, methods=["GET"]),
         Route("/api/v1/stats/realtime/visitors", stats_api.realtime_visitors, methods=["GET"]),
         Route("/api/v1/stats/aggregate", stats_api.aggregate, methods=["GET"]),
         Route("/api/v1/stats/timeseries", stats_api.timeseries, methods=["GET"]),

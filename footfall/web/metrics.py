@@ -39,6 +39,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from footfall.ingest.pipeline import DropReason, Pipeline
+from footfall.monitoring.leaks import LeakDetector
 from footfall.settings import Settings
 from footfall.stats.cache import QueryCache
 from footfall.storage.writer import GroupCommitWriter
@@ -59,6 +60,7 @@ class _Sources:
     writer: GroupCommitWriter
     pipeline: Pipeline
     cache: QueryCache
+    leaks: LeakDetector | None = None
 
 
 class Metrics:
@@ -97,9 +99,12 @@ class Metrics:
         writer: GroupCommitWriter,
         pipeline: Pipeline,
         cache: QueryCache,
+        leaks: LeakDetector | None = None,
     ) -> None:
         """Points the scrape-time collector at the objects the lifespan opened."""
-        self._sources = _Sources(settings=settings, writer=writer, pipeline=pipeline, cache=cache)
+        self._sources = _Sources(
+            settings=settings, writer=writer, pipeline=pipeline, cache=cache, leaks=leaks
+        )
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         """Records one answered request."""
@@ -135,6 +140,8 @@ class _FootfallCollector(Collector):
         yield from _writer(sources.writer)
         yield from _cache(sources.cache)
         yield from _storage(sources.settings)
+        if sources.leaks is not None:
+            yield from _memory(sources.leaks)
         yield _gauge(
             "footfall_process_threads",
             "OS threads of the process (DuckDB's included), or Python's where /proc is absent.",
@@ -234,6 +241,19 @@ def _storage(settings: Settings) -> Iterator[Metric]:
         yield _gauge(
             "footfall_data_dir_free_bytes", "Free space on the data directory's disk.", free
         )
+
+
+def _memory(leaks: LeakDetector) -> Iterator[Metric]:
+    yield _gauge(
+        "footfall_memory_leak_suspected",
+        "1 while RSS has grown steadily over the leak detector's window (docs/operations.md).",
+        1 if leaks.leak_suspected() else 0,
+    )
+    yield _gauge(
+        "footfall_rss_growth_bytes_per_second",
+        "Least-squares RSS growth over the leak detector's window, in bytes per second.",
+        leaks.slope(),
+    )
 
 
 class MetricsMiddleware:

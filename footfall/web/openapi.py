@@ -14,6 +14,7 @@ from typing import Any
 from footfall import __version__
 from footfall.meta import audit
 from footfall.meta.keys import SCOPES
+from footfall.monitoring import tracing
 from footfall.stats.v1 import V1_METRICS
 from footfall.web import sites_api
 from footfall.web.importing import MAX_IMPORT_BYTES
@@ -496,10 +497,86 @@ def _admin_paths() -> dict[str, Schema]:
                 },
             }
         },
+        "/api/v1/debug/memory": {
+            "get": {
+                "tags": ["Administration"],
+                "summary": "Memory allocation snapshot diff",
+                "description": "The first call starts `tracemalloc` and takes a baseline; each "
+                "later call answers the allocation sites that grew most since the call before. "
+                "Tracing slows the server: use it while investigating, then restart. Needs the "
+                "`admin` scope.",
+                "parameters": [
+                    query(
+                        "top",
+                        {"type": "integer", "minimum": 1, "maximum": tracing.MAX_TOP},
+                        f"At most this many sites (default {tracing.DEFAULT_TOP}).",
+                    ),
+                ],
+                "responses": {
+                    "200": json_content(_MEMORY_REPORT, "A baseline, or the growing sites."),
+                    "400": error("An invalid parameter."),
+                    "401": response_ref("Unauthorized"),
+                    "503": response_ref("Unavailable"),
+                },
+            }
+        },
     }
 
 
+_MEMORY_REPORT: Schema = {
+    "type": "object",
+    "required": ["baseline", "interval_seconds", "sites"],
+    "properties": {
+        "baseline": {
+            "type": "boolean",
+            "description": "True when this call took the first snapshot (`sites` is empty).",
+        },
+        "interval_seconds": {"type": ["number", "null"], "minimum": 0},
+        "sites": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["site", "size_diff", "count_diff", "size", "count"],
+                "properties": {
+                    "site": {"type": "string", "description": "`file:line`."},
+                    "size_diff": {"type": "integer", "description": "Bytes gained."},
+                    "count_diff": {"type": "integer", "description": "Blocks gained."},
+                    "size": {"type": "integer", "minimum": 0},
+                    "count": {"type": "integer", "minimum": 0},
+                },
+                "additionalProperties": False,
+            },
+        },
+    },
+    "additionalProperties": False,
+}
+
+
+def _check(**details: Schema) -> Schema:
+    return {
+        "type": "object",
+        "required": ["ok", *details],
+        "properties": {"ok": {"type": "boolean"}, **details},
+    }
+
+
+_COUNT = {"type": "integer", "minimum": 0}
+_OPTIONAL_COUNT = {"type": ["integer", "null"], "minimum": 0}
+
+
 def _probe_paths() -> dict[str, Schema]:
+    checks = {
+        "metadata": _check(),
+        "event_store": _check(writable={"type": "boolean"}, recent_failures={"type": "boolean"}),
+        "disk": _check(free_bytes=_OPTIONAL_COUNT, min_free_bytes=_COUNT),
+        "ingest_queue": _check(depth=_COUNT, limit=_COUNT, draining={"type": "boolean"}),
+        "memory": _check(
+            leak_suspected={"type": "boolean"},
+            slope_bytes_per_s={"type": "number"},
+            window={"type": "number"},
+            samples=_COUNT,
+        ),
+    }
     ready = {
         "type": "object",
         "required": ["ready", "checks"],
@@ -507,9 +584,10 @@ def _probe_paths() -> dict[str, Schema]:
             "ready": {"type": "boolean"},
             "checks": {
                 "type": "object",
-                "required": ["ingest_queue", "metadata"],
-                "additionalProperties": {"type": "string"},
-                "description": "`ok`, or what is wrong.",
+                "required": list(checks),
+                "properties": checks,
+                "description": "Each check has `ok` and its details; a failing one may add "
+                "`error`. The memory check is always ok (a suspected leak is reported only).",
             },
         },
         "additionalProperties": False,
@@ -532,7 +610,8 @@ def _probe_paths() -> dict[str, Schema]:
             "get": {
                 "tags": ["Operations"],
                 "summary": "Readiness",
-                "description": "The writer accepts events and the metadata store answers.",
+                "description": "The metadata store answers, the event store is writable, the "
+                "disk has `min_free_disk_mb` free and the ingest queue has room and drains.",
                 "security": [],
                 "responses": {
                     "200": json_content(ready, "Ready."),
@@ -569,7 +648,7 @@ def openapi_document() -> dict[str, Any]:
                 {"name": "Events API", "description": "Recording events."},
                 {"name": "Stats API", "description": "Plausible's Stats API v1 and v2."},
                 {"name": "Sites API", "description": "Goals of a site."},
-                {"name": "Administration", "description": "The audit log."},
+                {"name": "Administration", "description": "The audit log and memory diagnostics."},
                 {"name": "Operations", "description": "Probes for orchestrators."},
             ],
             "security": [{"bearerAuth": []}],

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from footfall.monitoring.leaks import LeakDetector
+from footfall.monitoring.readiness import WriterWatch
+from footfall.monitoring.tracing import MemoryTracer
 from footfall.service import Services
 from footfall.settings import Settings
 from footfall.stats.engine import StatsEngine
@@ -15,7 +18,11 @@ from footfall.web.signing import Signer
 
 @dataclass
 class AppState:
-    """Built in the lifespan: services, writer, stats engine, rate limits, signer, metrics."""
+    """Built in the lifespan: services, writer, stats engine, rate limits, signer, metrics.
+
+    The last three are self-monitoring: RSS samples for leak detection, the writer's counters
+    as the readiness probe last saw them, and the allocation snapshots of /api/v1/debug/memory.
+    """
 
     settings: Settings
     services: Services
@@ -24,3 +31,6 @@ class AppState:
     rate_limits: RateLimits
     signer: Signer
     metrics: Metrics
+    leaks: LeakDetector = field(default_factory=LeakDetector)
+    writer_watch: WriterWatch = field(default_factory=WriterWatch)
+    tracer: MemoryTracer = field(default_factory=MemoryTracer)
