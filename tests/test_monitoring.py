@@ -98,29 +98,29 @@ def test_old_samples_leave_the_window() -> None:
 
 
 def _sample_while(
-    client: TestClient, path: str, detector: LeakDetector, seconds: float
+    client: TestClient, path: str, detector: LeakDetector, requests: int
 ) -> dict[str, object]:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    # A fixed number of requests, not a fixed time: a loaded machine makes fewer requests a
+    # second, which must not change what the detector sees.
+    for _ in range(requests):
         assert client.get(path).status_code == 200
         detector.add(current_rss(), time.monotonic())
-        time.sleep(0.02)
     return detector.status()
 
 
 @pytest.fixture
 def leaky_client(settings: Settings, clock: FixedClock) -> Iterator[tuple[TestClient, list[bytes]]]:
-    """The app with two test routes: one keeps 2 MiB per request, one reuses its buffer."""
+    """The app with two test routes: one keeps 4 MiB per request, one reuses its buffer."""
     kept: list[bytes] = []
     steady: list[bytes] = [b""]
 
     async def leak(request: Request) -> Response:
-        kept.append(b"\x01" * (2 * MB))  # written, so the pages are resident
+        kept.append(b"\x01" * (4 * MB))  # written, so the pages are resident
         return PlainTextResponse("leaked")
 
     async def steady_handler(request: Request) -> Response:
         steady[0] = b""
-        steady[0] = b"\x01" * (2 * MB)
+        steady[0] = b"\x01" * (4 * MB)
         return PlainTextResponse("steady")
 
     app = create_app(settings, clock=clock)
@@ -138,11 +138,11 @@ def test_a_leaking_handler_is_flagged_and_a_steady_one_is_not(
     for _ in range(20):  # warm up: the steady handler's buffer and the allocator's arenas
         client.get("/test/steady")
     steady = _sample_while(
-        client, "/test/steady", LeakDetector(window_seconds=2.0, min_samples=12), 2.0
+        client, "/test/steady", LeakDetector(window_seconds=2.0, min_samples=12), 40
     )
     assert steady["leak_suspected"] is False, steady
     leaking = _sample_while(
-        client, "/test/leak", LeakDetector(window_seconds=2.0, min_samples=12), 2.0
+        client, "/test/leak", LeakDetector(window_seconds=2.0, min_samples=12), 40
     )
     assert leaking["leak_suspected"] is True, leaking
     assert isinstance(leaking["slope_bytes_per_s"], float)
