@@ -30,7 +30,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from footfall.errors import InvalidInputError
-from footfall.meta.db import utcnow
+from footfall.meta.db import as_utc, utcnow
 from footfall.meta.tables import audit_log
 
 ACTIONS = (
@@ -121,11 +121,6 @@ def _compact(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    # SQLite stores and hands back naive UTC; PostgreSQL answers in the server's time zone.
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def _text(state: Mapping[str, Any] | None) -> str | None:
     if state is None:
         return None
@@ -145,7 +140,7 @@ def parse_since(text: str) -> dt.datetime:
             f"{text!r} is not an ISO date or date-time, such as 2026-11-02 or 2026-11-02T10:00:00Z"
         ) from exc
     try:
-        return _utc(value)
+        return as_utc(value)
     except OverflowError as exc:
         raise InvalidInputError(f"{text!r} is outside the years 1 to 9999 in UTC") from exc
 
@@ -180,7 +175,7 @@ def record(
     if action not in ACTIONS:
         raise ValueError(f"unknown audit action {action!r}")
     values = {
-        "at": _utc(at) if at is not None else utcnow(),
+        "at": as_utc(at) if at is not None else utcnow(),
         "actor": actor[: _WIDTHS["actor"]],
         "action": action,
         "target": target[: _WIDTHS["target"]],
@@ -240,7 +235,7 @@ def list_entries(
     query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
     if since is not None:
         # As UTC: SQLite compares the stored naive UTC text.
-        query = query.where(audit_log.c.at >= _utc(since))
+        query = query.where(audit_log.c.at >= as_utc(since))
     if actor is not None:
         query = query.where(audit_log.c.actor == actor)
     if action is not None:
@@ -250,7 +245,7 @@ def list_entries(
     return [
         AuditEntry(
             id=int(row.id),
-            at=_utc(row.at),
+            at=as_utc(row.at),
             actor=row.actor,
             action=row.action,
             target=row.target,

@@ -86,6 +86,15 @@ def head_revision() -> str:
     return head
 
 
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """A stored timestamp as an aware UTC datetime.
+
+    SQLite hands back naive datetimes, written as UTC; PostgreSQL answers in the server's time
+    zone. An aware value in another zone is converted.
+    """
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
 def utcnow() -> dt.datetime:
     """Current UTC time for metadata timestamps."""
     return dt.datetime.now(dt.UTC)

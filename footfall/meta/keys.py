@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
 from footfall.meta.access import VIEWER_SCOPES, scopes_beyond_role
 from footfall.meta.audit import Actor, record_change
-from footfall.meta.db import utcnow
+from footfall.meta.db import as_utc, utcnow
 from footfall.meta.tables import api_keys, users
 from footfall.meta.users import normalise_email
 
@@ -48,7 +48,7 @@ class ApiKey:
         """True when the key is neither revoked nor expired at `now`."""
         if self.revoked_at is not None:
             return False
-        return self.expires_at is None or _aware(self.expires_at) > now
+        return self.expires_at is None or as_utc(self.expires_at) > now
 
     def allows(self, scope: str) -> bool:
         """True when the key was given `scope` (``admin`` carries every scope).
@@ -57,11 +57,6 @@ class ApiKey:
         (`footfall.meta.access.effective_rights`).
         """
         return scope in self.scopes or "admin" in self.scopes
-
-
-def _aware(value: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes, written as UTC; PostgreSQL the server's time zone.
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def _iso(value: dt.datetime | None) -> str | None:
@@ -89,10 +84,10 @@ def _row_to_key(row: sa.Row[tuple[object, ...]]) -> ApiKey:
         name=m["name"],
         prefix=m["prefix"],
         scopes=tuple(str(m["scopes"]).split()),
-        created_at=_aware(m["created_at"]),
-        expires_at=_aware(m["expires_at"]) if m["expires_at"] else None,
-        revoked_at=_aware(m["revoked_at"]) if m["revoked_at"] else None,
-        last_used_at=_aware(m["last_used_at"]) if m["last_used_at"] else None,
+        created_at=as_utc(m["created_at"]),
+        expires_at=as_utc(m["expires_at"]) if m["expires_at"] else None,
+        revoked_at=as_utc(m["revoked_at"]) if m["revoked_at"] else None,
+        last_used_at=as_utc(m["last_used_at"]) if m["last_used_at"] else None,
         user_id=m["user_id"],
         owner_email=m["owner_email"],
         owner_role=m["owner_role"],

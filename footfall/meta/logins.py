@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import hashlib
 import secrets
 from dataclasses import dataclass
 
@@ -27,6 +26,8 @@ import sqlalchemy as sa
 
 from footfall.errors import InvalidInputError
 from footfall.meta.audit import Actor, record
+from footfall.meta.db import as_utc
+from footfall.meta.keys import hash_key
 from footfall.meta.tables import login_sessions, users
 from footfall.meta.users import (
     User,
@@ -75,11 +76,6 @@ class LoginResult:
     retry_after: int = 0
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes, written as UTC; PostgreSQL the server's time zone.
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def attempt_login(
     engine: sa.Engine,
     email: str,
@@ -112,8 +108,8 @@ def attempt_login(
                 users.c.email == address
             )
         ).first()
-    if row is not None and row.locked_until is not None and _utc(row.locked_until) > now:
-        wait = max(1, int((_utc(row.locked_until) - now).total_seconds() + 0.999))
+    if row is not None and row.locked_until is not None and as_utc(row.locked_until) > now:
+        wait = max(1, int((as_utc(row.locked_until) - now).total_seconds() + 0.999))
         _record(engine, "login.failure", address, ip, now, reason="locked")
         return LoginResult(Outcome.LOCKED, retry_after=wait)
     user = verify_password(engine, address, password)
@@ -170,10 +166,6 @@ def _record(
     )
 
 
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def create_session(
     engine: sa.Engine, user_id: int, *, now: dt.datetime, lifetime: dt.timedelta
 ) -> str:
@@ -186,7 +178,7 @@ def create_session(
         conn.execute(login_sessions.delete().where(login_sessions.c.expires_at <= now))
         conn.execute(
             login_sessions.insert().values(
-                token_hash=_token_hash(token),
+                token_hash=hash_key(token),
                 user_id=user_id,
                 created_at=now,
                 last_seen_at=now,
@@ -198,7 +190,7 @@ def create_session(
 
 def session_user(engine: sa.Engine, token: str, *, now: dt.datetime) -> User | None:
     """The active user of the session `token`; None if unknown, expired or disabled."""
-    digest = _token_hash(token)
+    digest = hash_key(token)
     query = (
         sa.select(users, login_sessions.c.expires_at, login_sessions.c.last_seen_at)
         .join(login_sessions, login_sessions.c.user_id == users.c.id)
@@ -206,9 +198,9 @@ def session_user(engine: sa.Engine, token: str, *, now: dt.datetime) -> User | N
     )
     with engine.connect() as conn:
         row = conn.execute(query).first()
-    if row is None or _utc(row.expires_at) <= now or row.disabled_at is not None:
+    if row is None or as_utc(row.expires_at) <= now or row.disabled_at is not None:
         return None
-    if now - _utc(row.last_seen_at) >= _TOUCH_INTERVAL:
+    if now - as_utc(row.last_seen_at) >= _TOUCH_INTERVAL:
         with engine.begin() as conn:
             conn.execute(
                 login_sessions.update()
@@ -221,9 +213,7 @@ def session_user(engine: sa.Engine, token: str, *, now: dt.datetime) -> User | N
 def end_session(engine: sa.Engine, token: str) -> None:
     """Ends the session `token` (nothing happens when there is none)."""
     with engine.begin() as conn:
-        conn.execute(
-            login_sessions.delete().where(login_sessions.c.token_hash == _token_hash(token))
-        )
+        conn.execute(login_sessions.delete().where(login_sessions.c.token_hash == hash_key(token)))
 
 
 def end_user_sessions(engine: sa.Engine, user_id: int) -> int:

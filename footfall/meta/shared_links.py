@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
 from footfall.meta.audit import Actor, record_change
-from footfall.meta.db import utcnow
+from footfall.meta.db import as_utc, utcnow
 from footfall.meta.sites import Site, get_site
 from footfall.meta.tables import shared_links, sites
 from footfall.meta.users import hash_password, password_matches
@@ -50,11 +50,6 @@ class SharedLink:
     created_at: dt.datetime
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes, written as UTC; PostgreSQL the server's time zone.
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def _row_to_link(row: sa.Row[tuple[object, ...]]) -> SharedLink:
     m = row._mapping
     return SharedLink(
@@ -63,7 +58,7 @@ def _row_to_link(row: sa.Row[tuple[object, ...]]) -> SharedLink:
         slug=str(m["slug"]),
         name=str(m["name"]),
         has_password=m["password_hash"] is not None,
-        created_at=_utc(m["created_at"]),
+        created_at=as_utc(m["created_at"]),
     )
 
 

@@ -18,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
 from footfall.meta.audit import Actor, record_change
-from footfall.meta.db import utcnow
+from footfall.meta.db import as_utc, utcnow
 from footfall.meta.tables import login_sessions, users
 
 ROLES = ("admin", "viewer")
@@ -48,19 +48,14 @@ class User:
     disabled_at: dt.datetime | None
 
 
-def _utc(value: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes, written as UTC; PostgreSQL the server's time zone.
-    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
 def _row_to_user(row: sa.Row[tuple[object, ...]]) -> User:
     m = row._mapping
     return User(
         id=int(m["id"]),
         email=m["email"],
         role=m["role"],
-        created_at=_utc(m["created_at"]),
-        disabled_at=_utc(m["disabled_at"]) if m["disabled_at"] else None,
+        created_at=as_utc(m["created_at"]),
+        disabled_at=as_utc(m["disabled_at"]) if m["disabled_at"] else None,
     )
 
 
@@ -273,7 +268,7 @@ def get_user_by_id(engine: sa.Engine, user_id: int) -> User:
 
 
 def _iso(value: dt.datetime | None) -> str | None:
-    return _utc(value).isoformat().replace("+00:00", "Z") if value is not None else None
+    return as_utc(value).isoformat().replace("+00:00", "Z") if value is not None else None
 
 
 def set_user_disabled(

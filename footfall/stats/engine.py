@@ -86,6 +86,10 @@ _EMPTY: dict[str, Any] = {
 }
 
 
+# Plausible's "current visitors": anyone seen in the last five minutes.
+REALTIME_WINDOW = dt.timedelta(minutes=5)
+
+
 class StatsEngine:
     """Answers queries from the event store, through the query cache.
 
@@ -159,8 +163,12 @@ class StatsEngine:
         self.cache.set(key, orjson.dumps(names), ttl)
         return names
 
-    def realtime_visitors(self, site_id: int, since: dt.datetime) -> int:
-        """Distinct visitors with an event (not engagement) at or after `since` (naive UTC)."""
+    def realtime_visitors(self, site_id: int, now: dt.datetime) -> int:
+        """Distinct visitors with an event (not engagement) in the window before `now` (aware).
+
+        The window is `REALTIME_WINDOW`, Plausible's definition of current visitors.
+        """
+        since = now.astimezone(dt.UTC).replace(tzinfo=None) - REALTIME_WINDOW
         sql = (
             "SELECT count(DISTINCT visitor) FROM events WHERE site_id = $1 "
             "AND timestamp >= $2 AND name <> 'engagement'"

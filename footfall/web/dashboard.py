@@ -8,7 +8,6 @@ without any script. The only script, ``dashboard.js``, refreshes the current-vis
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import secrets
 from typing import Any
 
@@ -37,7 +36,6 @@ from footfall.web.accounts import (
 from footfall.web.clients import request_is_https, trusted_client_ip
 from footfall.web.dashboard_data import (
     PERIODS,
-    REALTIME_WINDOW,
     TOP_STATS,
     DashboardState,
     build_dashboard,
@@ -150,8 +148,7 @@ async def site_dashboard(request: Request) -> Response:
 async def _realtime(request: Request, site: Site) -> Response:
     state = _state(request)
     now = state.services.clock.now()
-    since = now.astimezone(dt.UTC).replace(tzinfo=None) - REALTIME_WINDOW
-    count = await asyncio.to_thread(state.stats.realtime_visitors, site.id, since)
+    count = await asyncio.to_thread(state.stats.realtime_visitors, site.id, now)
     return Response(
         orjson.dumps({"visitors": count}),
         media_type="application/json",

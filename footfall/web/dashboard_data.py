@@ -34,7 +34,6 @@ PERIODS: tuple[tuple[str, str], ...] = (
 _PERIOD_NAMES = dict(PERIODS)
 DEFAULT_PERIOD = "30d"
 ROWS_PER_PANEL = 9
-REALTIME_WINDOW = dt.timedelta(minutes=5)
 
 TOP_STATS: tuple[tuple[str, str], ...] = (
     ("visitors", "Unique visitors"),
@@ -249,7 +248,7 @@ def _v1(
     return V1Request(params, site_id=site.id, timezone=site.timezone, goals=goals, now=now)
 
 
-def _range(state: DashboardState, site: Site, now: dt.datetime) -> DateRange:
+def _range(state: DashboardState, now: dt.datetime) -> DateRange:
     today_utc = now.astimezone(dt.UTC).date()
     return v1_date_range(state.period, state.date, today_utc)
 
@@ -282,7 +281,7 @@ def build_dashboard(
         QueryTimeoutError: A query ran past the time limit.
     """
     try:
-        date_range = _range(state, site, now)
+        date_range = _range(state, now)
         board = Dashboard(state=state, range_label=range_label(state, date_range))
         _top_stats(board, stats, site, goals, state, now)
         _chart(board, stats, site, goals, state, now, date_range)
@@ -293,8 +292,7 @@ def build_dashboard(
         _props(board, stats, site, goals, state, now, date_range)
     except StatsQueryError as exc:
         return Dashboard(state=state, range_label="", error=exc.message)
-    since = now.astimezone(dt.UTC).replace(tzinfo=None) - REALTIME_WINDOW
-    board.realtime = stats.realtime_visitors(site.id, since)
+    board.realtime = stats.realtime_visitors(site.id, now)
     return board
 
 

@@ -8,7 +8,6 @@ answered by `footfall.web.errors`.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from typing import Any
 
 import orjson
@@ -25,7 +24,6 @@ from footfall.web.auth import ApiError, authorize_key, resolve_site
 from footfall.web.ratelimit import Decision, rate_limit_headers
 from footfall.web.state import AppState
 
-REALTIME_WINDOW = dt.timedelta(minutes=5)
 TOO_MANY_REQUESTS = (
     "Too many API requests. Your API key is limited to {limit} requests per hour. "
     "Please contact us to request more capacity."
@@ -115,8 +113,8 @@ async def realtime_visitors(request: Request) -> Response:
     rights = await _authorize(request)
     site = await resolve_site(request, request.query_params.get("site_id"), rights)
     state: AppState = request.app.state.footfall
-    now = state.services.clock.now().astimezone(dt.UTC).replace(tzinfo=None)
-    count = await asyncio.to_thread(state.stats.realtime_visitors, site.id, now - REALTIME_WINDOW)
+    now = state.services.clock.now()
+    count = await asyncio.to_thread(state.stats.realtime_visitors, site.id, now)
     return _answer(request, count)
 
 
