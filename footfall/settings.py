@@ -454,6 +454,15 @@ REGISTRY: tuple[Setting, ...] = (
         parse=_parse_int,
         minimum=0,
     ),
+    Setting(
+        "ops_sample_seconds",
+        10.0,
+        "Seconds between two samples of footfall's own figures (latency, memory, CPU, ...) "
+        "for the ops dashboards; they keep 6 hours of samples and 7 days of 5-minute means.",
+        parse=_parse_float,
+        greater_than=0,
+        maximum=300,
+    ),
 )
 
 _BY_NAME = {setting.name: setting for setting in REGISTRY}
@@ -498,6 +507,7 @@ class Settings:
     metrics_token: str = dataclasses.field(default="", repr=False)
     metrics_allow: str = "127.0.0.1,::1"
     min_free_disk_mb: int = 500
+    ops_sample_seconds: float = 10.0
 
     @property
     def metadata_url(self) -> str:

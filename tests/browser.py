@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.services import require_binary
 
@@ -65,6 +65,15 @@ def page(context: BrowserContext) -> Iterator[Page]:
     tab.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
     tab.dialogs = dialogs  # type: ignore[attr-defined]
     yield tab
+
+
+def sign_in_page(page: Page, url: str, email: str, password: str) -> None:
+    """Signs in through the login form of the server at `url`; the sites list then shows."""
+    page.goto(f"{url}/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Sites")).to_be_visible()
 
 
 def screenshot(page: Page, request: pytest.FixtureRequest, name: str) -> Path:

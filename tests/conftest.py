@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import re
 import signal
 import socket
 import subprocess
@@ -55,6 +57,27 @@ def import_key(settings: Settings) -> str:
     return create_key(open_meta(settings), name="importer", scopes=("events:import",))[1]
 
 
+PASSWORD = "correct horse battery"
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token of the first form in `html`."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no CSRF field"
+    return found.group(1)
+
+
+def sign_in(client: TestClient, email: str, password: str = PASSWORD) -> None:
+    """Signs `client` in through the login form."""
+    form = client.get("/login")
+    response = client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": csrf_of(form.text)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -69,6 +92,7 @@ class ServerProcess:
     port: int
     process: subprocess.Popen[bytes] | None = None
     log: Path | None = None
+    env: dict[str, str] | None = None  # added to this process's environment
 
     @property
     def url(self) -> str:
@@ -90,6 +114,7 @@ class ServerProcess:
             ],
             stdout=handle,
             stderr=subprocess.STDOUT,
+            env={**os.environ, **self.env} if self.env else None,
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

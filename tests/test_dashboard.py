@@ -20,27 +20,12 @@ from footfall.meta.sites import get_site
 from footfall.meta.users import add_user
 from footfall.service import open_meta
 from footfall.web.dashboard_data import DashboardState
+from tests.conftest import csrf_of, sign_in
 from tests.stats_harness import FIREFOX, IPHONE, StatsHarness, open_harness
 
 NOW = dt.datetime(2026, 11, 20, 12, 0)
 PASSWORD = "correct horse battery"
 XSS = "<img src=x onerror=alert(1)>"
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert found
-    return found.group(1)
-
-
-def sign_in(client: TestClient, email: str) -> None:
-    page = client.get("/login")
-    response = client.post(
-        "/login",
-        data={"email": email, "password": PASSWORD, "csrf_token": _csrf(page.text)},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
 
 
 @pytest.fixture(scope="module")
@@ -209,12 +194,12 @@ def test_shared_links(shop: StatsHarness, tmp_path: Path) -> None:
     assert "Unique visitors" not in form.text
     assert client.get(f"/share/{locked.slug}/realtime").status_code == 404
     wrong = client.post(
-        f"/share/{locked.slug}", data={"password": "nope", "csrf_token": _csrf(form.text)}
+        f"/share/{locked.slug}", data={"password": "nope", "csrf_token": csrf_of(form.text)}
     )
     assert wrong.status_code == 400 and "The password is not correct." in wrong.text
     right = client.post(
         f"/share/{locked.slug}",
-        data={"password": PASSWORD, "csrf_token": _csrf(form.text)},
+        data={"password": PASSWORD, "csrf_token": csrf_of(form.text)},
         follow_redirects=False,
     )
     assert right.status_code == 303

@@ -22,7 +22,7 @@ from footfall.meta.shared_links import create_link
 from footfall.meta.users import add_user
 from footfall.service import open_meta
 from footfall.settings import Settings
-from tests.browser import DESKTOP, PHONE, screenshot
+from tests.browser import DESKTOP, PHONE, screenshot, sign_in_page
 from tests.conftest import CHROME_UA, FOOTFALL, ServerProcess, free_port
 
 PASSWORD = "correct horse battery"
@@ -96,11 +96,7 @@ def _settings_of(server: ServerProcess) -> Settings:
 
 
 def _sign_in(page: Page, server: ServerProcess) -> None:
-    page.goto(f"{server.url}/login")
-    page.get_by_label("Email").fill("admin@example.com")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Sites")).to_be_visible()
+    sign_in_page(page, server.url, "admin@example.com", PASSWORD)
 
 
 def _visitors(page: Page) -> int:

@@ -33,6 +33,7 @@ from footfall.stats.model import (
 )
 from footfall.stats.periods import bucket_labels
 from footfall.stats.plan import DERIVED_METRICS, Part, base_metrics, is_goal_or_prop, plan
+from footfall.stats.shape import query_shape
 from footfall.stats.sql import (
     EVENT_TABLE_COLUMNS,
     SESSION_EVENT_ALIASES,
@@ -101,6 +102,8 @@ class StatsEngine:
         timeout_seconds: A query running longer is interrupted.
         live_ttl: Cache lifetime of results whose range touches now.
         past_ttl: Cache lifetime of results for ranges entirely in the past.
+        on_query: Called after each query that ran on the store (not answered from the
+            cache) with its shape (`footfall.stats.shape`) and its duration in seconds.
     """
 
     def __init__(
@@ -113,8 +116,10 @@ class StatsEngine:
         timeout_seconds: float = 10.0,
         live_ttl: float = 5.0,
         past_ttl: float = 86400.0,
+        on_query: Callable[[str, float], None] | None = None,
     ) -> None:
         self._cursor = cursor
+        self._on_query = on_query
         self.cache: QueryCache = cache if cache is not None else NullCache()
         self._data_version = data_version
         self._now = now
@@ -134,7 +139,9 @@ class StatsEngine:
         cached = self.cache.get(key)
         if cached is not None:
             return _decode(cached)
+        started = time.perf_counter()
         result = self._execute(query)
+        self._observe(query_shape(query), started)
         now = self._now().astimezone(dt.UTC).replace(tzinfo=None)
         ttl = ttl_for(query.end, now, live_ttl=self._live_ttl, past_ttl=self._past_ttl)
         self.cache.set(key, _encode(result), ttl)
@@ -157,7 +164,9 @@ class StatsEngine:
             "AND timestamp >= $2 AND timestamp <= $3 AND name <> 'engagement' "
             "AND len(props_keys) > 0) GROUP BY k ORDER BY count(*) DESC, k LIMIT $4"
         )
+        started = time.perf_counter()
         names = [str(row[0]) for row in self.fetch(sql, [site_id, start, end, limit])]
+        self._observe("property names", started)
         now = self._now().astimezone(dt.UTC).replace(tzinfo=None)
         ttl = ttl_for(end, now, live_ttl=self._live_ttl, past_ttl=self._past_ttl)
         self.cache.set(key, orjson.dumps(names), ttl)
@@ -173,7 +182,9 @@ class StatsEngine:
             "SELECT count(DISTINCT visitor) FROM events WHERE site_id = $1 "
             "AND timestamp >= $2 AND name <> 'engagement'"
         )
+        started = time.perf_counter()
         rows = self.fetch(sql, [site_id, since])
+        self._observe("realtime visitors", started)
         return int(rows[0][0]) if rows else 0
 
     def first_day(self, site_id: int, timezone: str) -> dt.date | None:
@@ -185,6 +196,10 @@ class StatsEngine:
         return first.replace(tzinfo=dt.UTC).astimezone(ZoneInfo(timezone)).date()
 
     # -- execution -------------------------------------------------------------------------
+
+    def _observe(self, shape: str, started: float) -> None:
+        if self._on_query is not None:
+            self._on_query(shape, time.perf_counter() - started)
 
     def fetch(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
         """Runs one statement under the query time limit.

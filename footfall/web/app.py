@@ -20,7 +20,7 @@ from starlette.types import Receive, Scope, Send
 
 from footfall.clock import Clock
 from footfall.ingest.salts import next_rotation
-from footfall.monitoring.leaks import SAMPLE_INTERVAL_SECONDS, LeakDetector, current_rss
+from footfall.monitoring.history import History
 from footfall.service import Services
 from footfall.settings import Settings
 from footfall.stats.cache import open_cache
@@ -34,6 +34,8 @@ from footfall.web import (
     debug_api,
     event,
     importing,
+    ops,
+    profiling,
     site_settings,
     sites_api,
     stats_api,
@@ -41,6 +43,7 @@ from footfall.web import (
 )
 from footfall.web.errors import EXCEPTION_HANDLERS, InternalErrorMiddleware, internal_error
 from footfall.web.metrics import Metrics, MetricsMiddleware, metrics_endpoint
+from footfall.web.ops_sampler import HISTORY_FILE, run_sampler
 from footfall.web.ratelimit import open_rate_limits
 from footfall.web.readiness import readyz
 from footfall.web.requestlog import RequestLogMiddleware
@@ -55,13 +58,6 @@ log = logging.getLogger(__name__)
 async def healthz(request: Request) -> Response:
     """Liveness: the process answers."""
     return PlainTextResponse("ok")
-
-
-async def _sample_memory(leaks: LeakDetector) -> None:
-    """Feeds the leak detector one RSS sample every `SAMPLE_INTERVAL_SECONDS`."""
-    while True:
-        leaks.add(current_rss(), time.monotonic())
-        await asyncio.sleep(SAMPLE_INTERVAL_SECONDS)
 
 
 async def _housekeeping(services: Services) -> None:
@@ -89,6 +85,7 @@ class FootfallApp(Starlette):
 
     def __init__(self, *args: Any, metrics: Metrics | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.metrics = metrics
         self._ingest = event.EventEndpoint()
         # One dict increment per ingest request (tens of ns, against tens of microseconds for
         # the request): no timing on the hot path.
@@ -145,6 +142,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp
             timeout_seconds=settings.query_timeout_ms / 1000,
             live_ttl=settings.query_cache_live_ttl_s,
             past_ttl=settings.query_cache_past_ttl_s,
+            on_query=metrics.on_query,
         )
         rate_limits = open_rate_limits(settings)
         state = app.state.footfall = AppState(
@@ -155,7 +153,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp
             rate_limits=rate_limits,
             signer=signer,
             metrics=metrics,
+            history=History(interval=settings.ops_sample_seconds),
         )
+        history_file = settings.data_dir / HISTORY_FILE
+        state.history.load(history_file, now=time.time())
         metrics.bind(
             settings=settings,
             writer=writer,
@@ -164,7 +165,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp
             leaks=state.leaks,
         )
         keeper = asyncio.create_task(_housekeeping(services))
-        sampler = asyncio.create_task(_sample_memory(state.leaks))
+        sampler = asyncio.create_task(run_sampler(state, settings.ops_sample_seconds))
         # Start-up objects (parsers, tables, caches) live for the whole process: keep them out
         # of every collection, and collect the young generation less often on the hot path.
         gc.collect()
@@ -175,6 +176,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp
         finally:
             keeper.cancel()
             sampler.cancel()
+            with contextlib.suppress(OSError):
+                state.history.dump(history_file)
             state.tracer.close()
             writer.close()
             services.close()
@@ -189,6 +192,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp
         Route("/api/v1/sites/goals/{goal_id}", sites_api.delete_site_goal, methods=["DELETE"]),
         Route("/api/v1/audit", audit_api.audit_entries, methods=["GET"]),
         Route("/api/v1/debug/memory", debug_api.memory, methods=["GET"]),
+        Route("/api/v1/debug/profile", profiling.profile_loop, methods=["GET"]),
         Route("/api/v1/stats/realtime/visitors", stats_api.realtime_visitors, methods=["GET"]),
         Route("/api/v1/stats/aggregate", stats_api.aggregate, methods=["GET"]),
         Route("/api/v1/stats/timeseries", stats_api.timeseries, methods=["GET"]),
@@ -204,6 +208,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp
         *accounts.ROUTES,
         *dashboard.ROUTES,
         *site_settings.ROUTES,
+        *ops.ROUTES,
     ]
     # Outermost first: every response, a 500 included, gets a request id (footfall.web.requestlog;
     # not POST /api/event, served above) and the security and CORS headers.
@@ -217,6 +222,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp
     ]
     if settings.cors_origin_list:
         middleware.append(Middleware(ApiCorsMiddleware, origins=settings.cors_origin_list))
+    middleware.append(Middleware(profiling.ProfileMiddleware))  # admins' ?profile=1
     middleware.append(Middleware(InternalErrorMiddleware))
     middleware.insert(0, Middleware(MetricsMiddleware, metrics=metrics))  # times everything
     return FootfallApp(

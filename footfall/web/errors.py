@@ -49,6 +49,9 @@ def error_response(message: str, status: int, **extra: str) -> Response:
 def internal_error(scope: Scope, exc: BaseException) -> Response:
     """The 500 answer to an unexpected exception, logged once with its traceback and id."""
     error_id = secrets.token_hex(6)
+    metrics = getattr(scope.get("app"), "metrics", None)
+    if metrics is not None:
+        metrics.on_error(scope, exc, error_id)
     log.error(
         "unhandled error %s on %s %s",
         error_id,

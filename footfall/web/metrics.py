@@ -11,6 +11,7 @@ the hot path. Every metric is documented in docs/metrics.md (a test keeps the tw
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import ipaddress
 import os
 import secrets
@@ -39,7 +40,9 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from footfall.ingest.pipeline import DropReason, Pipeline
+from footfall.monitoring.errors import ErrorTracker
 from footfall.monitoring.leaks import LeakDetector
+from footfall.monitoring.timings import IntervalTimings, SlowQueries
 from footfall.settings import Settings
 from footfall.stats.cache import QueryCache
 from footfall.storage.writer import GroupCommitWriter
@@ -50,6 +53,17 @@ if TYPE_CHECKING:
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _FORWARDED = (b"x-forwarded-for", b"forwarded")
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# The scope of the request being served, so a query run for it (on a worker thread, which
+# inherits the context) is attributed to the request's route once the router has matched it.
+_REQUEST_SCOPE: contextvars.ContextVar[Scope | None] = contextvars.ContextVar(
+    "footfall_request_scope", default=None
+)
+_QUERY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+def route_of(scope: Scope) -> str:
+    """The matched route's path template of a request, ``other`` when none matched."""
+    return getattr(scope.get("route"), "path", None) or "other"
 
 
 @dataclass
@@ -69,12 +83,33 @@ class Metrics:
     Attributes:
         registry: Where every metric of this app is registered (never the global one).
         ingest_requests: `/api/event` requests by method, incremented by `FootfallApp`.
+        routes: Request durations per route template in the current sampling interval.
+        queries: Uncached query durations per endpoint in the current sampling interval.
+        slow_queries: The slowest recent queries with their shapes.
+        errors: Unexpected exceptions, grouped.
     """
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self.ingest_requests: dict[str, int] = {"POST": 0, "OPTIONS": 0}
+        self.routes = IntervalTimings()
+        self.queries = IntervalTimings()
+        self.slow_queries = SlowQueries()
+        self.errors = ErrorTracker()
         self._sources: _Sources | None = None
+        self._query_duration = Histogram(
+            "footfall_query_duration_seconds",
+            "Time stats queries took on the event store (cache misses), by the route that asked.",
+            ("endpoint",),
+            buckets=_QUERY_BUCKETS,
+            registry=self.registry,
+        )
+        self._unhandled = Counter(
+            "footfall_unhandled_errors",
+            "Unexpected exceptions answered with a 500, by exception class.",
+            ("type",),
+            registry=self.registry,
+        )
         self._requests = Counter(
             "footfall_http_requests",
             "HTTP requests answered, by method, route template and status.",
@@ -111,6 +146,21 @@ class Metrics:
         method = method if method in _METHODS else "other"
         self._requests.labels(method, route, str(status)).inc()
         self._duration.labels(method, route).observe(seconds)
+        self.routes.record(route, seconds, status)
+
+    def on_query(self, shape: str, seconds: float) -> None:
+        """Records one query the stats engine ran on the store, under the asking route."""
+        scope = _REQUEST_SCOPE.get()
+        endpoint = route_of(scope) if scope is not None else "background"
+        self._query_duration.labels(endpoint).observe(seconds)
+        self.queries.record(endpoint, seconds)
+        self.slow_queries.record(endpoint, shape, seconds)
+
+    def on_error(self, scope: Scope, exc: BaseException, error_id: str) -> None:
+        """Counts an unexpected exception answered with a 500 and groups it."""
+        route = "/api/event" if scope.get("path") == "/api/event" else route_of(scope)
+        group = self.errors.record(exc, route=route, error_id=error_id)
+        self._unhandled.labels(group.error_type.rsplit(".", 1)[-1]).inc()
 
     def exposition(self) -> bytes:
         """The registry in Prometheus text format."""
@@ -277,11 +327,14 @@ class MetricsMiddleware:
             await send(message)
 
         started = time.perf_counter()
+        token = _REQUEST_SCOPE.set(scope)
         try:
             await self.app(scope, receive, send_recording)
         finally:
-            route = getattr(scope.get("route"), "path", None) or "other"
-            self.metrics.observe(scope["method"], route, status, time.perf_counter() - started)
+            _REQUEST_SCOPE.reset(token)
+            self.metrics.observe(
+                scope["method"], route_of(scope), status, time.perf_counter() - started
+            )
 
 
 def allow_networks(raw: str) -> tuple[Network, ...]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from footfall.monitoring.history import History
 from footfall.monitoring.leaks import LeakDetector
 from footfall.monitoring.readiness import WriterWatch
 from footfall.monitoring.tracing import MemoryTracer
@@ -20,8 +21,9 @@ from footfall.web.signing import Signer
 class AppState:
     """Built in the lifespan: services, writer, stats engine, rate limits, signer, metrics.
 
-    The last three are self-monitoring: RSS samples for leak detection, the writer's counters
-    as the readiness probe last saw them, and the allocation snapshots of /api/v1/debug/memory.
+    The last four are self-monitoring: RSS samples for leak detection, the writer's counters
+    as the readiness probe last saw them, the allocation snapshots of /api/v1/debug/memory,
+    and the sampled figures the ops dashboards draw.
     """
 
     settings: Settings
@@ -34,3 +36,4 @@ class AppState:
     leaks: LeakDetector = field(default_factory=LeakDetector)
     writer_watch: WriterWatch = field(default_factory=WriterWatch)
     tracer: MemoryTracer = field(default_factory=MemoryTracer)
+    history: History = field(default_factory=History)
