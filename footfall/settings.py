@@ -455,6 +455,23 @@ REGISTRY: tuple[Setting, ...] = (
         minimum=0,
     ),
     Setting(
+        "cache_warming",
+        True,
+        "After each flush of new events, recompute the live Stats API and dashboard results "
+        "asked at least twice in the last 5 minutes before their cache entries expire, so "
+        "dashboard users find them cached.",
+        parse=_parse_bool,
+    ),
+    Setting(
+        "cache_warming_budget_ms",
+        2000,
+        "The most time, in milliseconds, one cache warming round may spend recomputing "
+        "results; the most asked are recomputed first.",
+        parse=_parse_int,
+        minimum=10,
+        maximum=60_000,
+    ),
+    Setting(
         "ops_sample_seconds",
         10.0,
         "Seconds between two samples of footfall's own figures (latency, memory, CPU, ...) "
@@ -507,6 +524,8 @@ class Settings:
     metrics_token: str = dataclasses.field(default="", repr=False)
     metrics_allow: str = "127.0.0.1,::1"
     min_free_disk_mb: int = 500
+    cache_warming: bool = True
+    cache_warming_budget_ms: int = 2000
     ops_sample_seconds: float = 10.0
 
     @property

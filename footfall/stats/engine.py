@@ -7,11 +7,12 @@ dashboard and exports all come through `StatsEngine.run`.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from typing import Any, Literal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import duckdb
@@ -33,6 +34,7 @@ from footfall.stats.model import (
 )
 from footfall.stats.periods import bucket_labels
 from footfall.stats.plan import DERIVED_METRICS, Part, base_metrics, is_goal_or_prop, plan
+from footfall.stats.rows import decode_result, encode_result, order_rows
 from footfall.stats.shape import query_shape
 from footfall.stats.sql import (
     EVENT_TABLE_COLUMNS,
@@ -41,6 +43,13 @@ from footfall.stats.sql import (
     Dialect,
     Params,
     Scope,
+    metric_sql,
+)
+from footfall.stats.warming import (
+    DEFAULT_WINDOW_SECONDS,
+    LiveQueries,
+    SingleFlight,
+    WarmingStats,
 )
 
 CursorFactory = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
@@ -104,6 +113,8 @@ class StatsEngine:
         past_ttl: Cache lifetime of results for ranges entirely in the past.
         on_query: Called after each query that ran on the store (not answered from the
             cache) with its shape (`footfall.stats.shape`) and its duration in seconds.
+        generation: The store's write generation; changes whenever events or sessions were
+            written, so a live result computed at the current generation is still exact.
     """
 
     def __init__(
@@ -117,9 +128,14 @@ class StatsEngine:
         live_ttl: float = 5.0,
         past_ttl: float = 86400.0,
         on_query: Callable[[str, float], None] | None = None,
+        generation: Callable[[], int] = lambda: 0,
     ) -> None:
         self._cursor = cursor
         self._on_query = on_query
+        self._generation = generation
+        self.live = LiveQueries()
+        self.warming = WarmingStats()
+        self._flight: SingleFlight[QueryResult] = SingleFlight()
         self.cache: QueryCache = cache if cache is not None else NullCache()
         self._data_version = data_version
         self._now = now
@@ -135,17 +151,73 @@ class StatsEngine:
         Raises:
             QueryTimeoutError: The query ran past the time limit and was interrupted.
         """
-        key = cache_key(query.site_id, repr(query), self._data_version())
+        text = repr(query)
+        key = cache_key(query.site_id, text, self._data_version())
+        if self._ttl(query) == self._live_ttl:
+            self.live.requested(text, query)
         cached = self.cache.get(key)
         if cached is not None:
-            return _decode(cached)
+            return decode_result(cached)
+        return self._flight.do(key, lambda: self._compute(query, text, key))
+
+    def _ttl(self, query: Query) -> float:
+        now = self._now().astimezone(dt.UTC).replace(tzinfo=None)
+        return ttl_for(query.end, now, live_ttl=self._live_ttl, past_ttl=self._past_ttl)
+
+    def _compute(self, query: Query, text: str, key: str) -> QueryResult:
+        """Runs `query` and caches its result."""
+        generation = self._generation()  # read first: a write during the query makes it stale
         started = time.perf_counter()
         result = self._execute(query)
         self._observe(query_shape(query), started)
-        now = self._now().astimezone(dt.UTC).replace(tzinfo=None)
-        ttl = ttl_for(query.end, now, live_ttl=self._live_ttl, past_ttl=self._past_ttl)
-        self.cache.set(key, _encode(result), ttl)
+        self.cache.set(key, encode_result(result), self._ttl(query))
+        self.live.computed(text, generation)
         return result
+
+    def warm(
+        self,
+        *,
+        budget_seconds: float,
+        window_seconds: float = DEFAULT_WINDOW_SECONDS,
+    ) -> tuple[int, int]:
+        """Refreshes the cached results of the live queries asked recently, before they expire.
+
+        Queries asked at least twice within `window_seconds` whose cached result is older than
+        half the live TTL are handled, most asked first, until `budget_seconds` are spent. A
+        result computed at the current write generation is still exact: it is cached again
+        as it is. Any other is recomputed.
+
+        Returns:
+            How many results were extended and how many were recomputed.
+        """
+        deadline = time.monotonic() + budget_seconds
+        extended = recomputed = 0
+        due = self.live.due(window_seconds=window_seconds, refresh_after=self._live_ttl / 2)
+        for text, entry in due:
+            if time.monotonic() >= deadline:
+                break
+            query = entry.query
+            if self._ttl(query) != self._live_ttl:
+                continue  # its range ended meanwhile: cached for long at the next request
+            key = cache_key(query.site_id, text, self._data_version())
+            if entry.generation == self._generation():
+                cached = self.cache.get(key)
+                if cached is not None:
+                    self.cache.set(key, cached, self._live_ttl)
+                    self.live.computed(text, entry.generation)
+                    extended += 1
+                    continue
+            self._flight.do(key, functools.partial(self._compute, query, text, key))
+            recomputed += 1
+        self.warming.rounds += 1
+        self.warming.extended += extended
+        self.warming.recomputed += recomputed
+        return extended, recomputed
+
+    @property
+    def shared_computations(self) -> int:
+        """Cache misses that waited for a computation another caller had started."""
+        return self._flight.shared
 
     def property_names(
         self, site_id: int, start: dt.datetime, end: dt.datetime, limit: int = 100
@@ -251,7 +323,7 @@ class StatsEngine:
                 rows = [((label,), known.get((label,), _empty_bucket())) for label in labels]
             else:
                 meta["time_labels"] = labels
-        ordered = _order(query, rows)
+        ordered = order_rows(query, rows)
         total = len(ordered)
         end = None if query.limit is None else query.offset + query.limit
         page = ordered[query.offset : end]
@@ -408,7 +480,7 @@ class StatsEngine:
                 decoders.append(_plain if label is None else _labelled(label))
         bounds = self._visitor_bounds(query, part, scope)
         for metric in part.metrics:
-            select.append(_metric_sql(metric, table, d, bounds, smear=smear))
+            select.append(metric_sql(metric, table, d, bounds, smear=smear))
         base = f"SELECT * FROM {source} WHERE {' AND '.join(where)}"
         if session_columns:
             picked = ", ".join(f"{c} AS session_{c}" for c in session_columns.values())
@@ -569,34 +641,6 @@ def _goal_names(names: list[str]) -> Callable[[Any], Any]:
     return lambda index: names[int(index)]
 
 
-def _metric_sql(
-    metric: str, table: str, d: Dialect, bounds: tuple[str, str] | None, *, smear: bool
-) -> str:
-    if metric == "visitors":
-        return d.distinct_visitors(bounds)
-    if table == "sessions":
-        sessions = "count(DISTINCT session_id)" if smear else "count(*)"
-        return {
-            "visits": sessions,
-            "pageviews": "coalesce(sum(pageviews), 0)",
-            "events": "coalesce(sum(events), 0)",
-            "bounce_rate": d.round_half_even(
-                f"100 * sum(is_bounce::INTEGER) / nullif({sessions}, 0)", 0
-            ),
-            "visit_duration": d.round_half_even("avg(duration)", 0),
-            "views_per_visit": d.round_half_even(f"sum(pageviews) / nullif({sessions}, 0)", 2),
-        }[metric]
-    if table == "engagement":
-        return d.round_half_even(
-            "sum(engagement_time) / 1000 / nullif(count(DISTINCT session_id), 0)", 0
-        )
-    return {
-        "visits": "count(DISTINCT session_id)",
-        "pageviews": "count(*) FILTER (WHERE name = 'pageview')",
-        "events": "count(*)",
-    }[metric]
-
-
 def _finish(metric: str, value: Any) -> Any:
     """Python types of the API: ints for counts and rounded percentages, floats for ratios."""
     if value is None:
@@ -613,51 +657,3 @@ def _empty_bucket() -> dict[str, Any]:
     values["group_conversion_rate"] = 0.0
     values["percentage"] = None
     return values
-
-
-def _order(
-    query: Query, rows: list[tuple[tuple[Any, ...], dict[str, Any]]]
-) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
-    order = query.order_by
-    if order is None:
-        time_dims = [d for d in query.dimensions if d in TIME_DIMENSIONS]
-        keys: list[tuple[str, Literal["asc", "desc"]]] = [(d, "asc") for d in time_dims]
-        first = next((m for m in query.metrics if m != "time_on_page"), None)
-        if first is not None and not (query.fill_time_buckets and time_dims):
-            keys.append((first, "desc"))
-        keys += [(d, "asc") for d in query.dimensions if d not in TIME_DIMENSIONS]
-        order = tuple(keys)
-    position = {dim: i for i, dim in enumerate(query.dimensions)}
-    out = list(rows)
-    if "event:goal" in position:
-        # Goals that tie keep the order they were configured in.
-        rank = {goal.display_name: i for i, goal in enumerate(query.goals)}
-        at = position["event:goal"]
-        out.sort(key=lambda row: rank.get(row[0][at], len(rank)))
-    for key, direction in reversed(order or ()):
-        if key in position:
-            index = position[key]
-
-            def by_dim(row: tuple[tuple[Any, ...], dict[str, Any]], i: int = index) -> Any:
-                value = row[0][i]
-                return (value is None, value if value is not None else 0)
-
-            out.sort(key=by_dim, reverse=direction == "desc")
-        else:
-
-            def by_metric(row: tuple[tuple[Any, ...], dict[str, Any]], m: str = key) -> Any:
-                value = row[1].get(m)
-                return (value is not None, value if value is not None else 0)
-
-            out.sort(key=by_metric, reverse=direction == "desc")
-    return out
-
-
-def _encode(result: QueryResult) -> bytes:
-    return orjson.dumps({"rows": result.rows, "total": result.total_rows, "meta": result.meta})
-
-
-def _decode(data: bytes) -> QueryResult:
-    raw = orjson.loads(data)
-    rows = [(tuple(dims), tuple(values)) for dims, values in raw["rows"]]
-    return QueryResult(rows=rows, total_rows=raw["total"], meta=raw["meta"])

@@ -108,6 +108,10 @@ class GroupCommitWriter:
         """Events accepted but not yet in the event store."""
         return len(self._pending.events) + self._backlog
 
+    def generation(self) -> int:
+        """Changes whenever events or sessions were written to the store (for cache warming)."""
+        return self.stats.commits + self.stats.session_flushes
+
     def submit(
         self, events: Sequence[EventRow], sessions: Sequence[SessionChange]
     ) -> asyncio.Future[None] | None:

@@ -41,6 +41,7 @@ from footfall.web import (
     stats_api,
     tracker,
 )
+from footfall.web.cache_warmer import run_cache_warmer
 from footfall.web.errors import EXCEPTION_HANDLERS, InternalErrorMiddleware, internal_error
 from footfall.web.metrics import Metrics, MetricsMiddleware, metrics_endpoint
 from footfall.web.ops_sampler import HISTORY_FILE, run_sampler
@@ -143,6 +144,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp
             live_ttl=settings.query_cache_live_ttl_s,
             past_ttl=settings.query_cache_past_ttl_s,
             on_query=metrics.on_query,
+            generation=writer.generation,
         )
         rate_limits = open_rate_limits(settings)
         state = app.state.footfall = AppState(
@@ -163,9 +165,22 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp
             pipeline=services.pipeline,
             cache=stats.cache,
             leaks=state.leaks,
+            stats=stats,
         )
         keeper = asyncio.create_task(_housekeeping(services))
         sampler = asyncio.create_task(run_sampler(state, settings.ops_sample_seconds))
+        warmer = (
+            asyncio.create_task(
+                run_cache_warmer(
+                    stats,
+                    writer.generation,
+                    live_ttl=settings.query_cache_live_ttl_s,
+                    budget_seconds=settings.cache_warming_budget_ms / 1000,
+                )
+            )
+            if settings.cache_warming
+            else None
+        )
         # Start-up objects (parsers, tables, caches) live for the whole process: keep them out
         # of every collection, and collect the young generation less often on the hot path.
         gc.collect()
@@ -176,6 +191,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp
         finally:
             keeper.cancel()
             sampler.cancel()
+            if warmer is not None:
+                warmer.cancel()
             with contextlib.suppress(OSError):
                 state.history.dump(history_file)
             state.tracer.close()

@@ -45,6 +45,7 @@ from footfall.monitoring.leaks import LeakDetector
 from footfall.monitoring.timings import IntervalTimings, SlowQueries
 from footfall.settings import Settings
 from footfall.stats.cache import QueryCache
+from footfall.stats.engine import StatsEngine
 from footfall.storage.writer import GroupCommitWriter
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ class _Sources:
     pipeline: Pipeline
     cache: QueryCache
     leaks: LeakDetector | None = None
+    stats: StatsEngine | None = None
 
 
 class Metrics:
@@ -135,10 +137,16 @@ class Metrics:
         pipeline: Pipeline,
         cache: QueryCache,
         leaks: LeakDetector | None = None,
+        stats: StatsEngine | None = None,
     ) -> None:
         """Points the scrape-time collector at the objects the lifespan opened."""
         self._sources = _Sources(
-            settings=settings, writer=writer, pipeline=pipeline, cache=cache, leaks=leaks
+            settings=settings,
+            writer=writer,
+            pipeline=pipeline,
+            cache=cache,
+            leaks=leaks,
+            stats=stats,
         )
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -189,6 +197,8 @@ class _FootfallCollector(Collector):
         yield from _ingest(sources.pipeline)
         yield from _writer(sources.writer)
         yield from _cache(sources.cache)
+        if sources.stats is not None:
+            yield from _warming(sources.stats)
         yield from _storage(sources.settings)
         if sources.leaks is not None:
             yield from _memory(sources.leaks)
@@ -270,6 +280,34 @@ def _cache(cache: QueryCache) -> Iterator[Metric]:
         ("evictions", "Query cache entries dropped to make room."),
     ):
         yield _counter(f"footfall_query_cache_{name}", doc, getattr(counters, name))
+
+
+def _warming(stats: StatsEngine) -> Iterator[Metric]:
+    warming = stats.warming
+    yield _counter(
+        "footfall_cache_warming_rounds",
+        "Cache warming rounds run after flushes of new events.",
+        warming.rounds,
+    )
+    refreshed = CounterMetricFamily(
+        "footfall_cache_warming_refreshed",
+        "Live results refreshed before they expired: extended (nothing written since they "
+        "were computed) or recomputed.",
+        labels=("how",),
+    )
+    refreshed.add_metric(("extended",), warming.extended)
+    refreshed.add_metric(("recomputed",), warming.recomputed)
+    yield refreshed
+    yield _gauge(
+        "footfall_cache_warming_tracked_queries",
+        "Live queries asked recently, the candidates for warming.",
+        len(stats.live),
+    )
+    yield _counter(
+        "footfall_query_shared_computations",
+        "Cache misses that waited for the same query another request was already running.",
+        stats.shared_computations,
+    )
 
 
 def _storage(settings: Settings) -> Iterator[Metric]:
