@@ -779,6 +779,7 @@ def settings_cmd(markdown: bool, data_dir: Path | None) -> None:
 
 
 # Commands that talk to a running server live apart, to keep this module small.
-from footfall.cli_debug import debug  # noqa: E402
+from footfall.cli_debug import debug, profile  # noqa: E402
 
 main.add_command(debug)
+main.add_command(profile)

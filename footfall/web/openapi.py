@@ -16,7 +16,7 @@ from footfall.meta import audit
 from footfall.meta.keys import SCOPES
 from footfall.monitoring import tracing
 from footfall.stats.v1 import V1_METRICS
-from footfall.web import sites_api
+from footfall.web import profiling, sites_api
 from footfall.web.importing import MAX_IMPORT_BYTES
 from footfall.web.openapi_components import (
     DATE,
@@ -516,6 +516,55 @@ def _admin_paths() -> dict[str, Schema]:
                     "200": json_content(_MEMORY_REPORT, "A baseline, or the growing sites."),
                     "400": error("An invalid parameter."),
                     "401": response_ref("Unauthorized"),
+                    "503": response_ref("Unavailable"),
+                },
+            }
+        },
+        "/api/v1/debug/profile": {
+            "get": {
+                "tags": ["Administration"],
+                "summary": "Profile the event loop",
+                "description": "Samples everything the server's event loop runs for `seconds` "
+                "with pyinstrument, then answers the report. Work in other threads (database "
+                "queries) shows only as the time the loop waited for it. One profile at a time "
+                "(this or a request's `?profile=1`). Needs the `admin` scope.",
+                "parameters": [
+                    query(
+                        "seconds",
+                        {"type": "integer", "minimum": 1, "maximum": profiling.MAX_SECONDS},
+                        f"How long to sample (default {profiling.DEFAULT_SECONDS}).",
+                        example=1,
+                    ),
+                    query(
+                        "format",
+                        {"enum": list(profiling.FORMATS)},
+                        "pyinstrument's HTML page (default), its text tree, or a speedscope.app "
+                        "document.",
+                    ),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The report, never cached.",
+                        "headers": {
+                            "Cache-Control": header(
+                                "Always `no-store`.", {"const": "no-store"}, required=True
+                            )
+                        },
+                        "content": {
+                            "text/html": {"schema": {"type": "string"}},
+                            "text/plain": {"schema": {"type": "string"}},
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "description": "speedscope's file format.",
+                                    "required": ["$schema", "profiles"],
+                                }
+                            },
+                        },
+                    },
+                    "400": error("An invalid parameter."),
+                    "401": response_ref("Unauthorized"),
+                    "409": error("Another profile is running."),
                     "503": response_ref("Unavailable"),
                 },
             }
