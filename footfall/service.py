@@ -21,6 +21,7 @@ from footfall.ingest.useragent import UserAgentParser
 from footfall.meta import db
 from footfall.meta.salts import SaltKeeper
 from footfall.meta.sites import list_sites
+from footfall.monitoring.pools import PoolStats
 from footfall.schema import SESSION_COLUMNS, VISIT_COLUMNS
 from footfall.sessions.cache import SessionCache
 from footfall.sessions.numbering import VisitorNumbers
@@ -123,6 +124,11 @@ class Services:
     pipeline: Pipeline
     visitor_ids: IdAllocator
     visitor_numbers: VisitorNumbers
+
+    @property
+    def meta_pool_stats(self) -> PoolStats:
+        """The metadata engine's connection pool counters."""
+        return db.pool_stats(self.meta)
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock | None = None) -> Services:

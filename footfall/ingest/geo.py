@@ -65,6 +65,10 @@ class GeoLocator:
         """
         return self._country_cached(ip)
 
+    def cache_info(self) -> functools._CacheInfo:
+        """Hits, misses, size and bound of the result cache."""
+        return self._country_cached.cache_info()
+
     def _country_uncached(self, ip: str) -> str:
         number = _address_to_int(ip)
         if number is None:

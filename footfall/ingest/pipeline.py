@@ -14,6 +14,12 @@ from enum import StrEnum
 from typing import Any
 
 from footfall.clock import Clock
+from footfall.ingest.caches import (
+    CacheFigures,
+    lru_figures,
+    module_cache_figures,
+    session_figures,
+)
 from footfall.ingest.domains import root_domain
 from footfall.ingest.geo import GeoLocator
 from footfall.ingest.request import GOALS_WITH_PATH, MAX_PROPS, EventRequest
@@ -26,6 +32,10 @@ from footfall.schema import NO_SCROLL_DEPTH
 from footfall.sessions.cache import SessionCache
 from footfall.sessions.numbering import VisitorNumbers
 from footfall.sessions.rule import Session, continues, extend_session, start_session
+
+# Most events have no custom properties: their rows share one pair of empty columns instead of
+# two new lists each (every row lives until the apply thread stores it, about a second).
+_NO_PROPS: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
 
 
 class DropReason(StrEnum):
@@ -111,13 +121,16 @@ class Pipeline:
         page = parse_page_url_cached(request.url, hash_mode=request.hash_mode)
         root = root_domain(page.hostname)
         salts = self._salts()
+        props = _with_path(request, page.pathname)
+        # Tuples, shared by the rows of every domain: immutable, and once the collector has
+        # seen them it stops tracking them.
+        props_keys, props_values = zip(*props, strict=True) if props else _NO_PROPS
         for domain in request.domains:
             site_id = self._site_id_for(domain)
             if site_id is None:
                 self._drop(outcome, DropReason.NOT_FOUND)
                 continue
             identity = (client.user_agent, client.ip, domain, root)
-            props = _with_path(request, page.pathname)
             session, created = self._session_for(
                 site_id, salts, identity, request, page, props, now, client, ua
             )
@@ -134,8 +147,8 @@ class Pipeline:
                     session.visitor_id,
                     session.visitor,
                     session.session_id,
-                    [k for k, _ in props],
-                    [v for _, v in props],
+                    props_keys,
+                    props_values,
                     NO_SCROLL_DEPTH if request.scroll_depth is None else request.scroll_depth,
                     request.engagement_time or 0,
                     request.interactive,
@@ -146,6 +159,16 @@ class Pipeline:
                 outcome.sessions.append((session.as_row(), created))
             self.accepted += 1
         return outcome
+
+    def cache_figures(self) -> dict[str, CacheFigures]:
+        """Entries, bound and evictions of every bounded cache the pipeline reads."""
+        return {
+            "sessions": session_figures(self._sessions),
+            "user_agents": lru_figures(self.user_agents),
+            "geo": lru_figures(self.geo),
+            "sources": lru_figures(self.sources),
+            **module_cache_figures(),
+        }
 
     def _request_drop_reason(
         self, request: EventRequest, client: ClientContext

@@ -424,6 +424,10 @@ class SourceClassifier:
             _click_id_param(query),
         )
 
+    def cache_info(self) -> functools._CacheInfo:
+        """Hits, misses, size and bound of the result cache."""
+        return self._classify_cached.cache_info()
+
     def normalise_source(self, source: str) -> str:
         """Maps a source name or alias to its canonical spelling (``ig`` → ``Instagram``).
 

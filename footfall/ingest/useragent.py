@@ -255,6 +255,10 @@ class UserAgentParser:
         """Drops all cached results (for tests and benchmarks)."""
         self._parse_cached.cache_clear()
 
+    def cache_info(self) -> functools._CacheInfo:
+        """Hits, misses, size and bound of the result cache."""
+        return self._parse_cached.cache_info()
+
     def _parse_uncached(self, user_agent: str) -> UserAgentInfo:
         result = self._resolver(user_agent, Domain.ALL)
         browser, browser_version = _browser(result.user_agent)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -12,8 +14,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from footfall.errors import StoreError
+from footfall.monitoring.pools import PoolStats
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The pool counters of each engine; weak, so that a disposed and dropped engine is forgotten.
+_POOL_STATS: weakref.WeakKeyDictionary[sa.Engine, PoolStats] = weakref.WeakKeyDictionary()
+# Marks a pooled connection's record while it is checked out (record_info survives reconnects).
+_CHECKED_OUT = "footfall_checked_out"
 
 
 def create_engine(url: str) -> sa.Engine:
@@ -35,8 +42,48 @@ def create_engine(url: str) -> sa.Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
-        return engine
-    return sa.create_engine(url, pool_pre_ping=True)
+    else:
+        engine = sa.create_engine(url, pool_pre_ping=True)
+    pool_stats(engine)  # counted from the first connection on
+    return engine
+
+
+def pool_stats(engine: sa.Engine) -> PoolStats:
+    """The connection pool counters of `engine`, counting from the first call on.
+
+    `create_engine` calls it, so its engines are counted from their first connection; for
+    another engine, connections opened before the first call are not in `created`.
+    """
+    stats = _POOL_STATS.get(engine)
+    if stats is None:
+        stats = _POOL_STATS[engine] = PoolStats()
+        _track(engine, stats)
+    return stats
+
+
+def _track(engine: sa.Engine, stats: PoolStats) -> None:
+    # Engine-level pool listeners survive `dispose()`, which replaces the pool.
+    def on_connect(*_: Any) -> None:
+        stats.on_create()
+
+    def on_close(*_: Any) -> None:
+        stats.on_close()
+
+    def on_checkout(_dbapi: Any, record: Any, _proxy: Any) -> None:
+        record.record_info[_CHECKED_OUT] = True
+        stats.on_checkout()
+
+    def on_checkin(_dbapi: Any, record: Any) -> None:
+        # A checkout that failed (pre-ping, reconnect) is checked in without a checkout
+        # event: only count what was counted out, or `in_use` would drift below zero.
+        if record.record_info.pop(_CHECKED_OUT, False):
+            stats.on_checkin()
+
+    sa.event.listen(engine, "connect", on_connect)
+    sa.event.listen(engine, "close", on_close)  # closed by the pool: overflow, dispose, error
+    sa.event.listen(engine, "close_detached", on_close)
+    sa.event.listen(engine, "checkout", on_checkout)
+    sa.event.listen(engine, "checkin", on_checkin)
 
 
 def _alembic_config(engine: sa.Engine) -> Config:

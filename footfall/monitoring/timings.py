@@ -72,7 +72,7 @@ class IntervalTimings:
     ) -> None:
         self._size = reservoir_size
         self._max_keys = max_keys
-        self._rng = rng or random.Random()  # noqa: S311 - sampling, not security
+        self._rng = rng or random.Random()  # noqa: S311  # nosec B311
         self._lock = threading.Lock()
         self._current: dict[str, _Reservoir] = {}
 

@@ -290,6 +290,7 @@ class StatsEngine:
                 ) from exc
             finally:
                 timer.cancel()
+                timer.join()  # a late interrupt must not reach the pooled cursor's next query
 
     def _check_patterns(self, query: Query) -> None:
         """Refuses a regular expression the database cannot compile, before running anything."""

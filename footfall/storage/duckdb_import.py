@@ -173,7 +173,7 @@ class DuckDBImporter:
         # A cursor of the store's own database: staging lives in TEMP tables private to it, and
         # the final INSERT moves rows inside the engine. Live commits go on meanwhile (DuckDB
         # appends from several connections concurrently).
-        with self._store.cursor() as con:
+        with self._store.cursor(pooled=False) as con:
             step("reading")
             self._stage_lines(con, path, report)
             step("validating")

@@ -16,6 +16,7 @@ import pyarrow as pa
 from footfall.errors import StoreBusyError, StoreError
 from footfall.schema import EVENT_COLUMNS, SESSION_COLUMNS, VISIT_COLUMNS
 from footfall.storage.base import EventRow, SessionRow
+from footfall.storage.cursors import CursorPool
 
 SCHEMA_VERSION = "2"
 # Version 1 lacked the `visitor` column; a store of that version is upgraded in place on open.
@@ -134,6 +135,8 @@ class DuckDBEventStore:
         except StoreError:
             self._con.close()
             raise
+        # Readers share a few idle cursors instead of opening one per query.
+        self.cursor_pool = CursorPool(self._con)
         # Until `close` says otherwise, a crash may have left sessions behind their events.
         self.was_closed_cleanly = self._get_info("clean_shutdown") == "true"
         # Cached statistics are keyed by this; a restart may have replayed or repaired data.
@@ -265,8 +268,18 @@ class DuckDBEventStore:
                 raise StoreError(f"numbering visitors failed: {exc}") from exc
 
     @contextmanager
-    def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A cursor for reading on the calling thread."""
+    def cursor(self, *, pooled: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor for reading on the calling thread.
+
+        Args:
+            pooled: Take an idle cursor from `cursor_pool` and give it back afterwards. Pass
+                False for work that leaves state on the cursor (TEMP tables, an explicit
+                transaction): that cursor is private and closed at the end.
+        """
+        if pooled:
+            with self.cursor_pool.cursor() as cur:
+                yield cur
+            return
         cur = self._con.cursor()
         try:
             yield cur
@@ -495,6 +508,7 @@ class DuckDBEventStore:
 
     def close(self) -> None:
         """Checkpoints, marks the store cleanly closed and closes the file."""
+        self.cursor_pool.close()
         with self._lock:
             try:
                 self._set_info("clean_shutdown", "true")

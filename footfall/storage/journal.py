@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 SEGMENT_BYTES = 64 << 20
 _TIMESTAMP = 1  # index of the timestamp in an event row (footfall.schema.EVENT_COLUMNS)
 _VISITOR = EVENT_COLUMNS.index("visitor")
+_DUMP_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_APPEND_NEWLINE
 # Rows journalled before events had a visitor number are one column short.
 _ROW_WIDTH_BEFORE_VISITOR = len(EVENT_COLUMNS) - 1
 
@@ -67,7 +68,8 @@ class Journal:
     def append(self, rows: Sequence[tuple[Any, ...]]) -> int:
         """Writes one batch durably and returns its sequence number."""
         self._seq += 1
-        line = orjson.dumps({"s": self._seq, "e": rows}, option=orjson.OPT_NAIVE_UTC) + b"\n"
+        # orjson appends the newline itself: `+ b"\n"` would copy the whole line once more.
+        line = orjson.dumps({"s": self._seq, "e": rows}, option=_DUMP_OPTIONS)
         try:
             self._file.write(line)
             os.fdatasync(self._file.fileno())

@@ -166,6 +166,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp
             cache=stats.cache,
             leaks=state.leaks,
             stats=stats,
+            gc_stats=state.gc_stats,
+            pools={
+                "duckdb_cursors": services.store.cursor_pool.stats,
+                "metadata": services.meta_pool_stats,
+            },
+            buffers={"writer_batch": writer.buffers},
         )
         keeper = asyncio.create_task(_housekeeping(services))
         sampler = asyncio.create_task(run_sampler(state, settings.ops_sample_seconds))
@@ -183,12 +189,15 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp
         )
         # Start-up objects (parsers, tables, caches) live for the whole process: keep them out
         # of every collection, and collect the young generation less often on the hot path.
+        # (The thresholds are explained in docs/adr/0010-memory-management.md.)
         gc.collect()
         gc.freeze()
         gc.set_threshold(50_000, 20, 100)
+        state.gc_stats.install()
         try:
             yield
         finally:
+            state.gc_stats.uninstall()
             keeper.cancel()
             sampler.cancel()
             if warmer is not None:

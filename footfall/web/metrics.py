@@ -18,7 +18,7 @@ import secrets
 import shutil
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -41,7 +41,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from footfall.ingest.pipeline import DropReason, Pipeline
 from footfall.monitoring.errors import ErrorTracker
+from footfall.monitoring.gcstats import GcStats
 from footfall.monitoring.leaks import LeakDetector
+from footfall.monitoring.pools import BufferStats, PoolStats
 from footfall.monitoring.timings import IntervalTimings, SlowQueries
 from footfall.settings import Settings
 from footfall.stats.cache import QueryCache
@@ -77,6 +79,9 @@ class _Sources:
     cache: QueryCache
     leaks: LeakDetector | None = None
     stats: StatsEngine | None = None
+    gc_stats: GcStats | None = None
+    pools: Mapping[str, PoolStats] | None = None
+    buffers: Mapping[str, BufferStats] | None = None
 
 
 class Metrics:
@@ -138,6 +143,9 @@ class Metrics:
         cache: QueryCache,
         leaks: LeakDetector | None = None,
         stats: StatsEngine | None = None,
+        gc_stats: GcStats | None = None,
+        pools: Mapping[str, PoolStats] | None = None,
+        buffers: Mapping[str, BufferStats] | None = None,
     ) -> None:
         """Points the scrape-time collector at the objects the lifespan opened."""
         self._sources = _Sources(
@@ -147,6 +155,9 @@ class Metrics:
             cache=cache,
             leaks=leaks,
             stats=stats,
+            gc_stats=gc_stats,
+            pools=pools,
+            buffers=buffers,
         )
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
@@ -202,6 +213,10 @@ class _FootfallCollector(Collector):
         yield from _storage(sources.settings)
         if sources.leaks is not None:
             yield from _memory(sources.leaks)
+        yield from _gc_pauses(sources.gc_stats)
+        yield from _pools(sources.pools or {})
+        yield from _buffers(sources.buffers or {})
+        yield from _bounded_caches(sources.pipeline, self._metrics.errors, sources.stats)
         yield _gauge(
             "footfall_process_threads",
             "OS threads of the process (DuckDB's included), or Python's where /proc is absent.",
@@ -342,6 +357,114 @@ def _memory(leaks: LeakDetector) -> Iterator[Metric]:
         "Least-squares RSS growth over the leak detector's window, in bytes per second.",
         leaks.slope(),
     )
+
+
+def _gc_pauses(gc_stats: GcStats | None) -> Iterator[Metric]:
+    if gc_stats is None:
+        return
+    collections = CounterMetricFamily(
+        "footfall_gc_collections",
+        "Garbage collections timed by footfall's gc.callbacks hook, by generation.",
+        labels=("generation",),
+    )
+    pauses = CounterMetricFamily(
+        "footfall_gc_pause_seconds",
+        "Time the process spent stopped in garbage collections, by generation.",
+        labels=("generation",),
+    )
+    longest = GaugeMetricFamily(
+        "footfall_gc_longest_pause_seconds",
+        "The longest single garbage collection since start, by generation.",
+        labels=("generation",),
+    )
+    for generation, count in enumerate(gc_stats.collections):
+        label = (str(generation),)
+        collections.add_metric(label, count)
+        pauses.add_metric(label, gc_stats.pause_seconds[generation])
+        longest.add_metric(label, gc_stats.max_pause_seconds[generation])
+    yield from (collections, pauses, longest)
+
+
+def _pools(pools: Mapping[str, PoolStats]) -> Iterator[Metric]:
+    if not pools:
+        return
+    connections = GaugeMetricFamily(
+        "footfall_pool_connections",
+        "Connections or cursors a pool holds open, idle or in use.",
+        labels=("pool",),
+    )
+    in_use = GaugeMetricFamily(
+        "footfall_pool_in_use", "Connections or cursors checked out now.", labels=("pool",)
+    )
+    checkouts = CounterMetricFamily(
+        "footfall_pool_checkouts", "Connections or cursors handed out.", labels=("pool",)
+    )
+    # Not `footfall_pool_created`: a `_created` suffix is OpenMetrics' creation-time series.
+    created = CounterMetricFamily(
+        "footfall_pool_opened", "Connections or cursors opened.", labels=("pool",)
+    )
+    ratio = GaugeMetricFamily(
+        "footfall_pool_reuse_ratio",
+        "Share of checkouts served by an already open one: 1 - opened / checkouts.",
+        labels=("pool",),
+    )
+    for name, stats in pools.items():
+        connections.add_metric((name,), stats.open)
+        in_use.add_metric((name,), stats.in_use)
+        checkouts.add_metric((name,), stats.checkouts)
+        created.add_metric((name,), stats.created)
+        ratio.add_metric((name,), stats.reuse_ratio)
+    yield from (connections, in_use, checkouts, created, ratio)
+
+
+def _buffers(buffers: Mapping[str, BufferStats]) -> Iterator[Metric]:
+    if not buffers:
+        return
+    acquisitions = CounterMetricFamily(
+        "footfall_buffer_acquisitions", "Recycled ingest buffers taken.", labels=("buffer",)
+    )
+    reuses = CounterMetricFamily(
+        "footfall_buffer_reuses",
+        "Recycled ingest buffers taken that had been used before (not allocated).",
+        labels=("buffer",),
+    )
+    ratio = GaugeMetricFamily(
+        "footfall_buffer_reuse_ratio",
+        "Share of buffer acquisitions served by a used buffer.",
+        labels=("buffer",),
+    )
+    for name, stats in buffers.items():
+        acquisitions.add_metric((name,), stats.acquisitions)
+        reuses.add_metric((name,), stats.reuses)
+        ratio.add_metric((name,), stats.reuse_ratio)
+    yield from (acquisitions, reuses, ratio)
+
+
+def _bounded_caches(
+    pipeline: Pipeline, errors: ErrorTracker, stats: StatsEngine | None
+) -> Iterator[Metric]:
+    entries = GaugeMetricFamily(
+        "footfall_cache_entries", "Items a bounded in-process cache holds.", labels=("cache",)
+    )
+    capacity = GaugeMetricFamily(
+        "footfall_cache_capacity", "The most items a bounded cache holds.", labels=("cache",)
+    )
+    evictions = CounterMetricFamily(
+        "footfall_cache_evictions",
+        "Items a bounded in-process cache dropped to make room (the query cache has its own).",
+        labels=("cache",),
+    )
+    for name, figures in pipeline.cache_figures().items():
+        entries.add_metric((name,), figures.entries)
+        capacity.add_metric((name,), figures.capacity)
+        evictions.add_metric((name,), figures.evictions)
+    entries.add_metric(("error_groups",), len(errors.groups()))
+    capacity.add_metric(("error_groups",), errors.max_groups)
+    evictions.add_metric(("error_groups",), errors.evictions)
+    if stats is not None:
+        entries.add_metric(("live_queries",), len(stats.live))
+        evictions.add_metric(("live_queries",), stats.live.evictions)
+    yield from (entries, capacity, evictions)
 
 
 class MetricsMiddleware:

@@ -137,6 +137,17 @@ class OpsSampler:
         gc_stats = getattr(state, "gc_stats", None)
         for generation, pause in enumerate(getattr(gc_stats, "pause_seconds", ()) or ()):
             values[f"gc_pause_ms:{generation}"] = self._delta(f"pause:{generation}", pause) * 1000
+        store = getattr(state.services.store, "cursor_pool", None)
+        pools = {
+            "duckdb_cursors": getattr(store, "stats", None),
+            "metadata": getattr(state.services, "meta_pool_stats", None),
+        }
+        for name, pool in pools.items():
+            if pool is not None and pool.checkouts:
+                values[f"pool_reuse:{name}"] = pool.reuse_ratio
+        buffers = getattr(state.writer, "buffers", None)
+        if buffers is not None and buffers.acquisitions:
+            values["buffer_reuse:writer_batch"] = buffers.reuse_ratio
 
 
 async def run_sampler(state: AppState, interval: float) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from footfall.monitoring.gcstats import GcStats
 from footfall.monitoring.history import History
 from footfall.monitoring.leaks import LeakDetector
 from footfall.monitoring.readiness import WriterWatch
@@ -37,3 +38,5 @@ class AppState:
     writer_watch: WriterWatch = field(default_factory=WriterWatch)
     tracer: MemoryTracer = field(default_factory=MemoryTracer)
     history: History = field(default_factory=History)
+    # GC collections and pauses per generation (`collections`, `pause_seconds` lists).
+    gc_stats: GcStats = field(default_factory=GcStats)
