@@ -783,3 +783,14 @@ from footfall.cli_debug import debug, profile  # noqa: E402
 
 main.add_command(debug)
 main.add_command(profile)
+
+# Commands that build or size a data directory, also apart.
+from footfall.cli_data import capacity, demo_data  # noqa: E402
+
+main.add_command(demo_data)
+main.add_command(capacity)
+
+# Load testing a running server, apart too.
+from footfall.cli_loadtest import loadtest  # noqa: E402
+
+main.add_command(loadtest)

@@ -48,7 +48,7 @@ import typing
 from collections.abc import Callable, Iterator, Sequence
 from functools import cache
 
-__all__ = ["generate_lines", "write_ndjson"]
+__all__ = ["generate_batches", "generate_lines", "write_ndjson"]
 
 # --------------------------------------------------------------------------------------------
 # Static data
@@ -270,6 +270,7 @@ COUNTRIES: dict[str, tuple[float, tuple[str, ...], tuple[str, ...]]] = {
 
 #: Share of (non-bot) new visitors that get an IPv6 address when their country has v6 ranges.
 IPV6_SHARE = 0.2
+_V6_SHIFTS = (112, 96, 80, 64, 48, 32, 16, 0)
 #: Probability that a session comes from a visitor already seen in the window.
 RETURNING_SHARE = 0.3
 #: Probability that a session is a crawler run (bot runs are longer, ~1 % of events).
@@ -751,28 +752,43 @@ class _Model:
         # Countries.
         codes = list(COUNTRIES)
         self.country_table = _lookup_table([COUNTRIES[c][0] for c in codes], 12)
+        # Per country: IPv4 (network, number of /24 blocks); IPv6 (network, host bits).
         self.v4: list[list[tuple[int, int]]] = []
         self.v6: list[list[tuple[int, int]]] = []
         for c in codes:
             _, v4, v6 = COUNTRIES[c]
             self.v4.append(
-                [(int(n.network_address), n.num_addresses) for n in map(ipaddress.IPv4Network, v4)]
+                [
+                    (int(n.network_address), n.num_addresses >> 8)
+                    for n in map(ipaddress.IPv4Network, v4)
+                ]
             )
             self.v6.append(
-                [(int(n.network_address), n.num_addresses) for n in map(ipaddress.IPv6Network, v6)]
+                [
+                    (int(n.network_address), 128 - n.prefixlen)
+                    for n in map(ipaddress.IPv6Network, v6)
+                ]
             )
 
 
 def _new_ip(model: _Model, rng: random.Random) -> str:
-    """Draws a fresh visitor IP address from a weighted random country."""
+    """Draws a fresh visitor IP address from a weighted random country.
+
+    Nearly half of all generation time went here with ``randrange`` and ``ipaddress``; plain
+    ``random()`` scaling and hand-made formatting make it about twice as fast.
+    """
+    rand = rng.random
     c = model.country_table[rng.getrandbits(12)]
     v6 = model.v6[c]
-    if v6 and rng.random() < IPV6_SHARE:
-        base, size = v6[rng.randrange(len(v6))]
-        return str(ipaddress.IPv6Address(base + rng.randrange(1, size)))
+    if v6 and rand() < IPV6_SHARE:
+        base, host_bits = v6[int(rand() * len(v6))]
+        n = base | (rng.getrandbits(host_bits) or 1)
+        text = ":".join([f"{(n >> shift) & 0xFFFF:x}" for shift in _V6_SHIFTS])
+        # Hand-made text is canonical unless zero groups run (RFC 5952 compresses them).
+        return str(ipaddress.IPv6Address(n)) if ":0:0" in text else text
     v4 = model.v4[c]
-    base, size = v4[rng.randrange(len(v4))]
-    ip = base + rng.randrange(size >> 8) * 256 + 1 + rng.randrange(254)
+    base, blocks = v4[int(rand() * len(v4))]
+    ip = base + (int(rand() * blocks) << 8) + 1 + int(rand() * 254)
     return f"{ip >> 24}.{(ip >> 16) & 255}.{(ip >> 8) & 255}.{ip & 255}"
 
 
@@ -922,6 +938,30 @@ def _batches(
         produced += len(out)
         avg_len = max(1.0, produced / sessions)
         yield out
+
+
+def generate_batches(
+    *, domain: str, events: int, days: int, end: datetime.datetime, seed: int = 0
+) -> Iterator[list[str]]:
+    """Generates the same lines as `generate_lines`, one list per hour of the window.
+
+    Each list holds whole visits (a visit's later pageviews stay with the hour it started in),
+    so cutting the stream between lists never splits a generated visit. Lists may be empty.
+
+    Args:
+        domain: The site's domain.
+        events: Approximate number of events to generate.
+        days: Length of the window in days.
+        end: End of the window (timezone-aware).
+        seed: Seed; the same arguments always produce the same lines.
+
+    Yields:
+        Lists of NDJSON lines (no trailing newlines).
+
+    Raises:
+        ValueError: If ``events`` is negative, ``days`` < 1 or ``end`` is naive.
+    """
+    return _batches(domain=domain, events=events, days=days, end=end, seed=seed)
 
 
 def generate_lines(

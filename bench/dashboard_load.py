@@ -1,0 +1,122 @@
+"""100 dashboard users on 10M events: builds the store, starts a server, runs `footfall loadtest`.
+
+    .venv/bin/python bench/dashboard_load.py --events 10000000 --users 100 --duration 60 --runs 3
+
+Builds (once; reused while --workdir holds it) 30 days of demo traffic with `footfall
+demo-data`, starts `footfall serve` on 127.0.0.1, and runs the load test `--runs` times in a
+row with ingest alongside, then prints each run and the medians as a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+FOOTFALL = [sys.executable, "-m", "footfall"]
+SITE = "bench.example"
+
+
+def _run(*args: str) -> str:
+    done = subprocess.run([*FOOTFALL, *args], capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--events", type=int, default=10_000_000)
+    parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--duration", type=float, default=60)
+    parser.add_argument("--ramp-up", type=float, default=10)
+    parser.add_argument("--ingest-rate", type=float, default=50)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--workdir", type=Path, default=Path("bench/out/dashboard-load"))
+    args = parser.parse_args()
+    data = args.workdir / f"data-{args.events}"
+    if not (data / "events.duckdb").exists():
+        began = time.perf_counter()
+        _run(
+            "demo-data", "--site", SITE, "--events", str(args.events), "--days", "30",
+            "--data-dir", str(data),
+        )  # fmt: skip
+        print(
+            f"built {args.events:,} events in {time.perf_counter() - began:.1f} s", file=sys.stderr
+        )
+    key = _run("key", "create", "--name", f"load-{time.time_ns()}", "--scope", "stats:read",
+               "--data-dir", str(data)).strip().splitlines()[-1]  # fmt: skip
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [*FOOTFALL, "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise SystemExit("the server did not start")
+            time.sleep(0.2)
+        reports = []
+        for run in range(args.runs):
+            done = subprocess.run(
+                [*FOOTFALL, "loadtest", "--url", url, "--key", key, "--site", SITE,
+                 "--users", str(args.users), "--duration", str(args.duration),
+                 "--ramp-up", str(args.ramp_up), "--ingest-rate", str(args.ingest_rate),
+                 "--seed", str(run), "--quiet", "--json"],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            reports.append(json.loads(done.stdout))
+    finally:
+        server.terminate()
+        server.wait(60)
+    rows = []
+    for i, report in enumerate(reports, 1):
+        stats = report["stats_api"]
+        latency = stats["latency_ms"]
+        server_figures = report["server"]
+        errors = sum(report["totals"]["errors_by_status"].values())
+        rows.append(
+            (
+                f"run {i}",
+                stats["requests"],
+                stats["throughput_rps"],
+                latency["p50"],
+                latency["p95"],
+                latency["p99"],
+                errors,
+                (server_figures["cache_hit_rate"] or 0) * 100,
+                (server_figures["rss_peak_bytes"] or 0) / 2**20,
+            )
+        )
+    median = ["median"] + [statistics.median(r[k] for r in rows) for k in range(1, 9)]
+    print("| run | Stats API requests | req/s | p50 ms | p95 ms | p99 ms | errors | cache hit % "
+          "| server RSS peak MiB |")  # fmt: skip
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for row in [*rows, tuple(median)]:
+        name, *figures = row
+        cells = [f"{v:,.1f}" if isinstance(v, float) else f"{v:,}" for v in figures]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
