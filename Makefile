@@ -32,6 +32,11 @@ bench: $(STAMP)
 	$(BIN)/python bench/ingest_http.py --duration 10 --runs 3
 	$(BIN)/python bench/import_and_storage.py --events 1000000 --runs 3
 	$(BIN)/python bench/import_and_storage.py --events 10000000 --runs 1
+	$(BIN)/python bench/stats_queries.py --events 10000000 --runs 30
+	$(BIN)/python bench/gc_pressure.py
+	$(BIN)/python bench/pool_reuse.py --duration 30
+	$(BIN)/python bench/dashboard_load.py --events 10000000 --users 100 --duration 60 --runs 3
+	$(BIN)/python bench/soak.py --minutes 30 --rate 200
 
 docs: $(STAMP)
 	$(BIN)/footfall settings --markdown > docs/settings.md.tmp
