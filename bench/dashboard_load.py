@@ -116,6 +116,13 @@ def main() -> None:
         name, *figures = row
         cells = [f"{v:,.1f}" if isinstance(v, float) else f"{v:,}" for v in figures]
         print(f"| {name} | " + " | ".join(cells) + " |")
+    for i, report in enumerate(reports, 1):
+        failed = {
+            name: figures["errors_by_status"]
+            for name, figures in report["endpoints"].items()
+            if figures["errors_by_status"]
+        }
+        print(f"run {i}: errors by endpoint and status: {failed or 'none'}")
 
 
 if __name__ == "__main__":
