@@ -87,25 +87,29 @@ def format_sites(sites: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
-@click.group()
-def debug() -> None:
-    """Diagnostics for a running server."""
-
-
-@debug.command("memory")
-@click.option(
+_url_option = click.option(
     "--url",
     default=DEFAULT_URL,
     show_default=True,
     envvar="FOOTFALL_URL",
     help="Base URL of the running server (or FOOTFALL_URL).",
 )
-@click.option(
+_admin_key_option = click.option(
     "--key",
     required=True,
     envvar="FOOTFALL_API_KEY",
     help="An API key with the admin scope (or FOOTFALL_API_KEY).",
 )
+
+
+@click.group()
+def debug() -> None:
+    """Diagnostics for a running server."""
+
+
+@debug.command("memory")
+@_url_option
+@_admin_key_option
 @click.option("--top", type=click.IntRange(1, 500), default=20, show_default=True)
 @click.option(
     "--seconds",
@@ -140,19 +144,8 @@ def memory(url: str, key: str, top: int, seconds: float) -> None:
     show_default=True,
     help="How long to sample the server's event loop.",
 )
-@click.option(
-    "--url",
-    default=DEFAULT_URL,
-    show_default=True,
-    envvar="FOOTFALL_URL",
-    help="Base URL of the running server (or FOOTFALL_URL).",
-)
-@click.option(
-    "--key",
-    required=True,
-    envvar="FOOTFALL_API_KEY",
-    help="An API key with the admin scope (or FOOTFALL_API_KEY).",
-)
+@_url_option
+@_admin_key_option
 @click.option(
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
