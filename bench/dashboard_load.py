@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-import httpx
+from ingest_http import start_footfall, stop_process
 
 FOOTFALL = [sys.executable, "-m", "footfall"]
 SITE = "bench.example"
@@ -26,14 +26,6 @@ SITE = "bench.example"
 def _run(*args: str) -> str:
     done = subprocess.run([*FOOTFALL, *args], capture_output=True, text=True, check=True)
     return done.stdout
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def main() -> None:
@@ -58,24 +50,8 @@ def main() -> None:
         )
     key = _run("key", "create", "--name", f"load-{time.time_ns()}", "--scope", "stats:read",
                "--data-dir", str(data)).strip().splitlines()[-1]  # fmt: skip
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen(
-        [*FOOTFALL, "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server, url = start_footfall(FOOTFALL, data, args.workdir / "server.log", cpu=None)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise SystemExit("the server did not start")
-            time.sleep(0.2)
         reports = []
         for run in range(args.runs):
             done = subprocess.run(
@@ -87,8 +63,7 @@ def main() -> None:
             )  # fmt: skip
             reports.append(json.loads(done.stdout))
     finally:
-        server.terminate()
-        server.wait(60)
+        stop_process(server)
     rows = []
     for i, report in enumerate(reports, 1):
         stats = report["stats_api"]

@@ -194,6 +194,30 @@ def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
     return "\n".join(tail) if tail else "<empty log>"
 
 
+def start_footfall(
+    footfall: Sequence[str], data_dir: Path, log_path: Path, *, cpu: int | None = 0
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Starts ``footfall serve`` on a free loopback port, pinned to ``cpu``, and waits for it.
+
+    Returns:
+        The process (stop it with `stop_process`) and its base URL.
+    """
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    serve = [*footfall, "serve", "--host", "127.0.0.1", "--port", str(port)]
+    command = pinned([*serve, "--data-dir", str(data_dir)], cpu)
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while True:
+        if _probe(port, "GET", "/healthz", 200):
+            return server, url
+        if server.poll() is not None or time.monotonic() > deadline:
+            stop_process(server)
+            raise SystemExit(f"server did not start:\n{log_tail(log_path)}")
+        time.sleep(0.2)
+
+
 def stop_process(proc: subprocess.Popen[bytes], timeout: float = STOP_TIMEOUT_S) -> None:
     """Stops a process this script started: SIGTERM by PID, wait, SIGKILL if it lingers."""
     if proc.poll() is not None:

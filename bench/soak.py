@@ -30,7 +30,7 @@ from pathlib import Path
 import httpx
 import orjson
 import psutil
-from ingest_http import free_port, log_tail, pinned, stop_process
+from ingest_http import start_footfall, stop_process
 
 DOMAIN = "bench.example"
 FOOTFALL = [sys.executable, "-m", "footfall"]
@@ -153,35 +153,9 @@ def main() -> None:
             check=True,
             capture_output=True,
         )
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
         log_path = Path(tmp) / "server.log"
-        command = pinned(
-            [
-                *FOOTFALL,
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--data-dir",
-                str(data),
-            ],
-            0,
-        )
-        with log_path.open("wb") as log:
-            server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        server, url = start_footfall(FOOTFALL, data, log_path)
         try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit(f"server did not start:\n{log_tail(log_path)}")
-                time.sleep(0.2)
             if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
                 os.sched_setaffinity(0, {1})  # the load on the other core than the server
             samples, counts = asyncio.run(_soak(url, server.pid, args.rate, args.warm_up, seconds))
