@@ -325,17 +325,22 @@ def _warming(stats: StatsEngine) -> Iterator[Metric]:
     )
 
 
+def database_files(settings: Settings) -> dict[str, Path]:
+    """Footfall's database files by name: the event store, and the metadata file on SQLite."""
+    paths = {"events": settings.event_store_path}
+    sqlite = settings.metadata_url.removeprefix("sqlite:///")
+    if sqlite != settings.metadata_url:
+        paths["metadata"] = Path(sqlite)
+    return paths
+
+
 def _storage(settings: Settings) -> Iterator[Metric]:
     files = GaugeMetricFamily(
         "footfall_storage_file_bytes",
         "Size of footfall's database files, by file (events, metadata).",
         labels=("file",),
     )
-    paths = {"events": settings.event_store_path}
-    sqlite = settings.metadata_url.removeprefix("sqlite:///")
-    if sqlite != settings.metadata_url:
-        paths["metadata"] = Path(sqlite)
-    for name, path in paths.items():
+    for name, path in database_files(settings).items():
         with contextlib.suppress(OSError):  # not created yet, or removed under us
             files.add_metric((name,), os.stat(path).st_size)
     yield files

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import psutil
 
 from footfall.monitoring.leaks import current_rss
+from footfall.web.metrics import database_files
 
 if TYPE_CHECKING:
     from footfall.web.state import AppState
@@ -83,11 +84,7 @@ class OpsSampler:
 
     def _storage_figures(self, values: dict[str, float]) -> None:
         settings = self._state.settings
-        paths = {"events": settings.event_store_path}
-        sqlite = settings.metadata_url.removeprefix("sqlite:///")
-        if sqlite != settings.metadata_url:
-            paths["metadata"] = Path(sqlite)
-        for name, path in paths.items():
+        for name, path in database_files(settings).items():
             with contextlib.suppress(OSError):
                 size = os.stat(path).st_size
                 wal = Path(f"{path}.wal")
