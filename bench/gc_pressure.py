@@ -48,10 +48,10 @@ from footfall.ingest.pipeline import ClientContext
 from footfall.ingest.request import decode_body, parse_event
 from footfall.meta.sites import add_site
 from footfall.monitoring.gcstats import GcStats
-from footfall.schema import EVENT_COLUMNS
-from footfall.service import Services, open_meta
+from footfall.services import Services, open_meta
 from footfall.settings import Settings, load_settings
-from footfall.storage.duckdb_store import EVENT_SCHEMA, DuckDBEventStore
+from footfall.storage.duckdb.store import EVENT_SCHEMA, DuckDBEventStore
+from footfall.storage.schema import EVENT_COLUMNS
 from footfall.storage.writer import GroupCommitWriter
 
 DOMAIN = "bench.example"

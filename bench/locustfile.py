@@ -13,7 +13,7 @@ Environment:
     FOOTFALL_INGEST_RATE: Events per second one extra user sends to POST /api/event (default 0:
         none; one user sends one event at a time, so a few hundred per second at most).
 
-The queries, their weights and the events come from `footfall.loadtest.mix`, the same as
+The queries, their weights and the events come from `footfall.devtools.loadtest.mix`, the same as
 `footfall loadtest`; requests are named by endpoint, as the rows of its report.
 """
 
@@ -25,7 +25,7 @@ import random
 
 from locust import HttpUser, constant_throughput, task
 
-from footfall.loadtest.mix import EVENT, EventFactory, QueryMix, think_seconds
+from footfall.devtools.loadtest.mix import EVENT, EventFactory, QueryMix, think_seconds
 
 KEY = os.environ.get("FOOTFALL_API_KEY", "")
 SITE = os.environ.get("FOOTFALL_SITE", "")

@@ -29,9 +29,9 @@ from pathlib import Path
 from typing import Any
 
 from footfall.clock import FixedClock
-from footfall.demo import write_ndjson
+from footfall.devtools.demo import write_ndjson
 from footfall.meta.sites import get_site
-from footfall.service import Services
+from footfall.services import Services
 from footfall.settings import load_settings
 from footfall.stats.cache import MemoryCache, NullCache
 from footfall.stats.engine import StatsEngine

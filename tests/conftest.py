@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from footfall.clock import FixedClock
 from footfall.meta.keys import create_key
 from footfall.meta.sites import add_site
-from footfall.service import open_meta
+from footfall.services import open_meta
 from footfall.settings import Settings, load_settings
 from footfall.web.app import create_app
 

@@ -12,10 +12,10 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from footfall.clock import FixedClock
-from footfall.demo import write_ndjson
+from footfall.devtools.demo import write_ndjson
 from footfall.meta.keys import create_key
 from footfall.meta.sites import Site, add_site
-from footfall.service import open_meta
+from footfall.services import open_meta
 from footfall.settings import Settings, load_settings
 from footfall.web.app import create_app
 

@@ -33,9 +33,9 @@ from footfall.meta.goals import add_goal
 from footfall.meta.keys import ApiKey, authenticate, create_key, list_keys, revoke_key
 from footfall.meta.sites import add_site, delete_site
 from footfall.meta.users import add_user, get_user, get_user_by_id, set_user_disabled
-from footfall.service import open_meta
+from footfall.services import open_meta
 from footfall.settings import Settings
-from footfall.web.auth import INVALID_KEY
+from footfall.web.api.auth import INVALID_KEY
 from tests.conftest import FOOTFALL
 
 ALICE = Actor("cli:alice")

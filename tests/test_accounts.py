@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.testclient import TestClient
 
-from footfall import cli
+from footfall.cli import serve
 from footfall.clock import FixedClock
 from footfall.errors import ConfigError, ConflictError
 from footfall.meta.audit import list_entries
@@ -30,12 +30,12 @@ from footfall.meta.logins import (
     session_user,
 )
 from footfall.meta.users import add_user
-from footfall.service import open_meta
+from footfall.security.signing import DEV_KEY_FILE, Signer, resolve_secret_key
+from footfall.services import open_meta
 from footfall.settings import Settings, describe, load_settings
-from footfall.web.accounts import safe_next
 from footfall.web.app import create_app
-from footfall.web.clients import request_is_https, trusted_client_ip
-from footfall.web.signing import DEV_KEY_FILE, Signer, resolve_secret_key
+from footfall.web.middleware.clients import request_is_https, trusted_client_ip
+from footfall.web.pages.accounts import safe_next
 from tests.conftest import FOOTFALL
 
 PASSWORD = "correct horse battery"
@@ -550,15 +550,15 @@ def test_serve_refuses_to_listen_publicly_without_a_key(tmp_path: Path) -> None:
 def test_demo_login_is_created_once_and_kept_private(tmp_path: Path) -> None:
     settings = load_settings({"data_dir": tmp_path}, environ={})
     meta = open_meta(settings)
-    first = cli._demo_login(meta, tmp_path)
-    assert cli.DEMO_EMAIL in first
+    first = serve._demo_login(meta, tmp_path)
+    assert serve.DEMO_EMAIL in first
     password = first.rsplit(" ", 1)[1].rstrip(")")
     assert (
-        attempt_login(meta, cli.DEMO_EMAIL, password, now=NOW, policy=LoginPolicy()).outcome
+        attempt_login(meta, serve.DEMO_EMAIL, password, now=NOW, policy=LoginPolicy()).outcome
         is Outcome.SUCCESS
     )
-    assert cli._demo_login(meta, tmp_path) == first
-    assert stat.S_IMODE((tmp_path / cli.DEMO_LOGIN_FILE).stat().st_mode) == 0o600
+    assert serve._demo_login(meta, tmp_path) == first
+    assert stat.S_IMODE((tmp_path / serve.DEMO_LOGIN_FILE).stat().st_mode) == 0o600
 
 
 def test_the_sites_page_lists_only_what_the_user_may_read(web_settings: Settings) -> None:

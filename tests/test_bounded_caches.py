@@ -13,7 +13,7 @@ from footfall.ingest.caches import CacheFigures, lru_figures, session_figures
 from footfall.ingest.geo import GeoLocator
 from footfall.ingest.sources import SourceClassifier
 from footfall.ingest.useragent import UserAgentParser
-from footfall.service import Services
+from footfall.services import Services
 from footfall.sessions.cache import SessionCache
 from footfall.sessions.rule import Session, start_session
 from footfall.settings import Settings

@@ -11,7 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from footfall.meta.keys import create_key
-from footfall.service import open_meta
+from footfall.services import open_meta
 from footfall.settings import Settings
 from footfall.stats.warming import LiveQueries, SingleFlight
 from footfall.web.app import create_app

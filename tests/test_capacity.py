@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from footfall.capacity import (
+from footfall.devtools.capacity import (
     CLICKHOUSE_DISK_BYTES,
     DEFAULT_INGEST_EVENTS_PER_CORE,
     DEFAULT_QUERY_MS,
@@ -27,10 +27,10 @@ from footfall.capacity import (
     ingest_per_core_from_pipeline,
     project,
 )
-from footfall.capacity_probe import empty_store_bytes, measure, pipeline_events_per_second
-from footfall.demo_data import build_into_store
+from footfall.devtools.capacity_probe import empty_store_bytes, measure, pipeline_events_per_second
+from footfall.devtools.demo_data import build_into_store
 from footfall.meta.sites import add_site
-from footfall.service import Services
+from footfall.services import Services
 from footfall.settings import Settings, load_settings
 from tests.conftest import ServerProcess
 

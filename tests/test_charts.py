@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from markupsafe import Markup
 
-from footfall.web.charts import (
+from footfall.web.pages.charts import (
     bar_svg,
     compact_number,
     format_number,

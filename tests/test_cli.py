@@ -7,7 +7,7 @@ import pytest
 
 from footfall.meta.db import head_revision
 from footfall.settings import Settings
-from footfall.storage.duckdb_store import DuckDBEventStore
+from footfall.storage.duckdb.store import DuckDBEventStore
 from tests.conftest import FOOTFALL
 
 pytestmark = pytest.mark.slow

@@ -18,8 +18,8 @@ from footfall.meta.goals import add_goal
 from footfall.meta.shared_links import create_link
 from footfall.meta.sites import get_site
 from footfall.meta.users import add_user
-from footfall.service import open_meta
-from footfall.web.dashboard_data import DashboardState
+from footfall.services import open_meta
+from footfall.web.pages.dashboard_data import DashboardState
 from tests.conftest import csrf_of, sign_in
 from tests.stats_harness import FIREFOX, IPHONE, StatsHarness, open_harness
 
@@ -209,7 +209,7 @@ def test_shared_links(shop: StatsHarness, tmp_path: Path) -> None:
 
 
 def test_numbers_read_like_a_dashboard() -> None:
-    from footfall.web import formatting as f
+    from footfall.web.pages import formatting as f
 
     assert [f.compact(v) for v in (None, 987, 9876, 12345, 4.56e6, float("nan"))] == [
         "-",

@@ -20,7 +20,7 @@ from footfall.meta.goals import add_goal
 from footfall.meta.keys import create_key
 from footfall.meta.shared_links import create_link
 from footfall.meta.users import add_user
-from footfall.service import open_meta
+from footfall.services import open_meta
 from footfall.settings import Settings
 from tests.browser import DESKTOP, PHONE, screenshot, sign_in_page
 from tests.conftest import CHROME_UA, FOOTFALL, ServerProcess, free_port

@@ -1,4 +1,4 @@
-"""Tests for the synthetic traffic generator (footfall.demo)."""
+"""Tests for the synthetic traffic generator (footfall.devtools.demo)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from footfall.demo import BOT_USER_AGENTS, COUNTRIES, generate_lines, write_ndjson
+from footfall.devtools.demo import BOT_USER_AGENTS, COUNTRIES, generate_lines, write_ndjson
 
 END = datetime.datetime(2026, 11, 1, 12, 30, tzinfo=datetime.UTC)
 DOMAIN = "shop.example"

@@ -14,11 +14,11 @@ import duckdb
 import httpx
 import pytest
 
-from footfall.demo import generate_batches
-from footfall.demo_data import ChunkWriter, build_into_store, parse_end
+from footfall.devtools.demo import generate_batches
+from footfall.devtools.demo_data import ChunkWriter, build_into_store, parse_end
 from footfall.meta.keys import create_key
 from footfall.meta.sites import add_site
-from footfall.service import Services, open_meta
+from footfall.services import Services, open_meta
 from footfall.settings import Settings, load_settings
 from tests.conftest import FOOTFALL, ServerProcess
 
@@ -315,7 +315,7 @@ def test_a_running_server_is_refused_then_fed_over_http(
 def test_a_progress_bar_on_a_terminal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     import sys
 
-    from footfall.cli_data import _progress_bar
+    from footfall.cli.data import _progress_bar
 
     assert _progress_bar(10)[0] is None  # not a terminal under pytest
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)

@@ -22,10 +22,10 @@ from starlette.testclient import TestClient
 
 from footfall.clock import FixedClock
 from footfall.ingest.request import ENGAGEMENT_ERROR, PROPS_ERROR
-from footfall.schema import EVENT_COLUMNS, SESSION_COLUMNS, VISIT_COLUMNS
 from footfall.settings import Settings
-from footfall.storage.duckdb_store import EVENT_TYPES, DuckDBEventStore
+from footfall.storage.duckdb.store import EVENT_TYPES, DuckDBEventStore
 from footfall.storage.journal import Journal
+from footfall.storage.schema import EVENT_COLUMNS, SESSION_COLUMNS, VISIT_COLUMNS
 from footfall.storage.writer import GroupCommitWriter
 from footfall.web.app import create_app
 from tests.conftest import CHROME_UA

@@ -29,7 +29,7 @@ from footfall.ingest.request import (
     parse_event,
 )
 from footfall.meta.sites import add_site
-from footfall.service import open_meta
+from footfall.services import open_meta
 from footfall.settings import Settings, load_settings
 from tests.conftest import CHROME_UA
 

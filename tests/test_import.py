@@ -13,9 +13,9 @@ from starlette.testclient import TestClient
 
 from footfall.clock import FixedClock
 from footfall.meta.sites import add_site
-from footfall.schema import EVENT_COLUMNS, SESSION_COLUMNS
-from footfall.service import open_meta
+from footfall.services import open_meta
 from footfall.settings import Settings
+from footfall.storage.schema import EVENT_COLUMNS, SESSION_COLUMNS
 from tests.conftest import CHROME_UA, FOOTFALL
 
 IPHONE_UA = (
@@ -324,9 +324,9 @@ def test_python_dash_m_runs_the_cli() -> None:
 
 
 def _import_file(settings: Settings, domain: str, path: Path) -> Any:
-    from footfall.importer import import_ndjson
+    from footfall.lifecycle.importing import import_ndjson
     from footfall.meta.sites import get_site
-    from footfall.service import Services
+    from footfall.services import Services
 
     services = Services.open(settings)
     try:

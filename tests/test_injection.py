@@ -40,10 +40,10 @@ from footfall.clock import FixedClock
 from footfall.meta.keys import create_key
 from footfall.meta.sites import add_site
 from footfall.meta.tables import api_keys, goals, sites, users
-from footfall.service import open_meta
+from footfall.services import open_meta
 from footfall.settings import Settings, load_settings
+from footfall.web.api.auth import INVALID_KEY, MISSING_KEY
 from footfall.web.app import create_app
-from footfall.web.auth import INVALID_KEY, MISSING_KEY
 from tests.conftest import CHROME_UA
 
 DOMAIN = "example.com"

@@ -11,9 +11,9 @@ import pytest
 from footfall.errors import StoreError
 from footfall.ingest.pipeline import ClientContext
 from footfall.ingest.request import parse_event
-from footfall.service import Services
+from footfall.services import Services
 from footfall.settings import Settings
-from footfall.storage.duckdb_store import SCHEMA_VERSION, DuckDBEventStore
+from footfall.storage.duckdb.store import SCHEMA_VERSION, DuckDBEventStore
 from footfall.storage.journal import Journal, pending_entries
 from tests.conftest import CHROME_UA
 

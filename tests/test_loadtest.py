@@ -27,10 +27,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from footfall.cli import main
-from footfall.demo import write_ndjson
-from footfall.ingest.request import EventRequest, decode_body, parse_event
-from footfall.loadtest.config import LoadConfig, check_url
-from footfall.loadtest.mix import (
+from footfall.devtools.demo import write_ndjson
+from footfall.devtools.loadtest.config import LoadConfig, check_url
+from footfall.devtools.loadtest.mix import (
     AGGREGATE,
     BREAKDOWN,
     EVENT,
@@ -41,7 +40,7 @@ from footfall.loadtest.mix import (
     QueryMix,
     think_seconds,
 )
-from footfall.loadtest.report import (
+from footfall.devtools.loadtest.report import (
     CACHE_HITS,
     CACHE_MISSES,
     RSS,
@@ -55,10 +54,11 @@ from footfall.loadtest.report import (
     parse_metrics,
     percentile,
 )
-from footfall.loadtest.runner import LoadTest, Progress
+from footfall.devtools.loadtest.runner import LoadTest, Progress
+from footfall.ingest.request import EventRequest, decode_body, parse_event
 from footfall.meta.keys import create_key
 from footfall.meta.sites import add_site
-from footfall.service import open_meta
+from footfall.services import open_meta
 from footfall.settings import load_settings
 from footfall.stats.v1 import V1Request
 from footfall.stats.v2 import V2Request

@@ -19,12 +19,18 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from footfall.logs import REDACTED, anonymise_ip, configure_logging, make_formatter, redact
 from footfall.meta.keys import create_key
-from footfall.service import open_meta
+from footfall.monitoring.logs import (
+    REDACTED,
+    anonymise_ip,
+    configure_logging,
+    make_formatter,
+    redact,
+)
+from footfall.services import open_meta
 from footfall.settings import Settings
 from footfall.web.errors import InternalErrorMiddleware
-from footfall.web.requestlog import RequestLogMiddleware, request_id_from
+from footfall.web.middleware.requestlog import RequestLogMiddleware, request_id_from
 from tests.conftest import ServerProcess
 
 SECRET_KEY = "k3y-for-the-log-test-" + "Zq9xW2vB7nM4tR8yL1pA"

@@ -20,7 +20,7 @@ from footfall.clock import FixedClock
 from footfall.meta.keys import create_key
 from footfall.monitoring.leaks import LeakDetector, current_rss
 from footfall.monitoring.readiness import WriterWatch
-from footfall.service import open_meta
+from footfall.services import open_meta
 from footfall.settings import Settings
 from footfall.web.app import create_app
 from tests.conftest import FOOTFALL, ServerProcess, free_port

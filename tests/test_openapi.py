@@ -35,11 +35,11 @@ from footfall.clock import FixedClock
 from footfall.meta.goals import add_goal
 from footfall.meta.keys import create_key
 from footfall.meta.sites import add_site
-from footfall.service import open_meta
+from footfall.services import open_meta
 from footfall.settings import Settings, load_settings
+from footfall.web.api.openapi import openapi_document
 from footfall.web.app import FootfallApp, create_app
-from footfall.web.openapi import openapi_document
-from footfall.web.security import CONTENT_SECURITY_POLICY
+from footfall.web.middleware.security import CONTENT_SECURITY_POLICY
 
 DOCUMENT_PATH = "/api/docs/openapi.json"
 DOCS_PATHS = {"/api/docs", DOCUMENT_PATH}
@@ -145,7 +145,7 @@ def test_every_api_route_is_documented_and_nothing_else(tmp_path: Path) -> None:
         if (path.startswith("/api/") or path in PROBES) and path not in DOCS_PATHS
     }
     documented = _documented(openapi_document())
-    assert served - documented == set(), "routes missing from footfall/web/openapi.py"
+    assert served - documented == set(), "routes missing from footfall/web/api/openapi.py"
     assert documented - served == set(), "documented operations the app does not serve"
 
 

@@ -22,7 +22,7 @@ from footfall.meta.users import add_user
 from footfall.monitoring.errors import ErrorTracker, location_of, scrub
 from footfall.monitoring.history import History
 from footfall.monitoring.timings import IntervalTimings, SlowQueries, percentile
-from footfall.service import open_meta
+from footfall.services import open_meta
 from footfall.settings import Settings
 from footfall.stats.model import And, Condition, Query
 from footfall.stats.shape import query_shape

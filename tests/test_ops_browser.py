@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 from footfall.meta.keys import create_key
 from footfall.meta.sites import add_site
 from footfall.meta.users import add_user
-from footfall.service import open_meta
+from footfall.services import open_meta
 from footfall.settings import load_settings
 from tests.browser import screenshot, sign_in_page
 from tests.conftest import CHROME_UA, PASSWORD, ServerProcess, free_port

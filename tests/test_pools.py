@@ -16,10 +16,10 @@ from footfall.ingest.pipeline import ClientContext
 from footfall.ingest.request import parse_event
 from footfall.meta import db
 from footfall.monitoring.pools import BufferStats, PoolStats, reuse_ratio
-from footfall.service import Services
+from footfall.services import Services
 from footfall.settings import Settings
-from footfall.storage.cursors import CursorPool
-from footfall.storage.duckdb_store import DuckDBEventStore
+from footfall.storage.duckdb.cursors import CursorPool
+from footfall.storage.duckdb.store import DuckDBEventStore
 from footfall.storage.writer import GroupCommitWriter
 from tests.conftest import CHROME_UA
 

@@ -28,12 +28,12 @@ from starlette.types import Receive, Scope, Send
 from footfall.clock import FixedClock
 from footfall.meta.keys import create_key
 from footfall.meta.users import add_user
-from footfall.service import open_meta
+from footfall.services import open_meta
 from footfall.settings import Settings, load_settings
-from footfall.web import profiling
+from footfall.web.api.openapi import openapi_document
 from footfall.web.app import create_app
-from footfall.web.openapi import openapi_document
-from footfall.web.security import CONTENT_SECURITY_POLICY
+from footfall.web.middleware import profiling
+from footfall.web.middleware.security import CONTENT_SECURITY_POLICY
 from tests.browser import sign_in_page
 from tests.conftest import FOOTFALL, PASSWORD, ServerProcess, free_port, sign_in
 
@@ -79,7 +79,7 @@ def test_an_admin_key_gets_the_profile_of_its_request(
     assert response.headers["x-profiled-status"] == "200"
     # The app served the request under the profiler: its handler is in the report.
     assert "GET /api/v1/stats/aggregate" in response.text
-    assert "stats_api.py" in response.text
+    assert "api/stats.py" in response.text
     # The app's own status is reported; its answer (here a 400) is not sent.
     failed = client.get("/api/v1/stats/aggregate?profile=1", headers=admin)
     _assert_report(failed)

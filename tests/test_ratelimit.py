@@ -11,9 +11,9 @@ from starlette.testclient import TestClient
 
 from footfall.errors import ConfigError
 from footfall.meta.keys import create_key
-from footfall.service import open_meta
+from footfall.security.ratelimit import Decision, rate_limit_headers
+from footfall.services import open_meta
 from footfall.settings import Settings, load_settings
-from footfall.web.ratelimit import Decision, rate_limit_headers
 from tests.services import free_port
 from tests.stats_harness import StatsHarness, prepare_site, serve
 

@@ -32,7 +32,7 @@ from footfall.meta.shared_links import (
 )
 from footfall.meta.sites import add_site, delete_site, get_site, set_site_timezone
 from footfall.meta.users import add_user, get_user, hash_password, password_matches
-from footfall.service import open_meta
+from footfall.services import open_meta
 from footfall.settings import Settings
 from footfall.web.app import create_app
 

@@ -13,7 +13,7 @@ from footfall.meta.keys import create_key
 from footfall.meta.shared_links import create_link
 from footfall.meta.sites import add_site
 from footfall.meta.users import add_user
-from footfall.service import open_meta
+from footfall.services import open_meta
 from footfall.settings import load_settings
 from tests.browser import DESKTOP, PHONE, screenshot
 from tests.conftest import ServerProcess, free_port

@@ -29,7 +29,7 @@ from footfall.ingest.geo import GeoLocator
 from footfall.meta.goals import add_goal
 from footfall.meta.keys import create_key
 from footfall.meta.sites import get_site
-from footfall.service import open_meta
+from footfall.services import open_meta
 from tests.stats_harness import FIREFOX, IPHONE, StatsHarness, open_harness, prepare_site, serve
 
 DAY = dt.datetime(2026, 11, 1)

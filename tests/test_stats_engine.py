@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from footfall.clock import FixedClock
-from footfall.importer import import_ndjson
+from footfall.lifecycle.importing import import_ndjson
 from footfall.meta.keys import create_key
 from footfall.meta.sites import add_site
-from footfall.service import Services, open_meta
+from footfall.services import Services, open_meta
 from footfall.settings import load_settings
 from footfall.stats.cache import MemoryCache
 from footfall.stats.engine import StatsEngine

@@ -29,9 +29,9 @@ from starlette.testclient import TestClient
 
 from footfall.meta.keys import create_key
 from footfall.meta.sites import add_site
-from footfall.service import open_meta
+from footfall.services import open_meta
 from footfall.settings import load_settings
-from footfall.web.tracker import script, snippet, tracker_url
+from footfall.web.pages.tracker import script, snippet, tracker_url
 from tests.conftest import CHROME_UA, ServerProcess, free_port
 
 # --- served in-process ------------------------------------------------------------------------

@@ -12,7 +12,6 @@ import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher, Type, extract_parameters
 
-from footfall import cli
 from footfall.errors import ConflictError, InvalidInputError
 from footfall.meta import db, users
 from footfall.meta.audit import Actor, list_entries
@@ -194,10 +193,6 @@ def test_add_records_email_and_role_only(engine: sa.Engine) -> None:
     with engine.connect() as conn:
         dump = str(conn.execute(sa.text("SELECT * FROM audit_log")).all())
     assert PASSWORD not in dump and stored not in dump and "argon2" not in dump
-
-
-def test_cli_roles_match_the_module() -> None:
-    assert cli.USER_ROLES == users.ROLES
 
 
 # -- footfall user ---------------------------------------------------------------------------

@@ -17,16 +17,16 @@ import pytest
 from starlette.testclient import TestClient
 
 from footfall.clock import FixedClock
-from footfall.demo import write_ndjson
-from footfall.importer import import_ndjson
+from footfall.devtools.demo import write_ndjson
 from footfall.ingest.pipeline import ClientContext, Outcome
 from footfall.ingest.request import parse_event
+from footfall.lifecycle.importing import import_ndjson
 from footfall.meta.sites import add_site, get_site
-from footfall.schema import EVENT_COLUMNS
-from footfall.service import IdAllocator, Services, open_meta
+from footfall.services import IdAllocator, Services, open_meta
 from footfall.sessions.numbering import VisitorNumbers
 from footfall.settings import Settings
-from footfall.storage.duckdb_store import SCHEMA_VERSION, DuckDBEventStore
+from footfall.storage.duckdb.store import SCHEMA_VERSION, DuckDBEventStore
+from footfall.storage.schema import EVENT_COLUMNS
 from footfall.web.app import create_app
 from tests.conftest import CHROME_UA
 

@@ -28,11 +28,11 @@ from footfall.errors import (
     StoreError,
 )
 from footfall.meta.keys import create_key
-from footfall.service import open_meta
+from footfall.services import open_meta
 from footfall.settings import Settings, load_settings
 from footfall.stats.model import QueryTimeoutError
 from footfall.web.app import create_app
-from footfall.web.security import CONTENT_SECURITY_POLICY
+from footfall.web.middleware.security import CONTENT_SECURITY_POLICY
 from tests.conftest import CHROME_UA
 
 ORIGIN = "https://app.example.com"

@@ -28,10 +28,10 @@ from footfall.ingest.sources import SourceClassifier, is_spam_referrer
 from footfall.ingest.urls import PageUrl, parse_page_url_cached
 from footfall.ingest.useragent import UserAgentInfo, UserAgentParser
 from footfall.ingest.visitor import visitor_id
-from footfall.schema import NO_SCROLL_DEPTH
 from footfall.sessions.cache import SessionCache
 from footfall.sessions.numbering import VisitorNumbers
 from footfall.sessions.rule import Session, continues, extend_session, start_session
+from footfall.storage.schema import NO_SCROLL_DEPTH
 
 # Most events have no custom properties: their rows share one pair of empty columns instead of
 # two new lists each (every row lives until the apply thread stores it, about a second).

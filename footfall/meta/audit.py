@@ -32,28 +32,11 @@ import sqlalchemy as sa
 from footfall.errors import InvalidInputError
 from footfall.meta.db import as_utc, utcnow
 from footfall.meta.tables import audit_log
+from footfall.meta.vocabulary import AUDIT_ACTIONS, AUDIT_MAX_LIMIT
 
-ACTIONS = (
-    "site.add",
-    "site.delete",
-    "key.create",
-    "key.revoke",
-    "goal.add",
-    "goal.delete",
-    "user.add",
-    "login.success",
-    "login.failure",
-    "logout",
-    "user.grant",
-    "user.ungrant",
-    "user.disable",
-    "user.enable",
-    "site.update",
-    "link.create",
-    "link.delete",
-)
 DEFAULT_LIMIT = 1000
-MAX_LIMIT = 10_000
+MAX_LIMIT = AUDIT_MAX_LIMIT
+ACTIONS = AUDIT_ACTIONS
 # The column widths: PostgreSQL refuses longer values rather than storing them.
 _WIDTHS = {"actor": 255, "target": 255, "ip": 45}
 

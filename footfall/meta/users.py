@@ -20,8 +20,8 @@ from footfall.errors import ConflictError, InvalidInputError, NotFoundError
 from footfall.meta.audit import Actor, record_change
 from footfall.meta.db import as_utc, utcnow
 from footfall.meta.tables import login_sessions, users
+from footfall.meta.vocabulary import ROLES
 
-ROLES = ("admin", "viewer")
 MIN_PASSWORD_CHARS = 12
 # Long enough for any passphrase, short enough that hashing one costs no more than usual.
 MAX_PASSWORD_CHARS = 1024

@@ -1,6 +1,6 @@
 """Counters for pooled resources (database connections, cursors) and reused buffers.
 
-The pools themselves live next to what they pool (`footfall.storage.cursors`,
+The pools themselves live next to what they pool (`footfall.storage.duckdb.cursors`,
 `footfall.meta.db`); these plain counters are what `/metrics` and the ops sampler read.
 """
 

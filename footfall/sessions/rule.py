@@ -51,7 +51,7 @@ class Session:
         return int(abs((self.last - self.start).total_seconds()))
 
     def as_row(self) -> tuple[Any, ...]:
-        """The session in `footfall.schema.SESSION_COLUMNS` order."""
+        """The session in `footfall.storage.schema.SESSION_COLUMNS` order."""
         return (
             self.site_id,
             self.session_id,

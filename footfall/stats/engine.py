@@ -226,7 +226,16 @@ class StatsEngine:
 
         For the dashboard's property picker; cached like query results.
         """
-        key = cache_key(site_id, f"property_names:{start}:{end}:{limit}", self._data_version())
+        now = self._now().astimezone(dt.UTC).replace(tzinfo=None)
+        ttl = ttl_for(end, now, live_ttl=self._live_ttl, past_ttl=self._past_ttl)
+        # A live range's names change with every write: the write generation keeps a name
+        # stored since the last answer from being hidden for a whole TTL.
+        generation = self._generation() if ttl == self._live_ttl else 0
+        key = cache_key(
+            site_id,
+            f"property_names:{start}:{end}:{limit}:{generation}",
+            self._data_version(),
+        )
         cached = self.cache.get(key)
         if cached is not None:
             names: list[str] = orjson.loads(cached)
@@ -239,8 +248,6 @@ class StatsEngine:
         started = time.perf_counter()
         names = [str(row[0]) for row in self.fetch(sql, [site_id, start, end, limit])]
         self._observe("property names", started)
-        now = self._now().astimezone(dt.UTC).replace(tzinfo=None)
-        ttl = ttl_for(end, now, live_ttl=self._live_ttl, past_ttl=self._past_ttl)
         self.cache.set(key, orjson.dumps(names), ttl)
         return names
 

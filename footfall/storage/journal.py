@@ -21,12 +21,12 @@ from typing import Any
 
 import orjson
 
-from footfall.schema import EVENT_COLUMNS
+from footfall.storage.schema import EVENT_COLUMNS
 
 log = logging.getLogger(__name__)
 
 SEGMENT_BYTES = 64 << 20
-_TIMESTAMP = 1  # index of the timestamp in an event row (footfall.schema.EVENT_COLUMNS)
+_TIMESTAMP = 1  # index of the timestamp in an event row (footfall.storage.schema.EVENT_COLUMNS)
 _VISITOR = EVENT_COLUMNS.index("visitor")
 _DUMP_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_APPEND_NEWLINE
 # Rows journalled before events had a visitor number are one column short.

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 
 from footfall.monitoring.pools import BufferStats
 from footfall.storage.base import EventRow, SessionRow
-from footfall.storage.duckdb_store import DuckDBEventStore
+from footfall.storage.duckdb.store import DuckDBEventStore
 from footfall.storage.journal import Journal
 
 log = logging.getLogger(__name__)

@@ -13,52 +13,40 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from footfall.clock import Clock
 from footfall.ingest.salts import next_rotation
+from footfall.jobs.warming import run_cache_warmer
 from footfall.monitoring.history import History
-from footfall.service import Services
+from footfall.monitoring.metrics import Metrics
+from footfall.monitoring.sampler import HISTORY_FILE, run_sampler
+from footfall.security.ratelimit import open_rate_limits
+from footfall.security.signing import resolve_secret_key, signer_for
+from footfall.services import Services
 from footfall.settings import Settings
 from footfall.stats.cache import open_cache
 from footfall.stats.engine import StatsEngine
 from footfall.storage.writer import GroupCommitWriter
-from footfall.web import (
-    accounts,
-    api_docs,
-    audit_api,
-    dashboard,
-    debug_api,
-    event,
-    importing,
-    ops,
-    profiling,
-    site_settings,
-    sites_api,
-    stats_api,
-    tracker,
-)
-from footfall.web.cache_warmer import run_cache_warmer
+from footfall.web.api import audit as audit_api
+from footfall.web.api import debug as debug_api
+from footfall.web.api import docs as api_docs
+from footfall.web.api import event
+from footfall.web.api import imports as importing
+from footfall.web.api import sites as sites_api
+from footfall.web.api import stats as stats_api
+from footfall.web.api.probes import healthz, metrics_endpoint, readyz
 from footfall.web.errors import EXCEPTION_HANDLERS, InternalErrorMiddleware, internal_error
-from footfall.web.metrics import Metrics, MetricsMiddleware, metrics_endpoint
-from footfall.web.ops_sampler import HISTORY_FILE, run_sampler
-from footfall.web.ratelimit import open_rate_limits
-from footfall.web.readiness import readyz
-from footfall.web.requestlog import RequestLogMiddleware
-from footfall.web.security import ApiCorsMiddleware, SecurityHeadersMiddleware
-from footfall.web.signing import resolve_secret_key, signer_for
+from footfall.web.middleware import profiling
+from footfall.web.middleware.metrics import MetricsMiddleware
+from footfall.web.middleware.requestlog import RequestLogMiddleware
+from footfall.web.middleware.security import ApiCorsMiddleware, SecurityHeadersMiddleware
+from footfall.web.pages import accounts, dashboard, ops, site_settings, tracker
+from footfall.web.pages.templating import static_files
 from footfall.web.state import AppState
-from footfall.web.templating import static_files
 
 log = logging.getLogger(__name__)
-
-
-async def healthz(request: Request) -> Response:
-    """Liveness: the process answers."""
-    return PlainTextResponse("ok")
 
 
 async def _housekeeping(services: Services) -> None:
@@ -116,7 +104,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp
     """Builds the ASGI app; stores are opened in its lifespan and closed (flushed) after it.
 
     Raises:
-        ConfigError: No secret key outside development (see footfall.web.signing).
+        ConfigError: No secret key outside development (see footfall.security.signing).
     """
     settings = resolve_secret_key(settings)
     signer = signer_for(settings)
@@ -236,8 +224,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp
         *site_settings.ROUTES,
         *ops.ROUTES,
     ]
-    # Outermost first: every response, a 500 included, gets a request id (footfall.web.requestlog;
-    # not POST /api/event, served above) and the security and CORS headers.
+    # Outermost first: every response, a 500 included, gets a request id
+    # (footfall.web.middleware.requestlog; not POST /api/event, served above) and the security and
+    # CORS headers.
     middleware = [
         Middleware(
             RequestLogMiddleware,

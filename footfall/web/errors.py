@@ -31,7 +31,7 @@ from footfall.errors import (
     StoreError,
 )
 from footfall.stats.model import QueryTimeoutError, StatsQueryError
-from footfall.web.auth import ApiError
+from footfall.web.api.auth import ApiError
 
 log = logging.getLogger(__name__)
 

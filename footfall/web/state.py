@@ -7,15 +7,15 @@ from dataclasses import dataclass, field
 from footfall.monitoring.gcstats import GcStats
 from footfall.monitoring.history import History
 from footfall.monitoring.leaks import LeakDetector
+from footfall.monitoring.metrics import Metrics
 from footfall.monitoring.readiness import WriterWatch
 from footfall.monitoring.tracing import MemoryTracer
-from footfall.service import Services
+from footfall.security.ratelimit import RateLimits
+from footfall.security.signing import Signer
+from footfall.services import Services
 from footfall.settings import Settings
 from footfall.stats.engine import StatsEngine
 from footfall.storage.writer import GroupCommitWriter
-from footfall.web.metrics import Metrics
-from footfall.web.ratelimit import RateLimits
-from footfall.web.signing import Signer
 
 
 @dataclass

@@ -1,0 +1,77 @@
+"""``footfall import``: the data lifecycle commands (export, backup and restore join it)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+
+from footfall.cli.common import data_dir_option, handle_errors, settings_from
+from footfall.errors import FootfallError
+
+
+@click.command("import")
+@click.option("--site", "domain", required=True, help="Domain of the site the events belong to.")
+@click.argument("file", type=click.Path(allow_dash=True, dir_okay=False, path_type=Path))
+@data_dir_option
+@handle_errors
+def import_cmd(domain: str, file: Path, data_dir: Path | None) -> None:
+    """Import historical events from an NDJSON FILE ('-' for stdin)."""
+    from footfall.lifecycle.importing import import_ndjson
+    from footfall.meta.sites import get_site
+    from footfall.services import Services
+
+    settings = settings_from(data_dir=data_dir)
+    services = Services.open(settings)
+    temp: Path | None = None
+    try:
+        found = get_site(services.meta, domain)
+        if str(file) == "-":
+            with tempfile.NamedTemporaryFile(
+                "wb", suffix=".ndjson", dir=settings.data_dir, delete=False
+            ) as handle:
+                shutil.copyfileobj(sys.stdin.buffer, handle)
+                temp = Path(handle.name)
+            file = temp
+        elif not file.is_file():
+            raise FootfallError(f"no such file: {file}")
+        report = import_ndjson(services, site=found, path=file, progress=_progress())
+    finally:
+        services.close()
+        if temp is not None:
+            temp.unlink(missing_ok=True)
+    for line_no, error in report.errors[:20]:
+        click.echo(f"line {line_no}: {error}", err=True)
+    if report.rejected > 20:
+        click.echo(f"… and {report.rejected - 20} more rejected lines", err=True)
+    click.echo(
+        f"imported {report.stored} events in {report.sessions} visits from {report.lines} lines "
+        f"({report.dropped} dropped as bots/spam, {report.rejected} rejected)"
+    )
+    if report.rejected:
+        click.echo(
+            f"error: {report.rejected} line(s) rejected; the other lines were imported", err=True
+        )
+        sys.exit(1)
+
+
+def _progress() -> Callable[[str], None] | None:
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    stages = ["reading", "validating", "enriching", "sessionising", "writing"]
+    bar = tqdm(total=len(stages), unit="stage", file=sys.stderr, leave=False)
+
+    def advance(stage: str) -> None:
+        bar.set_description(stage)
+        if stage != stages[0]:
+            bar.update(1)
+        if stage == stages[-1]:
+            bar.update(1)
+
+    return advance

@@ -1,0 +1,119 @@
+"""``footfall serve``: the HTTP service, and the demo it can seed first."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from footfall.cli.common import actor, data_dir_option, handle_errors, settings_from
+from footfall.settings import Settings
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+
+DEMO_DOMAIN = "demo.footfall.test"
+DEMO_EVENTS = 60_000
+DEMO_DAYS = 30
+DEMO_EMAIL = "demo@footfall.test"
+DEMO_LOGIN_FILE = "demo-login"
+
+
+@click.command()
+@click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
+@data_dir_option
+@click.option(
+    "--demo",
+    is_flag=True,
+    help="Seed a demo site with 30 days of traffic first "
+    "(only when the data directory has no sites).",
+)
+@handle_errors
+def serve(host: str | None, port: int | None, data_dir: Path | None, demo: bool) -> None:
+    """Run the HTTP service."""
+    import uvicorn
+
+    from footfall.security.signing import resolve_secret_key
+    from footfall.web.app import create_app
+
+    # --demo is for trying footfall out: it needs no secret key.
+    environment = "development" if demo else None
+    settings = settings_from(host=host, port=port, data_dir=data_dir, environment=environment)
+    _configure_logging(settings)
+    # Checked before anything is seeded or bound, so a missing key is the only message.
+    settings = resolve_secret_key(settings)
+    login = _seed_demo(settings) if demo else None
+    url = f"http://{settings.host}:{settings.port}"
+    logging.getLogger(__name__).info("footfall listening on %s", url)
+    if demo:
+        click.echo(f"demo site: {DEMO_DOMAIN} (send events to {url}/api/event)", err=True)
+        click.echo(f"dashboard: {url}/ {login}", err=True)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        # footfall's logging (footfall.monitoring.logs) renders uvicorn's lines too, and its
+        # request-log middleware writes the access log (with an anonymised client address).
+        log_config=None,
+        access_log=False,
+        http="httptools",
+        loop="uvloop" if sys.platform != "win32" else "asyncio",
+        timeout_graceful_shutdown=10,
+        # footfall resolves client addresses itself, in Plausible's header order
+        # (footfall.ingest.clientip); uvicorn's rewrite would only cost time.
+        proxy_headers=False,
+        server_header=False,
+    )
+
+
+def _configure_logging(settings: Settings) -> None:
+    from footfall.monitoring.logs import configure_logging
+
+    configure_logging(settings.log_level, json=settings.log_format == "json")
+
+
+def _seed_demo(settings: Settings) -> str:
+    """Seeds the demo site (when there is no site) and account; returns how to sign in."""
+    from footfall.lifecycle.importing import seed_demo
+    from footfall.meta.sites import add_site, list_sites
+    from footfall.services import Services
+
+    services = Services.open(settings)
+    try:
+        login = _demo_login(services.meta, settings.data_dir)
+        if list_sites(services.meta):
+            return login
+        site = add_site(services.meta, domain=DEMO_DOMAIN, timezone="UTC", actor=actor())
+        click.echo(f"seeding demo site {DEMO_DOMAIN} with {DEMO_DAYS} days of traffic…", err=True)
+        report = seed_demo(services, site=site, events=DEMO_EVENTS, days=DEMO_DAYS)
+        click.echo(f"demo: {report.stored} events in {report.sessions} visits", err=True)
+        return login
+    finally:
+        services.close()
+
+
+def _demo_login(meta: sa.Engine, data_dir: Path) -> str:
+    """Creates the demo admin with a random password once, kept in the data directory."""
+    import secrets
+
+    from footfall.meta.users import add_user, has_users
+
+    path = data_dir / DEMO_LOGIN_FILE
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    if has_users(meta):
+        return "(sign in with an existing account)"
+    password = secrets.token_urlsafe(12)
+    add_user(meta, email=DEMO_EMAIL, role="admin", password=password, actor=actor())
+    login = f"(sign in as {DEMO_EMAIL} with the password {password})"
+    # Readable by the data directory's owner only, like the development secret key.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(login + "\n")
+    return login

@@ -1,0 +1,517 @@
+"""The DuckDB event store: one file, an `events` and a `sessions` table, one writer connection."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from footfall.errors import StoreBusyError, StoreError
+from footfall.storage.base import EventRow, SessionRow
+from footfall.storage.duckdb.cursors import CursorPool
+from footfall.storage.schema import EVENT_COLUMNS, SESSION_COLUMNS, VISIT_COLUMNS
+
+SCHEMA_VERSION = "2"
+# Version 1 lacked the `visitor` column; a store of that version is upgraded in place on open.
+_UPGRADABLE_VERSION = "1"
+
+_VISIT_TYPES: dict[str, tuple[str, pa.DataType]] = {
+    name: ("UINTEGER", pa.uint32()) if name == "city" else ("VARCHAR", pa.string())
+    for name in VISIT_COLUMNS
+}
+_STRINGS = pa.list_(pa.string())
+
+EVENT_TYPES: dict[str, tuple[str, pa.DataType]] = {
+    "site_id": ("UINTEGER", pa.uint32()),
+    "timestamp": ("TIMESTAMP", pa.timestamp("us")),
+    "name": ("VARCHAR", pa.string()),
+    "hostname": ("VARCHAR", pa.string()),
+    "pathname": ("VARCHAR", pa.string()),
+    "visitor_id": ("UBIGINT", pa.uint64()),
+    "visitor": ("UINTEGER", pa.uint32()),
+    "session_id": ("UBIGINT", pa.uint64()),
+    "props_keys": ("VARCHAR[]", _STRINGS),
+    "props_values": ("VARCHAR[]", _STRINGS),
+    "scroll_depth": ("UTINYINT", pa.uint8()),
+    "engagement_time": ("UINTEGER", pa.uint32()),
+    "interactive": ("BOOLEAN", pa.bool_()),
+    **_VISIT_TYPES,
+}
+
+SESSION_TYPES: dict[str, tuple[str, pa.DataType]] = {
+    "site_id": ("UINTEGER", pa.uint32()),
+    "session_id": ("UBIGINT", pa.uint64()),
+    "visitor_id": ("UBIGINT", pa.uint64()),
+    "visitor": ("UINTEGER", pa.uint32()),
+    "start": ("TIMESTAMP", pa.timestamp("us")),
+    "timestamp": ("TIMESTAMP", pa.timestamp("us")),
+    "duration": ("UINTEGER", pa.uint32()),
+    "pageviews": ("UINTEGER", pa.uint32()),
+    "events": ("UINTEGER", pa.uint32()),
+    "is_bounce": ("BOOLEAN", pa.bool_()),
+    "entry_page": ("VARCHAR", pa.string()),
+    "exit_page": ("VARCHAR", pa.string()),
+    "hostname": ("VARCHAR", pa.string()),
+    "exit_hostname": ("VARCHAR", pa.string()),
+    "entry_props_keys": ("VARCHAR[]", _STRINGS),
+    "entry_props_values": ("VARCHAR[]", _STRINGS),
+    **_VISIT_TYPES,
+}
+if tuple(EVENT_TYPES) != EVENT_COLUMNS or tuple(SESSION_TYPES) != SESSION_COLUMNS:
+    raise ImportError("footfall.storage.schema and the DuckDB column types disagree")
+
+EVENT_SCHEMA = pa.schema([(name, arrow) for name, (_, arrow) in EVENT_TYPES.items()])
+SESSION_SCHEMA = pa.schema([(name, arrow) for name, (_, arrow) in SESSION_TYPES.items()])
+
+# Session columns a later event can change; the visit attributes are fixed at the start.
+_MUTABLE = SESSION_COLUMNS[
+    SESSION_COLUMNS.index("timestamp") : SESSION_COLUMNS.index("exit_hostname") + 1
+]
+# A session update only ships what can change, plus the keys to find the row.
+_UPDATE_COLUMNS = ("session_id", "start", *_MUTABLE)
+_UPDATE_INDEXES = tuple(SESSION_COLUMNS.index(c) for c in _UPDATE_COLUMNS)
+UPDATE_SCHEMA = pa.schema([(c, SESSION_TYPES[c][1]) for c in _UPDATE_COLUMNS])
+# Inserts name their columns: a store upgraded from version 1 has `visitor` last on disk.
+_EVENT_LIST = ", ".join(EVENT_COLUMNS)
+_SESSION_LIST = ", ".join(SESSION_COLUMNS)
+
+
+def _usable_cpus() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _ddl(table: str, types: dict[str, tuple[str, pa.DataType]]) -> str:
+    columns = ",\n  ".join(f"{name} {sql} NOT NULL" for name, (sql, _) in types.items())
+    return f"CREATE TABLE IF NOT EXISTS {table} (\n  {columns}\n)"
+
+
+def rows_to_table(rows: Sequence[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
+    """Builds an Arrow table from row tuples in the schema's column order."""
+    if not rows:
+        return schema.empty_table()
+    columns = list(zip(*rows, strict=True))
+    return pa.Table.from_arrays(
+        [pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)],
+        schema=schema,
+    )
+
+
+class DuckDBEventStore:
+    """Events and sessions in one DuckDB file.
+
+    One connection writes (the group-commit thread); readers take cursors. DuckDB lets only
+    one process open a file for writing, so a second process gets `StoreBusyError`.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # DuckDB sizes its thread pool from the machine's cores; a process confined to
+            # fewer (CPU affinity, container limits) would only oversubscribe them.
+            self._con = duckdb.connect(str(path), config={"threads": _usable_cpus()})
+            # No progress bar: long statements (a schema upgrade) would draw it over logs.
+            self._con.execute("SET enable_progress_bar = false")
+        except duckdb.IOException as exc:
+            if "lock" in str(exc).lower():
+                raise StoreBusyError(
+                    f"the event store {path} is in use by another footfall process "
+                    "(stop the server, or send the data to its HTTP API instead)"
+                ) from exc
+            raise StoreError(f"cannot open the event store {path}: {exc}") from exc
+        try:
+            self._ensure_schema()
+        except StoreError:
+            self._con.close()
+            raise
+        # Readers share a few idle cursors instead of opening one per query.
+        self.cursor_pool = CursorPool(self._con)
+        # Until `close` says otherwise, a crash may have left sessions behind their events.
+        self.was_closed_cleanly = self._get_info("clean_shutdown") == "true"
+        # Cached statistics are keyed by this; a restart may have replayed or repaired data.
+        self._data_version = int(self._get_info("data_version") or 0)
+        self.bump_data_version()
+        self._set_info("clean_shutdown", "false")
+
+    def _get_info(self, key: str) -> str | None:
+        row = self._con.execute("SELECT value FROM store_info WHERE key = ?", [key]).fetchone()
+        return str(row[0]) if row else None
+
+    def _set_info(self, key: str, value: str) -> None:
+        self._con.execute(
+            "INSERT INTO store_info VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = ?",
+            [key, value, value],
+        )
+
+    def _ensure_schema(self) -> None:
+        con = self._con
+        con.execute(_ddl("events", EVENT_TYPES))
+        con.execute(_ddl("sessions", SESSION_TYPES))
+        con.execute(
+            "CREATE TABLE IF NOT EXISTS store_info (key VARCHAR PRIMARY KEY, value VARCHAR)"
+        )
+        con.execute(
+            "INSERT INTO store_info VALUES ('schema_version', ?) ON CONFLICT DO NOTHING",
+            [SCHEMA_VERSION],
+        )
+        found = self._get_info("schema_version")
+        if found == _UPGRADABLE_VERSION:
+            self._upgrade_from_1()
+            found = self._get_info("schema_version")
+        if found != SCHEMA_VERSION:
+            raise StoreError(
+                f"the event store {self.path} has schema version {found}, this footfall expects "
+                f"{SCHEMA_VERSION}; use the footfall release that wrote it"
+            )
+
+    def _upgrade_from_1(self) -> None:
+        """Adds the `visitor` column to both tables and numbers every stored visitor.
+
+        One transaction: a crash leaves the store at version 1, to be upgraded on the next open.
+        """
+        con = self._con
+        con.begin()
+        try:
+            for table in ("events", "sessions"):
+                # Added columns go last; the DEFAULT fills existing rows, then is dropped so that
+                # every later insert must supply a number, as in a new store.
+                con.execute(f"ALTER TABLE {table} ADD COLUMN visitor UINTEGER NOT NULL DEFAULT 0")
+            self._number_visitors(con)
+            for table in ("events", "sessions"):
+                con.execute(f"ALTER TABLE {table} ALTER COLUMN visitor DROP DEFAULT")
+            self._set_info("schema_version", SCHEMA_VERSION)
+            con.commit()
+        except duckdb.Error as exc:
+            con.rollback()
+            raise StoreError(
+                f"cannot upgrade the event store {self.path} to schema version "
+                f"{SCHEMA_VERSION}: {exc}"
+            ) from exc
+
+    @staticmethod
+    def _number_visitors(con: duckdb.DuckDBPyConnection) -> None:
+        """Gives rows whose `visitor` is 0 (not yet numbered) their visitor number.
+
+        A (site_id, visitor_id) that already has a number elsewhere keeps it; the others get
+        new numbers after the largest in use, in order of their first appearance. Runs inside
+        the caller's transaction.
+        """
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _unnumbered AS
+            SELECT site_id, visitor_id, min(first_seen) AS first_seen FROM (
+              SELECT site_id, visitor_id, min(start) AS first_seen FROM sessions
+              WHERE visitor = 0 GROUP BY site_id, visitor_id
+              UNION ALL
+              SELECT site_id, visitor_id, min(timestamp) FROM events
+              WHERE visitor = 0 GROUP BY site_id, visitor_id)
+            GROUP BY site_id, visitor_id
+        """)
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _known AS
+            SELECT site_id, visitor_id, min(visitor) AS visitor FROM (
+              SELECT site_id, visitor_id, visitor FROM sessions WHERE visitor <> 0
+              UNION ALL
+              SELECT site_id, visitor_id, visitor FROM events WHERE visitor <> 0)
+            SEMI JOIN _unnumbered USING (site_id, visitor_id)
+            GROUP BY site_id, visitor_id
+        """)
+        con.execute("""
+            CREATE OR REPLACE TEMP TABLE _numbers AS
+            SELECT site_id, visitor_id, visitor FROM _known
+            UNION ALL
+            SELECT u.site_id, u.visitor_id,
+                   (m.top + row_number() OVER (ORDER BY u.first_seen, u.site_id, u.visitor_id))
+                     ::UINTEGER
+            FROM _unnumbered u ANTI JOIN _known k USING (site_id, visitor_id),
+                 (SELECT greatest((SELECT coalesce(max(visitor), 0) FROM events),
+                                  (SELECT coalesce(max(visitor), 0) FROM sessions)) AS top) m
+        """)
+        for table in ("events", "sessions"):
+            con.execute(f"""
+                UPDATE {table} SET visitor = n.visitor FROM _numbers n
+                WHERE {table}.visitor = 0 AND {table}.site_id = n.site_id
+                  AND {table}.visitor_id = n.visitor_id
+            """)
+        for table in ("_unnumbered", "_known", "_numbers"):
+            con.execute(f"DROP TABLE {table}")
+
+    def fill_visitor_numbers(self) -> None:
+        """Numbers rows stored without a visitor number (replayed from an older journal).
+
+        Cheap when there are none: min/max statistics answer the check without a scan.
+        """
+        with self._lock:
+            con = self._con
+            row = con.execute(
+                "SELECT (SELECT count(*) FROM events WHERE visitor = 0)"
+                " + (SELECT count(*) FROM sessions WHERE visitor = 0)"
+            ).fetchone()
+            if not row or not row[0]:
+                return
+            con.begin()
+            try:
+                self._number_visitors(con)
+                con.commit()
+            except duckdb.Error as exc:
+                con.rollback()
+                raise StoreError(f"numbering visitors failed: {exc}") from exc
+
+    @contextmanager
+    def cursor(self, *, pooled: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor for reading on the calling thread.
+
+        Args:
+            pooled: Take an idle cursor from `cursor_pool` and give it back afterwards. Pass
+                False for work that leaves state on the cursor (TEMP tables, an explicit
+                transaction): that cursor is private and closed at the end.
+        """
+        if pooled:
+            with self.cursor_pool.cursor() as cur:
+                yield cur
+            return
+        cur = self._con.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    def write(
+        self,
+        events: Sequence[EventRow],
+        new_sessions: Sequence[SessionRow],
+        changed_sessions: Sequence[SessionRow],
+        *,
+        journal_seq: int | None = None,
+    ) -> None:
+        """Commits events and session changes in one transaction (WAL-synced on commit).
+
+        Args:
+            events: Event rows in `EVENT_COLUMNS` order.
+            new_sessions: Sessions to insert.
+            changed_sessions: Sessions to update in place.
+            journal_seq: The ingest journal entry these events complete, recorded atomically.
+        """
+        changed = [tuple(row[i] for i in _UPDATE_INDEXES) for row in changed_sessions]
+        self.write_tables(
+            rows_to_table(events, EVENT_SCHEMA),
+            rows_to_table(new_sessions, SESSION_SCHEMA),
+            rows_to_table(changed, UPDATE_SCHEMA),
+            journal_seq=journal_seq,
+        )
+
+    def applied_journal_seq(self) -> int:
+        """The highest ingest-journal entry whose events are stored (0 when none)."""
+        value = self._get_info("journal_seq")
+        return int(value) if value else 0
+
+    def write_tables(
+        self,
+        events: pa.Table | pa.RecordBatchReader,
+        new_sessions: pa.Table | None,
+        changed: pa.Table | None,
+        *,
+        journal_seq: int | None = None,
+    ) -> None:
+        """Like `write`, from Arrow data (a reader is streamed).
+
+        `events` and `new_sessions` hold every stored column in order; `changed` holds only
+        `UPDATE_SCHEMA`'s columns.
+        """
+        with self._lock:
+            con = self._con
+            con.begin()
+            try:
+                if isinstance(events, pa.RecordBatchReader) or events.num_rows:
+                    con.register("_ev", events)
+                    con.execute(f"INSERT INTO events ({_EVENT_LIST}) SELECT * FROM _ev")
+                    con.unregister("_ev")
+                if new_sessions is not None and new_sessions.num_rows:
+                    con.register("_ns", new_sessions)
+                    con.execute(f"INSERT INTO sessions ({_SESSION_LIST}) SELECT * FROM _ns")
+                    con.unregister("_ns")
+                if changed is not None and changed.num_rows:
+                    self._update_sessions(con, changed)
+                if journal_seq is not None:
+                    self._set_info("journal_seq", str(journal_seq))
+                con.commit()
+            except duckdb.Error as exc:
+                con.rollback()
+                raise StoreError(f"event store write failed: {exc}") from exc
+
+    @staticmethod
+    def _update_sessions(con: duckdb.DuckDBPyConnection, changed: pa.Table) -> None:
+        con.register("_cs", changed)
+        assignments = ", ".join(f"{c} = _cs.{c}" for c in _MUTABLE)
+        # Sessions are appended roughly in start order, so the bound on `start` lets DuckDB
+        # skip all but the newest row groups through their min/max statistics.
+        oldest = con.execute("SELECT min(start) FROM _cs").fetchone()
+        con.execute(
+            f"UPDATE sessions SET {assignments} FROM _cs "
+            "WHERE sessions.session_id = _cs.session_id AND sessions.start >= ?",
+            [oldest[0] if oldest else dt.datetime(1970, 1, 1)],
+        )
+        con.unregister("_cs")
+
+    def open_sessions(self, since: dt.datetime) -> list[SessionRow]:
+        """Sessions whose last event is at or after `since` (naive UTC)."""
+        with self.cursor() as cur:
+            return cur.execute(
+                f"SELECT {', '.join(SESSION_COLUMNS)} FROM sessions WHERE timestamp >= ?",
+                [since],
+            ).fetchall()
+
+    def newest_event_time(self) -> dt.datetime | None:
+        """The timestamp of the newest stored event (naive UTC), or None when empty."""
+        with self.cursor() as cur:
+            row = cur.execute("SELECT max(timestamp) FROM events").fetchone()
+        return row[0] if row and row[0] is not None else None
+
+    def max_visitor(self) -> int:
+        """The largest visitor number stored (0 when empty)."""
+        with self.cursor() as cur:
+            row = cur.execute(
+                "SELECT greatest((SELECT coalesce(max(visitor), 0) FROM events),"
+                " (SELECT coalesce(max(visitor), 0) FROM sessions))"
+            ).fetchone()
+        return int(row[0]) if row else 0
+
+    def recent_visitors(
+        self, since: dt.datetime, *, site_id: int | None = None
+    ) -> list[tuple[int, int, int]]:
+        """(site_id, visitor_id, visitor) of sessions whose last event is at or after `since`.
+
+        Args:
+            since: Naive UTC.
+            site_id: Only this site's visitors; every site's when None.
+        """
+        site_filter = "" if site_id is None else " AND site_id = ?"
+        with self.cursor() as cur:
+            rows = cur.execute(
+                "SELECT DISTINCT site_id, visitor_id, visitor FROM sessions "
+                f"WHERE timestamp >= ?{site_filter}",
+                [since] if site_id is None else [since, site_id],
+            ).fetchall()
+        return [(int(s), int(v), int(n)) for s, v, n in rows]
+
+    def max_session_id(self) -> int:
+        """The largest session id stored (0 when empty)."""
+        with self.cursor() as cur:
+            row = cur.execute("SELECT coalesce(max(session_id), 0) FROM sessions").fetchone()
+        return int(row[0]) if row else 0
+
+    def count_events(self, site_id: int | None = None) -> int:
+        """How many events are stored, for one site or all."""
+        with self.cursor() as cur:
+            if site_id is None:
+                row = cur.execute("SELECT count(*) FROM events").fetchone()
+            else:
+                row = cur.execute(
+                    "SELECT count(*) FROM events WHERE site_id = ?", [site_id]
+                ).fetchone()
+        return int(row[0]) if row else 0
+
+    def data_version(self) -> int:
+        """A number that changes whenever stored data may change other than by appending now.
+
+        Live ingest only adds events at the current time, which query caches handle with a
+        short lifetime; imports, deletions and repairs rewrite the past and bump this.
+        """
+        return self._data_version
+
+    def bump_data_version(self) -> None:
+        """Marks every cached statistic of this store as stale."""
+        with self._lock:
+            self._data_version += 1
+            self._set_info("data_version", str(self._data_version))
+
+    def delete_site(self, site_id: int) -> None:
+        """Removes every event and session of a site."""
+        with self._lock:
+            self._con.execute("DELETE FROM events WHERE site_id = ?", [site_id])
+            self._con.execute("DELETE FROM sessions WHERE site_id = ?", [site_id])
+        self.bump_data_version()
+
+    def checkpoint(self) -> None:
+        """Folds the WAL into the database file."""
+        with self._lock:
+            self._con.execute("CHECKPOINT")
+
+    def repair_sessions(self, since: dt.datetime) -> int:
+        """Rebuilds, from their events, the sessions that had events at or after `since`.
+
+        Events are committed before the sessions they belong to (sessions follow about a second
+        later, see `footfall.storage.writer`), so after a crash the newest sessions may be stale
+        or missing; every fact about a session can be derived from its events.
+
+        Returns:
+            How many sessions were rewritten.
+        """
+        visit = ", ".join(f"any_value({c}) AS {c}" for c in VISIT_COLUMNS)
+        pv = "FILTER (WHERE name = 'pageview')"
+        with self._lock:
+            con = self._con
+            con.begin()
+            try:
+                con.execute(
+                    f"""
+                    CREATE OR REPLACE TEMP TABLE _repaired AS
+                    SELECT site_id, session_id, any_value(visitor_id) AS visitor_id,
+                           any_value(visitor) AS visitor,
+                           min(timestamp) AS start, max(timestamp) AS timestamp,
+                           date_diff('second', min(timestamp), max(timestamp))::UINTEGER
+                             AS duration,
+                           (count(*) {pv})::UINTEGER AS pageviews,
+                           count(*)::UINTEGER AS events,
+                           count(*) {pv} < 2
+                             AND NOT coalesce(bool_or(name <> 'pageview' AND interactive), false)
+                             AS is_bounce,
+                           coalesce(arg_min(pathname, ord) {pv}, '') AS entry_page,
+                           coalesce(arg_max(pathname, ord) {pv}, '') AS exit_page,
+                           coalesce(arg_min(hostname, ord) {pv}, '') AS hostname,
+                           coalesce(arg_max(hostname, ord) {pv}, '') AS exit_hostname,
+                           arg_min(props_keys, ord) AS entry_props_keys,
+                           arg_min(props_values, ord) AS entry_props_values,
+                           {visit}
+                    FROM (SELECT *, epoch_us(timestamp)::HUGEINT * 1099511627776 + rowid AS ord
+                          FROM events
+                          WHERE name <> 'engagement' AND session_id IN (
+                            SELECT DISTINCT session_id FROM events WHERE timestamp >= ?))
+                    GROUP BY site_id, session_id
+                """,
+                    [since],
+                )
+                con.execute(
+                    "DELETE FROM sessions WHERE session_id IN (SELECT session_id FROM _repaired)"
+                )
+                con.execute(
+                    f"INSERT INTO sessions ({_SESSION_LIST}) SELECT {_SESSION_LIST} "
+                    "FROM _repaired ORDER BY session_id"
+                )
+                row = con.execute("SELECT count(*) FROM _repaired").fetchone()
+                con.execute("DROP TABLE _repaired")
+                con.commit()
+            except duckdb.Error as exc:
+                con.rollback()
+                raise StoreError(f"session repair failed: {exc}") from exc
+        return int(row[0]) if row else 0
+
+    def close(self) -> None:
+        """Checkpoints, marks the store cleanly closed and closes the file."""
+        self.cursor_pool.close()
+        with self._lock:
+            try:
+                self._set_info("clean_shutdown", "true")
+                self._con.execute("CHECKPOINT")
+            finally:
+                self._con.close()

@@ -1,0 +1,51 @@
+"""`POST /api/import?site_id=DOMAIN`: NDJSON history, for a key with the `events:import` scope."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import tempfile
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from footfall.lifecycle.importing import import_ndjson
+from footfall.web.api.auth import ApiError, authorize_key, resolve_site
+from footfall.web.state import AppState
+
+_NO_IMPORT_SCOPE = ApiError("This API key lacks the events:import scope.", 403)
+# Imports are bulk: allow far more than a single event, still bounded.
+MAX_IMPORT_BYTES = 1 << 30
+
+
+async def import_events(request: Request) -> Response:
+    """Imports the NDJSON body; answers with the import report (400 when nothing was usable)."""
+    state: AppState = request.app.state.footfall
+    services = state.services
+    try:
+        _, rights = await authorize_key(request, "events:import", lacking_scope=_NO_IMPORT_SCOPE)
+        site = await resolve_site(request, request.query_params.get("site_id"), rights)
+    except ApiError as exc:
+        return exc.response()
+    fd, name = tempfile.mkstemp(prefix="import-", suffix=".ndjson", dir=state.settings.data_dir)
+    path = Path(name)
+    try:
+        size = 0
+        with os.fdopen(fd, "wb") as out:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_IMPORT_BYTES:
+                    return JSONResponse(
+                        {
+                            "error": f"import body larger than {MAX_IMPORT_BYTES} bytes; "
+                            "split it into several requests"
+                        },
+                        status_code=413,
+                    )
+                out.write(chunk)
+        report = await asyncio.to_thread(import_ndjson, services, site=site, path=path)
+    finally:
+        path.unlink(missing_ok=True)
+    status = 400 if report.rejected and not report.stored and not report.dropped else 200
+    return JSONResponse(report.as_dict(), status_code=status)

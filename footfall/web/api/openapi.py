@@ -1,0 +1,721 @@
+"""The OpenAPI 3.1 document of footfall's JSON HTTP API, as Python data.
+
+Served at ``GET /api/docs/openapi.json`` and rendered at ``GET /api/docs``. Limits and
+names come from the modules that enforce them, so the document follows the code; a test
+checks that every API route is described here and that the real app answers as described
+(schemathesis, tests/test_openapi.py).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from footfall import __version__
+from footfall.meta import audit
+from footfall.meta.keys import SCOPES
+from footfall.monitoring import tracing
+from footfall.stats.v1 import V1_METRICS
+from footfall.web.api import sites as sites_api
+from footfall.web.api.imports import MAX_IMPORT_BYTES
+from footfall.web.api.openapi_components import (
+    DATE,
+    HEADERS,
+    NUMBER,
+    PARAMETERS,
+    RATE_HEADERS,
+    RESPONSES,
+    SCHEMAS,
+    SITE,
+    Schema,
+    error,
+    header,
+    json_content,
+    param_ref,
+    query,
+    ref,
+    response_ref,
+)
+from footfall.web.middleware import profiling
+
+_V1_COMMON = [param_ref(name) for name in ("SiteId", "Period", "Date", "Metrics", "Filters")]
+
+
+def _stats_operation(
+    summary: str, description: str, parameters: list[Schema], result: Schema
+) -> Schema:
+    return {
+        "tags": ["Stats API"],
+        "summary": summary,
+        "description": description + " Needs a key with the `stats:read` scope.",
+        "parameters": parameters,
+        "responses": {
+            "200": json_content(result, "The answer.", headers=RATE_HEADERS),
+            "400": error("A missing or invalid parameter (Plausible's message)."),
+            "401": response_ref("Unauthorized"),
+            "429": response_ref("TooManyRequests"),
+            "503": response_ref("Unavailable"),
+        },
+    }
+
+
+def _results(schema: Schema) -> Schema:
+    return {
+        "type": "object",
+        "required": ["results"],
+        "properties": {"results": schema},
+        "additionalProperties": False,
+    }
+
+
+_METRIC_NAMES: Schema = {"enum": list(V1_METRICS)}
+_BREAKDOWN_ROW: Schema = {
+    "type": "object",
+    "description": "The property's value under its name without prefix (`source`, `page`, a "
+    "custom property's name; `visit:browser_version` adds `browser`), and each metric.",
+    "properties": {
+        "comparison": {
+            "type": "object",
+            "description": "With `compare`: the previous period's values and the changes.",
+            "properties": {"change": {"type": "object", "additionalProperties": NUMBER}},
+            "additionalProperties": NUMBER,
+        }
+    },
+    "additionalProperties": {"type": ["string", "number", "null"]},
+}
+
+
+def _stats_paths() -> dict[str, Schema]:
+    return {
+        "/api/v1/stats/realtime/visitors": {
+            "get": _stats_operation(
+                "Current visitors",
+                "Visitors in the last five minutes, as a bare number.",
+                [param_ref("SiteId")],
+                {"type": "integer", "minimum": 0},
+            )
+        },
+        "/api/v1/stats/aggregate": {
+            "get": _stats_operation(
+                "Aggregate",
+                "Metrics over the whole period.",
+                [*_V1_COMMON, param_ref("Compare"), param_ref("WithImported")],
+                _results(
+                    {
+                        "type": "object",
+                        "propertyNames": _METRIC_NAMES,
+                        "additionalProperties": ref("MetricValue"),
+                    }
+                ),
+            )
+        },
+        "/api/v1/stats/timeseries": {
+            "get": _stats_operation(
+                "Timeseries",
+                "Metrics per time bucket, oldest first, every bucket of the period present.",
+                [
+                    *_V1_COMMON,
+                    query(
+                        "interval",
+                        {"enum": ["day", "month", "date"]},
+                        "Bucket size (default: hour for `day`, month for `6mo`/`12mo`, else "
+                        "day; `date` means `day`).",
+                    ),
+                    param_ref("WithImported"),
+                ],
+                _results(
+                    {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["date"],
+                            "properties": {
+                                "date": {
+                                    "type": "string",
+                                    "description": "`YYYY-MM-DD`, or `YYYY-MM-DD HH:00:00`.",
+                                }
+                            },
+                            "propertyNames": {"enum": ["date", *V1_METRICS]},
+                            "additionalProperties": NUMBER,
+                        },
+                    }
+                ),
+            )
+        },
+        "/api/v1/stats/breakdown": {
+            "get": _stats_operation(
+                "Breakdown",
+                "Metrics per value of one property, best first.",
+                [
+                    *_V1_COMMON,
+                    query(
+                        "property",
+                        {"type": "string"},
+                        "`event:page`, `visit:source`, `event:props:<name>`, ...",
+                        required=True,
+                        example="event:page",
+                    ),
+                    query(
+                        "limit",
+                        {"type": "integer", "minimum": 1, "maximum": 1000},
+                        "Rows per page (default 100).",
+                    ),
+                    query("page", {"type": "integer", "minimum": 1}, "1-based page."),
+                    param_ref("Compare"),
+                    param_ref("WithImported"),
+                ],
+                _results({"type": "array", "items": _BREAKDOWN_ROW}),
+            )
+        },
+        "/api/v2/query": {
+            "post": {
+                **_stats_operation(
+                    "Query (v2)",
+                    "Plausible's Stats API v2: any metrics by any dimensions.",
+                    [],
+                    ref("V2Response"),
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": ref("V2Query"),
+                            "example": {
+                                "site_id": SITE,
+                                "metrics": ["visitors", "pageviews"],
+                                "date_range": "7d",
+                                "dimensions": ["event:page"],
+                            },
+                        }
+                    },
+                },
+            }
+        },
+    }
+
+
+def _event_paths() -> dict[str, Schema]:
+    example = {"name": "pageview", "url": f"https://{SITE}/pricing", "domain": SITE}
+    return {
+        "/api/event": {
+            "post": {
+                "tags": ["Events API"],
+                "summary": "Record an event",
+                "description": "Plausible's Events API: what the tracker sends. No key. The "
+                "event is acknowledged once it is durable.",
+                "security": [],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": ref("EventRequest"), "example": example},
+                        "text/plain": {
+                            "schema": {
+                                "type": "string",
+                                "description": "The same JSON object as text (the tracker "
+                                "sends this, avoiding a CORS preflight).",
+                            },
+                            "example": '{"n":"pageview","u":"https://example.com/","d":"example.com"}',
+                        },
+                    },
+                },
+                "responses": {
+                    "202": {
+                        "description": "Accepted and durable, or dropped (bots, unknown "
+                        "sites): the body is `ok` either way.",
+                        "headers": {
+                            "x-plausible-dropped": header(
+                                "How many of the event's sites dropped it.",
+                                {"type": "integer", "minimum": 1},
+                            )
+                        },
+                        "content": {"text/plain": {"schema": {"const": "ok"}}},
+                    },
+                    "400": {
+                        "description": "Invalid event (every failing field listed), or a body "
+                        "that is not JSON.",
+                        "content": {
+                            "application/json": {
+                                "schema": {"anyOf": [ref("EventFieldErrors"), ref("BadJson")]}
+                            }
+                        },
+                    },
+                    "406": {
+                        "description": "The Accept header excludes JSON.",
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    "413": json_content(
+                        ref("EventFieldErrors"),
+                        "The body is larger than the "
+                        "configured limit (`max_body_bytes`, 1 MB by default).",
+                    ),
+                    "429": {
+                        "description": "Too many events from this client address.",
+                        "headers": {
+                            "Retry-After": {"$ref": "#/components/headers/Retry-After"},
+                            **RATE_HEADERS,
+                        },
+                        "content": {"text/plain": {"schema": {"type": "string"}}},
+                    },
+                    "503": json_content(
+                        ref("Error"),
+                        "The ingest queue is full or the store failed; retry.",
+                        headers={"Retry-After": {"$ref": "#/components/headers/Retry-After"}},
+                    ),
+                },
+            },
+            "options": {
+                "tags": ["Events API"],
+                "summary": "CORS preflight",
+                "description": "Any origin may post events.",
+                "security": [],
+                "parameters": [
+                    {
+                        "name": "Access-Control-Request-Headers",
+                        "in": "header",
+                        "required": False,
+                        "schema": {"type": "string"},
+                    }
+                ],
+                "responses": {
+                    "204": {
+                        "description": "Allowed.",
+                        "headers": {
+                            "Access-Control-Allow-Origin": header(
+                                "Always `*`.", {"const": "*"}, required=True
+                            ),
+                            "Access-Control-Allow-Methods": header(
+                                "`POST, OPTIONS`.", {"type": "string"}, required=True
+                            ),
+                        },
+                    }
+                },
+            },
+        },
+        "/api/import": {
+            "post": {
+                "tags": ["Events API"],
+                "summary": "Import historical events",
+                "description": "One JSON object per line: `timestamp`, `name` and `url` "
+                "required; `referrer`, `user_agent`, `ip` or `visitor_id`, `props` optional. "
+                "Events go through the live enrichment and session rules at their own times. "
+                "Bad lines are reported by number; good lines are kept. Needs a key with the "
+                "`events:import` scope.",
+                "parameters": [param_ref("SiteId")],
+                "requestBody": {
+                    "required": False,
+                    "description": "An empty body imports nothing.",
+                    "content": {
+                        "application/x-ndjson": {
+                            "schema": {"type": "string"},
+                            "example": '{"timestamp": "2026-11-01T10:00:00Z", "name": '
+                            '"pageview", "url": "https://example.com/a", "visitor_id": "v1"}\n',
+                        }
+                    },
+                },
+                "responses": {
+                    "200": json_content(
+                        ref("ImportReport"), "Imported; some lines may have been rejected."
+                    ),
+                    "400": json_content(
+                        {"anyOf": [ref("ImportReport"), ref("Error")]},
+                        "No line was usable (the report), or `site_id` is missing.",
+                    ),
+                    "401": response_ref("Unauthorized"),
+                    "403": response_ref("Forbidden"),
+                    "413": error(f"The body is larger than {MAX_IMPORT_BYTES} bytes."),
+                    "503": response_ref("Unavailable"),
+                },
+            }
+        },
+    }
+
+
+_GOAL_STATUSES: dict[str, Schema] = {
+    "401": response_ref("Unauthorized"),
+    "403": response_ref("Forbidden"),
+    "404": error("The site or the goal does not exist."),
+    "503": response_ref("Unavailable"),
+}
+_BODY_STATUSES: dict[str, Schema] = {
+    "413": error(f"The body is larger than {sites_api.MAX_BODY_BYTES} bytes."),
+    "415": error("The body is neither JSON nor form-encoded."),
+}
+
+
+def _admin_paths() -> dict[str, Schema]:
+    form = {k: v for k, v in SCHEMAS["GoalRequest"].items() if k != "properties"}
+    form["properties"] = {
+        k: v for k, v in SCHEMAS["GoalRequest"]["properties"].items() if k != "custom_props"
+    }
+    return {
+        "/api/v1/sites/goals": {
+            "put": {
+                "tags": ["Sites API"],
+                "summary": "Find or create a goal",
+                "description": "Returns the identical goal if it exists. Parameters may also "
+                "come from the query string (the body wins). Needs the `sites:write` scope.",
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": ref("GoalRequest"),
+                            "example": {
+                                "site_id": SITE,
+                                "goal_type": "event",
+                                "event_name": "Signup",
+                            },
+                        },
+                        "application/x-www-form-urlencoded": {"schema": form},
+                    },
+                },
+                "responses": {
+                    "200": json_content(ref("SiteGoal"), "The goal."),
+                    "400": error("A missing or invalid parameter, or a conflicting goal."),
+                    **_GOAL_STATUSES,
+                    **_BODY_STATUSES,
+                },
+            },
+            "get": {
+                "tags": ["Sites API"],
+                "summary": "List goals",
+                "description": "A site's goals, newest first, paginated by cursors. Needs the "
+                "`stats:read` or `sites:write` scope.",
+                "parameters": [
+                    param_ref("SiteId"),
+                    query(
+                        "limit",
+                        {"type": "integer", "minimum": 1, "maximum": sites_api.MAX_LIMIT},
+                        f"Goals per page (default {sites_api.DEFAULT_LIMIT}).",
+                    ),
+                    query(
+                        "after",
+                        {"type": "string", "pattern": "^[0-9]{1,18}$"},
+                        "`meta.after` of the previous page.",
+                    ),
+                    query(
+                        "before",
+                        {"type": "string", "pattern": "^[0-9]{1,18}$"},
+                        "`meta.before` of the next page.",
+                    ),
+                ],
+                "responses": {
+                    "200": json_content(
+                        {
+                            "type": "object",
+                            "required": ["goals", "meta"],
+                            "properties": {
+                                "goals": {"type": "array", "items": ref("Goal")},
+                                "meta": {
+                                    "type": "object",
+                                    "required": ["after", "before", "limit"],
+                                    "properties": {
+                                        "after": {"type": ["string", "null"]},
+                                        "before": {"type": ["string", "null"]},
+                                        "limit": {"type": "integer"},
+                                    },
+                                    "additionalProperties": False,
+                                },
+                            },
+                            "additionalProperties": False,
+                        },
+                        "One page of goals.",
+                    ),
+                    "400": error("A missing or invalid parameter."),
+                    **_GOAL_STATUSES,
+                },
+            },
+        },
+        "/api/v1/sites/goals/{goal_id}": {
+            "delete": {
+                "tags": ["Sites API"],
+                "summary": "Delete a goal",
+                "description": "`site_id` may also come in a JSON or form body. Needs the "
+                "`sites:write` scope.",
+                "parameters": [
+                    {
+                        "name": "goal_id",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "integer", "minimum": 1},
+                        "example": 1,
+                    },
+                    param_ref("SiteId"),
+                ],
+                "responses": {
+                    "200": json_content(
+                        {
+                            "type": "object",
+                            "required": ["deleted"],
+                            "properties": {"deleted": {"const": True}},
+                            "additionalProperties": False,
+                        },
+                        "Deleted.",
+                    ),
+                    "400": error(
+                        "`site_id` is missing, or the body is not a JSON object or a form."
+                    ),
+                    **_GOAL_STATUSES,
+                    **_BODY_STATUSES,
+                },
+            }
+        },
+        "/api/v1/audit": {
+            "get": {
+                "tags": ["Administration"],
+                "summary": "Audit log",
+                "description": "Administrative changes and sign-ins, newest first. Needs the "
+                "`admin` scope.",
+                "parameters": [
+                    query(
+                        "since",
+                        {"anyOf": [DATE, {"type": "string", "format": "date-time"}]},
+                        "ISO 8601 date or date-time (UTC unless it has an offset).",
+                        example="2026-11-01",
+                    ),
+                    query("actor", {"type": "string"}, "Only this actor.", example="cli:alice"),
+                    query("action", {"type": "string"}, "Only this action.", example="goal.add"),
+                    query(
+                        "limit",
+                        {"type": "integer", "minimum": 1, "maximum": audit.MAX_LIMIT},
+                        f"At most this many entries (default {audit.DEFAULT_LIMIT}).",
+                    ),
+                ],
+                "responses": {
+                    "200": json_content(
+                        {
+                            "type": "object",
+                            "required": ["entries"],
+                            "properties": {
+                                "entries": {"type": "array", "items": ref("AuditEntry")}
+                            },
+                            "additionalProperties": False,
+                        },
+                        "The entries.",
+                    ),
+                    "400": error("An invalid parameter."),
+                    "401": response_ref("Unauthorized"),
+                    "503": response_ref("Unavailable"),
+                },
+            }
+        },
+        "/api/v1/debug/memory": {
+            "get": {
+                "tags": ["Administration"],
+                "summary": "Memory allocation snapshot diff",
+                "description": "The first call starts `tracemalloc` and takes a baseline; each "
+                "later call answers the allocation sites that grew most since the call before. "
+                "Tracing slows the server: use it while investigating, then restart. Needs the "
+                "`admin` scope.",
+                "parameters": [
+                    query(
+                        "top",
+                        {"type": "integer", "minimum": 1, "maximum": tracing.MAX_TOP},
+                        f"At most this many sites (default {tracing.DEFAULT_TOP}).",
+                    ),
+                ],
+                "responses": {
+                    "200": json_content(_MEMORY_REPORT, "A baseline, or the growing sites."),
+                    "400": error("An invalid parameter."),
+                    "401": response_ref("Unauthorized"),
+                    "503": response_ref("Unavailable"),
+                },
+            }
+        },
+        "/api/v1/debug/profile": {
+            "get": {
+                "tags": ["Administration"],
+                "summary": "Profile the event loop",
+                "description": "Samples everything the server's event loop runs for `seconds` "
+                "with pyinstrument, then answers the report. Work in other threads (database "
+                "queries) shows only as the time the loop waited for it. One profile at a time "
+                "(this or a request's `?profile=1`). Needs the `admin` scope.",
+                "parameters": [
+                    query(
+                        "seconds",
+                        {"type": "integer", "minimum": 1, "maximum": profiling.MAX_SECONDS},
+                        f"How long to sample (default {profiling.DEFAULT_SECONDS}).",
+                        example=1,
+                    ),
+                    query(
+                        "format",
+                        {"enum": list(profiling.FORMATS)},
+                        "pyinstrument's HTML page (default), its text tree, or a speedscope.app "
+                        "document.",
+                    ),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The report, never cached.",
+                        "headers": {
+                            "Cache-Control": header(
+                                "Always `no-store`.", {"const": "no-store"}, required=True
+                            )
+                        },
+                        "content": {
+                            "text/html": {"schema": {"type": "string"}},
+                            "text/plain": {"schema": {"type": "string"}},
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "description": "speedscope's file format.",
+                                    "required": ["$schema", "profiles"],
+                                }
+                            },
+                        },
+                    },
+                    "400": error("An invalid parameter."),
+                    "401": response_ref("Unauthorized"),
+                    "409": error("Another profile is running."),
+                    "503": response_ref("Unavailable"),
+                },
+            }
+        },
+    }
+
+
+_MEMORY_REPORT: Schema = {
+    "type": "object",
+    "required": ["baseline", "interval_seconds", "sites"],
+    "properties": {
+        "baseline": {
+            "type": "boolean",
+            "description": "True when this call took the first snapshot (`sites` is empty).",
+        },
+        "interval_seconds": {"type": ["number", "null"], "minimum": 0},
+        "sites": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["site", "size_diff", "count_diff", "size", "count"],
+                "properties": {
+                    "site": {"type": "string", "description": "`file:line`."},
+                    "size_diff": {"type": "integer", "description": "Bytes gained."},
+                    "count_diff": {"type": "integer", "description": "Blocks gained."},
+                    "size": {"type": "integer", "minimum": 0},
+                    "count": {"type": "integer", "minimum": 0},
+                },
+                "additionalProperties": False,
+            },
+        },
+    },
+    "additionalProperties": False,
+}
+
+
+def _check(**details: Schema) -> Schema:
+    return {
+        "type": "object",
+        "required": ["ok", *details],
+        "properties": {"ok": {"type": "boolean"}, **details},
+    }
+
+
+_COUNT = {"type": "integer", "minimum": 0}
+_OPTIONAL_COUNT = {"type": ["integer", "null"], "minimum": 0}
+
+
+def _probe_paths() -> dict[str, Schema]:
+    checks = {
+        "metadata": _check(),
+        "event_store": _check(writable={"type": "boolean"}, recent_failures={"type": "boolean"}),
+        "disk": _check(free_bytes=_OPTIONAL_COUNT, min_free_bytes=_COUNT),
+        "ingest_queue": _check(depth=_COUNT, limit=_COUNT, draining={"type": "boolean"}),
+        "memory": _check(
+            leak_suspected={"type": "boolean"},
+            slope_bytes_per_s={"type": "number"},
+            window={"type": "number"},
+            samples=_COUNT,
+        ),
+    }
+    ready = {
+        "type": "object",
+        "required": ["ready", "checks"],
+        "properties": {
+            "ready": {"type": "boolean"},
+            "checks": {
+                "type": "object",
+                "required": list(checks),
+                "properties": checks,
+                "description": "Each check has `ok` and its details; a failing one may add "
+                "`error`. The memory check is always ok (a suspected leak is reported only).",
+            },
+        },
+        "additionalProperties": False,
+    }
+    return {
+        "/healthz": {
+            "get": {
+                "tags": ["Operations"],
+                "summary": "Liveness",
+                "security": [],
+                "responses": {
+                    "200": {
+                        "description": "The process answers.",
+                        "content": {"text/plain": {"schema": {"const": "ok"}}},
+                    }
+                },
+            }
+        },
+        "/readyz": {
+            "get": {
+                "tags": ["Operations"],
+                "summary": "Readiness",
+                "description": "The metadata store answers, the event store is writable, the "
+                "disk has `min_free_disk_mb` free and the ingest queue has room and drains.",
+                "security": [],
+                "responses": {
+                    "200": json_content(ready, "Ready."),
+                    "503": json_content(ready, "Not ready; `checks` says why."),
+                },
+            }
+        },
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    """The OpenAPI 3.1 document describing every JSON API endpoint footfall serves.
+
+    Returns:
+        A fresh JSON-ready dict (callers may modify it).
+    """
+    document: dict[str, Any] = copy.deepcopy(
+        {
+            "openapi": "3.1.0",
+            "info": {
+                "title": "footfall API",
+                "version": __version__,
+                "description": (
+                    "Self-hosted web analytics compatible with Plausible's Events and Stats APIs. "
+                    "Authenticated endpoints take an API key as `Authorization: Bearer <key>` "
+                    "(create one with `footfall key create --scope ...`; scopes: "
+                    + ", ".join(f"`{s}`" for s in SCOPES)
+                    + ', where `admin` holds every scope). Errors are `{"error": message}`; an '
+                    "unexpected failure answers 500 with an `error_id` that is also in the log."
+                ),
+                "license": {"name": "MIT", "identifier": "MIT"},
+            },
+            "tags": [
+                {"name": "Events API", "description": "Recording events."},
+                {"name": "Stats API", "description": "Plausible's Stats API v1 and v2."},
+                {"name": "Sites API", "description": "Goals of a site."},
+                {"name": "Administration", "description": "The audit log and memory diagnostics."},
+                {"name": "Operations", "description": "Probes for orchestrators."},
+            ],
+            "security": [{"bearerAuth": []}],
+            "paths": {**_event_paths(), **_stats_paths(), **_admin_paths(), **_probe_paths()},
+            "components": {
+                "securitySchemes": {
+                    "bearerAuth": {
+                        "type": "http",
+                        "scheme": "bearer",
+                        "description": "An API key; each operation names the scope it needs.",
+                    }
+                },
+                "schemas": SCHEMAS,
+                "parameters": PARAMETERS,
+                "headers": HEADERS,
+                "responses": RESPONSES,
+            },
+        }
+    )
+    return document

@@ -1,0 +1,155 @@
+"""The probes: ``GET /healthz`` (liveness), ``GET /readyz`` and ``GET /metrics`` (Prometheus).
+
+Readiness says whether this process should receive traffic, one named check at a time. Every check
+is an object with ``ok`` and its details; the answer is 503 when any check is not ok. The memory
+check reports a suspected leak but is always ok: a leak grows over minutes to hours, and taking a
+leaking process out of rotation does not free its memory, it only moves its load onto the others (a
+restart does; alert on ``footfall_memory_leak_suspected``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import secrets
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.types import Scope
+
+from footfall.web.state import AppState
+
+MIB = 1024 * 1024
+
+
+def _data_dir_writable(data_dir: Path) -> str | None:
+    """None when a file can be created and removed in `data_dir`, else what went wrong."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=data_dir, prefix=".readyz-"):
+            pass
+    except OSError as exc:
+        return f"{exc.__class__.__name__}: {exc.strerror or exc}"
+    return None
+
+
+def _disk(data_dir: Path, min_free_mb: int) -> dict[str, Any]:
+    minimum = min_free_mb * MIB
+    try:
+        free = shutil.disk_usage(data_dir).free
+    except OSError as exc:
+        return {"ok": False, "free_bytes": None, "min_free_bytes": minimum, "error": str(exc)}
+    return {"ok": free >= minimum, "free_bytes": free, "min_free_bytes": minimum}
+
+
+async def _metadata(state: AppState) -> dict[str, Any]:
+    try:
+        await asyncio.to_thread(state.services.sites.reload)
+    except Exception as exc:  # reported, not raised: this is the probe's whole job
+        return {"ok": False, "error": exc.__class__.__name__}
+    return {"ok": True}
+
+
+async def readyz(request: Request) -> Response:
+    """Readiness: every check of the module docstring, 503 when one fails.
+
+    Checks: metadata answers, the event store is writable, the disk has room, the ingest queue
+    drains. The memory check is informative only (see the module docstring).
+    """
+    state: AppState = request.app.state.footfall
+    settings = state.settings
+    writer = state.writer
+    stats = writer.stats
+    now = time.monotonic()
+    watch = state.writer_watch
+    unwritable = await asyncio.to_thread(_data_dir_writable, settings.data_dir)
+    failed = watch.recent_failure(commits=stats.commits, failures=stats.failures, now=now)
+    event_store: dict[str, Any] = {
+        "ok": unwritable is None and not failed,
+        "writable": unwritable is None,
+        "recent_failures": failed,
+    }
+    if unwritable is not None:
+        event_store["error"] = unwritable
+    queue = watch.queue(
+        depth=writer.queue_depth,
+        limit=settings.ingest_queue_size,
+        commits=stats.commits,
+        failures=stats.failures,
+        now=now,
+    )
+    if not writer.has_room():
+        queue["ok"] = False  # full, or closing
+    checks: dict[str, dict[str, Any]] = {
+        "metadata": await _metadata(state),
+        "event_store": event_store,
+        "disk": _disk(settings.data_dir, settings.min_free_disk_mb),
+        "ingest_queue": queue,
+        "memory": {"ok": True, **state.leaks.status()},
+    }
+    ready = all(check["ok"] for check in checks.values())
+    return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
+
+
+_FORWARDED = (b"x-forwarded-for", b"forwarded")
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+async def healthz(request: Request) -> Response:
+    """Liveness: the process answers."""
+    return PlainTextResponse("ok")
+
+
+def allow_networks(raw: str) -> tuple[Network, ...]:
+    """The networks of a comma-separated `metrics_allow` value."""
+    return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in raw.split(",") if p.strip())
+
+
+def _peer_allowed(scope: Scope, networks: tuple[Network, ...]) -> bool:
+    # A request relayed by a proxy is not the proxy's own: a reverse proxy on loopback would
+    # otherwise open /metrics to everyone it forwards.
+    if any(name in _FORWARDED for name, _ in scope["headers"]):
+        return False
+    peer = scope.get("client")
+    if not peer:
+        return False
+    try:
+        address = ipaddress.ip_address(peer[0])
+    except ValueError:  # "testclient", a Unix socket path
+        return False
+    return any(address in network for network in networks)
+
+
+def _token_matches(header: str | None, token: str) -> bool:
+    scheme, _, given = (header or "").partition(" ")
+    if scheme.lower() != "bearer":
+        return False
+    return secrets.compare_digest(given.strip().encode(), token.encode())
+
+
+async def metrics_endpoint(request: Request) -> Response:
+    """`GET /metrics`: the exposition, for allowed peers or the bearer token.
+
+    Returns:
+        200 with the exposition; 401 (with `WWW-Authenticate: Bearer`) when a token is
+        configured and the peer neither is allowed nor gave it; 403 when no token is configured
+        and the peer is not allowed.
+    """
+    state: AppState = request.app.state.footfall
+    settings = state.settings
+    token = settings.metrics_token
+    allowed = _peer_allowed(request.scope, allow_networks(settings.metrics_allow)) or bool(
+        token and _token_matches(request.headers.get("authorization"), token)
+    )
+    if not allowed:
+        if token:
+            return PlainTextResponse(
+                "Unauthorized", status_code=401, headers={"WWW-Authenticate": "Bearer"}
+            )
+        return PlainTextResponse("Forbidden", status_code=403)
+    return Response(state.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
