@@ -50,8 +50,8 @@ from footfall.meta.sites import add_site
 from footfall.monitoring.gcstats import GcStats
 from footfall.services import Services, open_meta
 from footfall.settings import Settings, load_settings
-from footfall.storage.duckdb.store import EVENT_SCHEMA, DuckDBEventStore
-from footfall.storage.schema import EVENT_COLUMNS
+from footfall.storage.duckdb.store import DuckDBEventStore
+from footfall.storage.schema import EVENT_COLUMNS, EVENT_SCHEMA
 from footfall.storage.writer import GroupCommitWriter
 
 DOMAIN = "bench.example"

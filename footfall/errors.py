@@ -6,7 +6,9 @@ FootfallError
  ├── NotFoundError     a named site or key does not exist
  ├── ConflictError     it already exists
  └── StoreError        the event store or metadata store cannot do what was asked
-      └── StoreBusyError  another process holds the event store
+      ├── StoreBusyError      another process holds the event store
+      ├── QueryTimeoutError   a query ran past its time limit and was stopped
+      └── QueryRejectedError  the event store refused a value in a query (a bad regex)
 """
 
 from __future__ import annotations
@@ -38,3 +40,11 @@ class StoreError(FootfallError):
 
 class StoreBusyError(StoreError):
     """Another process holds the event store open."""
+
+
+class QueryTimeoutError(StoreError):
+    """A query ran past the configured time limit and was interrupted."""
+
+
+class QueryRejectedError(StoreError):
+    """The event store refused a value in a query; the message says why."""

@@ -18,14 +18,15 @@ from typing import Any
 
 import httpx
 import orjson
+import pyarrow as pa
 from starlette.testclient import TestClient
 
 from footfall.clock import FixedClock
 from footfall.ingest.request import ENGAGEMENT_ERROR, PROPS_ERROR
 from footfall.settings import Settings
-from footfall.storage.duckdb.store import EVENT_TYPES, DuckDBEventStore
+from footfall.storage.duckdb.store import DuckDBEventStore
 from footfall.storage.journal import Journal
-from footfall.storage.schema import EVENT_COLUMNS, SESSION_COLUMNS, VISIT_COLUMNS
+from footfall.storage.schema import EVENT_COLUMNS, EVENT_TYPES, SESSION_COLUMNS, VISIT_COLUMNS
 from footfall.storage.writer import GroupCommitWriter
 from footfall.web.app import create_app
 from tests.conftest import CHROME_UA
@@ -972,10 +973,10 @@ def test_errors_and_drops_also_carry_cors(client: TestClient) -> None:
 def _event_row(index: int) -> tuple[Any, ...]:
     """A minimal event row built from the stored schema, so that it follows schema changes."""
     defaults = {
-        "VARCHAR": "",
-        "VARCHAR[]": [],
-        "BOOLEAN": True,
-        "TIMESTAMP": dt.datetime(2026, 11, 2, 10, 0),
+        str(pa.string()): "",
+        str(pa.list_(pa.string())): [],
+        str(pa.bool_()): True,
+        str(pa.timestamp("us")): dt.datetime(2026, 11, 2, 10, 0),
     }
     values = {
         "site_id": 1,
@@ -987,7 +988,7 @@ def _event_row(index: int) -> tuple[Any, ...]:
         "scroll_depth": 255,
     }
     return tuple(
-        values.get(column, defaults.get(EVENT_TYPES[column][0], 0)) for column in EVENT_COLUMNS
+        values.get(column, defaults.get(str(EVENT_TYPES[column]), 0)) for column in EVENT_COLUMNS
     )
 
 

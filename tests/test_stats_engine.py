@@ -23,7 +23,8 @@ from footfall.services import Services, open_meta
 from footfall.settings import load_settings
 from footfall.stats.cache import MemoryCache
 from footfall.stats.engine import StatsEngine
-from footfall.stats.model import Query, QueryTimeoutError
+from footfall.errors import QueryTimeoutError
+from footfall.stats.model import Query
 from footfall.web.app import create_app
 from tests.stats_harness import FIREFOX, StatsHarness, demo_file, open_harness, prepare_site, serve
 

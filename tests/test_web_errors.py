@@ -30,7 +30,7 @@ from footfall.errors import (
 from footfall.meta.keys import create_key
 from footfall.services import open_meta
 from footfall.settings import Settings, load_settings
-from footfall.stats.model import QueryTimeoutError
+from footfall.errors import QueryTimeoutError
 from footfall.web.app import create_app
 from footfall.web.middleware.security import CONTENT_SECURITY_POLICY
 from tests.conftest import CHROME_UA

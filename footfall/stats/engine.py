@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import duckdb
 import orjson
 
+from footfall.errors import QueryTimeoutError
 from footfall.stats.cache import NullCache, QueryCache, cache_key, ttl_for
 from footfall.stats.filters import BLANK_LABELS
 from footfall.stats.model import (
@@ -28,7 +29,6 @@ from footfall.stats.model import (
     Granularity,
     Query,
     QueryResult,
-    QueryTimeoutError,
     StatsQueryError,
     iter_conditions,
 )

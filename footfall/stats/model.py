@@ -115,10 +115,6 @@ class StatsQueryError(FootfallError):
         self.status = status
 
 
-class QueryTimeoutError(FootfallError):
-    """The query ran past the configured time limit and was interrupted."""
-
-
 @dataclass(frozen=True, slots=True)
 class Condition:
     """One comparison: `op` applied to a property with one or more values (OR-ed)."""

@@ -1,13 +1,25 @@
-"""The event-store interface every backend implements."""
+"""The event-store seam: what the writer, bulk import, stats engine and web layer depend on.
+
+Every backend (DuckDB today) implements `EventStore`. Nothing outside a backend's package
+knows its driver: the stats engine writes SQL through its `Dialect` (`footfall.stats.sql`)
+with ``$1 … $n`` placeholders and hands it to `EventStore.query`, which owns the driver, the
+time limit and interruption. `tests/storage/` runs one conformance suite against every backend.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
+
+import pyarrow as pa
+
+from footfall.monitoring.pools import PoolStats
 
 EventRow = tuple[Any, ...]
 SessionRow = tuple[Any, ...]
+ResultRow = tuple[Any, ...]
 
 
 class EventWriter(Protocol):
@@ -21,12 +33,40 @@ class EventWriter(Protocol):
         *,
         journal_seq: int | None = None,
     ) -> None:
-        """Commits one batch atomically, with the journal position it completes."""
+        """Commits one batch atomically, with the journal position it completes.
+
+        Args:
+            events: Rows in `footfall.storage.schema.EVENT_COLUMNS` order.
+            new_sessions: Sessions to insert (`SESSION_COLUMNS` order).
+            changed_sessions: Sessions to update in place (`SESSION_COLUMNS` order).
+            journal_seq: The ingest journal entry these events complete, recorded atomically.
+
+        Raises:
+            StoreError: Nothing was written.
+        """
+        ...
+
+    def applied_journal_seq(self) -> int:
+        """The highest ingest-journal entry whose events are stored (0 when none)."""
+        ...
+
+    def fill_visitor_numbers(self) -> None:
+        """Numbers rows stored without a visitor number (replayed from an older journal)."""
+        ...
+
+    def load(self, events: pa.Table, sessions: pa.Table) -> None:
+        """Stores a bulk import's rows in one transaction (`EVENT_SCHEMA`, `SESSION_SCHEMA`).
+
+        Raises:
+            StoreError: Nothing was stored.
+        """
         ...
 
 
 class EventReader(Protocol):
-    """What the ingest side needs to read back."""
+    """What the ingest side reads back: live sessions and visitor numbers after a restart."""
+
+    was_closed_cleanly: bool
 
     def open_sessions(self, since: dt.datetime) -> list[SessionRow]:
         """Sessions whose last event is at or after `since` (to resume after a restart)."""
@@ -46,6 +86,75 @@ class EventReader(Protocol):
         """(site_id, visitor_id, visitor) of sessions active since `since` (the live mapping)."""
         ...
 
+    def known_visitors(self, site_id: int, visitor_ids: pa.Array) -> pa.Table:
+        """The stored visitor numbers of those of `visitor_ids` the site already has.
+
+        Returns:
+            A table with columns ``visitor_id`` (uint64) and ``visitor`` (uint32), one row per
+            known visitor id.
+        """
+        ...
+
+    def newest_event_time(self) -> dt.datetime | None:
+        """The timestamp of the newest stored event (naive UTC), or None when empty."""
+        ...
+
+    def repair_sessions(self, since: dt.datetime) -> int:
+        """Rebuilds from their events the sessions that had events at or after `since`."""
+        ...
+
     def count_events(self, site_id: int | None = None) -> int:
         """How many events are stored, for one site or all."""
+        ...
+
+
+class EventStore(EventWriter, EventReader, Protocol):
+    """One event-store backend: writes, reads, queries under a time limit, administration.
+
+    Attributes:
+        backend: The backend's name (``duckdb``); the composition root picks the matching
+            SQL dialect by it.
+        pool_stats: Counters of the backend's pooled read connections, when it pools them.
+    """
+
+    backend: str
+    pool_stats: PoolStats | None
+
+    def query(
+        self, sql: str, params: Sequence[Any], *, timeout: float, tag: str
+    ) -> list[ResultRow]:
+        """Runs one read statement with ``$1 … $n`` placeholders under a time limit.
+
+        Args:
+            sql: The statement, written by the matching `Dialect`.
+            params: The placeholders' values, in order.
+            timeout: Seconds after which the statement is interrupted.
+            tag: What asked for it (a query shape), for the backend's own query log.
+
+        Raises:
+            QueryTimeoutError: It ran past `timeout` and was stopped.
+            QueryRejectedError: The backend refused a value in it (e.g. a regular expression
+                it cannot compile); the message says why.
+            StoreError: Any other failure.
+        """
+        ...
+
+    def data_version(self) -> int:
+        """A number that changes whenever stored data may change other than by appending now."""
+        ...
+
+    def bump_data_version(self) -> None:
+        """Marks every cached statistic of this store as stale."""
+        ...
+
+    def delete_site(self, site_id: int) -> None:
+        """Removes every event and session of a site (and bumps the data version)."""
+        ...
+
+    def files(self) -> dict[str, Path]:
+        """The store's files on this machine by name (for size figures); empty for a server."""
+        ...
+
+    def close(self) -> None:
+        """Flushes and releases the store; after a clean close `was_closed_cleanly` holds."""
         ...

@@ -27,10 +27,11 @@ from footfall.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
+    QueryTimeoutError,
     StoreBusyError,
     StoreError,
 )
-from footfall.stats.model import QueryTimeoutError, StatsQueryError
+from footfall.stats.model import StatsQueryError
 from footfall.web.api.auth import ApiError
 
 log = logging.getLogger(__name__)

@@ -13,71 +13,38 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from footfall.errors import StoreBusyError, StoreError
+from footfall.errors import QueryRejectedError, QueryTimeoutError, StoreBusyError, StoreError
+from footfall.monitoring.pools import PoolStats
 from footfall.storage.base import EventRow, SessionRow
 from footfall.storage.duckdb.cursors import CursorPool
-from footfall.storage.schema import EVENT_COLUMNS, SESSION_COLUMNS, VISIT_COLUMNS
+from footfall.storage.schema import (
+    EVENT_COLUMNS,
+    EVENT_SCHEMA,
+    EVENT_TYPES,
+    MUTABLE_SESSION_COLUMNS,
+    SESSION_COLUMNS,
+    SESSION_SCHEMA,
+    SESSION_TYPES,
+    UPDATE_INDEXES,
+    UPDATE_SCHEMA,
+    VISIT_COLUMNS,
+    rows_to_table,
+)
 
 SCHEMA_VERSION = "2"
 # Version 1 lacked the `visitor` column; a store of that version is upgraded in place on open.
 _UPGRADABLE_VERSION = "1"
 
-_VISIT_TYPES: dict[str, tuple[str, pa.DataType]] = {
-    name: ("UINTEGER", pa.uint32()) if name == "city" else ("VARCHAR", pa.string())
-    for name in VISIT_COLUMNS
+# DuckDB's type for each Arrow type of the stored columns.
+_SQL_TYPES: dict[pa.DataType, str] = {
+    pa.uint8(): "UTINYINT",
+    pa.uint32(): "UINTEGER",
+    pa.uint64(): "UBIGINT",
+    pa.timestamp("us"): "TIMESTAMP",
+    pa.string(): "VARCHAR",
+    pa.bool_(): "BOOLEAN",
+    pa.list_(pa.string()): "VARCHAR[]",
 }
-_STRINGS = pa.list_(pa.string())
-
-EVENT_TYPES: dict[str, tuple[str, pa.DataType]] = {
-    "site_id": ("UINTEGER", pa.uint32()),
-    "timestamp": ("TIMESTAMP", pa.timestamp("us")),
-    "name": ("VARCHAR", pa.string()),
-    "hostname": ("VARCHAR", pa.string()),
-    "pathname": ("VARCHAR", pa.string()),
-    "visitor_id": ("UBIGINT", pa.uint64()),
-    "visitor": ("UINTEGER", pa.uint32()),
-    "session_id": ("UBIGINT", pa.uint64()),
-    "props_keys": ("VARCHAR[]", _STRINGS),
-    "props_values": ("VARCHAR[]", _STRINGS),
-    "scroll_depth": ("UTINYINT", pa.uint8()),
-    "engagement_time": ("UINTEGER", pa.uint32()),
-    "interactive": ("BOOLEAN", pa.bool_()),
-    **_VISIT_TYPES,
-}
-
-SESSION_TYPES: dict[str, tuple[str, pa.DataType]] = {
-    "site_id": ("UINTEGER", pa.uint32()),
-    "session_id": ("UBIGINT", pa.uint64()),
-    "visitor_id": ("UBIGINT", pa.uint64()),
-    "visitor": ("UINTEGER", pa.uint32()),
-    "start": ("TIMESTAMP", pa.timestamp("us")),
-    "timestamp": ("TIMESTAMP", pa.timestamp("us")),
-    "duration": ("UINTEGER", pa.uint32()),
-    "pageviews": ("UINTEGER", pa.uint32()),
-    "events": ("UINTEGER", pa.uint32()),
-    "is_bounce": ("BOOLEAN", pa.bool_()),
-    "entry_page": ("VARCHAR", pa.string()),
-    "exit_page": ("VARCHAR", pa.string()),
-    "hostname": ("VARCHAR", pa.string()),
-    "exit_hostname": ("VARCHAR", pa.string()),
-    "entry_props_keys": ("VARCHAR[]", _STRINGS),
-    "entry_props_values": ("VARCHAR[]", _STRINGS),
-    **_VISIT_TYPES,
-}
-if tuple(EVENT_TYPES) != EVENT_COLUMNS or tuple(SESSION_TYPES) != SESSION_COLUMNS:
-    raise ImportError("footfall.storage.schema and the DuckDB column types disagree")
-
-EVENT_SCHEMA = pa.schema([(name, arrow) for name, (_, arrow) in EVENT_TYPES.items()])
-SESSION_SCHEMA = pa.schema([(name, arrow) for name, (_, arrow) in SESSION_TYPES.items()])
-
-# Session columns a later event can change; the visit attributes are fixed at the start.
-_MUTABLE = SESSION_COLUMNS[
-    SESSION_COLUMNS.index("timestamp") : SESSION_COLUMNS.index("exit_hostname") + 1
-]
-# A session update only ships what can change, plus the keys to find the row.
-_UPDATE_COLUMNS = ("session_id", "start", *_MUTABLE)
-_UPDATE_INDEXES = tuple(SESSION_COLUMNS.index(c) for c in _UPDATE_COLUMNS)
-UPDATE_SCHEMA = pa.schema([(c, SESSION_TYPES[c][1]) for c in _UPDATE_COLUMNS])
 # Inserts name their columns: a store upgraded from version 1 has `visitor` last on disk.
 _EVENT_LIST = ", ".join(EVENT_COLUMNS)
 _SESSION_LIST = ", ".join(SESSION_COLUMNS)
@@ -90,20 +57,9 @@ def _usable_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _ddl(table: str, types: dict[str, tuple[str, pa.DataType]]) -> str:
-    columns = ",\n  ".join(f"{name} {sql} NOT NULL" for name, (sql, _) in types.items())
+def _ddl(table: str, types: dict[str, pa.DataType]) -> str:
+    columns = ",\n  ".join(f"{name} {_SQL_TYPES[arrow]} NOT NULL" for name, arrow in types.items())
     return f"CREATE TABLE IF NOT EXISTS {table} (\n  {columns}\n)"
-
-
-def rows_to_table(rows: Sequence[tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
-    """Builds an Arrow table from row tuples in the schema's column order."""
-    if not rows:
-        return schema.empty_table()
-    columns = list(zip(*rows, strict=True))
-    return pa.Table.from_arrays(
-        [pa.array(col, type=f.type) for col, f in zip(columns, schema, strict=True)],
-        schema=schema,
-    )
 
 
 class DuckDBEventStore:
@@ -112,6 +68,8 @@ class DuckDBEventStore:
     One connection writes (the group-commit thread); readers take cursors. DuckDB lets only
     one process open a file for writing, so a second process gets `StoreBusyError`.
     """
+
+    backend = "duckdb"
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -137,6 +95,7 @@ class DuckDBEventStore:
             raise
         # Readers share a few idle cursors instead of opening one per query.
         self.cursor_pool = CursorPool(self._con)
+        self.pool_stats: PoolStats | None = self.cursor_pool.stats
         # Until `close` says otherwise, a crash may have left sessions behind their events.
         self.was_closed_cleanly = self._get_info("clean_shutdown") == "true"
         # Cached statistics are keyed by this; a restart may have replayed or repaired data.
@@ -302,7 +261,7 @@ class DuckDBEventStore:
             changed_sessions: Sessions to update in place.
             journal_seq: The ingest journal entry these events complete, recorded atomically.
         """
-        changed = [tuple(row[i] for i in _UPDATE_INDEXES) for row in changed_sessions]
+        changed = [tuple(row[i] for i in UPDATE_INDEXES) for row in changed_sessions]
         self.write_tables(
             rows_to_table(events, EVENT_SCHEMA),
             rows_to_table(new_sessions, SESSION_SCHEMA),
@@ -314,6 +273,56 @@ class DuckDBEventStore:
         """The highest ingest-journal entry whose events are stored (0 when none)."""
         value = self._get_info("journal_seq")
         return int(value) if value else 0
+
+    def load(self, events: pa.Table, sessions: pa.Table) -> None:
+        """Stores a bulk import's rows in one transaction, then bumps the data version."""
+        self.write_tables(events, sessions, None)
+        self.bump_data_version()
+
+    def known_visitors(self, site_id: int, visitor_ids: pa.Array) -> pa.Table:
+        """The stored visitor numbers of those of `visitor_ids` the site's sessions have."""
+        ids = pa.table({"visitor_id": pa.array(visitor_ids, pa.uint64())})
+        with self.cursor(pooled=False) as cur:
+            cur.register("_ids", ids)
+            found: pa.Table = cur.execute(
+                "SELECT visitor_id, min(visitor) AS visitor FROM sessions "
+                "WHERE site_id = ? AND visitor_id IN (SELECT visitor_id FROM _ids) "
+                "GROUP BY visitor_id",
+                [site_id],
+            ).to_arrow_table()
+            cur.unregister("_ids")
+        return found.cast(pa.schema([("visitor_id", pa.uint64()), ("visitor", pa.uint32())]))
+
+    def query(
+        self, sql: str, params: Sequence[Any], *, timeout: float, tag: str = ""
+    ) -> list[tuple[Any, ...]]:
+        """Runs one read statement on a pooled cursor, interrupted after `timeout` seconds.
+
+        Raises:
+            QueryTimeoutError: It ran past the limit and was interrupted.
+            QueryRejectedError: DuckDB refused a value (an invalid regular expression).
+            StoreError: Any other DuckDB error.
+        """
+        with self.cursor() as cur:
+            timer = threading.Timer(timeout, cur.interrupt)
+            timer.start()
+            try:
+                return cur.execute(sql, list(params)).fetchall()
+            except duckdb.InterruptException as exc:
+                raise QueryTimeoutError(
+                    f"the query took longer than {timeout:g} s and was stopped"
+                ) from exc
+            except duckdb.InvalidInputException as exc:
+                raise QueryRejectedError(str(exc).split(": ", 1)[-1]) from exc
+            except duckdb.Error as exc:
+                raise StoreError(f"event store query failed: {exc}") from exc
+            finally:
+                timer.cancel()
+                timer.join()  # a late interrupt must not reach the pooled cursor's next query
+
+    def files(self) -> dict[str, Path]:
+        """The database file (its WAL sits beside it as ``<file>.wal``)."""
+        return {"events": self.path}
 
     def write_tables(
         self,
@@ -352,7 +361,7 @@ class DuckDBEventStore:
     @staticmethod
     def _update_sessions(con: duckdb.DuckDBPyConnection, changed: pa.Table) -> None:
         con.register("_cs", changed)
-        assignments = ", ".join(f"{c} = _cs.{c}" for c in _MUTABLE)
+        assignments = ", ".join(f"{c} = _cs.{c}" for c in MUTABLE_SESSION_COLUMNS)
         # Sessions are appended roughly in start order, so the bound on `start` lets DuckDB
         # skip all but the newest row groups through their min/max statistics.
         oldest = con.execute("SELECT min(start) FROM _cs").fetchone()
