@@ -200,13 +200,8 @@ def main() -> None:
     settings = load_settings({"data_dir": data}, environ={})
     services = Services.open(settings, clock=FixedClock(NOW))
     site = get_site(services.meta, DOMAIN)
-    uncached = StatsEngine(services.store.cursor, now=services.clock.now, cache=NullCache())
-    cached = StatsEngine(
-        services.store.cursor,
-        now=services.clock.now,
-        cache=MemoryCache(1000),
-        data_version=services.store.data_version,
-    )
+    uncached = StatsEngine(services.store, now=services.clock.now, cache=NullCache())
+    cached = StatsEngine(services.store, now=services.clock.now, cache=MemoryCache(1000))
 
     def ask(engine: StatsEngine, endpoint: str, params: dict[str, str]) -> None:
         request = V1Request(params, site_id=site.id, timezone=site.timezone, goals=(), now=NOW)

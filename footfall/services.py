@@ -1,121 +1,149 @@
-"""The composition root: builds every component of a footfall process from `Settings`.
+"""The composition root: every component of a footfall process, built from `Settings` in one place.
 
-The CLI and the web app both go through `Services.open`, the same way the tests do.
+`Services.open` builds settings → stores → ingest pipeline → stats engine and cache; a serving
+process then calls `start` on its event loop (group-commit writer, rate limits, signer,
+metrics, background jobs) and `stop` before `close`. The web app, the command line, the
+benchmarks, capacity planning and the tests all go through here; nothing else assembles
+these parts.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
-import threading
+import functools
+import gc
+import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
 
 from footfall.clock import Clock, SystemClock
+from footfall.cluster.cache import RedisCache
+from footfall.errors import ConfigError
 from footfall.ingest.geo import GeoLocator
 from footfall.ingest.pipeline import Pipeline
+from footfall.ingest.salts import SaltKeeper
 from footfall.ingest.sources import SourceClassifier
 from footfall.ingest.useragent import UserAgentParser
+from footfall.jobs.housekeeping import run_housekeeping
+from footfall.jobs.runner import Job, JobRunner
+from footfall.jobs.warming import run_cache_warmer
 from footfall.meta import db
-from footfall.meta.salts import SaltKeeper
-from footfall.meta.sites import list_sites
+from footfall.meta.salts import SqlSaltStore
+from footfall.meta.sites import SiteDirectory
+from footfall.monitoring.gcstats import GcStats
+from footfall.monitoring.history import History
+from footfall.monitoring.leaks import LeakDetector
+from footfall.monitoring.metrics import Metrics
 from footfall.monitoring.pools import PoolStats
+from footfall.monitoring.readiness import WriterWatch
+from footfall.monitoring.sampler import HISTORY_FILE, SampledFigures, run_sampler
+from footfall.monitoring.tracing import MemoryTracer
+from footfall.security.ratelimit import RateLimits, open_rate_limits
+from footfall.security.signing import Signer, signer_for
 from footfall.sessions.cache import SessionCache
+from footfall.sessions.ids import IdAllocator
 from footfall.sessions.numbering import VisitorNumbers
-from footfall.sessions.rule import Session
+from footfall.sessions.rule import SESSION_TIMEOUT_MINUTES, session_from_row
 from footfall.settings import Settings
+from footfall.stats.cache import MemoryCache, NullCache, QueryCache
+from footfall.stats.engine import StatsEngine
+from footfall.storage.base import EventStore
 from footfall.storage.duckdb.store import DuckDBEventStore
 from footfall.storage.journal import Journal, pending_entries
-from footfall.storage.schema import SESSION_COLUMNS, VISIT_COLUMNS
+from footfall.storage.writer import GroupCommitWriter, WriteGeneration
+
+log = logging.getLogger(__name__)
 
 # Sessions older than this cannot continue, so they need not be reloaded after a restart.
-_RESUME_WINDOW = dt.timedelta(minutes=31)
+_RESUME_WINDOW = dt.timedelta(minutes=SESSION_TIMEOUT_MINUTES + 1)
 # How far back sessions are rebuilt after an unclean shutdown (far beyond any flush delay).
 _REPAIR_MARGIN = dt.timedelta(hours=2)
 # Visitor hashes under the current or the previous salt can recur; both salts were made within
 # the last two days, so the visitors of sessions active since then cover them.
 _NUMBERS_WINDOW = dt.timedelta(days=2)
+# Journal entries replayed per store write after a crash.
+_REPLAY_BATCH = 50_000
 
 
-class SiteDirectory:
-    """Domain → site id, cached; a miss reloads at most every `refresh_seconds`."""
-
-    def __init__(self, engine: sa.Engine, *, refresh_seconds: float = 2.0) -> None:
-        self._engine = engine
-        self._refresh_seconds = refresh_seconds
-        self._ids: dict[str, int] = {}
-        self._loaded_at = -1e9
-        self.reload()
-
-    def reload(self) -> None:
-        """Reads every site from the metadata store."""
-        self._ids = {site.domain: site.id for site in list_sites(self._engine)}
-        self._loaded_at = time.monotonic()
-
-    def site_id_for(self, domain: str) -> int | None:
-        """The id of the site registered under `domain`, or None."""
-        site_id = self._ids.get(domain)
-        if site_id is None and time.monotonic() - self._loaded_at > self._refresh_seconds:
-            self.reload()
-            site_id = self._ids.get(domain)
-        return site_id
+def open_meta(settings: Settings) -> sa.Engine:
+    """Opens the metadata store and brings its schema up to date."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = db.create_engine(settings.metadata_url)
+    db.migrate(engine)
+    return engine
 
 
-class IdAllocator:
-    """Hands out increasing ids: session ids and visitor numbers.
+def open_event_store(settings: Settings, *, read_only: bool = False) -> EventStore:
+    """Opens the event store the settings name (the embedded DuckDB file by default).
 
-    Small sequential ids compress far better than random ones. Thread-safe: an import reserves
-    a block while live ingest goes on.
+    Raises:
+        StoreError: It cannot be opened (StoreBusyError when another process holds it).
     """
-
-    def __init__(self, start: int) -> None:
-        self._lock = threading.Lock()
-        self._next = start
-
-    def next(self) -> int:
-        """One new id."""
-        return self.reserve(1)
-
-    def reserve(self, count: int) -> int:
-        """Reserves `count` consecutive ids and returns the first (an import takes millions)."""
-        with self._lock:
-            first = self._next
-            self._next += count
-            return first
+    return DuckDBEventStore(settings.event_store_path, read_only=read_only)
 
 
-def session_from_row(row: tuple[object, ...]) -> Session:
-    """Rebuilds a live session from its stored row."""
-    m = dict(zip(SESSION_COLUMNS, row, strict=True))
-    return Session(
-        site_id=int(m["site_id"]),  # type: ignore[call-overload]
-        session_id=int(m["session_id"]),  # type: ignore[call-overload]
-        visitor_id=int(m["visitor_id"]),  # type: ignore[call-overload]
-        visitor=int(m["visitor"]),  # type: ignore[call-overload]
-        start=m["start"],  # type: ignore[arg-type]
-        last=m["timestamp"],  # type: ignore[arg-type]
-        pageviews=int(m["pageviews"]),  # type: ignore[call-overload]
-        events=int(m["events"]),  # type: ignore[call-overload]
-        is_bounce=bool(m["is_bounce"]),
-        entry_page=str(m["entry_page"]),
-        exit_page=str(m["exit_page"]),
-        hostname=str(m["hostname"]),
-        exit_hostname=str(m["exit_hostname"]),
-        entry_props=tuple(zip(m["entry_props_keys"], m["entry_props_values"], strict=True)),  # type: ignore[call-overload]
-        visit=tuple(m[c] for c in VISIT_COLUMNS),
-    )
+def open_cache(settings: Settings) -> QueryCache:
+    """The query cache the settings ask for.
+
+    Returns:
+        A `RedisCache` when a Redis URL is set, else a `MemoryCache` of
+        ``query_cache_entries``, or a `NullCache` when that is 0.
+
+    Raises:
+        ConfigError: The Redis URL is malformed.
+    """
+    if settings.redis_url:
+        try:
+            return RedisCache(settings.redis_url)
+        except ValueError as exc:
+            # The URL may hold a password, so the message names the variable, not the value.
+            raise ConfigError(f"FOOTFALL_REDIS_URL: {exc}") from None
+    if settings.query_cache_entries == 0:
+        return NullCache()
+    return MemoryCache(settings.query_cache_entries)
+
+
+def open_journal(store: EventStore, directory: Path) -> Journal:
+    """Applies journal entries the store lacks (after a crash), then opens the journal."""
+    applied = store.applied_journal_seq()
+    last = applied
+    batch: list[tuple[object, ...]] = []
+    for seq, rows in pending_entries(directory, applied):
+        batch.extend(rows)
+        last = seq
+        if len(batch) >= _REPLAY_BATCH:
+            store.write(batch, [], [], journal_seq=last)
+            batch = []
+    if batch or last != applied:
+        store.write(batch, [], [], journal_seq=last)
+    # Rows journalled by a release without visitor numbers were stored with 0; number them now.
+    store.fill_visitor_numbers()
+    journal = Journal(directory)
+    journal.set_sequence(last)
+    journal.drop_applied(last)
+    return journal
 
 
 @dataclass
 class Services:
-    """Everything a footfall process runs on."""
+    """Everything a footfall process runs on.
+
+    Built by `open`; `start` adds what only a serving process needs. The attributes in the
+    second group are self-monitoring: RSS samples for leak detection, the writer's counters
+    as the readiness probe last saw them, allocation snapshots, the sampled history the ops
+    dashboards draw, and GC pauses per generation.
+    """
 
     settings: Settings
     clock: Clock
     meta: sa.Engine
-    store: DuckDBEventStore
+    store: EventStore
     journal: Journal
     salts: SaltKeeper
     sites: SiteDirectory
@@ -124,15 +152,27 @@ class Services:
     pipeline: Pipeline
     visitor_ids: IdAllocator
     visitor_numbers: VisitorNumbers
+    generation: WriteGeneration
+    stats: StatsEngine
+    metrics: Metrics
+    leaks: LeakDetector = field(default_factory=LeakDetector)
+    writer_watch: WriterWatch = field(default_factory=WriterWatch)
+    tracer: MemoryTracer = field(default_factory=MemoryTracer)
+    history: History = field(default_factory=History)
+    gc_stats: GcStats = field(default_factory=GcStats)
+    _writer: GroupCommitWriter | None = None
+    _rate_limits: RateLimits | None = None
+    _signer: Signer | None = None
+    _jobs: JobRunner | None = None
 
-    @property
-    def meta_pool_stats(self) -> PoolStats:
-        """The metadata engine's connection pool counters."""
-        return db.pool_stats(self.meta)
+    # -- building ---------------------------------------------------------------------------
 
     @classmethod
     def open(cls, settings: Settings, *, clock: Clock | None = None) -> Services:
         """Creates the data directory, migrates the metadata store and opens the event store.
+
+        After a crash it replays the journal into the store, rebuilds the newest sessions and
+        reloads the live sessions and visitor numbers, so ingest continues where it stopped.
 
         Raises:
             StoreError: A store cannot be opened (StoreBusyError when another process has it).
@@ -140,9 +180,9 @@ class Services:
         clock = clock or SystemClock()
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         meta = open_meta(settings)
-        store = DuckDBEventStore(settings.event_store_path)
+        store = open_event_store(settings)
         journal = open_journal(store, settings.data_dir / "journal")
-        salts = SaltKeeper(meta)
+        salts = SaltKeeper(SqlSaltStore(meta))
         sites = SiteDirectory(meta)
         sessions = SessionCache(settings.session_cache_size)
         since = clock.now().astimezone(dt.UTC).replace(tzinfo=None) - _RESUME_WINDOW
@@ -169,6 +209,18 @@ class Services:
             visitor_numbers=visitor_numbers,
             clock=clock,
         )
+        generation = WriteGeneration()
+        metrics = Metrics()
+        stats = StatsEngine(
+            store,
+            cache=open_cache(settings),
+            now=clock.now,
+            timeout_seconds=settings.query_timeout_ms / 1000,
+            live_ttl=settings.query_cache_live_ttl_s,
+            past_ttl=settings.query_cache_past_ttl_s,
+            on_query=metrics.on_query,
+            generation=generation,
+        )
         services = cls(
             settings=settings,
             clock=clock,
@@ -182,9 +234,180 @@ class Services:
             pipeline=pipeline,
             visitor_ids=visitor_ids,
             visitor_numbers=visitor_numbers,
+            generation=generation,
+            stats=stats,
+            metrics=metrics,
+            history=History(interval=settings.ops_sample_seconds),
         )
         services.remember_recent_visitors()
         return services
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Adds what a serving process needs: writer, rate limits, signer, metrics, jobs.
+
+        Call on the event loop that will serve requests; undo with `stop`.
+
+        Raises:
+            ConfigError: A setting they need is malformed (the Redis URL, the secret key).
+        """
+        settings = self.settings
+        self._writer = GroupCommitWriter(
+            self.store,
+            self.journal,
+            loop=loop,
+            generation=self.generation,
+            max_batch=settings.commit_max_batch,
+            max_wait_seconds=settings.commit_max_wait_ms / 1000,
+            queue_limit=settings.ingest_queue_size,
+            session_flush_seconds=settings.session_flush_ms / 1000,
+            apply_interval_seconds=settings.apply_interval_ms / 1000,
+        )
+        self._rate_limits = open_rate_limits(settings)
+        self._signer = signer_for(settings)
+        self.history.load(self._history_file, now=time.time())
+        self.metrics.bind(
+            data_dir=settings.data_dir,
+            files=self.database_files,
+            writer=self._writer,
+            pipeline=self.pipeline,
+            cache=self.stats.cache,
+            leaks=self.leaks,
+            stats=self.stats,
+            gc_stats=self.gc_stats,
+            pools=self.pools(),
+            buffers={"writer_batch": self._writer.buffers},
+        )
+        self._jobs = JobRunner(self.jobs())
+        self._jobs.start()
+        # Start-up objects (parsers, tables, caches) live for the whole process: keep them out
+        # of every collection, and collect the young generation less often on the hot path.
+        # (The thresholds are explained in docs/adr/0010-memory-management.md.)
+        gc.collect()
+        gc.freeze()
+        gc.set_threshold(50_000, 20, 100)
+        self.gc_stats.install()
+
+    async def stop(self) -> None:
+        """Stops the jobs, flushes the writer and keeps the ops history (undoes `start`)."""
+        self.gc_stats.uninstall()
+        if self._jobs is not None:
+            await self._jobs.stop()
+            self._jobs = None
+        with contextlib.suppress(OSError):
+            self.history.dump(self._history_file)
+        self.tracer.close()
+        if self._writer is not None:
+            self._writer.close()
+        if self._rate_limits is not None:
+            self._rate_limits.limiter.close()
+
+    def close(self) -> None:
+        """Checkpoints the event store and releases the databases."""
+        self.journal.close()
+        self.journal.drop_applied(self.store.applied_journal_seq(), closed=True)
+        self.store.close()
+        self.meta.dispose()
+
+    # -- what `start` adds ------------------------------------------------------------------
+
+    @property
+    def writer(self) -> GroupCommitWriter:
+        """The group-commit writer (after `start`)."""
+        if self._writer is None:
+            raise RuntimeError("the services were not started: no writer")
+        return self._writer
+
+    @property
+    def rate_limits(self) -> RateLimits:
+        """The rate limiter and limits (after `start`)."""
+        if self._rate_limits is None:
+            raise RuntimeError("the services were not started: no rate limits")
+        return self._rate_limits
+
+    @property
+    def signer(self) -> Signer:
+        """Signs and verifies cookies and tokens with the secret key (after `start`)."""
+        if self._signer is None:
+            raise RuntimeError("the services were not started: no signer")
+        return self._signer
+
+    def jobs(self) -> list[Job]:
+        """The background jobs of a serving process."""
+        settings = self.settings
+        jobs = [
+            Job(
+                "housekeeping",
+                functools.partial(
+                    run_housekeeping,
+                    clock=self.clock,
+                    salts=self.salts,
+                    visitor_numbers=self.visitor_numbers,
+                    sessions=self.sessions,
+                ),
+            ),
+            Job(
+                "ops-sampler",
+                functools.partial(run_sampler, self.sampled_figures(), settings.ops_sample_seconds),
+            ),
+        ]
+        if settings.cache_warming:
+            jobs.append(
+                Job(
+                    "cache-warming",
+                    functools.partial(
+                        run_cache_warmer,
+                        self.stats,
+                        self.generation,
+                        live_ttl=settings.query_cache_live_ttl_s,
+                        budget_seconds=settings.cache_warming_budget_ms / 1000,
+                    ),
+                )
+            )
+        return jobs
+
+    # -- figures for monitoring -------------------------------------------------------------
+
+    @property
+    def meta_pool_stats(self) -> PoolStats:
+        """The metadata engine's connection pool counters."""
+        return db.pool_stats(self.meta)
+
+    def pools(self) -> dict[str, PoolStats]:
+        """Pooled connections by name, for metrics and the ops dashboards."""
+        pools = {"metadata": self.meta_pool_stats}
+        if self.store.pool_stats is not None:
+            pools[f"{self.store.backend}_cursors"] = self.store.pool_stats
+        return pools
+
+    def database_files(self) -> Mapping[str, Path]:
+        """Footfall's database files on this machine by name: the event store's, and SQLite's."""
+        paths = dict(self.store.files())
+        sqlite = self.settings.metadata_url.removeprefix("sqlite:///")
+        if sqlite != self.settings.metadata_url:
+            paths["metadata"] = Path(sqlite)
+        return paths
+
+    def sampled_figures(self) -> SampledFigures:
+        """Where the ops sampler reads this process's figures."""
+        return SampledFigures(
+            data_dir=self.settings.data_dir,
+            files=self.database_files,
+            accepted=lambda: self.pipeline.accepted,
+            queue_depth=lambda: self.writer.queue_depth,
+            cache=self.stats.cache.counters,
+            metrics=self.metrics,
+            leaks=self.leaks,
+            history=self.history,
+            gc_stats=self.gc_stats,
+            pools=self.pools(),
+            buffers={"writer_batch": self.writer.buffers},
+        )
+
+    @property
+    def _history_file(self) -> Path:
+        return self.settings.data_dir / HISTORY_FILE
+
+    # -- shared by the ingest paths ---------------------------------------------------------
 
     def remember_recent_visitors(self, *, site_id: int | None = None) -> None:
         """Loads the stored numbers of visitors whose hashes can still recur into the live mapping.
@@ -199,39 +422,3 @@ class Services:
         self.visitor_numbers.remember(
             self.store.recent_visitors(now - _NUMBERS_WINDOW, site_id=site_id)
         )
-
-    def close(self) -> None:
-        """Checkpoints the event store and releases the databases."""
-        self.journal.close()
-        self.journal.drop_applied(self.store.applied_journal_seq(), closed=True)
-        self.store.close()
-        self.meta.dispose()
-
-
-def open_journal(store: DuckDBEventStore, directory: Path) -> Journal:
-    """Applies journal entries the store lacks (after a crash), then opens the journal."""
-    applied = store.applied_journal_seq()
-    last = applied
-    batch: list[tuple[object, ...]] = []
-    for seq, rows in pending_entries(directory, applied):
-        batch.extend(rows)
-        last = seq
-        if len(batch) >= 50_000:
-            store.write(batch, [], [], journal_seq=last)
-            batch = []
-    if batch or last != applied:
-        store.write(batch, [], [], journal_seq=last)
-    # Rows journalled by a release without visitor numbers were stored with 0; number them now.
-    store.fill_visitor_numbers()
-    journal = Journal(directory)
-    journal.set_sequence(last)
-    journal.drop_applied(last)
-    return journal
-
-
-def open_meta(settings: Settings) -> sa.Engine:
-    """Opens the metadata store and brings its schema up to date."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    engine = db.create_engine(settings.metadata_url)
-    db.migrate(engine)
-    return engine

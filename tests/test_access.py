@@ -503,7 +503,7 @@ def test_a_viewer_key_costs_one_metadata_query_more(client: TestClient, meta: sa
     operator = _bearer(meta, "operator")
     viewer = _bearer(meta, "viewer", user="viewer@example.com")
     statements: list[str] = []
-    app_meta = client.app.state.footfall.services.meta  # type: ignore[attr-defined]
+    app_meta = client.app.state.footfall.meta  # type: ignore[attr-defined]
 
     def count(*args: Any) -> None:
         statements.append(str(args[2]))

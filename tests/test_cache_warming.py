@@ -11,11 +11,10 @@ import pytest
 from starlette.testclient import TestClient
 
 from footfall.meta.keys import create_key
-from footfall.services import open_meta
+from footfall.services import Services, open_meta
 from footfall.settings import Settings
 from footfall.stats.warming import LiveQueries, SingleFlight
 from footfall.web.app import create_app
-from footfall.web.state import AppState
 from tests.conftest import CHROME_UA
 
 LIVE_TTL = 1.0
@@ -119,8 +118,8 @@ def _visitors(client: TestClient, key: str) -> int:
     return int(answer.json()["results"]["visitors"]["value"])
 
 
-def _state(client: TestClient) -> AppState:
-    state: AppState = client.app.state.footfall  # type: ignore[attr-defined]
+def _state(client: TestClient) -> Services:
+    state: Services = client.app.state.footfall  # type: ignore[attr-defined]
     return state
 
 

@@ -128,7 +128,7 @@ def test_the_stats_engine_sees_the_events(
         (copy / name).write_bytes((data / name).read_bytes())
     services = Services.open(load_settings({"data_dir": copy}, environ={}))
     try:
-        engine = StatsEngine(services.store.cursor, cache=NullCache(), now=services.clock.now)
+        engine = StatsEngine(services.store, cache=NullCache(), now=services.clock.now)
         request = V1Request(
             {"period": "custom", "date": "2026-10-01,2026-11-01", "metrics": "pageviews,visits"},
             site_id=1,

@@ -74,7 +74,7 @@ def pageview(url: str = PAGE, **extra: Any) -> dict[str, Any]:
 
 
 def store_of(client: TestClient) -> DuckDBEventStore:
-    return client.app.state.footfall.services.store  # type: ignore[no-any-return]
+    return client.app.state.footfall.store  # type: ignore[no-any-return]
 
 
 def settle(client: TestClient) -> None:
@@ -629,7 +629,7 @@ def test_engagement_with_a_session_is_stored_without_touching_the_session(
     client: TestClient,
 ) -> None:
     assert_accepted(post(client, pageview("https://example.com/read")))
-    client.app.state.footfall.services.clock.advance(20)
+    client.app.state.footfall.clock.advance(20)
     engagement = {
         "n": "engagement",
         "u": "https://example.com/read",
@@ -1043,7 +1043,7 @@ def test_http_queue_full_answers_503_with_retry_after(
     total = 200
     with TestClient(create_app(small, clock=clock)) as client:
         state = client.app.state.footfall
-        store_lock: threading.Lock = state.services.store._lock
+        store_lock: threading.Lock = state.store._lock
         with concurrent.futures.ThreadPoolExecutor(max_workers=total) as pool:
             store_lock.acquire()
             try:
@@ -1060,7 +1060,7 @@ def test_http_queue_full_answers_503_with_retry_after(
                 deadline = time.monotonic() + 20
                 while time.monotonic() < deadline:
                     refused = sum(1 for f in futures if f.done() and f.result().status_code == 503)
-                    if refused + state.services.pipeline.accepted == total:
+                    if refused + state.pipeline.accepted == total:
                         break
                     time.sleep(0.01)
                 assert state.writer.queue_depth == 100

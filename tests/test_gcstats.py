@@ -8,9 +8,9 @@ from starlette.testclient import TestClient
 
 from footfall.clock import FixedClock
 from footfall.monitoring.gcstats import GcStats
+from footfall.services import Services
 from footfall.settings import Settings
 from footfall.web.app import create_app
-from footfall.web.state import AppState
 
 
 class FakeClock:
@@ -81,8 +81,8 @@ def test_real_pauses_are_measured() -> None:
     assert stats.pause_seconds[2] > 0
 
 
-def _state(client: TestClient) -> AppState:
-    state: AppState = client.app.state.footfall  # type: ignore[attr-defined]
+def _state(client: TestClient) -> Services:
+    state: Services = client.app.state.footfall  # type: ignore[attr-defined]
     return state
 
 

@@ -12,12 +12,11 @@ from starlette.testclient import TestClient
 
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
 from footfall.meta import db, goals
-from footfall.meta.goals import add_goal, delete_goal, get_goal, list_goals
+from footfall.meta.goals import Goal, add_goal, delete_goal, get_goal, list_goals
 from footfall.meta.keys import create_key
 from footfall.meta.sites import Site, add_site, delete_site
 from footfall.services import open_meta
 from footfall.settings import Settings
-from footfall.stats.model import Goal
 from footfall.web.api.auth import INVALID_KEY, MISSING_KEY
 from tests.conftest import FOOTFALL
 

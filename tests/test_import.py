@@ -145,7 +145,7 @@ def test_import_and_live_ingest_store_the_same_events_and_sessions(
             "errors": [],
         }
         assert client.app.state.footfall.writer.flush_sessions()
-        store = client.app.state.footfall.services.store
+        store = client.app.state.footfall.store
         live_events = _rows(store, "events", EVENT_COLUMNS, 1)
         imported_events = _rows(store, "events", EVENT_COLUMNS, other.id)
         live_sessions = _rows(store, "sessions", SESSION_COLUMNS, 1)
@@ -159,7 +159,7 @@ def test_import_and_live_ingest_store_the_same_events_and_sessions(
                 "SELECT visitor_id FROM events WHERE site_id = ? AND pathname = '/blog/'",
                 [other.id],
             ).fetchone()
-        salt = client.app.state.footfall.services.salts.ring(clock.now()).current
+        salt = client.app.state.footfall.salts.ring(clock.now()).current
         expected = visitor_id(
             salt,
             user_agent=IPHONE_UA,

@@ -8,9 +8,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from footfall.clock import FixedClock
+from footfall.services import Services
 from footfall.settings import Settings
 from footfall.web.app import create_app
-from footfall.web.state import AppState
 from tests.test_metrics import AUTH, SECRET_KEY, TOKEN, post_event, scrape, value
 
 
@@ -22,12 +22,12 @@ def open_client(settings: Settings, clock: FixedClock) -> Iterator[TestClient]:
 
 
 def test_memory_management_families_appear_with_their_labels(open_client: TestClient) -> None:
-    state: AppState = open_client.app.state.footfall  # type: ignore[attr-defined]
+    state: Services = open_client.app.state.footfall  # type: ignore[attr-defined]
     for _ in range(3):
         post_event(open_client, "example.com")
     assert state.writer.flush_sessions()
     for _ in range(3):
-        with state.services.store.cursor() as cur:
+        with state.store.cursor() as cur:
             cur.execute("SELECT count(*) FROM events").fetchall()
     families = scrape(open_client)
 

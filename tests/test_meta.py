@@ -6,9 +6,10 @@ import pytest
 import sqlalchemy as sa
 
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
+from footfall.ingest.salts import SaltKeeper
 from footfall.meta import db
 from footfall.meta.keys import authenticate, create_key, list_keys, revoke_key
-from footfall.meta.salts import SaltKeeper, load_salts
+from footfall.meta.salts import SqlSaltStore, load_salts
 from footfall.meta.sites import add_site, delete_site, get_site, list_sites
 
 
@@ -114,7 +115,7 @@ def test_duplicate_key_name_and_unknown_revoke(engine: sa.Engine) -> None:
 
 def test_salts_rotate_at_midnight_and_keep_two(engine: sa.Engine) -> None:
     counter = iter(range(1, 100))
-    keeper = SaltKeeper(engine, random_bytes=lambda n: bytes([next(counter)]) * n)
+    keeper = SaltKeeper(SqlSaltStore(engine), random_bytes=lambda n: bytes([next(counter)]) * n)
     day1 = dt.datetime(2026, 11, 1, 23, 59, 59, tzinfo=dt.UTC)
     ring1 = keeper.ring(day1)
     assert ring1.current == bytes([1]) * 16 and ring1.previous is None
@@ -129,8 +130,8 @@ def test_salts_rotate_at_midnight_and_keep_two(engine: sa.Engine) -> None:
 
 def test_salts_survive_a_restart(engine: sa.Engine) -> None:
     now = dt.datetime(2026, 11, 1, 12, tzinfo=dt.UTC)
-    first = SaltKeeper(engine).ring(now)
-    again = SaltKeeper(engine).ring(now + dt.timedelta(hours=1))
+    first = SaltKeeper(SqlSaltStore(engine)).ring(now)
+    again = SaltKeeper(SqlSaltStore(engine)).ring(now + dt.timedelta(hours=1))
     assert again.current == first.current
     assert again.current_created == now and again.current_created.utcoffset() == dt.timedelta(0)
 

@@ -22,12 +22,11 @@ from footfall.meta.users import add_user
 from footfall.monitoring.errors import ErrorTracker, location_of, scrub
 from footfall.monitoring.history import History
 from footfall.monitoring.timings import IntervalTimings, SlowQueries, percentile
-from footfall.services import open_meta
+from footfall.services import Services, open_meta
 from footfall.settings import Settings
 from footfall.stats.model import And, Condition, Query
 from footfall.stats.shape import query_shape
 from footfall.web.app import create_app
-from footfall.web.state import AppState
 from tests.conftest import CHROME_UA, PASSWORD, sign_in
 
 METRICS_TOKEN = "metrics-token-for-the-ops-tests-0123456789"
@@ -247,8 +246,8 @@ def ops_client(settings: Settings) -> Iterator[TestClient]:
         yield client
 
 
-def _wait_for_samples(client: TestClient, count: int) -> AppState:
-    state: AppState = client.app.state.footfall  # type: ignore[attr-defined]
+def _wait_for_samples(client: TestClient, count: int) -> Services:
+    state: Services = client.app.state.footfall  # type: ignore[attr-defined]
     seen = len(state.history)
     deadline = time.monotonic() + 10
     while len(state.history) < seen + count:
@@ -326,5 +325,5 @@ def test_history_is_written_at_shutdown_and_read_at_start(settings: Settings) ->
     saved = json.loads((fast.data_dir / "ops-history.json").read_text())
     assert len(saved["fine"]) >= 2
     with TestClient(create_app(fast)) as client:
-        state: AppState = client.app.state.footfall  # type: ignore[attr-defined]
+        state: Services = client.app.state.footfall  # type: ignore[attr-defined]
         assert len(state.history) >= len(saved["fine"])

@@ -34,9 +34,9 @@ def test_a_visit_continues_across_the_midnight_salt_rotation(settings: Settings)
         _send(client, "/", ip="8.8.8.8")
         state = client.app.state.footfall
         assert state.writer.flush_sessions()
-        ring = state.services.salts.ring(clock.now())
+        ring = state.salts.ring(clock.now())
         assert ring.previous is not None
-        with state.services.store.cursor() as cur:
+        with state.store.cursor() as cur:
             events = cur.execute(
                 "SELECT pathname, visitor_id, session_id FROM events ORDER BY timestamp"
             ).fetchall()
@@ -57,6 +57,6 @@ def test_a_returning_visitor_on_a_new_day_is_a_new_visitor(settings: Settings) -
         _send(client, "/")
         state = client.app.state.footfall
         assert state.writer.flush_sessions()
-        with state.services.store.cursor() as cur:
+        with state.store.cursor() as cur:
             visitors = cur.execute("SELECT count(DISTINCT visitor_id) FROM events").fetchone()
     assert visitors == (2,)

@@ -11,16 +11,16 @@ from pathlib import Path
 import pytest
 import redis
 
+from footfall.cluster.cache import RedisCache
 from footfall.errors import ConfigError
+from footfall.services import open_cache
 from footfall.settings import REDACTED, describe, load_settings
 from footfall.stats.cache import (
     CacheCounters,
     MemoryCache,
     NullCache,
     QueryCache,
-    RedisCache,
     cache_key,
-    open_cache,
     ttl_for,
 )
 from tests.services import free_port

@@ -333,8 +333,8 @@ def test_an_import_then_a_live_event_of_the_same_visitor_share_a_number(
             )
             assert sent.status_code == 202
         assert state.writer.flush_sessions()
-        seen = _event_numbers(state.services.store)
-        _assert_consistent(state.services.store)
+        seen = _event_numbers(state.store)
+        _assert_consistent(state.store)
     assert seen["/live-b"][2] != seen["/imported-b"][2]  # imported sessions are not continued
     assert seen["/live-b"][:2] == seen["/imported-b"][:2]
     assert seen["/imported-a"][1] != seen["/imported-b"][1]

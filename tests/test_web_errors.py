@@ -24,13 +24,13 @@ from footfall.errors import (
     ConflictError,
     InvalidInputError,
     NotFoundError,
+    QueryTimeoutError,
     StoreBusyError,
     StoreError,
 )
 from footfall.meta.keys import create_key
 from footfall.services import open_meta
 from footfall.settings import Settings, load_settings
-from footfall.errors import QueryTimeoutError
 from footfall.web.app import create_app
 from footfall.web.middleware.security import CONTENT_SECURITY_POLICY
 from tests.conftest import CHROME_UA

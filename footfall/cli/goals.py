@@ -11,7 +11,7 @@ from footfall.cli.common import actor, data_dir_option, handle_errors, settings_
 from footfall.errors import NotFoundError
 
 if TYPE_CHECKING:
-    from footfall.stats.model import Goal
+    from footfall.meta.goals import Goal
 
 
 @click.group()

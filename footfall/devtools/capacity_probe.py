@@ -13,13 +13,11 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import orjson
 
 from footfall.devtools.capacity import (
@@ -33,9 +31,13 @@ from footfall.devtools.capacity import (
     QueryCost,
     ingest_per_core_from_pipeline,
 )
-from footfall.settings import Settings
+from footfall.errors import StoreBusyError
+from footfall.services import open_event_store
+from footfall.settings import Settings, load_settings
+from footfall.storage.base import EventStore
 
 # The dashboard's questions, as the benchmarks ask them (bench/stats_queries.py).
+_PROBE_TIMEOUT_S = 60.0
 _SHAPE_PARAMS: dict[str, tuple[str, dict[str, str]]] = {
     "aggregate": (
         "aggregate",
@@ -76,12 +78,12 @@ def store_bytes(path: Path) -> int:
 
 def empty_store_bytes() -> int:
     """The size of a new, empty event store: fixed overhead that does not grow with events."""
-    from footfall.storage.duckdb.store import DuckDBEventStore
-
     with tempfile.TemporaryDirectory(prefix="footfall-capacity-") as tmp:
-        path = Path(tmp) / "events.duckdb"
-        DuckDBEventStore(path).close()
-        return store_bytes(path)
+        settings = load_settings({"data_dir": Path(tmp)}, environ={})
+        store = open_event_store(settings)
+        files = store.files()
+        store.close()
+        return sum(store_bytes(path) for path in files.values())
 
 
 def _peak_rss_bytes() -> int:
@@ -135,29 +137,26 @@ def _measure_store_file(
         return Figures()
     info.store_bytes = store_bytes(path)
     try:
-        con = duckdb.connect(str(path), read_only=True)
-    except duckdb.IOException as exc:
-        if "lock" not in str(exc).lower():
-            raise
+        store = open_event_store(settings, read_only=True)
+    except StoreBusyError:
         info.notes.append(
             "the event store is in use by a running server, which DuckDB does not let another "
             "process read: documented defaults for the store (stop the server to measure it)"
         )
         return Figures()
     try:
-        con.execute("SET enable_progress_bar = false")
-        return _measure_store(con, settings, Figures(), info, runs=runs, limits=limits)
+        return _measure_store(store, settings, Figures(), info, runs=runs, limits=limits)
     finally:
-        con.close()
+        store.close()
 
 
-def _count(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any] | None = None) -> int:
-    row = con.execute(sql, params or []).fetchone()
-    return int(row[0]) if row and row[0] is not None else 0
+def _count(store: EventStore, sql: str, params: list[Any] | None = None) -> int:
+    rows = store.query(sql, params or [], timeout=_PROBE_TIMEOUT_S, tag="capacity probe")
+    return int(rows[0][0]) if rows and rows[0][0] is not None else 0
 
 
 def _measure_store(
-    con: duckdb.DuckDBPyConnection,
+    store: EventStore,
     settings: Settings,
     figures: Figures,
     info: StoreInfo,
@@ -166,8 +165,8 @@ def _measure_store(
     limits: tuple[int, int],
 ) -> Figures:
     min_events, min_view_rows = limits
-    info.events = _count(con, "SELECT count(*) FROM events")
-    info.sessions = _count(con, "SELECT count(*) FROM sessions")
+    info.events = _count(store, "SELECT count(*) FROM events")
+    info.sessions = _count(store, "SELECT count(*) FROM sessions")
     if info.events == 0:
         info.notes.append("the event store is empty: documented defaults for the store")
         return figures
@@ -185,11 +184,11 @@ def _measure_store(
             sessions_per_event=Figure(info.sessions / info.events, MEASURED),
         )
     site_id = _count(
-        con, "SELECT site_id FROM events GROUP BY site_id ORDER BY count(*) DESC LIMIT 1"
+        store, "SELECT site_id FROM events GROUP BY site_id ORDER BY count(*) DESC LIMIT 1"
     )
     info.site = _site_name(settings, site_id)
     before = _peak_rss_bytes()
-    costs = _measure_queries(con, site_id, info, runs=runs, min_rows=min_view_rows)
+    costs = _measure_queries(store, site_id, info, runs=runs, min_rows=min_view_rows)
     grown = _peak_rss_bytes() - before
     if not costs:
         info.notes.append(
@@ -238,7 +237,7 @@ def _median_ms(func: Callable[[], object], runs: int) -> float:
 
 
 def _measure_queries(
-    con: duckdb.DuckDBPyConnection, site_id: int, info: StoreInfo, *, runs: int, min_rows: int
+    store: EventStore, site_id: int, info: StoreInfo, *, runs: int, min_rows: int
 ) -> dict[str, QueryCost]:
     """Times each shape on the site's last 30 days and on an empty range before them."""
     from footfall.stats.cache import NullCache
@@ -246,20 +245,14 @@ def _measure_queries(
     from footfall.stats.model import Query
     from footfall.stats.v1 import V1Request
 
-    first, newest = con.execute(
-        "SELECT min(timestamp), max(timestamp) FROM events WHERE site_id = ?", [site_id]
-    ).fetchall()[0]
+    first, newest = store.query(
+        "SELECT min(timestamp), max(timestamp) FROM events WHERE site_id = $1",
+        [site_id],
+        timeout=_PROBE_TIMEOUT_S,
+        tag="capacity probe",
+    )[0]
     now = dt.datetime.now(dt.UTC)
-
-    @contextmanager
-    def cursor() -> Iterator[duckdb.DuckDBPyConnection]:
-        cur = con.cursor()
-        try:
-            yield cur
-        finally:
-            cur.close()
-
-    engine = StatsEngine(cursor, cache=NullCache(), now=lambda: now)
+    engine = StatsEngine(store, cache=NullCache(), now=lambda: now)
 
     def queries(shape: str, day: dt.date) -> list[Query]:
         endpoint, params = _SHAPE_PARAMS[shape]
@@ -283,8 +276,8 @@ def _measure_queries(
     view = queries("aggregate", newest.date())[0]
     info.view = f"{view.start:%Y-%m-%d} to {view.end:%Y-%m-%d}"
     info.view_rows = _count(
-        con,
-        "SELECT count(*) FROM events WHERE site_id = ? AND timestamp BETWEEN ? AND ?",
+        store,
+        "SELECT count(*) FROM events WHERE site_id = $1 AND timestamp BETWEEN $2 AND $3",
         [site_id, view.start, view.end],
     )
     if info.view_rows < min_rows:

@@ -1,0 +1,1 @@
+"""Background jobs: the runner, and the periodic work a footfall process does besides requests."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
 
 import sqlalchemy as sa
 
@@ -15,7 +17,6 @@ from footfall.errors import ConflictError, InvalidInputError, NotFoundError
 from footfall.meta.audit import Actor, record_change
 from footfall.meta.db import utcnow
 from footfall.meta.tables import goals, sites
-from footfall.stats.model import Goal
 
 MAX_EVENT_NAME_CHARS = 120
 MAX_PAGE_PATH_CHARS = 2000
@@ -28,6 +29,22 @@ MAX_PROP_KEY_CHARS = 300
 MAX_PROP_VALUE_CHARS = 2000
 # Engagement events carry scroll depth and time on page; they are never conversions.
 RESERVED_EVENT_NAMES = frozenset({"engagement"})
+
+
+@dataclass(frozen=True, slots=True)
+class Goal:
+    """A configured conversion: a custom event name, or a pageview of a path (may hold `*`)."""
+
+    id: int
+    display_name: str
+    event_name: str | None = None
+    page_path: str | None = None
+    custom_props: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def kind(self) -> Literal["event", "page"]:
+        """Whether the goal counts custom events or pageviews."""
+        return "event" if self.event_name is not None else "page"
 
 
 def _checked_length(what: str, value: str, limit: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 import zoneinfo
 from dataclasses import dataclass
 
@@ -148,3 +149,27 @@ def delete_site(engine: sa.Engine, domain: str, *, actor: Actor | None = None) -
         if deleted:  # not when a concurrent call removed it first
             record_change(conn, actor, "site.delete", site.domain, before=_snapshot(site))
     return site
+
+
+class SiteDirectory:
+    """Domain → site id, cached; a miss reloads at most every `refresh_seconds`."""
+
+    def __init__(self, engine: sa.Engine, *, refresh_seconds: float = 2.0) -> None:
+        self._engine = engine
+        self._refresh_seconds = refresh_seconds
+        self._ids: dict[str, int] = {}
+        self._loaded_at = -1e9
+        self.reload()
+
+    def reload(self) -> None:
+        """Reads every site from the metadata store."""
+        self._ids = {site.domain: site.id for site in list_sites(self._engine)}
+        self._loaded_at = time.monotonic()
+
+    def site_id_for(self, domain: str) -> int | None:
+        """The id of the site registered under `domain`, or None."""
+        site_id = self._ids.get(domain)
+        if site_id is None and time.monotonic() - self._loaded_at > self._refresh_seconds:
+            self.reload()
+            site_id = self._ids.get(domain)
+        return site_id

@@ -15,10 +15,10 @@ import contextvars
 import os
 import shutil
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from prometheus_client import (
     CollectorRegistry,
@@ -38,10 +38,35 @@ from footfall.monitoring.gcstats import GcStats
 from footfall.monitoring.leaks import LeakDetector
 from footfall.monitoring.pools import BufferStats, PoolStats
 from footfall.monitoring.timings import IntervalTimings, SlowQueries
-from footfall.settings import Settings
 from footfall.stats.cache import QueryCache
 from footfall.stats.engine import StatsEngine
-from footfall.storage.writer import GroupCommitWriter
+
+
+class WriterCounters(Protocol):
+    """The group-commit writer's counters (`footfall.storage.writer.WriterStats`)."""
+
+    journal_commits: int
+    commits: int
+    events: int
+    failures: int
+    session_flushes: int
+    last_batch: int
+    last_commit_seconds: float
+
+
+class WriterFigures(Protocol):
+    """What the metrics read of the writer (`footfall.storage.writer.GroupCommitWriter`)."""
+
+    @property
+    def stats(self) -> WriterCounters:
+        """Its counters."""
+        ...
+
+    @property
+    def queue_depth(self) -> int:
+        """Events accepted but not yet in the event store."""
+        ...
+
 
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 # The scope of the request being served, so a query run for it (on a worker thread, which
@@ -61,8 +86,9 @@ def route_of(scope: Mapping[str, Any]) -> str:
 class _Sources:
     """What the scrape-time collector reads; bound in the app's lifespan."""
 
-    settings: Settings
-    writer: GroupCommitWriter
+    data_dir: Path
+    files: Callable[[], Mapping[str, Path]]
+    writer: WriterFigures
     pipeline: Pipeline
     cache: QueryCache
     leaks: LeakDetector | None = None
@@ -125,8 +151,9 @@ class Metrics:
     def bind(
         self,
         *,
-        settings: Settings,
-        writer: GroupCommitWriter,
+        data_dir: Path,
+        files: Callable[[], Mapping[str, Path]],
+        writer: WriterFigures,
         pipeline: Pipeline,
         cache: QueryCache,
         leaks: LeakDetector | None = None,
@@ -137,7 +164,8 @@ class Metrics:
     ) -> None:
         """Points the scrape-time collector at the objects the lifespan opened."""
         self._sources = _Sources(
-            settings=settings,
+            data_dir=data_dir,
+            files=files,
             writer=writer,
             pipeline=pipeline,
             cache=cache,
@@ -198,7 +226,7 @@ class _FootfallCollector(Collector):
         yield from _cache(sources.cache)
         if sources.stats is not None:
             yield from _warming(sources.stats)
-        yield from _storage(sources.settings)
+        yield from _storage(sources.data_dir, sources.files())
         if sources.leaks is not None:
             yield from _memory(sources.leaks)
         yield from _gc_pauses(sources.gc_stats)
@@ -242,7 +270,7 @@ def _ingest(pipeline: Pipeline) -> Iterator[Metric]:
     yield dropped
 
 
-def _writer(writer: GroupCommitWriter) -> Iterator[Metric]:
+def _writer(writer: WriterFigures) -> Iterator[Metric]:
     stats = writer.stats
     yield _gauge(
         "footfall_writer_queue_depth",
@@ -313,27 +341,18 @@ def _warming(stats: StatsEngine) -> Iterator[Metric]:
     )
 
 
-def database_files(settings: Settings) -> dict[str, Path]:
-    """Footfall's database files by name: the event store, and the metadata file on SQLite."""
-    paths = {"events": settings.event_store_path}
-    sqlite = settings.metadata_url.removeprefix("sqlite:///")
-    if sqlite != settings.metadata_url:
-        paths["metadata"] = Path(sqlite)
-    return paths
-
-
-def _storage(settings: Settings) -> Iterator[Metric]:
+def _storage(data_dir: Path, paths: Mapping[str, Path]) -> Iterator[Metric]:
     files = GaugeMetricFamily(
         "footfall_storage_file_bytes",
         "Size of footfall's database files, by file (events, metadata).",
         labels=("file",),
     )
-    for name, path in database_files(settings).items():
+    for name, path in paths.items():
         with contextlib.suppress(OSError):  # not created yet, or removed under us
             files.add_metric((name,), os.stat(path).st_size)
     yield files
     with contextlib.suppress(OSError):
-        free = shutil.disk_usage(settings.data_dir).free
+        free = shutil.disk_usage(data_dir).free
         yield _gauge(
             "footfall_data_dir_free_bytes", "Free space on the data directory's disk.", free
         )

@@ -14,31 +14,64 @@ import logging
 import os
 import shutil
 import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 import psutil
 
-from footfall.monitoring.leaks import current_rss
-from footfall.monitoring.metrics import database_files
-
-if TYPE_CHECKING:
-    from footfall.web.state import AppState
+from footfall.monitoring.gcstats import GcStats
+from footfall.monitoring.history import History
+from footfall.monitoring.leaks import LeakDetector, current_rss
+from footfall.monitoring.metrics import Metrics
+from footfall.monitoring.pools import BufferStats, PoolStats
+from footfall.stats.cache import CacheCounters
 
 log = logging.getLogger(__name__)
 
 HISTORY_FILE = "ops-history.json"
 
 
-class OpsSampler:
-    """Turns the app's counters into one history sample per call.
+@dataclass
+class SampledFigures:
+    """Where the sampler reads the process's figures (wired by the composition root).
 
-    Args:
-        state: The app state whose figures are read.
+    Attributes:
+        data_dir: The data directory (its disk's free space).
+        files: Database files by name, for their sizes (a WAL beside one counts too).
+        accepted: Events accepted by the ingest pipeline so far.
+        queue_depth: Events accepted but not yet in the event store.
+        cache: The query cache's hit and miss counters.
+        metrics: Request and query timings, ingest request counts.
+        leaks: The leak detector (fed by the sampler, read for its verdict).
+        history: Where samples are kept.
+        gc_stats: GC pauses per generation.
+        pools: Pooled connections by name.
+        buffers: Reused buffers by name.
     """
 
-    def __init__(self, state: AppState) -> None:
-        self._state = state
+    data_dir: Path
+    files: Callable[[], Mapping[str, Path]]
+    accepted: Callable[[], int]
+    queue_depth: Callable[[], int]
+    cache: CacheCounters
+    metrics: Metrics
+    leaks: LeakDetector
+    history: History
+    gc_stats: GcStats | None = None
+    pools: Mapping[str, PoolStats | None] = field(default_factory=dict)
+    buffers: Mapping[str, BufferStats] = field(default_factory=dict)
+
+
+class OpsSampler:
+    """Turns the process's counters into one history sample per call.
+
+    Args:
+        figures: Where the figures are read.
+    """
+
+    def __init__(self, figures: SampledFigures) -> None:
+        self._figures = figures
         self._process = psutil.Process()
         self._process.cpu_percent(None)  # the first call only starts the measurement
         self._previous: dict[str, float] = {}
@@ -78,13 +111,13 @@ class OpsSampler:
             values[f"gc_collections_per_s:{generation}"] = self._rate(
                 f"gc:{generation}", stats["collections"], seconds
             )
-        leaks = self._state.leaks
+        leaks = self._figures.leaks
         values["leak_suspected"] = 1.0 if leaks.leak_suspected() else 0.0
         values["rss_growth_bytes_per_s"] = leaks.slope()
 
     def _storage_figures(self, values: dict[str, float]) -> None:
-        settings = self._state.settings
-        for name, path in database_files(settings).items():
+        figures = self._figures
+        for name, path in figures.files().items():
             with contextlib.suppress(OSError):
                 size = os.stat(path).st_size
                 wal = Path(f"{path}.wal")
@@ -92,20 +125,18 @@ class OpsSampler:
                     size += wal.stat().st_size
                 values[f"db_bytes:{name}"] = size
         with contextlib.suppress(OSError):
-            values["disk_free_bytes"] = shutil.disk_usage(settings.data_dir).free
+            values["disk_free_bytes"] = shutil.disk_usage(figures.data_dir).free
 
     def _traffic_figures(self, values: dict[str, float], seconds: float) -> None:
-        state = self._state
-        values["ingest_events_per_s"] = self._rate(
-            "accepted", state.services.pipeline.accepted, seconds
-        )
-        values["queue_depth"] = state.writer.queue_depth
-        counters = state.stats.cache.counters
+        figures = self._figures
+        values["ingest_events_per_s"] = self._rate("accepted", figures.accepted(), seconds)
+        values["queue_depth"] = figures.queue_depth()
+        counters = figures.cache
         hits = self._delta("cache_hits", counters.hits)
         misses = self._delta("cache_misses", counters.misses)
         if hits + misses:
             values["cache_hit_rate"] = hits / (hits + misses)
-        metrics = state.metrics
+        metrics = figures.metrics
         # Rates need an interval: the first sample after start only primes the counters.
         per_second = 1 / seconds if seconds > 0 else 0.0
         requests = errors_4xx = errors_5xx = 0
@@ -129,33 +160,28 @@ class OpsSampler:
             values[f"query_p95_ms:{endpoint}"] = summary.p95 * 1000
 
     def _extra_figures(self, values: dict[str, float]) -> None:
-        """Figures from optional parts: GC pauses and pool reuse when the app has them."""
-        state: Any = self._state
-        gc_stats = getattr(state, "gc_stats", None)
-        for generation, pause in enumerate(getattr(gc_stats, "pause_seconds", ()) or ()):
+        """GC pauses, and the reuse of pooled connections and buffers."""
+        figures = self._figures
+        pauses = figures.gc_stats.pause_seconds if figures.gc_stats is not None else ()
+        for generation, pause in enumerate(pauses):
             values[f"gc_pause_ms:{generation}"] = self._delta(f"pause:{generation}", pause) * 1000
-        store = getattr(state.services.store, "cursor_pool", None)
-        pools = {
-            "duckdb_cursors": getattr(store, "stats", None),
-            "metadata": getattr(state.services, "meta_pool_stats", None),
-        }
-        for name, pool in pools.items():
+        for name, pool in figures.pools.items():
             if pool is not None and pool.checkouts:
                 values[f"pool_reuse:{name}"] = pool.reuse_ratio
-        buffers = getattr(state.writer, "buffers", None)
-        if buffers is not None and buffers.acquisitions:
-            values["buffer_reuse:writer_batch"] = buffers.reuse_ratio
+        for name, buffers in figures.buffers.items():
+            if buffers.acquisitions:
+                values[f"buffer_reuse:{name}"] = buffers.reuse_ratio
 
 
-async def run_sampler(state: AppState, interval: float) -> None:
-    """Samples every `interval` seconds into the state's history and feeds the leak detector."""
-    sampler = OpsSampler(state)
+async def run_sampler(figures: SampledFigures, interval: float) -> None:
+    """Samples every `interval` seconds into the history and feeds the leak detector."""
+    sampler = OpsSampler(figures)
     while True:
         try:
             values = await asyncio.to_thread(sampler.sample, time.monotonic())
         except Exception:  # a broken figure must not stop monitoring; it is logged
             log.exception("ops sample failed")
         else:
-            state.history.add(time.time(), values)
-            state.leaks.add(int(values["rss_bytes"]), time.monotonic())
+            figures.history.add(time.time(), values)
+            figures.leaks.add(int(values["rss_bytes"]), time.monotonic())
         await asyncio.sleep(interval)

@@ -11,6 +11,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from footfall.storage.schema import SESSION_COLUMNS, VISIT_COLUMNS
+
 SESSION_TIMEOUT_MINUTES = 30
 
 
@@ -136,3 +138,25 @@ def extend_session(
             session.hostname = hostname
     if session.is_bounce and (session.pageviews >= 2 or (name != "pageview" and interactive)):
         session.is_bounce = False
+
+
+def session_from_row(row: tuple[object, ...]) -> Session:
+    """Rebuilds a live session from its stored row."""
+    m = dict(zip(SESSION_COLUMNS, row, strict=True))
+    return Session(
+        site_id=int(m["site_id"]),  # type: ignore[call-overload]
+        session_id=int(m["session_id"]),  # type: ignore[call-overload]
+        visitor_id=int(m["visitor_id"]),  # type: ignore[call-overload]
+        visitor=int(m["visitor"]),  # type: ignore[call-overload]
+        start=m["start"],  # type: ignore[arg-type]
+        last=m["timestamp"],  # type: ignore[arg-type]
+        pageviews=int(m["pageviews"]),  # type: ignore[call-overload]
+        events=int(m["events"]),  # type: ignore[call-overload]
+        is_bounce=bool(m["is_bounce"]),
+        entry_page=str(m["entry_page"]),
+        exit_page=str(m["exit_page"]),
+        hostname=str(m["hostname"]),
+        exit_hostname=str(m["exit_hostname"]),
+        entry_props=tuple(zip(m["entry_props_keys"], m["entry_props_values"], strict=True)),  # type: ignore[call-overload]
+        visit=tuple(m[c] for c in VISIT_COLUMNS),
+    )

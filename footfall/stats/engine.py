@@ -8,25 +8,17 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-import duckdb
 import orjson
 
-from footfall.errors import QueryTimeoutError
+from footfall.errors import QueryRejectedError
 from footfall.stats.cache import NullCache, QueryCache, cache_key, ttl_for
-from footfall.stats.filters import BLANK_LABELS
 from footfall.stats.model import (
-    SESSION_ONLY_DIMENSIONS,
     TIME_DIMENSIONS,
-    UTM_DIMENSIONS,
-    Condition,
-    Granularity,
     Query,
     QueryResult,
     StatsQueryError,
@@ -36,14 +28,14 @@ from footfall.stats.periods import bucket_labels
 from footfall.stats.plan import DERIVED_METRICS, Part, base_metrics, is_goal_or_prop, plan
 from footfall.stats.rows import decode_result, encode_result, order_rows
 from footfall.stats.shape import query_shape
-from footfall.stats.sql import (
+from footfall.stats.sql.dialect import Dialect, dialect_for
+from footfall.stats.sql.parts import PartBuilder
+from footfall.stats.sql.scope import (
     EVENT_TABLE_COLUMNS,
     SESSION_EVENT_ALIASES,
     SESSION_TABLE_COLUMNS,
-    Dialect,
     Params,
     Scope,
-    metric_sql,
 )
 from footfall.stats.warming import (
     DEFAULT_WINDOW_SECONDS,
@@ -52,16 +44,23 @@ from footfall.stats.warming import (
     WarmingStats,
 )
 
-CursorFactory = Callable[[], AbstractContextManager[duckdb.DuckDBPyConnection]]
 
-# v1 breakdowns leave out rows whose value is blank for these properties (Plausible).
-_LEGACY_SKIP_BLANK = UTM_DIMENSIONS | {
-    "visit:country",
-    "visit:region",
-    "visit:city",
-    "visit:entry_page",
-    "visit:exit_page",
-}
+class QuerySource(Protocol):
+    """What the engine needs of an event store (`footfall.storage.base.EventStore` has it)."""
+
+    backend: str
+
+    def query(
+        self, sql: str, params: Sequence[Any], *, timeout: float, tag: str
+    ) -> list[tuple[Any, ...]]:
+        """Runs one read statement under a time limit (see `EventStore.query`)."""
+        ...
+
+    def data_version(self) -> int:
+        """Changes whenever stored data may change other than by appending now."""
+        ...
+
+
 # Dimensions with few values: a visitor bitmap per group stays small.
 _FEW_VALUES = frozenset(
     {
@@ -104,9 +103,8 @@ class StatsEngine:
     """Answers queries from the event store, through the query cache.
 
     Args:
-        cursor: Opens a read cursor on the event store.
+        store: The event store the SQL runs on; its `backend` picks the SQL dialect.
         cache: Where results are kept.
-        data_version: The store's data version; changes whenever past data may have changed.
         now: The current time (aware), to tell live ranges from past ones.
         timeout_seconds: A query running longer is interrupted.
         live_ttl: Cache lifetime of results whose range touches now.
@@ -119,10 +117,9 @@ class StatsEngine:
 
     def __init__(
         self,
-        cursor: CursorFactory,
+        store: QuerySource,
         *,
         cache: QueryCache | None = None,
-        data_version: Callable[[], int] = lambda: 0,
         now: Callable[[], dt.datetime],
         timeout_seconds: float = 10.0,
         live_ttl: float = 5.0,
@@ -130,19 +127,20 @@ class StatsEngine:
         on_query: Callable[[str, float], None] | None = None,
         generation: Callable[[], int] = lambda: 0,
     ) -> None:
-        self._cursor = cursor
+        self._store = store
         self._on_query = on_query
         self._generation = generation
         self.live = LiveQueries()
         self.warming = WarmingStats()
         self._flight: SingleFlight[QueryResult] = SingleFlight()
         self.cache: QueryCache = cache if cache is not None else NullCache()
-        self._data_version = data_version
+        self._data_version = store.data_version
         self._now = now
         self._timeout = timeout_seconds
         self._live_ttl = live_ttl
         self._past_ttl = past_ttl
-        self.dialect = Dialect()
+        self.dialect: Dialect = dialect_for(store.backend)
+        self._parts = PartBuilder(self.dialect)
         self._cardinalities: dict[tuple[int, str, str], tuple[int, float]] = {}
 
     def run(self, query: Query) -> QueryResult:
@@ -240,13 +238,16 @@ class StatsEngine:
         if cached is not None:
             names: list[str] = orjson.loads(cached)
             return names
+        d = self.dialect
         sql = (
-            "SELECT k FROM (SELECT unnest(props_keys) AS k FROM events WHERE site_id = $1 "
-            "AND timestamp >= $2 AND timestamp <= $3 AND name <> 'engagement' "
-            "AND len(props_keys) > 0) GROUP BY k ORDER BY count(*) DESC, k LIMIT $4"
+            f"SELECT k FROM (SELECT {d.explode('props_keys')} AS k FROM events "
+            "WHERE site_id = $1 AND timestamp >= $2 AND timestamp <= $3 "
+            f"AND name <> 'engagement' AND {d.list_length('props_keys')} > 0) "
+            "GROUP BY k ORDER BY count(*) DESC, k LIMIT $4"
         )
         started = time.perf_counter()
-        names = [str(row[0]) for row in self.fetch(sql, [site_id, start, end, limit])]
+        rows = self.fetch(sql, [site_id, start, end, limit], tag="property names")
+        names = [str(row[0]) for row in rows]
         self._observe("property names", started)
         self.cache.set(key, orjson.dumps(names), ttl)
         return names
@@ -262,13 +263,15 @@ class StatsEngine:
             "AND timestamp >= $2 AND name <> 'engagement'"
         )
         started = time.perf_counter()
-        rows = self.fetch(sql, [site_id, since])
+        rows = self.fetch(sql, [site_id, since], tag="realtime visitors")
         self._observe("realtime visitors", started)
         return int(rows[0][0]) if rows else 0
 
     def first_day(self, site_id: int, timezone: str) -> dt.date | None:
         """The local date of the site's first stored event (None when it has none)."""
-        rows = self.fetch("SELECT min(timestamp) FROM events WHERE site_id = $1", [site_id])
+        rows = self.fetch(
+            "SELECT min(timestamp) FROM events WHERE site_id = $1", [site_id], tag="first day"
+        )
         if not rows or rows[0][0] is None:
             return None
         first: dt.datetime = rows[0][0]
@@ -280,24 +283,13 @@ class StatsEngine:
         if self._on_query is not None:
             self._on_query(shape, time.perf_counter() - started)
 
-    def fetch(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-        """Runs one statement under the query time limit.
+    def fetch(self, sql: str, params: list[Any], *, tag: str = "") -> list[tuple[Any, ...]]:
+        """Runs one statement on the store under the query time limit.
 
         Raises:
             QueryTimeoutError: It ran past the limit and was interrupted.
         """
-        with self._cursor() as cur:
-            timer = threading.Timer(self._timeout, cur.interrupt)
-            timer.start()
-            try:
-                return cur.execute(sql, params).fetchall()
-            except duckdb.InterruptException as exc:
-                raise QueryTimeoutError(
-                    f"the query took longer than {self._timeout:g} s and was stopped"
-                ) from exc
-            finally:
-                timer.cancel()
-                timer.join()  # a late interrupt must not reach the pooled cursor's next query
+        return self._store.query(sql, params, timeout=self._timeout, tag=tag)
 
     def _check_patterns(self, query: Query) -> None:
         """Refuses a regular expression the database cannot compile, before running anything."""
@@ -306,9 +298,10 @@ class StatsEngine:
                 continue
             for pattern in cond.values:
                 try:
-                    self.fetch("SELECT regexp_matches('', $1)", [str(pattern)])
-                except duckdb.InvalidInputException as exc:
-                    reason = str(exc).split(": ", 1)[-1]
+                    check = self.dialect.regex("''", "$1")
+                    self.fetch(f"SELECT {check}", [str(pattern)], tag="pattern check")
+                except QueryRejectedError as exc:
+                    reason = str(exc)
                     raise StatsQueryError(
                         f"Invalid regular expression `{pattern}` in a `{cond.op}` filter on "
                         f"`{cond.dimension}`: {reason}"
@@ -381,8 +374,9 @@ class StatsEngine:
         if known is not None and now - known[1] < _CARDINALITY_SECONDS:
             return known[0]
         rows = self.fetch(
-            f"SELECT approx_count_distinct({column}) FROM {table} WHERE site_id = $1",
+            f"SELECT {self.dialect.approx_distinct(column)} FROM {table} WHERE site_id = $1",
             [query.site_id],
+            tag="cardinality",
         )
         # The sketch can be a few per cent low; the margin keeps the budget honest.
         value = int(int(rows[0][0] or 0) * 1.1) + 1 if rows else 1
@@ -419,160 +413,14 @@ class StatsEngine:
         self, query: Query, part: Part
     ) -> Iterator[tuple[tuple[Any, ...], dict[str, Any]]]:
         scope = self._scope(query)
-        sql, decoders = self._part_sql(query, part, scope)
-        rows = self.fetch(*scope.params.bind(sql))
+        bounds = self._visitor_bounds(query, part, scope)
+        sql, decoders = self._parts.part_sql(query, part, scope, bounds)
+        rows = self.fetch(*scope.params.bind(sql), tag=query_shape(query))
         width = len(part.dimensions)
         for row in rows:
             dims = tuple(decode(v) for decode, v in zip(decoders, row[:width], strict=True))
             values = dict(zip(part.metrics, row[width:], strict=True))
             yield dims, {m: _finish(m, v) for m, v in values.items()}
-
-    def _part_sql(
-        self, query: Query, part: Part, scope: Scope
-    ) -> tuple[str, list[Callable[[Any], Any]]]:
-        d = self.dialect
-        p = scope.params
-        table = part.table
-        source = "sessions" if table == "sessions" else "events"
-        if table == "sessions":
-            where = [scope.sessions_range()]
-        else:
-            where = [scope.events_range(engagement=table == "engagement")]
-        where += scope.where(table, part.filters)
-        if query.legacy:
-            for dim in part.dimensions:
-                if dim in _LEGACY_SKIP_BLANK:
-                    columns = SESSION_TABLE_COLUMNS if table == "sessions" else EVENT_TABLE_COLUMNS
-                    column = columns.get(dim)
-                    if column == "city":
-                        where.append("city <> 0")
-                    elif column == "country":
-                        where.append("country NOT IN ('', 'ZZ')")
-                    elif column is not None:
-                        where.append(f"{column} <> ''")
-                    elif table != "sessions":
-                        # entry/exit page on the events table: joined from sessions below.
-                        pass
-        smear = table == "sessions" and any(
-            TIME_DIMENSIONS.get(dim) == "hour" for dim in part.dimensions
-        )
-        select: list[str] = []
-        decoders: list[Callable[[Any], Any]] = []
-        goal_list: list[str] | None = None
-        bucket_join: tuple[str, str] | None = None
-        session_columns: dict[str, str] = {}
-        goals = query.goals
-        for dim in part.dimensions:
-            if dim in TIME_DIMENSIONS:
-                column = "slot" if smear else ("start" if table == "sessions" else "timestamp")
-                bucket_join = (column, self._buckets_sql(query, TIME_DIMENSIONS[dim], p))
-                select.append("bucket_label")
-                decoders.append(str)
-            elif dim == "event:goal":
-                goals = _selected_goals(query, scope)
-                cases = [
-                    f"CASE WHEN {scope.goal_match(goal)} THEN {index} END"
-                    for index, goal in enumerate(goals)
-                ]
-                goal_list = cases
-                select.append("goal_index")
-                decoders.append(_goal_names([g.display_name for g in goals]))
-            elif table != "sessions" and dim in SESSION_ONLY_DIMENSIONS:
-                # Entry and exit pages live on sessions: each event takes its session's.
-                session_columns[dim] = SESSION_TABLE_COLUMNS[dim]
-                select.append(f"session_{SESSION_TABLE_COLUMNS[dim]}")
-                decoders.append(_plain)
-            else:
-                select.append(scope.dimension(table, dim))
-                label = BLANK_LABELS.get(dim)
-                decoders.append(_plain if label is None else _labelled(label))
-        bounds = self._visitor_bounds(query, part, scope)
-        for metric in part.metrics:
-            select.append(metric_sql(metric, table, d, bounds, smear=smear))
-        base = f"SELECT * FROM {source} WHERE {' AND '.join(where)}"
-        if session_columns:
-            picked = ", ".join(f"{c} AS session_{c}" for c in session_columns.values())
-            base = (
-                f"SELECT e.*, {', '.join(f'session_{c}' for c in session_columns.values())} "
-                f"FROM ({base}) e JOIN (SELECT session_id, {picked} FROM sessions "
-                f"WHERE {scope.sessions_range()}) USING (session_id)"
-            )
-        if smear:
-            base = (
-                "SELECT *, unnest(generate_series(time_bucket(INTERVAL 15 MINUTE, start), "
-                f"timestamp, INTERVAL 15 MINUTE)) AS slot FROM ({base})"
-            )
-            base = (
-                f"SELECT * FROM ({base}) WHERE slot >= time_bucket(INTERVAL 15 MINUTE, "
-                f"CAST({p.add(query.start)} AS TIMESTAMP)) AND slot <= {p.add(query.end)}"
-            )
-        if bucket_join is not None:
-            # Converting every row to local time is slow; converting each 15-minute slot of
-            # the range once and joining on it is not (and handles half-hour zones and DST).
-            column, buckets = bucket_join
-            base = (
-                f"SELECT b.*, k.bucket_label FROM ({base}) b JOIN ({buckets}) k "
-                f"ON time_bucket(INTERVAL 15 MINUTE, b.{column}) = k.bucket_slot"
-            )
-        if goal_list is not None:
-            items = ", ".join(goal_list) if goal_list else "NULL"
-            base = (
-                f"SELECT *, unnest(list_filter([{items}], lambda x: x IS NOT NULL)) AS goal_index "
-                f"FROM ({base})"
-            )
-        if table == "engagement" and "scroll_depth" in part.metrics:
-            return self._scroll_sql(query, part, scope, base, select, decoders)
-        group = ""
-        if part.dimensions:
-            group = " GROUP BY " + ", ".join(str(i + 1) for i in range(len(part.dimensions)))
-        return f"SELECT {', '.join(select)} FROM ({base}){group}", decoders
-
-    def _buckets_sql(self, query: Query, granularity: Granularity, p: Params) -> str:
-        """Every 15-minute slot of the range with the label of its local-time bucket."""
-        d = self.dialect
-        tz = p.add(query.timezone)
-        start = f"CAST({p.add(query.start)} AS TIMESTAMP)"
-        first_local = d.local_time(start, tz)
-        label = d.bucket(d.local_time("bucket_slot", tz), granularity, first_local)
-        return (
-            f"SELECT bucket_slot, {label} AS bucket_label FROM (SELECT unnest(generate_series("
-            f"time_bucket(INTERVAL 15 MINUTE, {start}), CAST({p.add(query.end)} AS TIMESTAMP), "
-            "INTERVAL 15 MINUTE)) AS bucket_slot)"
-        )
-
-    def _scroll_sql(
-        self,
-        query: Query,
-        part: Part,
-        scope: Scope,
-        base: str,
-        select: list[str],
-        decoders: list[Callable[[Any], Any]],
-    ) -> tuple[str, list[Callable[[Any], Any]]]:
-        width = len(part.dimensions)
-        dims = select[:width]
-        inner_dims = [f"{expr} AS d{i}" for i, expr in enumerate(dims)]
-        outer: list[str] = [f"d{i}" for i in range(width)]
-        for metric in part.metrics:
-            if metric == "scroll_depth":
-                outer.append("round_even(avg(depth), 0)::DOUBLE")
-            else:
-                outer.append("round_even(sum(seconds) / nullif(count(*), 0), 0)::DOUBLE")
-        inner = ", ".join(
-            [
-                *inner_dims,
-                "session_id",
-                "max(scroll_depth) FILTER (WHERE scroll_depth <= 100) AS depth",
-                "sum(engagement_time) / 1000 AS seconds",
-            ]
-        )
-        group_inner = ", ".join([*(f"d{i}" for i in range(width)), "session_id"])
-        group = f" GROUP BY {', '.join(f'd{i}' for i in range(width))}" if width else ""
-        sql = (
-            f"SELECT {', '.join(outer)} FROM (SELECT {inner} FROM ({base}) "
-            f"GROUP BY {group_inner}){group}"
-        )
-        return sql, decoders
 
     def _add_rates(self, query: Query, merged: dict[tuple[Any, ...], dict[str, Any]]) -> None:
         """conversion_rate, group_conversion_rate and percentage, from extra totals."""
@@ -624,29 +472,6 @@ class StatsEngine:
         )
         merged = self._run_parts(sub, plan(sub, ("visitors",)))
         return {key: values.get("visitors", 0) for key, values in merged.items()}
-
-
-def _selected_goals(query: Query, scope: Scope) -> tuple[Any, ...]:
-    """Configured goals for a goal breakdown: those a top-level goal filter selects, or all."""
-    chosen = [f for f in query.filters if isinstance(f, Condition) and f.dimension == "event:goal"]
-    if not chosen:
-        return query.goals
-    selected = {g for f in chosen for g in scope.goals_for(f)}
-    return tuple(g for g in query.goals if g in selected)
-
-
-def _plain(value: Any) -> Any:
-    return value
-
-
-def _labelled(label: str) -> Callable[[Any], Any]:
-    """Shows a blank value as `label` (e.g. ``Direct / None``)."""
-    return lambda value: label if value == "" else value
-
-
-def _goal_names(names: list[str]) -> Callable[[Any], Any]:
-    """Decodes a goal index into the goal's display name."""
-    return lambda index: names[int(index)]
 
 
 def _finish(metric: str, value: Any) -> Any:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal, Protocol, cast, get_args
 
 from footfall.errors import FootfallError
 
@@ -172,20 +172,37 @@ def iter_conditions(filters: tuple[Filter, ...]) -> list[Condition]:
     return out
 
 
-@dataclass(frozen=True, slots=True)
-class Goal:
-    """A configured conversion: a custom event name, or a pageview of a path (may hold `*`)."""
+class Goal(Protocol):
+    """A configured conversion: a custom event name, or a pageview of a path (may hold `*`).
 
-    id: int
-    display_name: str
-    event_name: str | None = None
-    page_path: str | None = None
-    custom_props: tuple[tuple[str, str], ...] = ()
+    The metadata store's goal records (`footfall.meta.goals.Goal`) have this shape; the engine
+    only reads them, and they must be hashable and have a stable repr (it is part of cache keys).
+    """
 
     @property
-    def kind(self) -> Literal["event", "page"]:
-        """Whether the goal counts custom events or pageviews."""
-        return "event" if self.event_name is not None else "page"
+    def id(self) -> int:
+        """The goal's id."""
+        ...
+
+    @property
+    def display_name(self) -> str:
+        """The name reports show and goal filters match."""
+        ...
+
+    @property
+    def event_name(self) -> str | None:
+        """The custom event it counts, or None for a page goal."""
+        ...
+
+    @property
+    def page_path(self) -> str | None:
+        """The page path (may hold `*`) it counts, or None for an event goal."""
+        ...
+
+    @property
+    def custom_props(self) -> tuple[tuple[str, str], ...]:
+        """Property values the event must carry."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

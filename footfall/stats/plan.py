@@ -21,7 +21,7 @@ from footfall.stats.model import (
     Query,
     iter_conditions,
 )
-from footfall.stats.sql import Table
+from footfall.stats.sql.scope import Table
 
 ENGAGEMENT_METRICS = frozenset({"time_on_page", "scroll_depth"})
 # Metrics derived after the parts are merged.

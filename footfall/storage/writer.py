@@ -10,7 +10,7 @@ Two stages:
 * the apply thread moves journalled events into the event store in large Arrow batches,
   recording the journal position in the same transaction, and writes changed sessions at most
   `session_flush_seconds` later (every session can be rebuilt from its events after a crash,
-  see `DuckDBEventStore.repair_sessions`).
+  see `EventStore.repair_sessions`).
 
 The queue is bounded across both stages: `has_room` turns false and the caller answers 503
 instead of letting memory grow while the store falls behind.
@@ -27,8 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from footfall.monitoring.pools import BufferStats
-from footfall.storage.base import EventRow, SessionRow
-from footfall.storage.duckdb.store import DuckDBEventStore
+from footfall.storage.base import EventRow, EventStore, SessionRow
 from footfall.storage.journal import Journal
 
 log = logging.getLogger(__name__)
@@ -38,6 +37,25 @@ SessionChange = tuple[SessionRow, bool]
 _ROTATE_APPLIED_BYTES = 4 << 20
 # Applied batches kept for reuse: about the group commits of one apply interval under load.
 _SPARE_BATCHES = 1024
+
+
+class WriteGeneration:
+    """A number that changes whenever events or sessions were written to the store.
+
+    The writer advances it; the stats engine reads it, so a live result computed at the
+    current generation is known to be exact (cache warming extends it instead of recomputing).
+    """
+
+    def __init__(self) -> None:
+        self._value = 0
+
+    def __call__(self) -> int:
+        """The current generation."""
+        return self._value
+
+    def advance(self) -> None:
+        """Marks a write (called by the writer's apply thread only)."""
+        self._value += 1
 
 
 @dataclass(slots=True)
@@ -108,10 +126,11 @@ class GroupCommitWriter:
 
     def __init__(
         self,
-        store: DuckDBEventStore,
+        store: EventStore,
         journal: Journal,
         *,
         loop: asyncio.AbstractEventLoop,
+        generation: WriteGeneration | None = None,
         max_batch: int,
         max_wait_seconds: float,
         queue_limit: int,
@@ -128,6 +147,7 @@ class GroupCommitWriter:
         self._apply_interval = apply_interval_seconds
         self._last_apply = time.monotonic()
         self.stats = WriterStats()
+        self._generation = generation if generation is not None else WriteGeneration()
         # Each group commit's batch lives until the apply thread has stored it, a second or
         # so: recycling batches keeps a thousand container objects a second out of the young
         # GC generation. Appended by the apply thread, popped by the event loop (deque is
@@ -163,7 +183,7 @@ class GroupCommitWriter:
 
     def generation(self) -> int:
         """Changes whenever events or sessions were written to the store (for cache warming)."""
-        return self.stats.commits + self.stats.session_flushes
+        return self._generation()
 
     def submit(
         self, events: Sequence[EventRow], sessions: Sequence[SessionChange]
@@ -307,6 +327,7 @@ class GroupCommitWriter:
         with self._apply_cond:
             self._backlog -= len(events)
         self.stats.commits += 1
+        self._generation.advance()
         self.stats.events += len(events)
         self.stats.last_batch = len(events)
         self.stats.last_commit_seconds = time.perf_counter() - started
@@ -327,6 +348,7 @@ class GroupCommitWriter:
             self.stats.failures += 1
         else:
             self.stats.session_flushes += 1
+            self._generation.advance()
 
     def _release_flush_waiters(self) -> None:
         with self._apply_cond:

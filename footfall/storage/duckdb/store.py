@@ -71,14 +71,29 @@ class DuckDBEventStore:
 
     backend = "duckdb"
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+        """Opens (and creates, unless `read_only`) the store file at `path`.
+
+        Args:
+            path: The DuckDB file.
+            read_only: Open for reading only (no schema change, no write); DuckDB still
+                refuses it while another process has the file open for writing.
+
+        Raises:
+            StoreBusyError: Another process holds the file.
+            StoreError: It cannot be opened or has an unknown schema version.
+        """
         self.path = path
+        self.read_only = read_only
         self._lock = threading.Lock()
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            if not read_only:
+                path.parent.mkdir(parents=True, exist_ok=True)
             # DuckDB sizes its thread pool from the machine's cores; a process confined to
             # fewer (CPU affinity, container limits) would only oversubscribe them.
-            self._con = duckdb.connect(str(path), config={"threads": _usable_cpus()})
+            self._con = duckdb.connect(
+                str(path), read_only=read_only, config={"threads": _usable_cpus()}
+            )
             # No progress bar: long statements (a schema upgrade) would draw it over logs.
             self._con.execute("SET enable_progress_bar = false")
         except duckdb.IOException as exc:
@@ -89,7 +104,10 @@ class DuckDBEventStore:
                 ) from exc
             raise StoreError(f"cannot open the event store {path}: {exc}") from exc
         try:
-            self._ensure_schema()
+            if read_only:
+                self._check_version()
+            else:
+                self._ensure_schema()
         except StoreError:
             self._con.close()
             raise
@@ -100,8 +118,20 @@ class DuckDBEventStore:
         self.was_closed_cleanly = self._get_info("clean_shutdown") == "true"
         # Cached statistics are keyed by this; a restart may have replayed or repaired data.
         self._data_version = int(self._get_info("data_version") or 0)
-        self.bump_data_version()
-        self._set_info("clean_shutdown", "false")
+        if not read_only:
+            self.bump_data_version()
+            self._set_info("clean_shutdown", "false")
+
+    def _check_version(self) -> None:
+        try:
+            found = self._get_info("schema_version")
+        except duckdb.Error as exc:
+            raise StoreError(f"{self.path} is not a footfall event store: {exc}") from exc
+        if found != SCHEMA_VERSION:
+            raise StoreError(
+                f"the event store {self.path} has schema version {found}, this footfall reads "
+                f"{SCHEMA_VERSION}"
+            )
 
     def _get_info(self, key: str) -> str | None:
         row = self._con.execute("SELECT value FROM store_info WHERE key = ?", [key]).fetchone()
@@ -520,7 +550,8 @@ class DuckDBEventStore:
         self.cursor_pool.close()
         with self._lock:
             try:
-                self._set_info("clean_shutdown", "true")
-                self._con.execute("CHECKPOINT")
+                if not self.read_only:
+                    self._set_info("clean_shutdown", "true")
+                    self._con.execute("CHECKPOINT")
             finally:
                 self._con.close()

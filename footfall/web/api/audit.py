@@ -15,9 +15,9 @@ from starlette.responses import JSONResponse, Response
 from footfall.errors import InvalidInputError
 from footfall.meta.audit import DEFAULT_LIMIT, MAX_LIMIT, Actor, list_entries, parse_since
 from footfall.meta.keys import ApiKey
+from footfall.services import Services
 from footfall.web.api.auth import ApiError, authorize_key
 from footfall.web.middleware.clients import trusted_client_ip
-from footfall.web.state import AppState
 
 
 def request_actor(request: Request, key: ApiKey) -> Actor:
@@ -39,7 +39,7 @@ def _limit(value: str | None) -> int:
 
 async def audit_entries(request: Request) -> Response:
     """The audit log, newest first, filtered by the query parameters."""
-    state: AppState = request.app.state.footfall
+    state: Services = request.app.state.footfall
     query = request.query_params
     try:
         await authorize_key(request, "admin")
@@ -50,7 +50,7 @@ async def audit_entries(request: Request) -> Response:
             raise ApiError(f"Parameter `since`: {exc}") from exc
         entries = await asyncio.to_thread(
             list_entries,
-            state.services.meta,
+            state.meta,
             since=since,
             actor=query.get("actor"),
             action=query.get("action"),

@@ -18,7 +18,7 @@ from footfall.errors import NotFoundError
 from footfall.meta.access import Rights, key_rights
 from footfall.meta.keys import ApiKey, authenticate
 from footfall.meta.sites import Site, get_site
-from footfall.web.state import AppState
+from footfall.services import Services
 
 MISSING_KEY = "Missing API key. Please use a valid Plausible API key as a Bearer Token."
 INVALID_KEY = (
@@ -68,11 +68,11 @@ async def authorize_key(
             revoked or its owner disabled; `lacking_scope` (default: that same 401) when its
             rights lack every scope.
     """
-    state: AppState = request.app.state.footfall
+    state: Services = request.app.state.footfall
     token = bearer_token(request)
     if token is None:
         raise ApiError(MISSING_KEY, 401)
-    services = state.services
+    services = state
     found = await asyncio.to_thread(_key_and_rights, services.meta, token, services.clock.now())
     if found is None:
         raise ApiError(INVALID_KEY, 401)
@@ -91,9 +91,9 @@ async def resolve_site(request: Request, domain: str | None, rights: Rights) -> 
     """
     if not domain:
         raise ApiError(MISSING_SITE, 400)
-    state: AppState = request.app.state.footfall
+    state: Services = request.app.state.footfall
     try:
-        site = await asyncio.to_thread(get_site, state.services.meta, domain)
+        site = await asyncio.to_thread(get_site, state.meta, domain)
     except NotFoundError as exc:
         raise ApiError(INVALID_KEY, 401) from exc
     if not rights.reaches(site.id):

@@ -13,8 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from footfall.monitoring.tracing import DEFAULT_TOP, MAX_TOP
+from footfall.services import Services
 from footfall.web.api.auth import ApiError, authorize_key
-from footfall.web.state import AppState
 
 
 def _top(value: str | None) -> int:
@@ -27,7 +27,7 @@ def _top(value: str | None) -> int:
 
 async def memory(request: Request) -> Response:
     """A baseline on the first call, then the top growing allocation sites."""
-    state: AppState = request.app.state.footfall
+    state: Services = request.app.state.footfall
     try:
         await authorize_key(request, "admin")
         top = _top(request.query_params.get("top"))

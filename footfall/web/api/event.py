@@ -16,7 +16,7 @@ from footfall.ingest.clientip import client_ip
 from footfall.ingest.pipeline import ClientContext
 from footfall.ingest.request import BodyError, decode_body, decode_json_body, parse_event
 from footfall.security.ratelimit import rate_limit_headers
-from footfall.web.state import AppState
+from footfall.services import Services
 
 _CORS = [(b"access-control-allow-origin", b"*")]
 _TEXT = b"text/plain; charset=utf-8"
@@ -103,12 +103,12 @@ async def _dispatch(scope: Scope, receive: Receive, send: Send) -> None:
             ],
         )
         return
-    state: AppState = scope["app"].state.footfall
+    state: Services = scope["app"].state.footfall
     await _event(state, scope, headers, receive, send)
 
 
 async def _event(
-    state: AppState, scope: Scope, headers: dict[str, str], receive: Receive, send: Send
+    state: Services, scope: Scope, headers: dict[str, str], receive: Receive, send: Send
 ) -> None:
     """Accepts one event; 202 `ok` once it is durable (or dropped, with x-plausible-dropped)."""
     if not _accepts_json(headers.get("accept")):
@@ -154,7 +154,7 @@ async def _event(
         ip=ip,
         ip_type=headers.get("x-plausible-ip-type"),
     )
-    outcome = state.services.pipeline.process(parsed, client)
+    outcome = state.pipeline.process(parsed, client)
     if outcome.events:
         waiter = writer.submit(outcome.events, outcome.sessions)
         if waiter is None:

@@ -11,8 +11,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from footfall.lifecycle.importing import import_ndjson
+from footfall.services import Services
 from footfall.web.api.auth import ApiError, authorize_key, resolve_site
-from footfall.web.state import AppState
 
 _NO_IMPORT_SCOPE = ApiError("This API key lacks the events:import scope.", 403)
 # Imports are bulk: allow far more than a single event, still bounded.
@@ -21,8 +21,8 @@ MAX_IMPORT_BYTES = 1 << 30
 
 async def import_events(request: Request) -> Response:
     """Imports the NDJSON body; answers with the import report (400 when nothing was usable)."""
-    state: AppState = request.app.state.footfall
-    services = state.services
+    state: Services = request.app.state.footfall
+    services = state
     try:
         _, rights = await authorize_key(request, "events:import", lacking_scope=_NO_IMPORT_SCOPE)
         site = await resolve_site(request, request.query_params.get("site_id"), rights)

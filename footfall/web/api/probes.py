@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Scope
 
-from footfall.web.state import AppState
+from footfall.services import Services
 
 MIB = 1024 * 1024
 
@@ -47,9 +47,9 @@ def _disk(data_dir: Path, min_free_mb: int) -> dict[str, Any]:
     return {"ok": free >= minimum, "free_bytes": free, "min_free_bytes": minimum}
 
 
-async def _metadata(state: AppState) -> dict[str, Any]:
+async def _metadata(state: Services) -> dict[str, Any]:
     try:
-        await asyncio.to_thread(state.services.sites.reload)
+        await asyncio.to_thread(state.sites.reload)
     except Exception as exc:  # reported, not raised: this is the probe's whole job
         return {"ok": False, "error": exc.__class__.__name__}
     return {"ok": True}
@@ -61,7 +61,7 @@ async def readyz(request: Request) -> Response:
     Checks: metadata answers, the event store is writable, the disk has room, the ingest queue
     drains. The memory check is informative only (see the module docstring).
     """
-    state: AppState = request.app.state.footfall
+    state: Services = request.app.state.footfall
     settings = state.settings
     writer = state.writer
     stats = writer.stats
@@ -140,7 +140,7 @@ async def metrics_endpoint(request: Request) -> Response:
         configured and the peer neither is allowed nor gave it; 403 when no token is configured
         and the peer is not allowed.
     """
-    state: AppState = request.app.state.footfall
+    state: Services = request.app.state.footfall
     settings = state.settings
     token = settings.metrics_token
     allowed = _peer_allowed(request.scope, allow_networks(settings.metrics_allow)) or bool(

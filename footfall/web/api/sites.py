@@ -18,12 +18,11 @@ from starlette.responses import JSONResponse, Response
 
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
 from footfall.meta.access import Rights
-from footfall.meta.goals import add_goal, delete_goal, list_goals
+from footfall.meta.goals import Goal, add_goal, delete_goal, list_goals
 from footfall.meta.sites import Site
-from footfall.stats.model import Goal
+from footfall.services import Services
 from footfall.web.api.audit import request_actor
 from footfall.web.api.auth import ApiError, authorize_key, resolve_site
-from footfall.web.state import AppState
 
 GOAL_NOT_FOUND = "Goal could not be found"
 SITE_NOT_FOUND = "Site could not be found"
@@ -117,7 +116,7 @@ async def put_goal(request: Request) -> Response:
     Parameters: ``site_id``, ``goal_type`` (``event`` or ``page``), ``event_name`` or
     ``page_path``, and optionally ``display_name`` and ``custom_props`` (a JSON object).
     """
-    state: AppState = request.app.state.footfall
+    state: Services = request.app.state.footfall
     try:
         key, rights = await authorize_key(
             request, "sites:write", lacking_scope=ApiError(NO_WRITE_SCOPE, 403)
@@ -146,7 +145,7 @@ async def put_goal(request: Request) -> Response:
         site = await _site(request, domain, rights)
         goal = await asyncio.to_thread(
             add_goal,
-            state.services.meta,
+            state.meta,
             site.id,
             event_name=values["event_name"],
             page_path=values["page_path"],
@@ -205,7 +204,7 @@ def _page(
 
 async def list_site_goals(request: Request) -> Response:
     """The goals of ``site_id``, newest first, in pages of ``limit`` (100)."""
-    state: AppState = request.app.state.footfall
+    state: Services = request.app.state.footfall
     query = request.query_params
     try:
         rights = await _authorize_reader(request)
@@ -220,7 +219,7 @@ async def list_site_goals(request: Request) -> Response:
         site = await _site(request, domain, rights)
     except ApiError as exc:
         return exc.response()
-    goals = await asyncio.to_thread(list_goals, state.services.meta, site.id)
+    goals = await asyncio.to_thread(list_goals, state.meta, site.id)
     goals.reverse()
     page, meta = _page(goals, limit, after, before)
     return JSONResponse({"goals": [goal_json(g) for g in page], "meta": meta})
@@ -228,7 +227,7 @@ async def list_site_goals(request: Request) -> Response:
 
 async def delete_site_goal(request: Request) -> Response:
     """Deletes goal ``goal_id`` of ``site_id`` (query or body)."""
-    state: AppState = request.app.state.footfall
+    state: Services = request.app.state.footfall
     try:
         key, rights = await authorize_key(
             request, "sites:write", lacking_scope=ApiError(NO_WRITE_SCOPE, 403)
@@ -244,7 +243,7 @@ async def delete_site_goal(request: Request) -> Response:
             raise ApiError(GOAL_NOT_FOUND, 404)
         await asyncio.to_thread(
             delete_goal,
-            state.services.meta,
+            state.meta,
             site.id,
             int(raw_id),
             actor=request_actor(request, key),

@@ -18,11 +18,11 @@ from footfall.meta.access import Rights
 from footfall.meta.goals import list_goals
 from footfall.meta.sites import Site
 from footfall.security.ratelimit import Decision, rate_limit_headers
+from footfall.services import Services
 from footfall.stats.model import Goal, StatsQueryError
 from footfall.stats.v1 import V1Request, aggregate_json, breakdown_json, timeseries_json
 from footfall.stats.v2 import V2Request, response_json
 from footfall.web.api.auth import ApiError, authorize_key, resolve_site
-from footfall.web.state import AppState
 
 TOO_MANY_REQUESTS = (
     "Too many API requests. Your API key is limited to {limit} requests per hour. "
@@ -64,7 +64,7 @@ async def _authorize(request: Request) -> Rights:
         ApiError: The key is refused (401) or over its limit (`RateLimited`, 429).
     """
     key, rights = await authorize_key(request, "stats:read")
-    state: AppState = request.app.state.footfall
+    state: Services = request.app.state.footfall
     limit = state.rate_limits.stats_api
     if limit is None:
         return rights
@@ -89,8 +89,8 @@ async def _site_and_goals(
 ) -> tuple[Site, tuple[Goal, ...]]:
     """The site named by `domain`, if `rights` reach it, and its goals."""
     site = await resolve_site(request, domain, rights)
-    state: AppState = request.app.state.footfall
-    goals = await asyncio.to_thread(list_goals, state.services.meta, site.id)
+    state: Services = request.app.state.footfall
+    goals = await asyncio.to_thread(list_goals, state.meta, site.id)
     return site, tuple(goals)
 
 
@@ -98,13 +98,13 @@ async def _v1(request: Request) -> tuple[Site, V1Request]:
     """Authorises a v1 request and parses its parameters for the site it names."""
     rights = await _authorize(request)
     site, goals = await _site_and_goals(request, request.query_params.get("site_id"), rights)
-    state: AppState = request.app.state.footfall
+    state: Services = request.app.state.footfall
     return site, V1Request(
         request.query_params,
         site_id=site.id,
         timezone=site.timezone,
         goals=goals,
-        now=state.services.clock.now(),
+        now=state.clock.now(),
     )
 
 
@@ -112,8 +112,8 @@ async def realtime_visitors(request: Request) -> Response:
     """``GET /api/v1/stats/realtime/visitors``: visitors in the last five minutes."""
     rights = await _authorize(request)
     site = await resolve_site(request, request.query_params.get("site_id"), rights)
-    state: AppState = request.app.state.footfall
-    now = state.services.clock.now()
+    state: Services = request.app.state.footfall
+    now = state.clock.now()
     count = await asyncio.to_thread(state.stats.realtime_visitors, site.id, now)
     return _answer(request, count)
 
@@ -121,7 +121,7 @@ async def realtime_visitors(request: Request) -> Response:
 async def aggregate(request: Request) -> Response:
     """``GET /api/v1/stats/aggregate``."""
     _, v1 = await _v1(request)
-    state: AppState = request.app.state.footfall
+    state: Services = request.app.state.footfall
     query, compare = v1.aggregate()
     result = await asyncio.to_thread(state.stats.run, query)
     previous = await asyncio.to_thread(state.stats.run, compare) if compare else None
@@ -131,7 +131,7 @@ async def aggregate(request: Request) -> Response:
 async def timeseries(request: Request) -> Response:
     """``GET /api/v1/stats/timeseries``."""
     _, v1 = await _v1(request)
-    state: AppState = request.app.state.footfall
+    state: Services = request.app.state.footfall
     query = v1.timeseries()
     result = await asyncio.to_thread(state.stats.run, query)
     return _answer(request, timeseries_json(query, result))
@@ -140,7 +140,7 @@ async def timeseries(request: Request) -> Response:
 async def breakdown(request: Request) -> Response:
     """``GET /api/v1/stats/breakdown``."""
     _, v1 = await _v1(request)
-    state: AppState = request.app.state.footfall
+    state: Services = request.app.state.footfall
     query, compare, _ = v1.breakdown()
     result = await asyncio.to_thread(state.stats.run, query)
     previous = await asyncio.to_thread(state.stats.run, compare) if compare else None
@@ -163,7 +163,7 @@ async def query_v2(request: Request) -> Response:
     if site_id is not None and not isinstance(site_id, str):
         raise StatsQueryError("#/site_id: Type mismatch. Expected String.")
     site, goals = await _site_and_goals(request, site_id, rights)
-    state: AppState = request.app.state.footfall
+    state: Services = request.app.state.footfall
     first = None
     if body.get("date_range") == "all":
         # Only "all" needs the first day with data: spare every other query the scan.
@@ -173,7 +173,7 @@ async def query_v2(request: Request) -> Response:
         site_id=site.id,
         timezone=site.timezone,
         goals=goals,
-        now=state.services.clock.now(),
+        now=state.clock.now(),
         first_data_day=first,
     )
     query = v2.query()

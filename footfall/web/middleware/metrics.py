@@ -12,9 +12,8 @@ from footfall.monitoring.metrics import REQUEST_SCOPE, Metrics, route_of
 class MetricsMiddleware:
     """Counts and times every request that goes through the middleware stack (pure ASGI)."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.metrics = metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Passes the request on, then records its route template, status and duration."""
@@ -35,6 +34,9 @@ class MetricsMiddleware:
             await self.app(scope, receive, send_recording)
         finally:
             REQUEST_SCOPE.reset(token)
-            self.metrics.observe(
-                scope["method"], route_of(scope), status, time.perf_counter() - started
-            )
+            # The app's metrics belong to its services, bound when the lifespan opened them.
+            metrics: Metrics | None = getattr(scope.get("app"), "metrics", None)
+            if metrics is not None:
+                metrics.observe(
+                    scope["method"], route_of(scope), status, time.perf_counter() - started
+                )

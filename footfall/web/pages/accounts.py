@@ -41,9 +41,9 @@ from footfall.meta.logins import (
 )
 from footfall.meta.users import MIN_PASSWORD_CHARS, User, has_users
 from footfall.security.ratelimit import Decision, rate_limit_headers
+from footfall.services import Services
 from footfall.web.middleware.clients import request_is_https, trusted_client_ip
 from footfall.web.pages.templating import render
-from footfall.web.state import AppState
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +70,8 @@ class FormRefused(Exception):
         self.status = status
 
 
-def _state(request: Request) -> AppState:
-    state: AppState = request.app.state.footfall
+def _state(request: Request) -> Services:
+    state: Services = request.app.state.footfall
     return state
 
 
@@ -84,9 +84,7 @@ async def current_user(request: Request) -> User | None:
     found = None
     if token is not None:
         state = _state(request)
-        found = await asyncio.to_thread(
-            session_user, state.services.meta, token, now=state.services.clock.now()
-        )
+        found = await asyncio.to_thread(session_user, state.meta, token, now=state.clock.now())
     request.scope["footfall"]["user"] = found
     return found
 
@@ -235,9 +233,7 @@ def login_redirect(request: Request) -> RedirectResponse:
 def _sign_in(request: Request, response: Response, user: User) -> None:
     state = _state(request)
     lifetime = dt.timedelta(hours=state.settings.session_hours)
-    token = create_session(
-        state.services.meta, user.id, now=state.services.clock.now(), lifetime=lifetime
-    )
+    token = create_session(state.meta, user.id, now=state.clock.now(), lifetime=lifetime)
     response.set_cookie(
         SESSION_COOKIE,
         state.signer.sign(_SESSION_PURPOSE, token),
@@ -254,7 +250,7 @@ def _sign_in(request: Request, response: Response, user: User) -> None:
 async def setup_page(request: Request) -> Response:
     """GET/POST /setup: creates the first admin; closed once any user exists."""
     state = _state(request)
-    meta = state.services.meta
+    meta = state.meta
     if await asyncio.to_thread(has_users, meta):
         return redirect("/login")
     if request.method == "GET":
@@ -310,7 +306,7 @@ async def login_page(request: Request) -> Response:
     """GET/POST /login: signs a user in."""
     state = _state(request)
     if request.method == "GET":
-        if not await asyncio.to_thread(has_users, state.services.meta):
+        if not await asyncio.to_thread(has_users, state.meta):
             return redirect("/setup")
         if await current_user(request) is not None:
             return redirect(safe_next(request.query_params.get("next")))
@@ -334,10 +330,10 @@ async def login_page(request: Request) -> Response:
     policy = LoginPolicy(settings.login_lockout_after, settings.login_lockout_minutes)
     result = await asyncio.to_thread(
         attempt_login,
-        state.services.meta,
+        state.meta,
         email,
         password,
-        now=state.services.clock.now(),
+        now=state.clock.now(),
         policy=policy,
         ip=trusted_client_ip(request),
     )
@@ -367,11 +363,11 @@ async def logout(request: Request) -> Response:
     user = await current_user(request)
     token = _session_token(request)
     if token is not None:
-        await asyncio.to_thread(end_session, state.services.meta, token)
+        await asyncio.to_thread(end_session, state.meta, token)
     if user is not None:
         await asyncio.to_thread(
             record,
-            state.services.meta,
+            state.meta,
             actor=f"user:{user.email}",
             action="logout",
             target=user.email,

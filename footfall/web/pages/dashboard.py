@@ -22,6 +22,7 @@ from footfall.meta.shared_links import check_link_password, find_link
 from footfall.meta.sites import Site, list_sites
 from footfall.meta.users import User, has_users
 from footfall.security.ratelimit import rate_limit_headers
+from footfall.services import Services
 from footfall.web.middleware.clients import request_is_https, trusted_client_ip
 from footfall.web.pages import charts, formatting
 from footfall.web.pages.accounts import (
@@ -42,7 +43,6 @@ from footfall.web.pages.dashboard_data import (
     build_dashboard,
     sparkline,
 )
-from footfall.web.state import AppState
 
 SHARE_COOKIE = "footfall_share"
 _SHARE_PURPOSE = "share"
@@ -51,20 +51,20 @@ SHARE_UNLOCK_SECONDS = 24 * 3600
 UNLOCK_REFUSED = "The password is not correct."
 
 
-def _state(request: Request) -> AppState:
-    state: AppState = request.app.state.footfall
+def _state(request: Request) -> Services:
+    state: Services = request.app.state.footfall
     return state
 
 
 def _readable(request: Request, user: User, domain: str) -> Site | None:
-    return readable_site(_state(request).services.meta, user.id, domain)
+    return readable_site(_state(request).meta, user.id, domain)
 
 
 async def sites_page(request: Request) -> Response:
     """GET /: every site the user may read, with 24-hour visitors and a sparkline."""
     user = await current_user(request)
     if user is None:
-        if not await asyncio.to_thread(has_users, _state(request).services.meta):
+        if not await asyncio.to_thread(has_users, _state(request).meta):
             return redirect("/setup")
         return login_redirect(request)
     rows = await asyncio.to_thread(_site_rows, request, user)
@@ -73,9 +73,9 @@ async def sites_page(request: Request) -> Response:
 
 def _site_rows(request: Request, user: User) -> list[dict[str, Any]]:
     state = _state(request)
-    meta = state.services.meta
+    meta = state.meta
     allowed = sites_for_user(meta, user.id)
-    now = state.services.clock.now()
+    now = state.clock.now()
     rows = []
     for site in list_sites(meta):
         if allowed is not None and site.id not in allowed:
@@ -103,9 +103,9 @@ async def _render_dashboard(
 ) -> Response:
     state = _state(request)
     board_state = _board_state(request)
-    goals = tuple(await asyncio.to_thread(list_goals, state.services.meta, site.id))
+    goals = tuple(await asyncio.to_thread(list_goals, state.meta, site.id))
     board = await asyncio.to_thread(
-        build_dashboard, state.stats, site, goals, board_state, state.services.clock.now()
+        build_dashboard, state.stats, site, goals, board_state, state.clock.now()
     )
     monthly = board_state.period in ("6mo", "12mo")
     chart = charts.line_chart(
@@ -147,7 +147,7 @@ async def site_dashboard(request: Request) -> Response:
 
 async def _realtime(request: Request, site: Site) -> Response:
     state = _state(request)
-    now = state.services.clock.now()
+    now = state.clock.now()
     count = await asyncio.to_thread(state.stats.realtime_visitors, site.id, now)
     return Response(
         orjson.dumps({"visitors": count}),
@@ -182,7 +182,7 @@ async def _shared_site(request: Request) -> tuple[Any, Site] | None:
     slug = request.path_params["slug"]
     if len(slug) > 64:
         return None
-    return await asyncio.to_thread(find_link, _state(request).services.meta, slug)
+    return await asyncio.to_thread(find_link, _state(request).meta, slug)
 
 
 async def shared_dashboard(request: Request) -> Response:
@@ -219,7 +219,7 @@ async def _unlock(request: Request, slug: str, site: Site) -> Response:
                 request, "share_password.html", context, status_code=429, headers=headers
             )
     password = form_field(form, "password", 4096)
-    if not await asyncio.to_thread(check_link_password, state.services.meta, slug, password):
+    if not await asyncio.to_thread(check_link_password, state.meta, slug, password):
         context = {"site": site, "error": UNLOCK_REFUSED}
         return render_page(request, "share_password.html", context, status_code=400)
     response = redirect(f"/share/{slug}")

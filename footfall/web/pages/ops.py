@@ -19,6 +19,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from footfall.monitoring.history import Sample
+from footfall.services import Services
 from footfall.web.pages import charts
 from footfall.web.pages.accounts import (
     current_user,
@@ -27,7 +28,6 @@ from footfall.web.pages.accounts import (
     redirect,
     render_page,
 )
-from footfall.web.state import AppState
 
 RANGES = {"1h": 3600.0, "6h": 6 * 3600.0, "24h": 86400.0, "7d": 7 * 86400.0}
 DEFAULT_RANGE = "1h"
@@ -94,12 +94,12 @@ class Window:
         return sorted(found)
 
 
-def _state(request: Request) -> AppState:
-    state: AppState = request.app.state.footfall
+def _state(request: Request) -> Services:
+    state: Services = request.app.state.footfall
     return state
 
 
-def _window(state: AppState, key: str) -> Window:
+def _window(state: Services, key: str) -> Window:
     now = time.time()
     history = state.history
     samples = history.samples(now - RANGES[key], now)
@@ -128,7 +128,7 @@ def _chart(
     return (f"{title} ({unit})" if unit else title), svg
 
 
-def _performance(window: Window, state: AppState) -> dict[str, Any]:
+def _performance(window: Window, state: Services) -> dict[str, Any]:
     routes = window.suffixes("p95_ms:")
     step = window.step
     rows: list[dict[str, Any]] = []
@@ -172,7 +172,7 @@ def _performance(window: Window, state: AppState) -> dict[str, Any]:
     return {"routes": rows, "charts": charts_out, "slow": state.metrics.slow_queries.slowest()}
 
 
-def _resources(window: Window, state: AppState) -> dict[str, Any]:
+def _resources(window: Window, state: Services) -> dict[str, Any]:
     gens = [(f"gen {g}", f"gc_collections_per_s:{g}") for g in range(3)]
     pauses = [(f"gen {g}", f"gc_pause_ms:{g}") for g in range(3)]
     reuse = [(name, f"pool_reuse:{name}") for name in window.suffixes("pool_reuse:")]
@@ -194,7 +194,7 @@ def _resources(window: Window, state: AppState) -> dict[str, Any]:
     return {"charts": out, "leak": leaks}
 
 
-def _errors(window: Window, state: AppState) -> dict[str, Any]:
+def _errors(window: Window, state: Services) -> dict[str, Any]:
     routes: list[dict[str, Any]] = []
     step = window.step
     for route in window.suffixes("errors_5xx_per_s:"):
@@ -212,7 +212,7 @@ def _errors(window: Window, state: AppState) -> dict[str, Any]:
     return {"charts": [chart], "routes": routes, "groups": state.metrics.errors.groups()}
 
 
-_BUILDERS: dict[str, Callable[[Window, AppState], dict[str, Any]]] = {
+_BUILDERS: dict[str, Callable[[Window, Services], dict[str, Any]]] = {
     "performance": _performance,
     "resources": _resources,
     "errors": _errors,

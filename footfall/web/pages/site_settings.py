@@ -41,6 +41,7 @@ from footfall.meta.keys import SCOPES, ApiKey, create_key, list_keys, revoke_key
 from footfall.meta.shared_links import create_link, delete_link, list_links
 from footfall.meta.sites import Site, set_site_timezone
 from footfall.meta.users import MIN_PASSWORD_CHARS, User, list_users
+from footfall.services import Services
 from footfall.web.middleware.clients import request_is_https, trusted_client_ip
 from footfall.web.pages import tracker
 from footfall.web.pages.accounts import (
@@ -54,7 +55,6 @@ from footfall.web.pages.accounts import (
     refused,
     render_page,
 )
-from footfall.web.state import AppState
 
 ADMINS_ONLY = "Only an admin can change this setting."
 # The texts a ``?done=`` parameter may pick: nothing from the URL is ever shown as it is.
@@ -80,13 +80,13 @@ def time_zones() -> tuple[str, ...]:
     return tuple(sorted(zoneinfo.available_timezones()))
 
 
-def _state(request: Request) -> AppState:
-    state: AppState = request.app.state.footfall
+def _state(request: Request) -> Services:
+    state: Services = request.app.state.footfall
     return state
 
 
 def _meta(request: Request) -> sa.Engine:
-    return _state(request).services.meta
+    return _state(request).meta
 
 
 def base_url(request: Request) -> str:
@@ -169,7 +169,7 @@ def _members(engine: sa.Engine, site: Site) -> tuple[list[User], list[str]]:
 def _page_data(request: Request, user: User, site: Site) -> dict[str, Any]:
     """What the page shows `user`, read from the metadata store (runs in a thread)."""
     engine = _meta(request)
-    now = _state(request).services.clock.now()
+    now = _state(request).clock.now()
     admin = user.role == "admin"
     base = base_url(request)
     data: dict[str, Any] = {
@@ -424,7 +424,7 @@ async def create_key_form(change: Change) -> Response:
     context = {
         "user": change.user,
         "site": change.site,
-        "key": _key_row(key, _state(change.request).services.clock.now()),
+        "key": _key_row(key, _state(change.request).clock.now()),
         "secret": secret,
         "stats_url": f"{base_url(change.request)}/api/v1/stats/aggregate",
     }

@@ -1,9 +1,9 @@
-"""SQL for one part of a query plan, in a backend's dialect.
+"""What every part of one query shares: bound parameters, the site's range, filters, goals.
 
-The planner (`footfall.stats.plan`) decides which table answers which metrics; this module
-turns one such part into SQL text plus bound parameters. Every user-supplied value becomes a
-numbered parameter; only names defined in code (columns, functions) are written into the text.
-A backend supplies a `Dialect`: DuckDB here, ClickHouse later, without touching the planner.
+The planner (`footfall.stats.plan`) decides which table answers which metric; `Scope` turns
+the query's range and filters into SQL conditions on one table. Every user-supplied value
+becomes a numbered parameter; only names defined in code (columns, functions) are written into
+the text, spelled by the backend's `Dialect`.
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ from footfall.stats.model import (
     Condition,
     Filter,
     Goal,
-    Granularity,
     HasDone,
     Not,
     Or,
 )
+from footfall.stats.sql.dialect import Dialect
 
 Table = Literal["events", "sessions", "engagement"]
 _PLACEHOLDER = re.compile(r"\$(\d+)")
@@ -62,63 +62,6 @@ SESSION_TABLE_COLUMNS: dict[str, str] = {
 }
 # A page or hostname filter on the sessions table means the session's entry (Plausible).
 SESSION_EVENT_ALIASES: dict[str, str] = {"event:page": "entry_page", "event:hostname": "hostname"}
-
-
-class Dialect:
-    """DuckDB's spelling of the few things that differ between SQL engines."""
-
-    def local_time(self, column: str, tz: str) -> str:
-        """A naive-UTC timestamp column as naive local time in the zone `tz` (a placeholder)."""
-        return f"timezone({tz}, timezone('UTC', {column}))"
-
-    def bucket(self, local: str, granularity: Granularity, first_day: str) -> str:
-        """The label text of the bucket a local timestamp falls in."""
-        if granularity == "hour":
-            return f"strftime(date_trunc('hour', {local}), '%Y-%m-%d %H:00:00')"
-        if granularity == "day":
-            return f"strftime({local}, '%Y-%m-%d')"
-        if granularity == "week":
-            return f"strftime(greatest(date_trunc('week', {local}), {first_day}), '%Y-%m-%d')"
-        return f"strftime({local}, '%Y-%m-01')"
-
-    def regex(self, column: str, pattern: str) -> str:
-        """True when the RE2 `pattern` matches anywhere in the column (partial match).
-
-        As in ClickHouse's `match` (Plausible), ``.`` also matches line breaks.
-        """
-        return f"regexp_matches({column}, {pattern}, 's')"
-
-    def like(self, column: str, pattern: str) -> str:
-        """True when the whole column matches a LIKE pattern (backslash escapes)."""
-        return f"({column} LIKE {pattern} ESCAPE '\\')"
-
-    def contains(self, column: str, needle: str, *, case_sensitive: bool) -> str:
-        """True when the column contains `needle`."""
-        if case_sensitive:
-            return f"contains({column}, {needle})"
-        return f"contains(lower({column}), lower({needle}))"
-
-    def prop_value(self, keys: str, values: str, key: str) -> str:
-        """The value of custom property `key`, NULL when absent."""
-        return f"{values}[list_position({keys}, {key})]"
-
-    def has_prop(self, keys: str, key: str) -> str:
-        """True when the event has custom property `key`."""
-        return f"list_contains({keys}, {key})"
-
-    def distinct_visitors(self, bounds: tuple[str, str] | None) -> str:
-        """Exact distinct visitors; with the range's visitor-number bounds, as a bitmap.
-
-        Visitor numbers are dense (see ADR 0007), so a bitmap per group counts them exactly
-        at a fraction of a hash set's cost.
-        """
-        if bounds is None:
-            return "count(DISTINCT visitor)"
-        return f"bit_count(bitstring_agg(visitor, {bounds[0]}, {bounds[1]}))"
-
-    def round_half_even(self, expr: str, digits: int) -> str:
-        """Rounding as ClickHouse does it on floats (ties to even)."""
-        return f"round_even(({expr})::DOUBLE, {digits})::DOUBLE"
 
 
 @dataclass
@@ -339,40 +282,3 @@ class Scope:
             else columns[dim]
         )
         return column
-
-
-def metric_sql(
-    metric: str, table: str, d: Dialect, bounds: tuple[str, str] | None, *, smear: bool
-) -> str:
-    """The SQL aggregate of `metric` over `table` (events, sessions or engagement rows).
-
-    Args:
-        metric: A base metric name.
-        table: Which table the aggregate reads.
-        d: The SQL dialect.
-        bounds: The visitor-number bounds for the exact distinct count, if known.
-        smear: Sessions may appear once per event (joined), so count them distinctly.
-    """
-    if metric == "visitors":
-        return d.distinct_visitors(bounds)
-    if table == "sessions":
-        sessions = "count(DISTINCT session_id)" if smear else "count(*)"
-        return {
-            "visits": sessions,
-            "pageviews": "coalesce(sum(pageviews), 0)",
-            "events": "coalesce(sum(events), 0)",
-            "bounce_rate": d.round_half_even(
-                f"100 * sum(is_bounce::INTEGER) / nullif({sessions}, 0)", 0
-            ),
-            "visit_duration": d.round_half_even("avg(duration)", 0),
-            "views_per_visit": d.round_half_even(f"sum(pageviews) / nullif({sessions}, 0)", 2),
-        }[metric]
-    if table == "engagement":
-        return d.round_half_even(
-            "sum(engagement_time) / 1000 / nullif(count(DISTINCT session_id), 0)", 0
-        )
-    return {
-        "visits": "count(DISTINCT session_id)",
-        "pageviews": "count(*) FILTER (WHERE name = 'pageview')",
-        "events": "count(*)",
-    }[metric]

@@ -1,0 +1,1 @@
+"""State shared by every footfall process of one installation, kept in Redis."""

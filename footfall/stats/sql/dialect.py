@@ -1,0 +1,114 @@
+"""The few things SQL engines spell differently, as one interface the query builders call.
+
+A backend's dialect is chosen by `dialect_for` from the event store's `backend` name. Every
+method returns SQL text built from its arguments, which are column names or expressions
+written by footfall, or ``$n`` placeholders; none ever receives user text.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+from footfall.stats.model import Granularity
+
+
+class Dialect(ABC):
+    """SQL spellings a backend must supply."""
+
+    name: str
+
+    @abstractmethod
+    def local_time(self, column: str, tz: str) -> str:
+        """A naive-UTC timestamp column as naive local time in the zone `tz` (a placeholder)."""
+
+    @abstractmethod
+    def bucket(self, local: str, granularity: Granularity, first_day: str) -> str:
+        """The label text (``YYYY-MM-DD[ HH:00:00]``) of the bucket a local timestamp is in.
+
+        Weeks start on Monday, but never before `first_day` (the range's first local day).
+        """
+
+    @abstractmethod
+    def timestamp(self, value: str) -> str:
+        """A placeholder or expression as a naive timestamp."""
+
+    @abstractmethod
+    def slot(self, column: str) -> str:
+        """The start of the 15-minute slot a naive-UTC timestamp falls in."""
+
+    @abstractmethod
+    def explode_slots(self, first: str, last: str) -> str:
+        """A select-list expression giving one row per 15-minute slot from `first` to `last`.
+
+        `first` is floored to its slot; `last` is inclusive.
+        """
+
+    @abstractmethod
+    def explode_present(self, items: list[str]) -> str:
+        """A select-list expression giving one row per item of `items` that is not NULL."""
+
+    @abstractmethod
+    def explode(self, column: str) -> str:
+        """A select-list expression giving one row per element of a list column."""
+
+    @abstractmethod
+    def list_length(self, column: str) -> str:
+        """The number of elements of a list column."""
+
+    @abstractmethod
+    def regex(self, column: str, pattern: str) -> str:
+        """True when the RE2 `pattern` matches anywhere in the column (partial match).
+
+        As in ClickHouse's `match` (Plausible), ``.`` also matches line breaks.
+        """
+
+    @abstractmethod
+    def like(self, column: str, pattern: str) -> str:
+        """True when the whole column matches a LIKE pattern (backslash escapes)."""
+
+    @abstractmethod
+    def contains(self, column: str, needle: str, *, case_sensitive: bool) -> str:
+        """True when the column contains `needle`."""
+
+    @abstractmethod
+    def prop_value(self, keys: str, values: str, key: str) -> str:
+        """The value of custom property `key`, NULL when absent."""
+
+    @abstractmethod
+    def has_prop(self, keys: str, key: str) -> str:
+        """True when the event has custom property `key`."""
+
+    @abstractmethod
+    def distinct_visitors(self, bounds: tuple[str, str] | None) -> str:
+        """Exact distinct visitors; with the range's visitor-number bounds where that helps."""
+
+    @abstractmethod
+    def approx_distinct(self, column: str) -> str:
+        """A fast estimate of the column's distinct values (only used to size plans)."""
+
+    @abstractmethod
+    def count_if(self, condition: str) -> str:
+        """How many rows of the group meet `condition`."""
+
+    @abstractmethod
+    def aggregate_if(self, function: str, expr: str, condition: str) -> str:
+        """An aggregate (``max``, ``sum``, ``avg``) over the rows that meet `condition`."""
+
+    @abstractmethod
+    def round_half_even(self, expr: str, digits: int) -> str:
+        """Rounding as ClickHouse does it on floats (ties to even), as a float."""
+
+
+def dialect_for(backend: str) -> Dialect:
+    """The dialect of an event-store backend by its name.
+
+    Raises:
+        ValueError: No dialect for that backend.
+    """
+    from footfall.stats.sql.duckdb import DuckDBDialect
+
+    dialects: dict[str, type[Dialect]] = {"duckdb": DuckDBDialect}
+    try:
+        return dialects[backend]()
+    except KeyError:
+        raise ValueError(f"no SQL dialect for the event store backend {backend!r}") from None

@@ -1,0 +1,99 @@
+"""DuckDB's spelling of the stats engine's SQL (text only: this module imports no driver)."""
+
+from __future__ import annotations
+
+from footfall.stats.model import Granularity
+from footfall.stats.sql.dialect import Dialect
+
+
+class DuckDBDialect(Dialect):
+    """SQL for DuckDB."""
+
+    name = "duckdb"
+
+    def local_time(self, column: str, tz: str) -> str:
+        """A naive-UTC timestamp column as naive local time in the zone `tz`."""
+        return f"timezone({tz}, timezone('UTC', {column}))"
+
+    def bucket(self, local: str, granularity: Granularity, first_day: str) -> str:
+        """The label text of the bucket a local timestamp falls in."""
+        if granularity == "hour":
+            return f"strftime(date_trunc('hour', {local}), '%Y-%m-%d %H:00:00')"
+        if granularity == "day":
+            return f"strftime({local}, '%Y-%m-%d')"
+        if granularity == "week":
+            return f"strftime(greatest(date_trunc('week', {local}), {first_day}), '%Y-%m-%d')"
+        return f"strftime({local}, '%Y-%m-01')"
+
+    def timestamp(self, value: str) -> str:
+        """A placeholder or expression as a naive timestamp."""
+        return f"CAST({value} AS TIMESTAMP)"
+
+    def slot(self, column: str) -> str:
+        """The start of the 15-minute slot of a timestamp."""
+        return f"time_bucket(INTERVAL 15 MINUTE, {column})"
+
+    def explode_slots(self, first: str, last: str) -> str:
+        """One row per 15-minute slot from `first` (floored) to `last`."""
+        return f"unnest(generate_series({self.slot(first)}, {last}, INTERVAL 15 MINUTE))"
+
+    def explode_present(self, items: list[str]) -> str:
+        """One row per item that is not NULL."""
+        listed = ", ".join(items) if items else "NULL"
+        return f"unnest(list_filter([{listed}], lambda x: x IS NOT NULL))"
+
+    def explode(self, column: str) -> str:
+        """One row per element of a list column."""
+        return f"unnest({column})"
+
+    def list_length(self, column: str) -> str:
+        """The number of elements of a list column."""
+        return f"len({column})"
+
+    def regex(self, column: str, pattern: str) -> str:
+        """A partial RE2 match where ``.`` also matches line breaks."""
+        return f"regexp_matches({column}, {pattern}, 's')"
+
+    def like(self, column: str, pattern: str) -> str:
+        """A whole-value LIKE match with backslash escapes."""
+        return f"({column} LIKE {pattern} ESCAPE '\\')"
+
+    def contains(self, column: str, needle: str, *, case_sensitive: bool) -> str:
+        """True when the column contains `needle`."""
+        if case_sensitive:
+            return f"contains({column}, {needle})"
+        return f"contains(lower({column}), lower({needle}))"
+
+    def prop_value(self, keys: str, values: str, key: str) -> str:
+        """The value of custom property `key`, NULL when absent."""
+        return f"{values}[list_position({keys}, {key})]"
+
+    def has_prop(self, keys: str, key: str) -> str:
+        """True when the event has custom property `key`."""
+        return f"list_contains({keys}, {key})"
+
+    def distinct_visitors(self, bounds: tuple[str, str] | None) -> str:
+        """Exact distinct visitors; with the range's visitor-number bounds, as a bitmap.
+
+        Visitor numbers are dense (see ADR 0007), so a bitmap per group counts them exactly
+        at a fraction of a hash set's cost.
+        """
+        if bounds is None:
+            return "count(DISTINCT visitor)"
+        return f"bit_count(bitstring_agg(visitor, {bounds[0]}, {bounds[1]}))"
+
+    def approx_distinct(self, column: str) -> str:
+        """DuckDB's HyperLogLog estimate."""
+        return f"approx_count_distinct({column})"
+
+    def count_if(self, condition: str) -> str:
+        """Rows of the group that meet `condition`."""
+        return f"count(*) FILTER (WHERE {condition})"
+
+    def aggregate_if(self, function: str, expr: str, condition: str) -> str:
+        """An aggregate over the rows that meet `condition`."""
+        return f"{function}({expr}) FILTER (WHERE {condition})"
+
+    def round_half_even(self, expr: str, digits: int) -> str:
+        """Rounding as ClickHouse does it on floats (ties to even)."""
+        return f"round_even(({expr})::DOUBLE, {digits})::DOUBLE"

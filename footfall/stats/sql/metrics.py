@@ -1,0 +1,42 @@
+"""The SQL aggregate of each base metric, per table the planner can choose."""
+
+from __future__ import annotations
+
+from footfall.stats.sql.dialect import Dialect
+
+
+def metric_sql(
+    metric: str, table: str, d: Dialect, bounds: tuple[str, str] | None, *, smear: bool
+) -> str:
+    """The SQL aggregate of `metric` over `table` (events, sessions or engagement rows).
+
+    Args:
+        metric: A base metric name.
+        table: Which table the aggregate reads.
+        d: The SQL dialect.
+        bounds: The visitor-number bounds for the exact distinct count, if known.
+        smear: Sessions may appear once per event (joined), so count them distinctly.
+    """
+    if metric == "visitors":
+        return d.distinct_visitors(bounds)
+    if table == "sessions":
+        sessions = "count(DISTINCT session_id)" if smear else "count(*)"
+        return {
+            "visits": sessions,
+            "pageviews": "coalesce(sum(pageviews), 0)",
+            "events": "coalesce(sum(events), 0)",
+            "bounce_rate": d.round_half_even(
+                f"100 * sum(CAST(is_bounce AS INTEGER)) / nullif({sessions}, 0)", 0
+            ),
+            "visit_duration": d.round_half_even("avg(duration)", 0),
+            "views_per_visit": d.round_half_even(f"sum(pageviews) / nullif({sessions}, 0)", 2),
+        }[metric]
+    if table == "engagement":
+        return d.round_half_even(
+            "sum(engagement_time) / 1000 / nullif(count(DISTINCT session_id), 0)", 0
+        )
+    return {
+        "visits": "count(DISTINCT session_id)",
+        "pageviews": d.count_if("name = 'pageview'"),
+        "events": "count(*)",
+    }[metric]

@@ -1,0 +1,40 @@
+"""Every route footfall serves, in one list (``POST /api/event`` is also served ahead of it)."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute, Mount, Route
+
+from footfall.web.api import audit, debug, docs, event, imports, probes, sites, stats
+from footfall.web.middleware import profiling
+from footfall.web.pages import accounts, dashboard, ops, site_settings, tracker
+from footfall.web.pages.templating import static_files
+
+
+def routes() -> list[BaseRoute]:
+    """The app's routes, JSON APIs first, then probes, assets and pages."""
+    return [
+        Route("/api/event", event.EventEndpoint(), methods=["POST", "OPTIONS"]),
+        Route("/api/import", imports.import_events, methods=["POST"]),
+        Route("/api/v1/sites/goals", sites.put_goal, methods=["PUT"]),
+        Route("/api/v1/sites/goals", sites.list_site_goals, methods=["GET"]),
+        Route("/api/v1/sites/goals/{goal_id}", sites.delete_site_goal, methods=["DELETE"]),
+        Route("/api/v1/audit", audit.audit_entries, methods=["GET"]),
+        Route("/api/v1/debug/memory", debug.memory, methods=["GET"]),
+        Route("/api/v1/debug/profile", profiling.profile_loop, methods=["GET"]),
+        Route("/api/v1/stats/realtime/visitors", stats.realtime_visitors, methods=["GET"]),
+        Route("/api/v1/stats/aggregate", stats.aggregate, methods=["GET"]),
+        Route("/api/v1/stats/timeseries", stats.timeseries, methods=["GET"]),
+        Route("/api/v1/stats/breakdown", stats.breakdown, methods=["GET"]),
+        Route("/api/v2/query", stats.query_v2, methods=["POST"]),
+        Route("/api/docs", docs.api_docs, methods=["GET"]),
+        Route("/api/docs/openapi.json", docs.openapi_json, methods=["GET"]),
+        Route("/healthz", probes.healthz, methods=["GET"]),
+        *tracker.ROUTES,
+        Route("/readyz", probes.readyz, methods=["GET"]),
+        Route("/metrics", probes.metrics_endpoint, methods=["GET"]),
+        Mount("/static", app=static_files(), name="static"),
+        *accounts.ROUTES,
+        *dashboard.ROUTES,
+        *site_settings.ROUTES,
+        *ops.ROUTES,
+    ]
