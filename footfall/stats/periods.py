@@ -10,10 +10,10 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from footfall.stats.inspect import inspect
 from footfall.stats.model import Granularity, StatsQueryError
 
 _SECOND = dt.timedelta(seconds=1)
@@ -206,7 +206,7 @@ def v2_date_range(
             bounds = _v2_explicit(first, last, tz)
             if bounds is not None:
                 return bounds
-    raise StatsQueryError(f"#/date_range: Invalid date range {_inspect(value)}")
+    raise StatsQueryError(f"#/date_range: Invalid date range {inspect(value)}")
 
 
 def _v2_shorthand(value: str, today: dt.date, first_data_day: dt.date | None) -> DateRange | None:
@@ -266,78 +266,6 @@ def _iso_datetime(text: str) -> dt.datetime | None:
         return local - offset if sign == "+" else local + offset
     except OverflowError:
         return None
-
-
-_ESCAPES = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-    "\v": "\\v",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\x1b": "\\e",
-    "\x07": "\\a",
-    "\x7f": "\\d",
-}
-_INSPECT_LIMIT = 50
-
-
-def _inspect(value: object) -> str:
-    """Renders a decoded JSON value as Elixir's `inspect/1` does, for Plausible's messages."""
-    if value is None:
-        return "nil"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        # Elixir always shows a fraction and writes exponents as "e20", not "e+20".
-        mantissa, _, exponent = repr(value).partition("e")
-        mantissa = mantissa if "." in mantissa or not mantissa[-1].isdigit() else mantissa + ".0"
-        return mantissa + (f"e{int(exponent)}" if exponent else "")
-    if isinstance(value, str):
-        return _inspect_string(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_limited(_inspect(item) for item in value)) + "]"
-    if isinstance(value, dict):
-        # Small Elixir maps print their keys in term order: strings compare bytewise.
-        keys = sorted(value, key=lambda key: str(key).encode("utf-8", "surrogatepass"))
-        pairs = (f"{_inspect(key)} => {_inspect(value[key])}" for key in keys)
-        return "%{" + ", ".join(_limited(pairs)) + "}"
-    return repr(value)
-
-
-def _limited(items: Iterable[str]) -> list[str]:
-    # Elixir's inspect shows at most 50 items of a collection, then "...".
-    out: list[str] = []
-    for item in items:
-        if len(out) == _INSPECT_LIMIT:
-            out.append("...")
-            break
-        out.append(item)
-    return out
-
-
-def _inspect_string(value: str) -> str:
-    if not all(_printable(char) for char in value):
-        # Elixir shows a binary that is not printable text as its bytes.
-        data = value.encode("utf-8", "surrogatepass")
-        return "<<" + ", ".join(str(byte) for byte in data) + ">>"
-    body = "".join(_ESCAPES.get(char, char) for char in value)
-    return '"' + body.replace("#{", "\\#{") + '"'
-
-
-def _printable(char: str) -> bool:
-    code = ord(char)
-    return (
-        char in _ESCAPES
-        or 0x20 <= code <= 0x7E
-        or 0xA0 <= code <= 0xD7FF
-        or 0xE000 <= code <= 0xFFFD
-        or 0x10000 <= code <= 0x10FFFF
-    )
 
 
 # --- Ranges, bounds and comparison ----------------------------------------------------------

@@ -1,0 +1,184 @@
+"""The settings: every knob footfall has, typed, documented and validated at start-up.
+
+Values come from command-line flags, then ``FOOTFALL_<NAME>`` environment variables, then the
+defaults in the registry (`footfall.settings.registry`). A secret may also be read from the
+file named by ``FOOTFALL_<NAME>_FILE``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from footfall.errors import ConfigError
+from footfall.settings.registry import (
+    REDACTED,
+    REGISTRY,
+    Setting,
+    check_secret_key,
+)
+
+__all__ = [
+    "REDACTED",
+    "REGISTRY",
+    "Setting",
+    "Settings",
+    "check_secret_key",
+    "describe",
+    "load_settings",
+]
+
+_BY_NAME = {setting.name: setting for setting in REGISTRY}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """The validated configuration of one footfall process. Built by `load_settings`."""
+
+    data_dir: Path = Path("footfall-data")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    database_url: str = dataclasses.field(default="", repr=False)
+    log_level: str = "info"
+    ingest_queue_size: int = 50_000
+    commit_max_batch: int = 20_000
+    commit_max_wait_ms: int = 0
+    apply_interval_ms: int = 1000
+    session_flush_ms: int = 5000
+    session_cache_size: int = 500_000
+    ua_cache_size: int = 50_000
+    max_body_bytes: int = 1_000_000
+    access_log: bool = False
+    redis_url: str | None = dataclasses.field(default=None, repr=False)
+    query_cache_entries: int = 2000
+    query_cache_live_ttl_s: float = 5.0
+    query_cache_past_ttl_s: float = 86_400.0
+    query_timeout_ms: int = 10_000
+    cors_origins: str = ""
+    ingest_rate_limit: str = "100/second"
+    stats_api_hourly_limit: int = 1_000_000
+    environment: str = "auto"
+    secret_key: str = dataclasses.field(default="", repr=False)
+    secret_key_fallbacks: str = dataclasses.field(default="", repr=False)
+    trusted_proxies: str = "127.0.0.1,::1"
+    session_hours: int = 336
+    login_rate_limit: str = "20/minute"
+    login_account_rate_limit: str = "10/minute"
+    login_lockout_after: int = 10
+    login_lockout_minutes: int = 15
+    log_format: str = "json"
+    metrics_token: str = dataclasses.field(default="", repr=False)
+    metrics_allow: str = "127.0.0.1,::1"
+    min_free_disk_mb: int = 500
+    cache_warming: bool = True
+    cache_warming_budget_ms: int = 2000
+    ops_sample_seconds: float = 10.0
+
+    @property
+    def metadata_url(self) -> str:
+        """The metadata database URL, defaulting to SQLite inside the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'meta.sqlite3'}"
+
+    @property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        """The origins of `cors_origins`, in order."""
+        return tuple(o for o in (part.strip() for part in self.cors_origins.split(",")) if o)
+
+    @property
+    def fallback_secret_keys(self) -> tuple[str, ...]:
+        """The earlier secret keys still accepted, in the order given."""
+        return tuple(k for k in (p.strip() for p in self.secret_key_fallbacks.split(",")) if k)
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The networks of `trusted_proxies`."""
+        return tuple(
+            ipaddress.ip_network(p.strip(), strict=False)
+            for p in self.trusted_proxies.split(",")
+            if p.strip()
+        )
+
+    @property
+    def event_store_path(self) -> Path:
+        """Path of the DuckDB event store file."""
+        return self.data_dir / "events.duckdb"
+
+    def replace(self, **changes: Any) -> Settings:
+        """Returns a copy with some values changed (validated like loaded ones)."""
+        for name, value in changes.items():
+            _BY_NAME[name].validate(value)
+        return dataclasses.replace(self, **changes)
+
+
+def _read_secret_file(setting: Setting, path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").rstrip("\r\n")
+    except OSError as exc:
+        raise ConfigError(
+            f"{setting.env_var}_FILE: cannot read {path!r} ({exc.strerror or exc})"
+        ) from exc
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Builds `Settings` from flags, then the environment, then defaults.
+
+    Args:
+        flags: Values given on the command line, already typed; None entries are ignored.
+        environ: The environment to read (defaults to ``os.environ``).
+
+    Returns:
+        The validated settings.
+
+    Raises:
+        ConfigError: A value is malformed or out of range; the message names the variable.
+    """
+    flags = {k: v for k, v in (flags or {}).items() if v is not None}
+    environ = os.environ if environ is None else environ
+    unknown = [k for k in flags if k not in _BY_NAME]
+    if unknown:
+        raise ConfigError(f"unknown setting {unknown[0]!r}")
+    values: dict[str, Any] = {}
+    for setting in REGISTRY:
+        source = f"--{setting.name.replace('_', '-')}"
+        if setting.name in flags:
+            value = flags[setting.name]
+        elif setting.env_var in environ:
+            source = setting.env_var
+            raw = environ[setting.env_var]
+            try:
+                value = setting.parse(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{source}: {exc}{_shown(setting, raw)}") from exc
+        elif setting.secret and f"{setting.env_var}_FILE" in environ:
+            source = f"{setting.env_var}_FILE"
+            value = _read_secret_file(setting, environ[source])
+        else:
+            values[setting.name] = setting.default
+            continue
+        try:
+            values[setting.name] = setting.validate(value)
+        except ValueError as exc:
+            raise ConfigError(f"{source}: {exc}{_shown(setting, value)}") from exc
+    return Settings(**values)
+
+
+def _shown(setting: Setting, value: object) -> str:
+    # A secret's value never reaches an error message, a log line or a terminal.
+    return "" if setting.secret else f" (got {value!r})"
+
+
+def describe(settings: Settings) -> Iterator[tuple[Setting, str]]:
+    """Yields each setting with its current value as text, secrets redacted."""
+    for setting in REGISTRY:
+        value = getattr(settings, setting.name)
+        shown = (REDACTED if value else "(not set)") if setting.secret else str(value)
+        yield setting, shown
