@@ -417,3 +417,23 @@ def test_hostile_filter_values_are_only_data(demo: StatsHarness) -> None:
         "Invalid regular expression `')--` in a `matches` filter on `event:page`: "
     )
     assert _value(demo, "pageviews") > 0
+
+
+def test_live_property_names_show_a_name_stored_since_the_last_answer(
+    client: TestClient, clock: FixedClock
+) -> None:
+    """The property picker must not hide a new property for a whole cache lifetime."""
+    state = client.app.state.footfall  # type: ignore[attr-defined]
+    today = clock.now().replace(tzinfo=None, hour=0, minute=0)
+    end = today + dt.timedelta(days=1)
+
+    def send(props: dict[str, str]) -> None:
+        body = {"n": "Signup", "u": "https://example.com/", "d": "example.com", "p": props}
+        response = client.post("/api/event", json=body, headers={"user-agent": FIREFOX})
+        assert response.status_code == 202
+        assert state.writer.flush_sessions()
+
+    send({"plan": "pro"})
+    assert state.stats.property_names(1, today, end) == ["plan"]
+    send({"note": "new"})
+    assert sorted(state.stats.property_names(1, today, end)) == ["note", "plan"]

@@ -30,12 +30,10 @@ from footfall.meta.db import utcnow
 from footfall.meta.sites import Site, get_site
 from footfall.meta.tables import sites, user_sites, users
 from footfall.meta.users import get_user
+from footfall.meta.vocabulary import VIEWER_SCOPES
 
 if TYPE_CHECKING:
     from footfall.meta.keys import ApiKey
-
-# The only scope a viewer's key may hold.
-VIEWER_SCOPES = frozenset({"stats:read"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,16 +58,6 @@ class Rights:
 
 
 NO_RIGHTS = Rights(scopes=frozenset(), sites=frozenset())
-
-
-def scopes_beyond_role(role: str, scopes: Iterable[str]) -> list[str]:
-    """The scopes in `scopes` that a key owned by a user with `role` may not hold.
-
-    An admin's key may hold any scope; any other role's only `VIEWER_SCOPES`.
-    """
-    if role == "admin":
-        return []
-    return [scope for scope in dict.fromkeys(scopes) if scope not in VIEWER_SCOPES]
 
 
 def effective_rights(key: ApiKey, granted: Iterable[int] = ()) -> Rights:

@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
-from footfall.meta.access import VIEWER_SCOPES, scopes_beyond_role
 from footfall.meta.audit import Actor, record_change
 from footfall.meta.db import as_utc, utcnow
 from footfall.meta.tables import api_keys, users
 from footfall.meta.users import normalise_email
+from footfall.meta.vocabulary import VIEWER_SCOPES, scopes_beyond_role
 
 SCOPES = ("stats:read", "events:import", "sites:write", "admin")
 KEY_PREFIX = "ff_"

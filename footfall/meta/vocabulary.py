@@ -1,4 +1,4 @@
-"""The metadata store's fixed vocabularies: user roles and audit actions.
+"""The metadata store's fixed vocabularies: user roles, key scopes and audit actions.
 
 Plain data with no database import, so the command line can offer them as choices without
 loading SQLAlchemy before a command runs.
@@ -6,7 +6,11 @@ loading SQLAlchemy before a command runs.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 ROLES = ("admin", "viewer")
+# The only scope a viewer's key may hold.
+VIEWER_SCOPES = frozenset({"stats:read"})
 
 AUDIT_ACTIONS = (
     "site.add",
@@ -28,3 +32,13 @@ AUDIT_ACTIONS = (
     "link.delete",
 )
 AUDIT_MAX_LIMIT = 10_000
+
+
+def scopes_beyond_role(role: str, scopes: Iterable[str]) -> list[str]:
+    """The scopes in `scopes` that a key owned by a user with `role` may not hold.
+
+    An admin's key may hold any scope; any other role's only `VIEWER_SCOPES`.
+    """
+    if role == "admin":
+        return []
+    return [scope for scope in dict.fromkeys(scopes) if scope not in VIEWER_SCOPES]

@@ -28,7 +28,8 @@ from footfall.stats.periods import bucket_labels
 from footfall.stats.plan import DERIVED_METRICS, Part, base_metrics, is_goal_or_prop, plan
 from footfall.stats.rows import decode_result, encode_result, order_rows
 from footfall.stats.shape import query_shape
-from footfall.stats.sql.dialect import Dialect, dialect_for
+from footfall.stats.sql import dialect_for
+from footfall.stats.sql.dialect import Dialect
 from footfall.stats.sql.parts import PartBuilder
 from footfall.stats.sql.scope import (
     EVENT_TABLE_COLUMNS,

@@ -97,18 +97,3 @@ class Dialect(ABC):
     @abstractmethod
     def round_half_even(self, expr: str, digits: int) -> str:
         """Rounding as ClickHouse does it on floats (ties to even), as a float."""
-
-
-def dialect_for(backend: str) -> Dialect:
-    """The dialect of an event-store backend by its name.
-
-    Raises:
-        ValueError: No dialect for that backend.
-    """
-    from footfall.stats.sql.duckdb import DuckDBDialect
-
-    dialects: dict[str, type[Dialect]] = {"duckdb": DuckDBDialect}
-    try:
-        return dialects[backend]()
-    except KeyError:
-        raise ValueError(f"no SQL dialect for the event store backend {backend!r}") from None

@@ -33,7 +33,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
-from footfall.meta.access import VIEWER_SCOPES, grant_site, granted_domains, readable_site
+from footfall.meta.access import grant_site, granted_domains, readable_site
 from footfall.meta.access import revoke_site as revoke_site_grant
 from footfall.meta.audit import Actor
 from footfall.meta.goals import add_goal, delete_goal, list_goals
@@ -41,6 +41,7 @@ from footfall.meta.keys import SCOPES, ApiKey, create_key, list_keys, revoke_key
 from footfall.meta.shared_links import create_link, delete_link, list_links
 from footfall.meta.sites import Site, set_site_timezone
 from footfall.meta.users import MIN_PASSWORD_CHARS, User, list_users
+from footfall.meta.vocabulary import VIEWER_SCOPES
 from footfall.services import Services
 from footfall.web.middleware.clients import request_is_https, trusted_client_ip
 from footfall.web.pages import tracker
