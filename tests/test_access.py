@@ -17,7 +17,6 @@ from starlette.testclient import TestClient
 from footfall.errors import InvalidInputError, NotFoundError
 from footfall.meta.access import (
     NO_RIGHTS,
-    VIEWER_SCOPES,
     Rights,
     can_read_site,
     effective_rights,
@@ -25,7 +24,6 @@ from footfall.meta.access import (
     granted_domains,
     key_rights,
     revoke_site,
-    scopes_beyond_role,
     sites_for_user,
 )
 from footfall.meta.audit import Actor, list_entries
@@ -33,6 +31,7 @@ from footfall.meta.goals import add_goal
 from footfall.meta.keys import ApiKey, authenticate, create_key, list_keys, revoke_key
 from footfall.meta.sites import add_site, delete_site
 from footfall.meta.users import add_user, get_user, get_user_by_id, set_user_disabled
+from footfall.meta.vocabulary import VIEWER_SCOPES, scopes_beyond_role
 from footfall.services import open_meta
 from footfall.settings import Settings
 from footfall.web.api.auth import INVALID_KEY

@@ -1039,7 +1039,8 @@ def test_http_queue_full_answers_503_with_retry_after(
     """The writer is stalled (the store's write lock is held), so accepted events pile up in the
     bounded queue; once it holds `ingest_queue_size` events every further request gets 503 +
     Retry-After, and everything accepted is committed after the stall ends."""
-    small = settings.replace(ingest_queue_size=100, commit_max_wait_ms=0)
+    # Every request comes from one socket peer: the per-address ingest limit stays out of it.
+    small = settings.replace(ingest_queue_size=100, commit_max_wait_ms=0, ingest_rate_limit="")
     total = 200
     with TestClient(create_app(small, clock=clock)) as client:
         state = client.app.state.footfall

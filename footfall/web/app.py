@@ -100,6 +100,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp
             RequestLogMiddleware,
             access_log=settings.access_log,
             trusted_proxies=settings.trusted_proxy_networks,
+            client_ip_header=settings.client_ip_header,
         ),
         Middleware(SecurityHeadersMiddleware, trusted_proxies=settings.trusted_proxy_networks),
     ]

@@ -207,10 +207,14 @@ async def _unlock(request: Request, slug: str, site: Site) -> Response:
         form = await read_form(request)
     except FormRefused as exc:
         return refused(request, exc)
-    limit = state.rate_limits.login_ip
-    if limit is not None:
-        address = trusted_client_ip(request) or "-"
-        decision = await state.rate_limits.limiter.hit_async(limit, "share", address)
+    limits = state.rate_limits
+    address = trusted_client_ip(request) or "-"
+    # Per address, and per link from every address together: rotating addresses does not
+    # buy more guesses at one link's password.
+    for limit, key in ((limits.login_ip, ("share", address)), (limits.shared_link, ("link", slug))):
+        if limit is None:
+            continue
+        decision = await limits.limiter.hit_async(limit, *key)
         if not decision.allowed:
             headers = rate_limit_headers(decision)
             message = f"Too many attempts. Try again in {headers['Retry-After']} seconds."
