@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -8,7 +9,7 @@ import sqlalchemy as sa
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
 from footfall.ingest.salts import SaltKeeper
 from footfall.meta import db
-from footfall.meta.keys import authenticate, create_key, list_keys, revoke_key
+from footfall.meta.keys import KeyUsage, authenticate, create_key, list_keys, revoke_key
 from footfall.meta.salts import SqlSaltStore, load_salts
 from footfall.meta.sites import add_site, delete_site, get_site, list_sites
 
@@ -59,8 +60,26 @@ def test_keys_are_stored_hashed_and_authenticate(engine: sa.Engine) -> None:
     found = authenticate(engine, secret, now=now)
     assert found is not None and found.allows("events:import") and not found.allows("admin")
     assert found.created_at.utcoffset() == dt.timedelta(0) and found.created_at <= now
-    assert list_keys(engine)[0].last_used_at is not None
+    # Authenticating only reads; uses are written in batches.
+    assert list_keys(engine)[0].last_used_at is None
     assert authenticate(engine, secret + "x", now=now) is None
+
+
+def test_key_uses_are_written_in_batches_and_kept_when_the_write_fails(
+    engine: sa.Engine, tmp_path: Path
+) -> None:
+    key, _ = create_key(engine, name="ci")
+    usage = KeyUsage()
+    first = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)
+    usage.record(key.id, first + dt.timedelta(minutes=5))
+    usage.record(key.id, first)  # an older use never moves the time back
+    broken = sa.create_engine(f"sqlite:///{tmp_path / 'missing' / 'meta.sqlite3'}")
+    with pytest.raises(sa.exc.SQLAlchemyError):
+        usage.flush(broken)
+    assert len(usage) == 1  # kept for the next round
+    assert usage.flush(engine) == 1
+    assert list_keys(engine)[0].last_used_at == first + dt.timedelta(minutes=5)
+    assert usage.flush(engine) == 0
 
 
 def test_admin_scope_allows_everything(engine: sa.Engine) -> None:
