@@ -37,7 +37,7 @@ import orjson
 from ingest_http import start_footfall, stop_process
 from prometheus_client.parser import text_string_to_metric_families
 
-from footfall.devtools.demo import write_ndjson
+from footfall.devtools.traffic import write_ndjson
 
 DOMAIN = "bench.example"
 FOOTFALL = [sys.executable, "-m", "footfall"]

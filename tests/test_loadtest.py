@@ -27,7 +27,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from footfall.cli import main
-from footfall.devtools.demo import write_ndjson
 from footfall.devtools.loadtest.config import LoadConfig, check_url
 from footfall.devtools.loadtest.mix import (
     AGGREGATE,
@@ -55,6 +54,7 @@ from footfall.devtools.loadtest.report import (
     percentile,
 )
 from footfall.devtools.loadtest.runner import LoadTest, Progress
+from footfall.devtools.traffic import write_ndjson
 from footfall.ingest.request import EventRequest, decode_body, parse_event
 from footfall.meta.keys import create_key
 from footfall.meta.sites import add_site

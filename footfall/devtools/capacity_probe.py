@@ -302,7 +302,7 @@ def pipeline_events_per_second(count: int = PIPELINE_EVENTS) -> float:
     journal. Nothing is stored.
     """
     from footfall.clock import FixedClock
-    from footfall.devtools.demo import generate_lines
+    from footfall.devtools.traffic import generate_lines
     from footfall.ingest.geo import GeoLocator
     from footfall.ingest.pipeline import ClientContext, Pipeline
     from footfall.ingest.request import decode_body, parse_event

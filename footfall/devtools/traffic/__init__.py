@@ -1,0 +1,19 @@
+"""The one synthetic-traffic generator: realistic, seeded visits to a product site.
+
+Everything that needs traffic draws it from here: ``footfall serve --demo`` and ``footfall
+demo-data`` (import NDJSON), the capacity probe and the query benchmarks. One model:
+
+* the vocabulary: `pages` (a Zipf-like popularity over ~320 paths and a few dead links),
+  `sources` (search, social, news, GitHub, newsletters with ``utm_*`` tags, paid clicks, ~40 %
+  direct), `goals` (custom events with props), `agents` (~30 browsers by share, crawlers),
+  `addresses` (public ranges of 30 countries, some IPv6) and `rhythm` (hour of day, weekday,
+  growth, noise and one Hacker News spike);
+* `visits`: visitors (some returning) and their visits, drawn hour by hour;
+* the output: `ndjson` (import lines over a window of days, the same lines for the same seed).
+
+Standard library only.
+"""
+
+from footfall.devtools.traffic.ndjson import generate_batches, generate_lines, write_ndjson
+
+__all__ = ["generate_batches", "generate_lines", "write_ndjson"]
