@@ -14,7 +14,7 @@ from footfall.devtools.traffic.pages import Landing, Pages
 from footfall.devtools.traffic.sources import news_story, sources
 from footfall.devtools.traffic.tables import json_text, lookup_table
 
-# Draws index lookup tables of 2**bits entries: finer for large tables that are drawn often.
+# Lookup tables have 2**bits entries: more for longer lists of weights, so rare items get slots.
 PAGE_BITS = 16
 SOURCE_BITS = 12
 AGENT_BITS = 12
