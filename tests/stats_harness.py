@@ -12,7 +12,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from footfall.clock import FixedClock
-from footfall.devtools.demo import write_ndjson
+from footfall.devtools.traffic import write_ndjson
 from footfall.meta.keys import create_key
 from footfall.meta.sites import Site, add_site
 from footfall.services import open_meta

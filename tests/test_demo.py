@@ -1,4 +1,5 @@
-"""Tests for the synthetic traffic generator (footfall.devtools.demo)."""
+"""The demo's traffic: import NDJSON from the synthetic-traffic generator, and seeding the demo
+site with it (footfall.devtools.traffic, footfall.devtools.demo)."""
 
 from __future__ import annotations
 
@@ -10,18 +11,27 @@ import itertools
 import json
 import random
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from footfall.devtools.demo import BOT_USER_AGENTS, COUNTRIES, generate_lines, write_ndjson
+from footfall.clock import FixedClock
+from footfall.devtools.demo import seed_demo
+from footfall.devtools.traffic import generate_lines, write_ndjson
+from footfall.devtools.traffic.addresses import COUNTRIES
+from footfall.devtools.traffic.agents import BOT_USER_AGENTS
+from footfall.devtools.traffic.goals import GOAL_NAMES
+from footfall.meta.sites import add_site
+from footfall.services import Services
+from footfall.settings import load_settings
 
 END = datetime.datetime(2026, 11, 1, 12, 30, tzinfo=datetime.UTC)
 DOMAIN = "shop.example"
 TS_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 BOT_UAS = {ua for _, ua, _ in BOT_USER_AGENTS}
 ALLOWED_KEYS = {"timestamp", "name", "url", "referrer", "user_agent", "ip", "props"}
-CUSTOM_NAMES = {"Signup", "Download", "Outbound Link: Click", "404"}
+CUSTOM_NAMES = set(GOAL_NAMES)
 
 
 def _parse_ts(value: str) -> datetime.datetime:
@@ -244,3 +254,18 @@ def test_ip_ranges_match_geoip_countries() -> None:
             samples = [net.network_address + rng.randrange(net.num_addresses) for _ in range(20)]
             hits = sum(geo.lookup(str(ip)).country_code == code for ip in samples)
             assert hits >= 18, (code, cidr, hits)
+
+
+def test_seed_demo_imports_the_window_before_now_for_the_site(tmp_path: Path) -> None:
+    settings = load_settings({"data_dir": tmp_path}, environ={})
+    services = Services.open(settings, clock=FixedClock(END))
+    try:
+        site = add_site(services.meta, domain="demo.example", timezone="UTC")
+        report = seed_demo(services, site=site, events=2000, days=3)
+        assert report.rejected == 0
+        assert report.stored + report.dropped == report.lines
+        assert abs(report.lines - 2000) <= 60 and report.sessions > 500
+        assert services.store.count_events(site.id) == report.stored
+    finally:
+        services.close()
+    assert not list(tmp_path.glob("*.ndjson")), "the generated file is removed"

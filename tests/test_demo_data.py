@@ -14,8 +14,8 @@ import duckdb
 import httpx
 import pytest
 
-from footfall.devtools.demo import generate_batches
 from footfall.devtools.demo_data import ChunkWriter, build_into_store, parse_end
+from footfall.devtools.traffic import generate_batches
 from footfall.meta.keys import create_key
 from footfall.meta.sites import add_site
 from footfall.services import Services, open_meta

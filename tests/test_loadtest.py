@@ -27,7 +27,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from footfall.cli import main
-from footfall.devtools.demo import write_ndjson
 from footfall.devtools.loadtest.config import LoadConfig, check_url
 from footfall.devtools.loadtest.mix import (
     AGGREGATE,
@@ -55,6 +54,9 @@ from footfall.devtools.loadtest.report import (
     percentile,
 )
 from footfall.devtools.loadtest.runner import LoadTest, Progress
+from footfall.devtools.traffic import write_ndjson
+from footfall.devtools.traffic.agents import BOT_USER_AGENTS, BROWSER_USER_AGENTS
+from footfall.devtools.traffic.goals import GOAL_NAMES
 from footfall.ingest.request import EventRequest, decode_body, parse_event
 from footfall.meta.keys import create_key
 from footfall.meta.sites import add_site
@@ -166,19 +168,24 @@ def test_think_time_is_exponential_with_the_mean_asked() -> None:
 
 def test_ingest_events_are_valid_tracker_payloads() -> None:
     factory = EventFactory(SITE, random.Random(5), visitors=50)
+    browsers = {agent for _, agent in BROWSER_USER_AGENTS}
+    crawlers = {agent for _, agent, _ in BOT_USER_AGENTS}
     addresses = set()
     names = set()
-    for _ in range(300):
+    for _ in range(600):
         body, headers = factory.next()
         event = parse_event(decode_body(body))
         assert isinstance(event, EventRequest), event
         assert event.url.startswith(f"https://{SITE}/")
         assert headers["Content-Type"] == "text/plain"
-        assert "Mozilla/5.0" in headers["User-Agent"]
-        addresses.add(headers["X-Forwarded-For"])
+        assert headers["User-Agent"] in browsers | crawlers
+        if headers["User-Agent"] in browsers:
+            addresses.add(headers["X-Forwarded-For"])
         names.add(event.name)
+    # The pool's visitors come back; crawlers come from their own ranges.
     assert 20 < len(addresses) <= 50
-    assert names == {"pageview", "Signup"}
+    assert "pageview" in names and len(names) > 1
+    assert names <= {"pageview", *GOAL_NAMES}
 
 
 # -- metrics, budgets, report --------------------------------------------------------------

@@ -17,7 +17,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from footfall.clock import FixedClock
-from footfall.devtools.demo import write_ndjson
+from footfall.devtools.traffic import write_ndjson
 from footfall.ingest.pipeline import ClientContext, Outcome
 from footfall.ingest.request import parse_event
 from footfall.lifecycle.importing import import_ndjson

@@ -80,7 +80,7 @@ def _configure_logging(settings: Settings) -> None:
 
 def _seed_demo(settings: Settings) -> str:
     """Seeds the demo site (when there is no site) and account; returns how to sign in."""
-    from footfall.lifecycle.importing import seed_demo
+    from footfall.devtools.demo import seed_demo
     from footfall.meta.sites import add_site, list_sites
     from footfall.services import Services
 

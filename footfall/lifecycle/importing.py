@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import os
-import tempfile
 from pathlib import Path
 
-from footfall.devtools.demo import write_ndjson
 from footfall.meta.sites import Site
 from footfall.services import Services
 from footfall.storage.duckdb.importing import DuckDBImporter, Enrichers, ImportReport, Progress
@@ -43,21 +39,3 @@ def import_ndjson(
     # A live event of a visitor the import just numbered must get the same number.
     services.remember_recent_visitors(site_id=site.id)
     return report
-
-
-def seed_demo(services: Services, *, site: Site, events: int, days: int) -> ImportReport:
-    """Generates `days` days of synthetic traffic ending now and imports it for `site`."""
-    fd, name = tempfile.mkstemp(suffix=".ndjson", dir=services.settings.data_dir)
-    path = Path(name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            write_ndjson(
-                handle,
-                domain=site.domain,
-                events=events,
-                days=days,
-                end=services.clock.now().astimezone(dt.UTC),
-            )
-        return import_ndjson(services, site=site, path=path)
-    finally:
-        path.unlink(missing_ok=True)
