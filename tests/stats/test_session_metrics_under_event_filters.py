@@ -293,3 +293,73 @@ def test_hostname_filter_keeps_visits_that_entered_on_another_hostname(
     assert all(r["visits"] == 0 and r["visit_duration"] is None for r in rows[1:])
     expected = {"visits": 1, "views_per_visit": 3.0, "bounce_rate": 0, "visit_duration": 5}
     _aggregate_both(site, "2026-11-04", "event:hostname", "example.com", expected)
+
+
+# -- event:hostname narrows visit breakdowns -------------------------------------------------
+
+ENTRY_PROPERTIES = [
+    ("visit:utm_source", "utm_source", "beta"),
+    ("visit:utm_medium", "utm_medium", "beta"),
+    ("visit:utm_campaign", "utm_campaign", "beta"),
+    ("visit:utm_content", "utm_content", "beta"),
+    ("visit:utm_term", "utm_term", "beta"),
+    ("visit:source", "source", "beta"),
+    ("visit:referrer", "referrer", "news.example.net/x"),
+    ("visit:entry_page", "entry_page", "/start"),
+    ("visit:exit_page", "exit_page", "/"),
+]
+
+
+@pytest.mark.parametrize(("prop", "key", "value"), ENTRY_PROPERTIES)
+def test_hostname_filter_narrows_visit_breakdowns_to_the_entry_or_exit_hostname(
+    site: StatsHarness, prop: str, key: str, value: str
+) -> None:
+    """Sources, UTM tags and entry pages need the visit to have entered on the hostname, exit
+    pages to have exited on it.
+
+    Plausible's `lib/plausible/stats/query_optimizer.ex` (`extend_hostname_filters_to_visit`)
+    repeats an `event:hostname` filter on `visit:entry_page_hostname` for these breakdowns and
+    on `visit:exit_page_hostname` for exit pages (Plausible's `breakdown_test.exs`, "breakdown
+    by … when filtered by hostname"). On 11-05 two visits have an event on one.example.com:
+    E1 entered on two.example.com (alpha) and exited on one.example.com; E2 entered on
+    one.example.com (beta) and exited on two.example.com. E3 entered on one.example.com the
+    day before and has no event there on 11-05, so no filter on it selects it.
+    """
+    filters = "event:hostname==one.example.com"
+    status, body = site.get(
+        "breakdown", **_day("2026-11-05"), property=prop, metrics="visitors", filters=filters
+    )
+    assert status == 200, body
+    assert body["results"] == [{key: value, "visitors": 1}]
+    rows = _v2(
+        site,
+        "2026-11-05",
+        metrics=["visitors"],
+        dimensions=[prop],
+        filters=[["is", "event:hostname", ["one.example.com"]]],
+    )
+    assert rows == [{"metrics": [1], "dimensions": [value]}]
+
+
+def test_hostname_narrowing_also_applies_to_percentage_totals_and_not_to_other_breakdowns(
+    site: StatsHarness,
+) -> None:
+    """The added entry-hostname filter is part of the query, so totals include it too.
+
+    Plausible's `lib/plausible/stats/query_optimizer.ex` adds the filter before the query is
+    split; `lib/plausible/stats/sql/special_metrics.ex` computes the `percentage` total from
+    the same filters without dimensions: only E2 → 100.0. A browser breakdown is not narrowed.
+    """
+    hostname = [["is", "event:hostname", ["one.example.com"]]]
+    rows = _v2(
+        site,
+        "2026-11-05",
+        metrics=["visitors", "percentage"],
+        dimensions=["visit:utm_source"],
+        filters=hostname,
+    )
+    assert rows == [{"metrics": [1, 100.0], "dimensions": ["beta"]}]
+    browsers = _v2(
+        site, "2026-11-05", metrics=["visitors"], dimensions=["visit:browser"], filters=hostname
+    )
+    assert [r["metrics"] for r in browsers] == [[2]]
