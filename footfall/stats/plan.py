@@ -104,7 +104,8 @@ def plan(query: Query, metrics: tuple[str, ...] | None = None) -> list[Part]:
     dims = query.dimensions
     filters = query.filters
     plain_dims = tuple(d for d in dims if d not in TIME_DIMENSIONS)
-    event_level = _has_event_filter(filters) or any(d.startswith("event:") for d in plain_dims)
+    event_dims = any(d.startswith("event:") for d in plain_dims)
+    event_level = event_dims or _has_event_filter(filters)
     event_only = set(EVENT_ONLY_METRICS - ENGAGEMENT_METRICS)
     if query.legacy and plain_dims:
         # v1 breakdowns count pageviews and events from either table (Plausible's
@@ -125,8 +126,10 @@ def plan(query: Query, metrics: tuple[str, ...] | None = None) -> list[Part]:
         add("sessions", rest)
     elif not wants_session_only and not _has_session_only(filters, dims):
         add("events", rest)
-    elif not wants_event_only and not (either and wants_session_only):
+    elif not wants_event_only and not event_dims and not (either and wants_session_only):
         # One kind only: session metrics, or "either" metrics next to session-only filters.
+        # Never by an event dimension: sessions hold no event name, goal or custom property,
+        # and only the entry page (Plausible's table decider leaves those to events).
         add("sessions", rest)
     elif not wants_session_only and not either:
         add("events", rest)

@@ -363,3 +363,68 @@ def test_hostname_narrowing_also_applies_to_percentage_totals_and_not_to_other_b
         site, "2026-11-05", metrics=["visitors"], dimensions=["visit:browser"], filters=hostname
     )
     assert [r["metrics"] for r in browsers] == [[2]]
+
+
+# -- the mirror rule: event breakdowns under entry and exit page filters ----------------------
+
+
+def test_entry_page_filter_keeps_every_page_and_event_of_the_visits(
+    site: StatsHarness, admin: TestClient
+) -> None:
+    """Event properties under an entry-page filter are counted from events, not from sessions.
+
+    Plausible's `lib/plausible/stats/table_decider.ex` (`partition_metrics`) answers visitors
+    and visits from the events table when the query is broken down by an event property and
+    asks no session metric; the entry-page filter then selects those events' sessions. On
+    11-01, P1 and P3 entered on /: P1 also viewed /blogpost. On 11-06 all three visits entered
+    on /pricing; N1 and N2 signed up, N2 with plan=pro. Conversion rate: 2 of 3 visitors.
+    """
+    status, body = site.get(
+        "breakdown",
+        **_day("2026-11-01"),
+        property="event:page",
+        metrics="visitors",
+        filters="visit:entry_page==/",
+    )
+    assert (status, body["results"]) == (
+        200,
+        [{"page": "/", "visitors": 2}, {"page": "/blogpost", "visitors": 1}],
+    )
+    rows = _v2(
+        site,
+        "2026-11-01",
+        metrics=["visits"],
+        dimensions=["event:page"],
+        filters=[["is", "visit:entry_page", ["/"]]],
+    )
+    assert rows == [
+        {"metrics": [2], "dimensions": ["/"]},
+        {"metrics": [1], "dimensions": ["/blogpost"]},
+    ]
+    entered = {**_day("2026-11-06"), "filters": "visit:entry_page==/pricing"}
+    expected: list[tuple[str, str, list[dict[str, Any]]]] = [
+        (
+            "event:goal",
+            "visitors,conversion_rate",
+            [{"goal": "Signup", "visitors": 2, "conversion_rate": 66.67}],
+        ),
+        (
+            "event:name",
+            "visitors",
+            [{"name": "pageview", "visitors": 3}, {"name": "Signup", "visitors": 2}],
+        ),
+        (
+            "event:props:plan",
+            "visitors",
+            [{"plan": "(none)", "visitors": 3}, {"plan": "pro", "visitors": 1}],
+        ),
+    ]
+    for prop, metrics, results in expected:
+        status, body = site.get("breakdown", property=prop, metrics=metrics, **entered)
+        assert (status, body) == (200, {"results": results}), prop
+    page = admin.get("/sites/example.com?period=day&date=2026-11-01&f=visit:entry_page==/")
+    assert page.status_code == 200
+    panel = page.text.split('id="panel-pages"', 1)[1].split("</section>", 1)[0]
+    assert "/blogpost" in panel
+    goals = admin.get("/sites/example.com?period=day&date=2026-11-06&f=visit:entry_page==/pricing")
+    assert goals.status_code == 200
