@@ -116,10 +116,11 @@ def open_cache(settings: Settings) -> QueryCache:
 
 def open_journal(store: EventStore, directory: Path) -> Journal:
     """Applies journal entries the store lacks (after a crash), then opens the journal."""
+    journal = Journal(directory)
     applied = store.applied_journal_seq()
     last = applied
     batch: list[tuple[object, ...]] = []
-    for seq, rows in pending_entries(directory, applied):
+    for seq, rows in pending_entries(directory, applied, counts=journal.replay):
         batch.extend(rows)
         last = seq
         if len(batch) >= _REPLAY_BATCH:
@@ -129,7 +130,6 @@ def open_journal(store: EventStore, directory: Path) -> Journal:
         store.write(batch, [], [], journal_seq=last)
     # Rows journalled by a release without visitor numbers were stored with 0; number them now.
     store.fill_visitor_numbers()
-    journal = Journal(directory)
     journal.set_sequence(last)
     journal.drop_applied(last)
     return journal

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -136,6 +138,53 @@ class ServerProcess:
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             self.kill(signal.SIGTERM)
+
+
+def post_pageview(client: httpx.Client, url: str, path: str, *, ip: str) -> int:
+    """Sends one tracker page view of `path` on example.com; returns the status."""
+    body = json.dumps({"n": "pageview", "u": f"https://example.com{path}", "d": "example.com"})
+    response = client.post(
+        f"{url}/api/event",
+        content=body,
+        headers={"content-type": "text/plain", "user-agent": CHROME_UA, "x-forwarded-for": ip},
+    )
+    return response.status_code
+
+
+def _send(url: str, worker: int, acked: list[str], stop: threading.Event) -> None:
+    with httpx.Client(timeout=5) as client:
+        n = 0
+        while not stop.is_set():
+            path = f"/w{worker}/e{n}"
+            n += 1
+            try:
+                status = post_pageview(client, url, path, ip=f"81.2.69.{worker}")
+            except httpx.HTTPError:
+                return  # the server is gone
+            if status == 202:
+                acked.append(path)
+
+
+def ingest_then_kill(server: ServerProcess, *, at_least: int = 300) -> list[str]:
+    """Eight clients send page views until `at_least` are acknowledged, then SIGKILL mid-flight.
+
+    Returns:
+        The paths of the acknowledged page views.
+    """
+    stop = threading.Event()
+    acked: list[str] = []
+    workers = [threading.Thread(target=_send, args=(server.url, i, acked, stop)) for i in range(8)]
+    for worker in workers:
+        worker.start()
+    deadline = time.monotonic() + 20
+    while len(acked) < at_least and time.monotonic() < deadline:
+        time.sleep(0.05)
+    server.kill()  # SIGKILL while requests are in flight
+    stop.set()
+    for worker in workers:
+        worker.join()
+    assert len(acked) >= at_least
+    return acked
 
 
 @pytest.fixture

@@ -3,61 +3,22 @@
 from __future__ import annotations
 
 import json
-import threading
-import time
 
 import duckdb
 import httpx
 import pytest
 
 from footfall.settings import Settings
-from tests.conftest import CHROME_UA, ServerProcess
+from tests.conftest import CHROME_UA, ServerProcess, ingest_then_kill
 
 pytestmark = pytest.mark.slow
-
-
-def _send(url: str, worker: int, acked: list[str], stop: threading.Event) -> None:
-    with httpx.Client(timeout=5) as client:
-        n = 0
-        while not stop.is_set():
-            path = f"/w{worker}/e{n}"
-            n += 1
-            body = json.dumps(
-                {"n": "pageview", "u": f"https://example.com{path}", "d": "example.com"}
-            )
-            try:
-                response = client.post(
-                    f"{url}/api/event",
-                    content=body,
-                    headers={
-                        "content-type": "text/plain",
-                        "user-agent": CHROME_UA,
-                        "x-forwarded-for": f"81.2.69.{worker}",
-                    },
-                )
-            except httpx.HTTPError:
-                return  # the server is gone
-            if response.status_code == 202:
-                acked.append(path)
 
 
 def test_sigkill_during_concurrent_ingest_loses_no_acknowledged_event(
     server: ServerProcess, settings: Settings
 ) -> None:
     server.start()
-    stop = threading.Event()
-    acked: list[str] = []
-    workers = [threading.Thread(target=_send, args=(server.url, i, acked, stop)) for i in range(8)]
-    for worker in workers:
-        worker.start()
-    deadline = time.monotonic() + 20
-    while len(acked) < 300 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    server.kill()  # SIGKILL while requests are in flight
-    stop.set()
-    for worker in workers:
-        worker.join()
-    assert len(acked) >= 300
+    acked = ingest_then_kill(server)
 
     # Acknowledged events are in the journal, and in DuckDB once applied; a restart replays
     # whatever the store lacks, then rebuilds the sessions that trail their events.

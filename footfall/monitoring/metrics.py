@@ -52,6 +52,8 @@ class WriterCounters(Protocol):
     session_flushes: int
     last_batch: int
     last_commit_seconds: float
+    journal_corrupt_lines: int
+    journal_missing_entries: int
 
 
 class WriterFigures(Protocol):
@@ -299,6 +301,16 @@ def _writer(writer: WriterFigures) -> Iterator[Metric]:
         "footfall_writer_last_commit_seconds",
         "Time the last store apply took.",
         stats.last_commit_seconds,
+    )
+    yield _counter(
+        "footfall_journal_corrupt_lines",
+        "Corrupt journal lines the replay at start-up skipped (their events are lost).",
+        stats.journal_corrupt_lines,
+    )
+    yield _counter(
+        "footfall_journal_missing_entries",
+        "Journal entries past the store's position that the replay at start-up did not find.",
+        stats.journal_missing_entries,
     )
 
 

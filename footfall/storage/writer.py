@@ -119,6 +119,9 @@ class WriterStats:
     last_batch: int = 0
     last_commit_seconds: float = 0.0
     session_flushes: int = 0
+    # Found by the journal replay before this writer started (`footfall.storage.journal`).
+    journal_corrupt_lines: int = 0
+    journal_missing_entries: int = 0
 
 
 class GroupCommitWriter:
@@ -146,7 +149,10 @@ class GroupCommitWriter:
         self._session_flush = session_flush_seconds
         self._apply_interval = apply_interval_seconds
         self._last_apply = time.monotonic()
-        self.stats = WriterStats()
+        self.stats = WriterStats(
+            journal_corrupt_lines=journal.replay.corrupt_lines,
+            journal_missing_entries=journal.replay.missing_entries,
+        )
         self._generation = generation if generation is not None else WriteGeneration()
         # Each group commit's batch lives until the apply thread has stored it, a second or
         # so: recycling batches keeps a thousand container objects a second out of the young
