@@ -131,6 +131,7 @@ def open_journal(store: EventStore, directory: Path) -> Journal:
     # Rows journalled by a release without visitor numbers were stored with 0; number them now.
     store.fill_visitor_numbers()
     journal.set_sequence(last)
+    store.checkpoint()  # the replayed segments may go only once the store holds them for good
     journal.drop_applied(last)
     return journal
 
@@ -312,8 +313,9 @@ class Services:
     def close(self) -> None:
         """Checkpoints the event store and releases the databases."""
         self.journal.close()
-        self.journal.drop_applied(self.store.applied_journal_seq(), closed=True)
-        self.store.close()
+        applied = self.store.applied_journal_seq()
+        self.store.close()  # checkpoints: the journal may go after, not before
+        self.journal.drop_applied(applied, closed=True)
         self.meta.dispose()
 
     # -- what `start` adds ------------------------------------------------------------------

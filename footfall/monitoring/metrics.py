@@ -52,6 +52,7 @@ class WriterCounters(Protocol):
     session_flushes: int
     last_batch: int
     last_commit_seconds: float
+    checkpoints: int
     journal_corrupt_lines: int
     journal_missing_entries: int
 
@@ -286,7 +287,7 @@ def _writer(writer: WriterFigures) -> Iterator[Metric]:
     yield _counter("footfall_writer_events", "Events applied to the event store.", stats.events)
     yield _counter(
         "footfall_writer_failures",
-        "Failed journal commits, store applies and session flushes.",
+        "Failed journal commits, store applies, session flushes and checkpoints.",
         stats.failures,
     )
     yield _counter(
@@ -301,6 +302,11 @@ def _writer(writer: WriterFigures) -> Iterator[Metric]:
         "footfall_writer_last_commit_seconds",
         "Time the last store apply took.",
         stats.last_commit_seconds,
+    )
+    yield _counter(
+        "footfall_writer_checkpoints",
+        "Store checkpoints after which applied journal segments were deleted.",
+        stats.checkpoints,
     )
     yield _counter(
         "footfall_journal_corrupt_lines",

@@ -50,6 +50,18 @@ class EventWriter(Protocol):
         """The highest ingest-journal entry whose events are stored (0 when none)."""
         ...
 
+    def checkpoint(self) -> None:
+        """Makes every committed write durable without the store's own write-ahead log.
+
+        The ingest journal keeps its entries until this has run after them, so that a store
+        which loses its log can be brought up to date by the journal replay. A backend with no
+        such log of its own does nothing.
+
+        Raises:
+            StoreError: The checkpoint failed; the writes stay in the log.
+        """
+        ...
+
     def fill_visitor_numbers(self) -> None:
         """Numbers rows stored without a visitor number (replayed from an older journal)."""
         ...

@@ -20,6 +20,7 @@ import datetime as dt
 import errno
 import logging
 import os
+import threading
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -67,6 +68,8 @@ def _header(payload: bytes) -> bytes:
 class Journal:
     """Numbered segment files under `directory`; only the event loop thread appends.
 
+    The apply thread may call `drop_applied` while the event loop appends and rotates.
+
     Attributes:
         replay: What the replay before this process started found (filled by the caller).
     """
@@ -80,6 +83,9 @@ class Journal:
         self._seq = 0
         self.appended_bytes = 0
         self.replay = ReplayCounts()
+        # Guards the open segment's number and the bookkeeping of closed segments between the
+        # event loop (rotate) and the apply thread (drop_applied); appends never take it.
+        self._lock = threading.Lock()
         # Last sequence number of each segment closed by this process (no need to re-read it).
         self._closed_last: dict[Path, int] = {}
 
@@ -125,23 +131,33 @@ class Journal:
 
     def rotate(self) -> None:
         """Starts a new segment so that applied ones can be deleted whole."""
-        self._closed_last[self.directory / _segment_name(self._number)] = self._seq
-        self._file.close()
-        self._number += 1
-        self._file = self._open_segment()
+        with self._lock:
+            self._closed_last[self.directory / _segment_name(self._number)] = self._seq
+            self._file.close()
+            self._number += 1
+            self._file = self._open_segment()
 
     def drop_applied(self, through_seq: int, *, closed: bool = False) -> None:
-        """Deletes segments whose entries are all applied (the open one only once `closed`)."""
-        current = self.directory / _segment_name(self._number)
+        """Deletes segments whose entries are all applied (the open one only once `closed`).
+
+        Call only once the entries up to `through_seq` are durable in the store without its
+        own write-ahead log (after a checkpoint): the journal is what restores them if that
+        log is lost.
+        """
+        with self._lock:
+            current = self._number
+            known = dict(self._closed_last)
         for path in self.segments():
-            if path == current and not closed:
+            # A segment opened after `current` was read is newer still: keep it too.
+            if int(path.stem) >= current and not closed:
                 continue
-            last = self._closed_last.get(path)
+            last = known.get(path)
             if last is None:
                 last = _last_seq(path)
             if last is None or last <= through_seq:
                 path.unlink(missing_ok=True)
-                self._closed_last.pop(path, None)
+                with self._lock:
+                    self._closed_last.pop(path, None)
 
     def close(self) -> None:
         """Closes the open segment."""

@@ -10,7 +10,12 @@ Two stages:
 * the apply thread moves journalled events into the event store in large Arrow batches,
   recording the journal position in the same transaction, and writes changed sessions at most
   `session_flush_seconds` later (every session can be rebuilt from its events after a crash,
-  see `EventStore.repair_sessions`).
+  see `EventStore.repair_sessions`);
+* journal segments outlive their apply: they are deleted only after a store checkpoint has
+  made their events independent of the store's write-ahead log, so that a corrupt log can be
+  set aside and the journal replay restores what it held. The apply thread checkpoints after a
+  journal rotation, and at least every `checkpoint_seconds` while it writes, which also bounds
+  the session rows such a loss can take to the window `repair_sessions` rebuilds.
 
 The queue is bounded across both stages: `has_room` turns false and the caller answers 503
 instead of letting memory grow while the store falls behind.
@@ -26,6 +31,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from footfall.errors import StoreError
 from footfall.monitoring.pools import BufferStats
 from footfall.storage.base import EventRow, EventStore, SessionRow
 from footfall.storage.journal import Journal
@@ -35,6 +41,8 @@ log = logging.getLogger(__name__)
 SessionChange = tuple[SessionRow, bool]
 # Rotate the journal once it is fully applied and at least this large (keeps it small).
 _ROTATE_APPLIED_BYTES = 4 << 20
+# Checkpoint at least this often while writing (far inside the session repair's two hours).
+_CHECKPOINT_SECONDS = 300.0
 # Applied batches kept for reuse: about the group commits of one apply interval under load.
 _SPARE_BATCHES = 1024
 
@@ -119,6 +127,7 @@ class WriterStats:
     last_batch: int = 0
     last_commit_seconds: float = 0.0
     session_flushes: int = 0
+    checkpoints: int = 0
     # Found by the journal replay before this writer started (`footfall.storage.journal`).
     journal_corrupt_lines: int = 0
     journal_missing_entries: int = 0
@@ -139,6 +148,8 @@ class GroupCommitWriter:
         queue_limit: int,
         session_flush_seconds: float = 5.0,
         apply_interval_seconds: float = 1.0,
+        rotate_bytes: int = _ROTATE_APPLIED_BYTES,
+        checkpoint_seconds: float = _CHECKPOINT_SECONDS,
     ) -> None:
         self._store = store
         self._journal = journal
@@ -149,6 +160,8 @@ class GroupCommitWriter:
         self._session_flush = session_flush_seconds
         self._apply_interval = apply_interval_seconds
         self._last_apply = time.monotonic()
+        self._rotate_bytes = rotate_bytes
+        self._checkpoint_every = checkpoint_seconds
         self.stats = WriterStats(
             journal_corrupt_lines=journal.replay.corrupt_lines,
             journal_missing_entries=journal.replay.missing_entries,
@@ -170,6 +183,10 @@ class GroupCommitWriter:
         self._journal_done = False
         self._dirty = _SessionChanges()
         self._last_session_flush = time.monotonic()
+        # Set by the event loop after a rotation; the apply thread checkpoints, then deletes.
+        self._checkpoint_wanted = False
+        self._last_checkpoint = time.monotonic()
+        self._written_since_checkpoint = False
         self._flush_waiters: list[threading.Event] = []
         self._apply_thread = threading.Thread(
             target=self._run_apply, name="footfall-apply", daemon=True
@@ -259,11 +276,14 @@ class GroupCommitWriter:
         if (
             seq
             and self._applied_seq >= seq - 1
-            and (self._journal.appended_bytes >= _ROTATE_APPLIED_BYTES)
+            and (self._journal.appended_bytes >= self._rotate_bytes)
         ):
             self._journal.appended_bytes = 0
             self._journal.rotate()
-            self._journal.drop_applied(self._applied_seq)
+            # The closed segments go once a checkpoint holds their events (apply thread).
+            with self._apply_cond:
+                self._checkpoint_wanted = True
+                self._apply_cond.notify()
 
     # -- apply thread -----------------------------------------------------------------------
 
@@ -271,7 +291,7 @@ class GroupCommitWriter:
         """Everything journalled so far; [] when only sessions are due; None when finished."""
         with self._apply_cond:
             while not self._to_apply:
-                if self._flush_waiters:
+                if self._flush_waiters or self._checkpoint_wanted:
                     return []
                 if self._journal_done:
                     return None
@@ -310,6 +330,7 @@ class GroupCommitWriter:
                 asked = bool(self._flush_waiters)
             if asked or time.monotonic() - self._last_session_flush >= self._session_flush:
                 self._flush_sessions()
+            self._maybe_checkpoint()
             self._release_flush_waiters()
 
     def _apply(self, work: list[tuple[int, _Batch]]) -> None:
@@ -330,6 +351,7 @@ class GroupCommitWriter:
             self._dirty.merge(batch.sessions)
             self._recycle(batch)
         self._applied_seq = seq
+        self._written_since_checkpoint = True
         with self._apply_cond:
             self._backlog -= len(events)
         self.stats.commits += 1
@@ -354,7 +376,38 @@ class GroupCommitWriter:
             self.stats.failures += 1
         else:
             self.stats.session_flushes += 1
+            self._written_since_checkpoint = True
             self._generation.advance()
+
+    def _maybe_checkpoint(self) -> None:
+        with self._apply_cond:
+            wanted, self._checkpoint_wanted = self._checkpoint_wanted, False
+        due = (
+            self._written_since_checkpoint
+            and time.monotonic() - self._last_checkpoint >= self._checkpoint_every
+        )
+        if wanted or due:
+            self._checkpoint()
+
+    def _checkpoint(self) -> bool:
+        """Checkpoints the store, then deletes the journal segments it made redundant."""
+        applied = self._applied_seq
+        self._last_checkpoint = time.monotonic()  # a failure waits for the next occasion too
+        # Nothing is lost when it fails: the segments stay until a later checkpoint succeeds.
+        try:
+            self._store.checkpoint()
+        except StoreError as exc:
+            log.warning("%s; keeping the journal segments until a later checkpoint", exc)
+            self.stats.failures += 1
+            return False
+        except Exception:
+            log.exception("checkpoint failed; keeping the journal segments until a later one")
+            self.stats.failures += 1
+            return False
+        self._written_since_checkpoint = False
+        self.stats.checkpoints += 1
+        self._journal.drop_applied(applied)
+        return True
 
     def _release_flush_waiters(self) -> None:
         with self._apply_cond:
@@ -387,7 +440,7 @@ class GroupCommitWriter:
             self._apply_cond.notify()
         self._apply_thread.join()
         self._journal.close()
-        if not self.queue_depth:
+        if not self.queue_depth and self._checkpoint():
             self._journal.drop_applied(self._applied_seq, closed=True)
 
 

@@ -10,6 +10,7 @@ into the store's tables in one transaction.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 
+from footfall.errors import StoreError
 from footfall.ingest.domains import root_domain
 from footfall.ingest.geo import GeoLocator, ipv4_ranges
 from footfall.ingest.request import MAX_NAME_CHARS, MAX_URL_BYTES, PROPS_ERROR, parse_props
@@ -31,6 +33,8 @@ from footfall.ingest.useragent import UserAgentParser
 from footfall.ingest.visitor import VISITOR_ID_MARKER
 from footfall.storage.duckdb.store import DuckDBEventStore
 from footfall.storage.schema import EVENT_COLUMNS, NO_SCROLL_DEPTH, SESSION_COLUMNS, VISIT_COLUMNS
+
+log = logging.getLogger(__name__)
 
 MAX_REPORTED_ERRORS = 1000
 _FIELD_TYPES = {
@@ -184,6 +188,11 @@ class DuckDBImporter:
             self._sessionise(con, site_id, report)
             step("writing")
             self._write(con, site_id, report)
+        # Imports bypass the journal: only the database file keeps them if the WAL is lost.
+        try:
+            self._store.checkpoint()
+        except StoreError:  # stored all the same; a failure here must not invite a re-import
+            log.exception("checkpoint after an import failed; it is in the WAL until the next")
         return report
 
     # -- stages ---------------------------------------------------------------------------

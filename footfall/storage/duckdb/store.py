@@ -475,16 +475,29 @@ class DuckDBEventStore:
             self._set_info("data_version", str(self._data_version))
 
     def delete_site(self, site_id: int) -> None:
-        """Removes every event and session of a site."""
+        """Removes every event and session of a site, durably beyond the WAL.
+
+        The journal cannot replay a deletion: were the WAL lost, the events would come back.
+        """
         with self._lock:
             self._con.execute("DELETE FROM events WHERE site_id = ?", [site_id])
             self._con.execute("DELETE FROM sessions WHERE site_id = ?", [site_id])
         self.bump_data_version()
+        self.checkpoint()
 
     def checkpoint(self) -> None:
-        """Folds the WAL into the database file."""
-        with self._lock:
-            self._con.execute("CHECKPOINT")
+        """Folds the WAL into the database file.
+
+        Runs on a cursor of its own, so the writer's connection is not held meanwhile.
+
+        Raises:
+            StoreError: DuckDB refused (the writes stay in the WAL).
+        """
+        try:
+            with self.cursor(pooled=False) as cur:
+                cur.execute("CHECKPOINT")
+        except duckdb.Error as exc:
+            raise StoreError(f"checkpointing the event store failed: {exc}") from exc
 
     def repair_sessions(self, since: dt.datetime) -> int:
         """Rebuilds, from their events, the sessions that had events at or after `since`.
