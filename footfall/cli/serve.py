@@ -40,6 +40,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, demo: bool)
     import uvicorn
 
     from footfall.security.signing import resolve_secret_key
+    from footfall.services import Services
     from footfall.web.app import create_app
 
     # --demo is for trying footfall out: it needs no secret key.
@@ -49,13 +50,16 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, demo: bool)
     # Checked before anything is seeded or bound, so a missing key is the only message.
     settings = resolve_secret_key(settings)
     login = _seed_demo(settings) if demo else None
+    # Opened here rather than in the server's lifespan: a store that cannot open (busy, or a
+    # write-ahead log beyond recovery) then ends the command with its one-line error.
+    services = Services.open(settings)
     url = f"http://{settings.host}:{settings.port}"
     logging.getLogger(__name__).info("footfall listening on %s", url)
     if demo:
         click.echo(f"demo site: {DEMO_DOMAIN} (send events to {url}/api/event)", err=True)
         click.echo(f"dashboard: {url}/ {login}", err=True)
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, services=services),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,

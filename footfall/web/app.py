@@ -76,17 +76,27 @@ class FootfallApp(Starlette):
         await super().__call__(scope, receive, send)
 
 
-def create_app(settings: Settings, *, clock: Clock | None = None) -> FootfallApp:
+def create_app(
+    settings: Settings, *, clock: Clock | None = None, services: Services | None = None
+) -> FootfallApp:
     """Builds the ASGI app; its lifespan opens the services (`footfall.services`) and closes them.
+
+    Args:
+        settings: The validated settings.
+        clock: The clock the services run on (the system's by default).
+        services: Services already opened, for the first lifespan to use instead (`footfall
+            serve` opens them before the server starts, so that a store which cannot open
+            stops the command with its one-line error rather than a server traceback).
 
     Raises:
         ConfigError: No secret key outside development (see footfall.security.signing).
     """
     settings = resolve_secret_key(settings)
+    opened = [services] if services is not None else []
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        services = Services.open(settings, clock=clock)
+        services = opened.pop() if opened else Services.open(settings, clock=clock)
         services.start(asyncio.get_running_loop())
         app.state.footfall = services
         if isinstance(app, FootfallApp):

@@ -13,9 +13,10 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from footfall.errors import QueryRejectedError, QueryTimeoutError, StoreBusyError, StoreError
+from footfall.errors import QueryRejectedError, QueryTimeoutError, StoreError
 from footfall.monitoring.pools import PoolStats
 from footfall.storage.base import EventRow, SessionRow
+from footfall.storage.duckdb import wal
 from footfall.storage.duckdb.cursors import CursorPool
 from footfall.storage.schema import (
     EVENT_COLUMNS,
@@ -79,6 +80,9 @@ class DuckDBEventStore:
             read_only: Open for reading only (no schema change, no write); DuckDB still
                 refuses it while another process has the file open for writing.
 
+        A write-ahead log that cannot be replayed is set aside when the store is opened for
+        writing (`footfall.storage.duckdb.wal`); the ingest journal restores what it held.
+
         Raises:
             StoreBusyError: Another process holds the file.
             StoreError: It cannot be opened or has an unknown schema version.
@@ -86,22 +90,16 @@ class DuckDBEventStore:
         self.path = path
         self.read_only = read_only
         self._lock = threading.Lock()
+        if not read_only:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        # DuckDB sizes its thread pool from the machine's cores; a process confined to
+        # fewer (CPU affinity, container limits) would only oversubscribe them.
+        self._con, lost_log = wal.connect(path, read_only=read_only, threads=_usable_cpus())
         try:
-            if not read_only:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            # DuckDB sizes its thread pool from the machine's cores; a process confined to
-            # fewer (CPU affinity, container limits) would only oversubscribe them.
-            self._con = duckdb.connect(
-                str(path), read_only=read_only, config={"threads": _usable_cpus()}
-            )
             # No progress bar: long statements (a schema upgrade) would draw it over logs.
             self._con.execute("SET enable_progress_bar = false")
-        except duckdb.IOException as exc:
-            if "lock" in str(exc).lower():
-                raise StoreBusyError(
-                    f"the event store {path} is in use by another footfall process "
-                    "(stop the server, or send the data to its HTTP API instead)"
-                ) from exc
+        except duckdb.Error as exc:
+            self._con.close()
             raise StoreError(f"cannot open the event store {path}: {exc}") from exc
         try:
             if read_only:
@@ -114,8 +112,9 @@ class DuckDBEventStore:
         # Readers share a few idle cursors instead of opening one per query.
         self.cursor_pool = CursorPool(self._con)
         self.pool_stats: PoolStats | None = self.cursor_pool.stats
-        # Until `close` says otherwise, a crash may have left sessions behind their events.
-        self.was_closed_cleanly = self._get_info("clean_shutdown") == "true"
+        # Until `close` says otherwise, a crash may have left sessions behind their events;
+        # session rows written since the last checkpoint went with a lost log.
+        self.was_closed_cleanly = self._get_info("clean_shutdown") == "true" and not lost_log
         # Cached statistics are keyed by this; a restart may have replayed or repaired data.
         self._data_version = int(self._get_info("data_version") or 0)
         if not read_only:
