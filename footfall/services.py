@@ -37,6 +37,7 @@ from footfall.jobs.housekeeping import (
 )
 from footfall.jobs.runner import Job, JobRunner
 from footfall.jobs.warming import run_cache_warmer
+from footfall.lifecycle.spool import remove_spools
 from footfall.meta import db
 from footfall.meta.keys import KeyUsage
 from footfall.meta.salts import SqlSaltStore
@@ -188,6 +189,7 @@ class Services:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         meta = open_meta(settings)
         store = open_event_store(settings)
+        remove_spools(settings.data_dir)  # only now: holding the store, no other process imports
         journal = open_journal(store, settings.data_dir / "journal")
         salts = SaltKeeper(SqlSaltStore(meta))
         sites = SiteDirectory(meta)

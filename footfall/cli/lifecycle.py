@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -22,28 +22,24 @@ from footfall.errors import FootfallError
 def import_cmd(domain: str, file: Path, data_dir: Path | None) -> None:
     """Import historical events from an NDJSON FILE ('-' for stdin)."""
     from footfall.lifecycle.importing import import_ndjson
+    from footfall.lifecycle.spool import spool
     from footfall.meta.sites import get_site
     from footfall.services import Services
 
     settings = settings_from(data_dir=data_dir)
     services = Services.open(settings)
-    temp: Path | None = None
     try:
         found = get_site(services.meta, domain)
-        if str(file) == "-":
-            with tempfile.NamedTemporaryFile(
-                "wb", suffix=".ndjson", dir=settings.data_dir, delete=False
-            ) as handle:
+        with contextlib.ExitStack() as stack:
+            if str(file) == "-":
+                file, handle = stack.enter_context(spool(settings.data_dir))
                 shutil.copyfileobj(sys.stdin.buffer, handle)
-                temp = Path(handle.name)
-            file = temp
-        elif not file.is_file():
-            raise FootfallError(f"no such file: {file}")
-        report = import_ndjson(services, site=found, path=file, progress=_progress())
+                handle.close()
+            elif not file.is_file():
+                raise FootfallError(f"no such file: {file}")
+            report = import_ndjson(services, site=found, path=file, progress=_progress())
     finally:
         services.close()
-        if temp is not None:
-            temp.unlink(missing_ok=True)
     for line_no, error in report.errors[:20]:
         click.echo(f"line {line_no}: {error}", err=True)
     if report.rejected > 20:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import tempfile
-from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from footfall.lifecycle.importing import import_ndjson
+from footfall.lifecycle.spool import spool
 from footfall.services import Services
 from footfall.web.api.auth import ApiError, authorize_key, resolve_site
 from footfall.web.bodies import IMPORT_BYTES, BodyTooLarge, check_declared_length, limited_chunks
@@ -29,24 +27,20 @@ async def import_events(request: Request) -> Response:
         site = await resolve_site(request, request.query_params.get("site_id"), rights)
     except ApiError as exc:
         return exc.response()
-    fd, name = tempfile.mkstemp(prefix="import-", suffix=".ndjson", dir=state.settings.data_dir)
-    path = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            try:
-                check_declared_length(request.headers.get("content-length"), MAX_IMPORT_BYTES)
-                async for chunk in limited_chunks(request.stream(), MAX_IMPORT_BYTES):
-                    out.write(chunk)
-            except BodyTooLarge:
-                return JSONResponse(
-                    {
-                        "error": f"import body larger than {MAX_IMPORT_BYTES} bytes; "
-                        "split it into several requests"
-                    },
-                    status_code=413,
-                )
+    with spool(state.settings.data_dir) as (path, out):
+        try:
+            check_declared_length(request.headers.get("content-length"), MAX_IMPORT_BYTES)
+            async for chunk in limited_chunks(request.stream(), MAX_IMPORT_BYTES):
+                out.write(chunk)
+        except BodyTooLarge:
+            return JSONResponse(
+                {
+                    "error": f"import body larger than {MAX_IMPORT_BYTES} bytes; "
+                    "split it into several requests"
+                },
+                status_code=413,
+            )
+        out.close()
         report = await asyncio.to_thread(import_ndjson, services, site=site, path=path)
-    finally:
-        path.unlink(missing_ok=True)
     status = 400 if report.rejected and not report.stored and not report.dropped else 200
     return JSONResponse(report.as_dict(), status_code=status)
