@@ -195,8 +195,8 @@ class Services:
         sites = SiteDirectory(meta)
         sessions = SessionCache(settings.session_cache_size)
         since = clock.now().astimezone(dt.UTC).replace(tzinfo=None) - _RESUME_WINDOW
-        if not store.was_closed_cleanly:
-            # Sessions trail their events by up to a flush interval; rebuild the newest ones.
+        if not store.was_closed_cleanly or journal.replay.entries:
+            # Sessions trail their events (replayed ones have none): rebuild the newest ones.
             newest = store.newest_event_time()
             if newest is not None:
                 store.repair_sessions(newest - _REPAIR_MARGIN)

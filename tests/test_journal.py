@@ -76,6 +76,28 @@ def test_unapplied_entries_are_replayed_and_sessions_rebuilt(settings: Settings)
     assert list((settings.data_dir / "journal").glob("*.log")) == []
 
 
+def test_entries_replayed_into_a_cleanly_closed_store_get_their_sessions(
+    settings: Settings,
+) -> None:
+    # A store closed cleanly before the journal's last entries reached it: a backup put back
+    # under a newer journal, as the troubleshooting guide's recovery steps do.
+    services = Services.open(settings)
+    request = parse_event({"n": "pageview", "u": "https://example.com/late", "d": "example.com"})
+    assert not isinstance(request, dict)
+    outcome = services.pipeline.process(request, ClientContext(CHROME_UA, "81.2.69.142"))
+    services.journal.append(outcome.events)
+    services.close()  # clean: the unapplied entry stays in the journal
+
+    reopened = Services.open(settings)
+    try:
+        assert reopened.store.was_closed_cleanly
+        with reopened.store.cursor() as cur:
+            sessions = cur.execute("SELECT entry_page, pageviews FROM sessions").fetchall()
+        assert sessions == [("/late", 1)]
+    finally:
+        reopened.close()
+
+
 def test_an_event_store_of_another_schema_version_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "events.duckdb"
     DuckDBEventStore(path).close()

@@ -49,8 +49,10 @@ Entry = tuple[int, list[tuple[Any, ...]]]
 
 @dataclass
 class ReplayCounts:
-    """What a replay found besides good entries (exposed as metrics)."""
+    """What a replay found (the problems are exposed as metrics)."""
 
+    # Entries past the store's position, replayed into it (their sessions need rebuilding).
+    entries: int = 0
     # Lines that failed their checksum (or did not parse) and may have held unapplied events.
     corrupt_lines: int = 0
     # Entry numbers past the store's position that no line holds, corrupt lines aside.
@@ -276,6 +278,8 @@ def pending_entries(
                 suspect.clear()
                 last = max(last, seq)
                 if seq > after_seq:
+                    if counts is not None:
+                        counts.entries += 1
                     yield seq, rows
     _report(suspect, counts)
 
