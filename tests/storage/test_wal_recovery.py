@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import random
 import secrets
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -22,12 +24,15 @@ import httpx
 import pytest
 
 from footfall.errors import StoreError
-from footfall.services import Services
+from footfall.lifecycle.importing import import_ndjson
+from footfall.meta.sites import get_site
+from footfall.services import Services, open_meta
 from footfall.settings import Settings, load_settings
 from footfall.storage.duckdb.store import DuckDBEventStore
+from footfall.storage.schema import EVENT_SCHEMA, SESSION_SCHEMA, rows_to_table
 from footfall.storage.writer import GroupCommitWriter
 from tests.conftest import FOOTFALL, ServerProcess, post_pageview
-from tests.storage.rows import event
+from tests.storage.rows import event, session
 
 T0 = dt.datetime(2026, 11, 2, 10, 0)
 # Small enough that the journal rotates (and the store checkpoints) every ten commits or so.
@@ -199,3 +204,57 @@ def test_a_read_only_open_never_moves_a_corrupt_wal(settings: Settings, tmp_path
         DuckDBEventStore(image / "events.duckdb", read_only=True)
     assert "\n" not in str(raised.value) and "docs/troubleshooting.md" in str(raised.value)
     assert (image / "events.duckdb.wal").exists() and _set_aside(image) == []
+
+
+def _lose_wal_after(settings: Settings, write: Callable[[Services], None], tmp_path: Path) -> Path:
+    """Runs `write`, takes a crash image, corrupts its WAL and opens it (which recovers it)."""
+    services = Services.open(settings)
+    write(services)
+    image = tmp_path / "image"
+    shutil.copytree(settings.data_dir, image)  # what kill -9 would leave now
+    services.close()
+    wal = image / "events.duckdb.wal"
+    if wal.exists() and wal.stat().st_size:
+        _corrupt_middle(wal)
+    Services.open(load_settings({"data_dir": image}, environ={})).close()
+    return image
+
+
+def test_an_import_does_not_depend_on_the_wal(settings: Settings, tmp_path: Path) -> None:
+    meta = open_meta(settings)
+    site = get_site(meta, "example.com")
+    meta.dispose()
+    history = tmp_path / "history.ndjson"
+    history.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "timestamp": f"2026-11-01T10:{n:02d}:00Z",
+                    "name": "pageview",
+                    "url": f"https://example.com/old/{n}",
+                    "visitor_id": f"v{n % 7}",
+                }
+            )
+            + "\n"
+            for n in range(50)
+        )
+    )
+
+    def run(services: Services) -> None:
+        assert import_ndjson(services, site=site, path=history).stored == 50
+
+    image = _lose_wal_after(settings, run, tmp_path)
+    assert sorted(_stored_paths(image)) == sorted(f"/old/{n}" for n in range(50))
+
+
+def test_a_bulk_load_does_not_depend_on_the_wal(settings: Settings, tmp_path: Path) -> None:
+    def run(services: Services) -> None:
+        services.store.load(
+            rows_to_table(
+                [event(pathname=f"/b{n}", session_id=n) for n in range(20)], EVENT_SCHEMA
+            ),
+            rows_to_table([session(session_id=n) for n in range(20)], SESSION_SCHEMA),
+        )
+
+    image = _lose_wal_after(settings, run, tmp_path)
+    assert sorted(_stored_paths(image)) == sorted(f"/b{n}" for n in range(20))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import threading
 from collections.abc import Iterator, Sequence
@@ -31,6 +32,8 @@ from footfall.storage.schema import (
     VISIT_COLUMNS,
     rows_to_table,
 )
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = "2"
 # Version 1 lacked the `visitor` column; a store of that version is upgraded in place on open.
@@ -304,9 +307,18 @@ class DuckDBEventStore:
         return int(value) if value else 0
 
     def load(self, events: pa.Table, sessions: pa.Table) -> None:
-        """Stores a bulk import's rows in one transaction, then bumps the data version."""
+        """Stores a bulk import's rows in one transaction, then bumps the data version.
+
+        Then checkpoints: an import bypasses the journal, so only the database file keeps it
+        if the WAL is lost. A failed checkpoint is logged, not raised: the rows are stored,
+        and an error would invite importing them twice.
+        """
         self.write_tables(events, sessions, None)
         self.bump_data_version()
+        try:
+            self.checkpoint()
+        except StoreError:
+            log.exception("checkpoint after an import failed; it is in the WAL until the next")
 
     def known_visitors(self, site_id: int, visitor_ids: pa.Array) -> pa.Table:
         """The stored visitor numbers of those of `visitor_ids` the site's sessions have."""
