@@ -65,7 +65,15 @@ def connect(path: Path, *, read_only: bool, threads: int) -> tuple[duckdb.DuckDB
                 raise _open_error(
                     path, exc, failed, read_only=read_only, moved=bool(moved)
                 ) from exc
-            moved.append((failed, _set_aside(failed), _reason(exc)))
+            try:
+                aside = _set_aside(failed)
+            except OSError as err:
+                _put_back(moved)
+                raise StoreError(
+                    f"cannot open the event store {path}: its write-ahead log {failed} cannot "
+                    f"be replayed ({_reason(exc)}) nor moved aside ({err}); {RECOVERY_STEPS}"
+                ) from exc
+            moved.append((failed, aside, _reason(exc)))
             continue
         # Said only now: when the file does not open either, the logs are put back instead.
         for original, aside, reason in moved:
