@@ -284,11 +284,12 @@ class DuckDBEventStore:
         ids = pa.table({"visitor_id": pa.array(visitor_ids, pa.uint64())})
         with self.cursor(pooled=False) as cur:
             cur.register("_ids", ids)
-            found: pa.Table = cur.execute(
+            # A relation, not a DB-API result: Arrow output from the latter is copied (and warns).
+            found: pa.Table = cur.sql(
                 "SELECT visitor_id, min(visitor) AS visitor FROM sessions "
                 "WHERE site_id = ? AND visitor_id IN (SELECT visitor_id FROM _ids) "
                 "GROUP BY visitor_id",
-                [site_id],
+                params=[site_id],
             ).to_arrow_table()
             cur.unregister("_ids")
         return found.cast(pa.schema([("visitor_id", pa.uint64()), ("visitor", pa.uint32())]))
