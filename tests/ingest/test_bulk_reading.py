@@ -131,6 +131,8 @@ _PIECES = [
     b"\\u0070",
     b"1e999",
     b"NaN",
+    b"Inf",
+    b"-Infinity",
     b'"props"',
     b'"name"',
     b'"interactive"',

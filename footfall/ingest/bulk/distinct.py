@@ -39,12 +39,28 @@ def encode(column: pa.Array | pa.ChunkedArray, *, null: Any = None) -> Encoded[A
         column: Any column.
         null: The value nulls stand for; when None, nulls get the code -1.
     """
-    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-    if null is not None and array.null_count:
-        array = array.fill_null(null)
-    encoded = array.dictionary_encode()
-    codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
-    return Encoded(codes, encoded.dictionary.to_pylist())
+    chunks = pa.chunked_array([column]) if isinstance(column, pa.Array) else column
+    if null is None:
+        encoded = chunks.dictionary_encode()
+    else:
+        # Nulls get a code of their own, which stands for `null` (no copy of the column).
+        encoded = chunks.dictionary_encode(null_encoding="encode")
+    parts = [chunk.indices for chunk in encoded.chunks]
+    if not parts:
+        return Encoded(np.zeros(0, dtype=np.int64), [])
+    # Arrow gives every chunk the one dictionary it built over all of them.
+    dictionary = encoded.chunks[-1].dictionary
+    if not all(chunk.dictionary.equals(dictionary) for chunk in encoded.chunks):
+        encoded = pa.table({"column": encoded}).unify_dictionaries()["column"]
+        parts = [chunk.indices for chunk in encoded.chunks]
+        dictionary = encoded.chunks[-1].dictionary
+    values = dictionary.to_pylist()
+    if null is not None:
+        values = [null if value is None else value for value in values]
+    codes = np.concatenate(
+        [np.asarray(part.fill_null(-1).to_numpy(zero_copy_only=False)) for part in parts]
+    )
+    return Encoded(codes.astype(np.int64), values)
 
 
 def encode_keys(key: Ints) -> Encoded[int]:

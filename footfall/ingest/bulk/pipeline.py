@@ -9,6 +9,7 @@ store loads in one transaction; nothing here knows which store that is.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +25,10 @@ from footfall.ingest.bulk.reading import read_ndjson
 from footfall.ingest.bulk.report import MAX_REPORTED_ERRORS, ImportReport
 from footfall.ingest.bulk.rows import EventRows, SessionRows, Texts, event_table, session_table
 from footfall.ingest.bulk.sessions import Sessions, sessionise
-from footfall.ingest.bulk.validation import Checked, check
+from footfall.ingest.bulk.validation import Checked, Props, check
 from footfall.ingest.bulk.visitors import Identities, KnownVisitors, number_visitors, visitor_hashes
 from footfall.ingest.bulk.visits import visit_columns
+from footfall.ingest.domains import root_domain
 from footfall.ingest.geo import GeoLocator
 from footfall.ingest.sources import SourceClassifier, is_spam_referrer
 from footfall.ingest.useragent import UserAgentInfo, UserAgentParser
@@ -92,14 +94,24 @@ def build_import(
     """
     step = progress or (lambda _stage: None)
     step("reading")
+    # The enrichers load rules and lists on first use (about a third of a second of Python);
+    # the reader runs in C++ without the interpreter lock, so they can load meanwhile.
+    warming = threading.Thread(target=_warm_up, args=(enrichers,), name="import-warm-up")
+    warming.start()
     read = read_ndjson(path)
+    report = ImportReport(lines=read.lines, reader="whole-file" if read.fast else "line-by-line")
     step("validating")
     checked = check(read.table, now=target.now)
-    report = ImportReport(lines=read.lines, reader="whole-file" if read.fast else "line-by-line")
-    _report_rejections(report, read.rejected, checked)
+    unreadable = read.rejected
+    del read  # the lines' texts are the largest thing an import holds: let them go early
+    _report_rejections(report, unreadable, checked)
     step("enriching")
+    warming.join()
     events = _enrich(checked, target, enrichers)
-    report.dropped = checked.table.num_rows - len(events.rows)
+    report.dropped = len(checked.lines) - len(events.rows)
+    del checked
+    # Hand the texts' memory back now rather than after the store has loaded the rows.
+    pa.default_memory_pool().release_unused()
     step("sessionising")
     sessions = sessionise(
         events.visitors.codes,
@@ -111,6 +123,13 @@ def build_import(
     events_table, sessions_table = _rows(events, sessions, target, enrichers)
     report.stored, report.sessions = events_table.num_rows, sessions_table.num_rows
     return ImportRows(events_table, sessions_table, report)
+
+
+def _warm_up(enrichers: Enrichers) -> None:
+    """Makes the enrichers load what they load lazily: crawler patterns, suffix list, IPv6."""
+    enrichers.user_agents.parse("Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Firefox/133.0")
+    root_domain("example.com")
+    enrichers.geo.country("2001:db8::1")
 
 
 def _report_rejections(report: ImportReport, unreadable: list[int], checked: Checked) -> None:
@@ -138,7 +157,7 @@ class _Events:
     agents: Encoded[str]
     agent_info: list[UserAgentInfo]
     props: Ints
-    checked: Checked
+    props_lists: Props
     hashes: npt.NDArray[np.uint64]
     # A code per visitor hash; `values` are the hashes (as signed 64-bit integers).
     visitors: Encoded[int]
@@ -183,7 +202,7 @@ def _enrich(checked: Checked, target: ImportTarget, enrichers: Enrichers) -> _Ev
         agents=agents,
         agent_info=agent_info,
         props=checked.props.codes[rows],
-        checked=checked,
+        props_lists=checked.props,
         hashes=hashes,
         visitors=encode_keys(hashes.view(np.int64)),
     )
@@ -224,7 +243,7 @@ def _rows(
         geo=enrichers.geo,
     )
     pages = events.pages
-    props = events.checked.props
+    props = events.props_lists
     session_rows = SessionRows(
         site_id=target.site_id,
         first_id=first_id,

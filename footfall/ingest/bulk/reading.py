@@ -4,15 +4,16 @@ The careful parser (`footfall.ingest.bulk.lines`) defines what a line means; the
 (`pyarrow.json`, C++) reads a block only where it provably agrees with it:
 
 - every line of the block starts with ``{``: no blank lines and no other JSON values (the
-  fast reader skips the former and crashes on a leading ``null``), there is no ``NaN`` or
-  ``Infinity`` in it (which it accepts and strict JSON does not), and it is valid UTF-8
-  (which it does not check);
+  fast reader skips the former and crashes on a leading ``null``), and it is valid UTF-8
+  (which the fast reader does not check);
 - it returns exactly one row per line, or it raised on something the careful parser must
   judge (invalid JSON or UTF-8, a repeated field, an ``interactive`` that is not a boolean).
 
 The fast reader reads text fields as strings only, so lines holding a number, boolean, object
 or array in one of them, or props that are not an object, are set aside and parsed one by
-one, then put back in place. Any other block is parsed line by line.
+one, then put back in place; so are lines with ``NaN``, ``Inf`` or ``Infinity`` as a value,
+which the fast reader accepts and strict JSON does not. Any other block is parsed line by
+line.
 """
 
 from __future__ import annotations
@@ -47,8 +48,12 @@ _FAST_SCHEMA = pa.schema(
     ]
 )
 _FAST_OPTIONS = pj.ParseOptions(explicit_schema=_FAST_SCHEMA, unexpected_field_behavior="ignore")
-# A line whose text field holds another JSON type, or whose props are not an object.
-_OTHER_TYPES = r'"(?:' + "|".join(TEXT_FIELDS) + r')"\s*:\s*[^"n\s]|"props"\s*:\s*[^{n\s]'
+# A line the fast reader must not see: a text field holding another JSON type, props that are
+# not an object, or NaN, Inf or Infinity as a value (rapidjson accepts them, JSON does not).
+_ODD = (
+    r'"(?:' + "|".join(TEXT_FIELDS) + r')"\s*:\s*[^"n\s]|"props"\s*:\s*[^{n\s]'
+    r"|[:,\[]\s*-?(?:NaN|Inf)"
+)
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 Ints = npt.NDArray[np.int64]
@@ -81,15 +86,15 @@ def read_ndjson(path: Path, *, block_bytes: int = BLOCK_BYTES) -> ReadResult:
     tables: list[pa.Table] = []
     first_line = 1
     for data in _blocks(path, block_bytes):
-        count = data.count(b"\n") + (not data.endswith(b"\n"))
-        parsed = _read_fast(data, count, first_line)
+        ends = _line_ends(data)
+        parsed = _read_fast(data, ends, first_line)
         if parsed is None:
             result.fast = False
             parsed = parse_block(data, first_line)
         tables.append(parsed.table)
         result.rejected.extend(parsed.rejected)
         result.lines += parsed.counted
-        first_line += count
+        first_line += len(ends)
     if tables:
         result.table = pa.concat_tables(tables)
     return result
@@ -122,42 +127,46 @@ def _blocks(path: Path, block_bytes: int) -> Iterator[bytearray]:
         yield bytearray(carry)
 
 
-def _read_fast(data: bytearray, count: int, first_line: int) -> Parsed | None:
-    """The block read by the fast reader, or None when the careful parser must read it."""
-    # Every line starts with "{": the first one, and each one after a newline.
-    if (
-        not data.startswith(b"{")
-        or data.count(b"\n{") != count - 1
-        or b"NaN" in data
-        or b"Infinity" in data
-        or not _is_utf8(data)
-    ):
-        return None
-    table = _json(data, count)
-    if table is not None:
-        numbers = np.arange(first_line, first_line + count, dtype=np.int64)
-        return Parsed(_complete(table, data, numbers), [], count)
-    # Set aside the lines with values of other types, and read the rest again.
-    ends = _line_ends(data)
+def _read_fast(data: bytearray, ends: Ints, first_line: int) -> Parsed | None:
+    """The block read by the fast reader, or None when the careful parser must read it.
+
+    Args:
+        data: Whole lines.
+        ends: The offset just past each line.
+        first_line: The number of the first line.
+    """
+    count = len(ends)
     starts = np.concatenate(([0], ends[:-1]))
+    if not count or not (np.frombuffer(data, np.uint8)[starts] == ord("{")).all():
+        return None
+    if not _is_utf8(data):
+        return None
+    # NaN and Inf anywhere (inside strings too, as in "Infinix") mean a closer look first.
+    whole = b"NaN" not in data and b"Inf" not in data
+    if whole:
+        table = _json(data, count)
+        if table is not None:
+            numbers = np.arange(first_line, first_line + count, dtype=np.int64)
+            return Parsed(_complete(table, data, starts, ends, numbers), [], count)
     lines = pa.LargeStringArray.from_buffers(
         count, pa.py_buffer(np.concatenate(([0], ends))), pa.py_buffer(data)
     )
-    other = np.asarray(
-        pc.match_substring_regex(lines, _OTHER_TYPES).to_numpy(zero_copy_only=False), np.bool_
-    )
-    if not other.any():
-        return None
-    kept = np.flatnonzero(~other)
-    rest = _lines_of(data, kept, starts, ends)
+    odd = np.asarray(pc.match_substring_regex(lines, _ODD).to_numpy(zero_copy_only=False))
+    if whole and not odd.any():
+        return None  # it failed on something only the careful parser may judge
+    # The other lines again, without the odd ones, which are parsed one by one.
+    kept = np.flatnonzero(~odd)
+    lengths = ends[kept] - starts[kept]
+    rest = data if len(kept) == count else _lines_of(data, kept, starts, ends)
     table = _json(rest, len(kept)) if len(kept) else _FAST_SCHEMA.empty_table()
     if table is None:
         return None
-    fast = _complete(table, rest, first_line + kept)
-    odd = parse_lines(
-        (first_line + i, bytes(data[starts[i] : ends[i]])) for i in np.flatnonzero(other).tolist()
+    rest_ends = np.cumsum(lengths)
+    fast = _complete(table, rest, rest_ends - lengths, rest_ends, first_line + kept)
+    others = parse_lines(
+        (first_line + i, bytes(data[starts[i] : ends[i]])) for i in np.flatnonzero(odd).tolist()
     )
-    return Parsed(pa.concat_tables([fast, odd.table]).sort_by("line"), odd.rejected, count)
+    return Parsed(pa.concat_tables([fast, others.table]).sort_by("line"), others.rejected, count)
 
 
 def _is_utf8(data: bytearray) -> bool:
@@ -202,12 +211,16 @@ def _lines_of(data: bytearray, rows: Ints, starts: Ints, ends: Ints) -> bytearra
     return bytearray().join(view[start:end] for start, end in spans)
 
 
-def _complete(table: pa.Table, data: bytearray, numbers: Ints) -> pa.Table:
+def _complete(
+    table: pa.Table, data: bytearray, starts: Ints, ends: Ints, numbers: Ints
+) -> pa.Table:
     """The fast reader's rows in `RAW_SCHEMA`: line numbers added, props decoded.
 
     Args:
         table: The fast reader's rows of `data`, one per line.
         data: The lines it read.
+        starts: Where each line starts in `data`.
+        ends: Where each line ends in `data`.
         numbers: Their line numbers.
     """
     count = table.num_rows
@@ -215,9 +228,8 @@ def _complete(table: pa.Table, data: bytearray, numbers: Ints) -> pa.Table:
         np.asarray(table["props"].is_valid().to_numpy(zero_copy_only=False), np.bool_)
     )
     if len(holding):
-        ends = _line_ends(data)
-        starts = np.concatenate(([0], ends[:-1]))
-        found = line_props(bytes(data[starts[i] : ends[i]]) for i in holding.tolist())
+        spans = zip(starts[holding].tolist(), ends[holding].tolist(), strict=True)
+        found = line_props(bytes(data[start:end]) for start, end in spans)
         positions = np.full(count, -1, dtype=np.int64)
         positions[holding] = np.arange(len(holding))
         props = pa.array(found, pa.string()).take(pa.array(positions, mask=positions < 0))

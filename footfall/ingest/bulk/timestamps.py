@@ -40,40 +40,57 @@ def parse_timestamps(values: pa.Array | pa.ChunkedArray) -> tuple[Ints, npt.NDAr
     Returns:
         Seconds since 1970-01-01 UTC (0 where invalid), and which values are valid.
     """
-    text = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    text = text.cast(pa.large_string())
+    # One array: each chunk has fixed costs, and the column is small (about 20 bytes a row).
+    # 64-bit offsets: a column of many millions of rows may pass 2 GiB.
+    text = values.cast(pa.large_string())
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    if not len(text):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.bool_)
+    return _parse_column(text)
+
+
+def _parse_column(text: pa.LargeStringArray) -> tuple[Ints, npt.NDArray[np.bool_]]:
     count = len(text)
     seconds = np.zeros(count, dtype=np.int64)
     valid = np.zeros(count, dtype=np.bool_)
-    canonical = _parse_canonical(text, seconds, valid)
-    rest = np.flatnonzero(~canonical & ~np.asarray(text.is_null().to_numpy(zero_copy_only=False)))
+    offsets = np.frombuffer(text.buffers()[1], np.int64)[text.offset : text.offset + count + 1]
+    canonical = np.diff(offsets) == len(_CANONICAL)
+    if text.null_count:
+        canonical &= np.asarray(text.is_valid().to_numpy(zero_copy_only=False), np.bool_)
+    rows = np.flatnonzero(canonical)
+    if len(rows):
+        # Values of the canonical width, side by side: a matrix of bytes, one row per value.
+        same_width = text if len(rows) == count else text.filter(pa.array(canonical))
+        found, ok, shaped = _parse_canonical(same_width)
+        seconds[rows], valid[rows] = found, ok
+        canonical[rows] = shaped
+    rest = np.flatnonzero(~canonical & np.asarray(text.is_valid().to_numpy(zero_copy_only=False)))
     if len(rest):
-        found, ok = _parse_general(text.take(pa.array(rest)))
-        seconds[rest] = found
-        valid[rest] = ok
+        seconds[rest], valid[rest] = _parse_general(text.take(pa.array(rest)))
     return seconds, valid
 
 
 def _parse_canonical(
-    text: pa.LargeStringArray, seconds: Ints, valid: npt.NDArray[np.bool_]
-) -> npt.NDArray[np.bool_]:
-    """Fills in the values in canonical form; returns which values were in it."""
+    text: pa.LargeStringArray,
+) -> tuple[Ints, npt.NDArray[np.bool_], npt.NDArray[np.bool_]]:
+    """Values that are all as wide as the canonical form.
+
+    Returns:
+        Their seconds, whether each is a valid date-time, and whether each had the canonical
+        shape at all (the others must go through the general pattern).
+    """
     width = len(_CANONICAL)
-    offsets = np.frombuffer(text.buffers()[1], np.int64)[text.offset : text.offset + len(text) + 1]
-    data = text.buffers()[2]
-    raw = np.frombuffer(data, np.uint8) if data is not None else np.zeros(0, np.uint8)
-    rows = np.flatnonzero(np.diff(offsets) == width)
-    if text.null_count:
-        rows = rows[np.asarray(text.is_valid().to_numpy(zero_copy_only=False))[rows]]
-    if not len(rows):
-        return np.zeros(len(text), dtype=np.bool_)
-    matrix = raw[offsets[rows, None] + np.arange(width)]
-    digits = matrix[:, _DIGITS] - ord("0")
-    shaped = (digits < 10).all(axis=1)
+    start = int(np.frombuffer(text.buffers()[1], np.int64)[text.offset])
+    data = np.frombuffer(text.buffers()[2], np.uint8)
+    matrix = data[start : start + width * len(text)].reshape(-1, width)
+    # Bytes below "0" wrap around to large values: one comparison tells digits apart.
+    digits = matrix[:, _DIGITS] - np.uint8(ord("0"))
+    shaped: npt.NDArray[np.bool_] = np.all(digits < 10, axis=1)
     for column, allowed in _SEPARATORS.items():
         shaped &= np.isin(matrix[:, column], np.frombuffer(allowed, np.uint8))
-    rows, digits = rows[shaped], digits[shaped].astype(np.int64)
-    number = digits[:, 0::2] * 10 + digits[:, 1::2]  # two digits per field; the year has two
+    # Two digits per field (the year has two such pairs).
+    number = digits[:, 0::2].astype(np.int64) * 10 + digits[:, 1::2]
     found, ok = _combine(
         year=number[:, 0] * 100 + number[:, 1],
         month=number[:, 2],
@@ -81,14 +98,10 @@ def _parse_canonical(
         hour=number[:, 4],
         minute=number[:, 5],
         second=number[:, 6],
-        offset=np.zeros(len(rows), dtype=np.int64),
-        offset_ok=np.ones(len(rows), dtype=np.bool_),
+        offset=np.zeros(len(text), dtype=np.int64),
+        offset_ok=np.ones(len(text), dtype=np.bool_),
     )
-    seconds[rows] = found
-    valid[rows] = ok
-    canonical = np.zeros(len(text), dtype=np.bool_)
-    canonical[rows] = True
-    return canonical
+    return found, ok & shaped, shaped
 
 
 def _parse_general(text: pa.Array) -> tuple[Ints, npt.NDArray[np.bool_]]:

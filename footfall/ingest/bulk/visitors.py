@@ -45,18 +45,31 @@ def visitor_hashes(identities: Identities, *, salt: bytes, domain: str) -> Hashe
     key = np.where(explicit, size + given.codes, implicit)
     distinct = encode_keys(combine((key, size + len(given.values)), (roots, len(names)))[0])
     first = first_rows(distinct.codes)
-    hashes = np.empty(len(first), dtype=np.uint64)
-    for slot, row in enumerate(first.tolist()):
-        root = names[roots[row]]
-        if explicit[row]:
-            agent, address = VISITOR_ID_MARKER, given.values[given.codes[row]]
-        else:
-            agent, address = ua.values[ua.codes[row]], ip.values[ip.codes[row]]
-        hashes[slot] = visitor_id(
-            salt, user_agent=agent, ip=address, domain=domain, root_domain=root
-        )
+    mine = explicit[first]
+    agents = np.where(mine, VISITOR_ID_MARKER, _texts(ua, first))
+    addresses = np.where(mine, _texts(given, first), _texts(ip, first))
+    hashes = np.array(
+        [
+            visitor_id(salt, user_agent=agent, ip=address, domain=domain, root_domain=root)
+            for agent, address, root in zip(
+                agents.tolist(),
+                addresses.tolist(),
+                _texts(names, roots[first]).tolist(),
+                strict=True,
+            )
+        ],
+        dtype=np.uint64,
+    )
     result: Hashes = hashes[distinct.codes]
     return result
+
+
+def _texts(values: Encoded[str] | list[str], rows: Ints) -> npt.NDArray[np.object_]:
+    """The texts of some rows (object arrays gather without a Python loop)."""
+    if isinstance(values, list):
+        return np.array(values, dtype=object)[rows]
+    table = np.array([*values.values, ""], dtype=object)
+    return table[values.codes[rows]]  # code -1 (none) picks the "" at the end
 
 
 def number_visitors(
