@@ -10,8 +10,8 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from footfall.ingest.bulk.distinct import encode
-from footfall.ingest.bulk.visitors import Identities, number_visitors, visitor_hashes
+from footfall.ingest.bulk.distinct import Encoded, Vocabulary
+from footfall.ingest.bulk.visitors import Identities, VisitorHasher, number_visitors
 from footfall.ingest.visitor import VISITOR_ID_MARKER, visitor_id
 from footfall.services import IdAllocator
 from footfall.storage.duckdb.store import DuckDBEventStore
@@ -26,30 +26,37 @@ text = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=12)
         st.tuples(st.sampled_from(["ua1", "ua2", ""]), text, st.none() | text, st.integers(0, 2)),
         max_size=30,
     ),
+    split=st.integers(0, 30),
     salt=st.binary(min_size=16, max_size=16),
 )
 def test_hashes_are_the_live_functions(
-    rows: list[tuple[str, str, str | None, int]], salt: bytes
+    rows: list[tuple[str, str, str | None, int]], split: int, salt: bytes
 ) -> None:
     roots = ["example.com", "example.co.uk", "(none)"]
-    identities = Identities(
-        user_agents=encode(pa.array([r[0] for r in rows], pa.string())),
-        ips=encode(pa.array([r[1] for r in rows], pa.string())),
-        given=encode(pa.array([r[2] for r in rows], pa.string())),
-        roots=np.array([r[3] for r in rows], dtype=np.int64),
-        root_names=roots,
-    )
-    found = visitor_hashes(identities, salt=salt, domain="example.com").tolist()
+    agents, ips, given = Vocabulary[str](), Vocabulary[str](), Vocabulary[str]()
+    hasher = VisitorHasher(salt=salt, domain="example.com")
+    found: list[int] = []
+    for block in (rows[:split], rows[split:]):  # the same identities may come back
+        who = Identities(
+            user_agents=Encoded(
+                agents.codes(pa.array([r[0] for r in block], pa.string())), agents.values
+            ),
+            ips=Encoded(ips.codes(pa.array([r[1] for r in block], pa.string())), ips.values),
+            given=Encoded(given.codes(pa.array([r[2] for r in block], pa.string())), given.values),
+            roots=np.array([r[3] for r in block], dtype=np.int64),
+            root_names=roots,
+        )
+        found += hasher.hashes(who).tolist()
     expected = [
         visitor_id(
             salt,
             # A line's own visitor id replaces User-Agent and IP.
-            user_agent=ua if given is None else VISITOR_ID_MARKER,
-            ip=ip if given is None else given,
+            user_agent=ua if mine is None else VISITOR_ID_MARKER,
+            ip=ip if mine is None else mine,
             domain="example.com",
             root_domain=roots[root],
         )
-        for ua, ip, given, root in rows
+        for ua, ip, mine, root in rows
     ]
     assert found == expected
 

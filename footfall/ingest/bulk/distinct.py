@@ -7,7 +7,7 @@ functions run on the distinct values; their results are spread back over the row
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -16,7 +16,6 @@ import numpy.typing as npt
 import pyarrow as pa
 
 T = TypeVar("T")
-R = TypeVar("R")
 Ints = npt.NDArray[np.int64]
 
 
@@ -26,10 +25,6 @@ class Encoded(Generic[T]):
 
     codes: Ints
     values: list[T]
-
-    def map(self, function: Callable[[T], R]) -> list[R]:
-        """`function` applied once per distinct value."""
-        return [function(value) for value in self.values]
 
 
 def encode(column: pa.Array | pa.ChunkedArray, *, null: Any = None) -> Encoded[Any]:
@@ -99,6 +94,43 @@ def first_rows(codes: Ints) -> Ints:
     return np.flatnonzero(codes > seen_before)
 
 
-def spread(values: Sequence[Any], codes: Ints, kind: pa.DataType) -> pa.Array:
-    """`values[code]` for every code, as an Arrow array of `kind`."""
-    return pa.array(values, kind).take(pa.array(codes, pa.int64()))
+@dataclass(frozen=True, slots=True)
+class Texts:
+    """A text column as codes into its distinct values."""
+
+    values: Sequence[str]
+    codes: Ints
+
+    def take(self, rows: Ints) -> Texts:
+        """The texts of some rows."""
+        return Texts(self.values, self.codes[rows])
+
+
+class Vocabulary(Generic[T]):
+    """The distinct values of a column over all blocks of an import, coded in order of appearance.
+
+    Blocks are coded as they come: only a block's distinct values are looked up here, and new
+    ones get the next codes, so work that runs once per distinct value can run on `values`
+    from the first new code on.
+    """
+
+    def __init__(self, *, null: T | None = None) -> None:
+        """Starts empty.
+
+        Args:
+            null: The value nulls stand for; when None, nulls get the code -1.
+        """
+        self.values: list[T] = []
+        self._codes: dict[T, int] = {}
+        self._null = null
+
+    def codes(self, column: pa.Array | pa.ChunkedArray) -> Ints:
+        """The code of each value of `column`, new values added."""
+        local = encode(column, null=self._null)
+        found = [self._codes.setdefault(value, len(self._codes)) for value in local.values]
+        for value, code in zip(local.values, found, strict=True):
+            if code == len(self.values):
+                self.values.append(value)
+        remap = np.array([*found, -1], dtype=np.int64)  # local code -1 stays -1
+        result: Ints = remap[local.codes]
+        return result

@@ -1,9 +1,10 @@
 """A whole import, from NDJSON file to stored rows (docs/adr/0011-bulk-import-in-the-core.md).
 
 Stages (each announced to the progress callback as it starts): reading lines into Arrow,
-validating them, enriching them once per distinct value with the live pipeline's functions,
-sessionising under the 30-minute rule. The result is the event and session rows the event
-store loads in one transaction; nothing here knows which store that is.
+validating them, enriching them once per distinct value with the live pipeline's functions
+(these three overlap, block by block), sessionising under the 30-minute rule. The result is
+the event and session rows the event store loads in one transaction; nothing here knows which
+store that is.
 """
 
 from __future__ import annotations
@@ -18,20 +19,20 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
-from footfall.ingest.bulk.distinct import Encoded, encode, encode_keys
+from footfall.ingest.bulk.distinct import Encoded, Texts
+from footfall.ingest.bulk.enriching import Enrichment, Events
 from footfall.ingest.bulk.lines import NOT_AN_OBJECT
-from footfall.ingest.bulk.pages import Pages, parse_pages
-from footfall.ingest.bulk.reading import read_ndjson
+from footfall.ingest.bulk.reading import read_ahead, read_blocks
 from footfall.ingest.bulk.report import MAX_REPORTED_ERRORS, ImportReport
-from footfall.ingest.bulk.rows import EventRows, SessionRows, Texts, event_table, session_table
+from footfall.ingest.bulk.rows import EventRows, SessionRows, event_table, session_table
 from footfall.ingest.bulk.sessions import Sessions, sessionise
-from footfall.ingest.bulk.validation import Checked, Props, check
-from footfall.ingest.bulk.visitors import Identities, KnownVisitors, number_visitors, visitor_hashes
+from footfall.ingest.bulk.validation import PropsBook, check
+from footfall.ingest.bulk.visitors import KnownVisitors, number_visitors
 from footfall.ingest.bulk.visits import visit_columns
 from footfall.ingest.domains import root_domain
 from footfall.ingest.geo import GeoLocator
-from footfall.ingest.sources import SourceClassifier, is_spam_referrer
-from footfall.ingest.useragent import UserAgentInfo, UserAgentParser
+from footfall.ingest.sources import SourceClassifier
+from footfall.ingest.useragent import UserAgentParser
 
 Ints = npt.NDArray[np.int64]
 Progress = Callable[[str], None]
@@ -83,6 +84,9 @@ def build_import(
 ) -> ImportRows:
     """Reads, validates, enriches and sessionises an NDJSON file.
 
+    Blocks of lines are validated and enriched while the next block is read, so the stages
+    overlap: each is announced when it starts on the first block.
+
     Args:
         path: The file; one JSON object per line.
         target: The site and the service's counters.
@@ -93,25 +97,43 @@ def build_import(
         The rows to store, in time order for events and id order for sessions.
     """
     step = progress or (lambda _stage: None)
+    later = ["enriching", "validating"]
+
+    def next_stage() -> None:
+        if later:
+            step(later.pop())
+
     step("reading")
-    # The enrichers load rules and lists on first use (about a third of a second of Python);
-    # the reader runs in C++ without the interpreter lock, so they can load meanwhile.
+    # The enrichers load rules and lists on first use (about a third of a second of Python),
+    # while the first block is read (C++, without the interpreter lock).
     warming = threading.Thread(target=_warm_up, args=(enrichers,), name="import-warm-up")
     warming.start()
-    read = read_ndjson(path)
-    report = ImportReport(lines=read.lines, reader="whole-file" if read.fast else "line-by-line")
-    step("validating")
-    checked = check(read.table, now=target.now)
-    unreadable = read.rejected
-    del read  # the lines' texts are the largest thing an import holds: let them go early
-    _report_rejections(report, unreadable, checked)
-    step("enriching")
+    report = ImportReport(reader="whole-file")
+    props = PropsBook()
+    enrichment = Enrichment(
+        user_agents=enrichers.user_agents, salt=target.salt, domain=target.domain
+    )
+    rejected: list[tuple[Ints, list[str]]] = []
+    for block in read_ahead(read_blocks(path)):
+        next_stage()
+        parsed = block.parsed
+        report.lines += parsed.counted
+        if not block.fast:
+            report.reader = "line-by-line"
+        checked = check(parsed.table, now=target.now, props=props)
+        unreadable = np.array(parsed.rejected, dtype=np.int64)
+        rejected.append((unreadable, [NOT_AN_OBJECT] * len(unreadable)))
+        rejected.append((checked.rejected_lines, checked.rejected_reasons))
+        next_stage()
+        warming.join()
+        enrichment.add(checked)
+    while later:
+        next_stage()
     warming.join()
-    events = _enrich(checked, target, enrichers)
-    report.dropped = len(checked.lines) - len(events.rows)
-    del checked
-    # Hand the texts' memory back now rather than after the store has loaded the rows.
-    pa.default_memory_pool().release_unused()
+    _report_rejections(report, rejected)
+    report.dropped = enrichment.dropped
+    events = enrichment.events(props)
+    del enrichment
     step("sessionising")
     sessions = sessionise(
         events.visitors.codes,
@@ -132,80 +154,12 @@ def _warm_up(enrichers: Enrichers) -> None:
     enrichers.geo.country("2001:db8::1")
 
 
-def _report_rejections(report: ImportReport, unreadable: list[int], checked: Checked) -> None:
-    lines = np.concatenate((np.array(unreadable, dtype=np.int64), checked.rejected_lines))
-    reasons = [NOT_AN_OBJECT] * len(unreadable) + checked.rejected_reasons
+def _report_rejections(report: ImportReport, rejected: list[tuple[Ints, list[str]]]) -> None:
+    lines = np.concatenate([numbers for numbers, _ in rejected] or [np.zeros(0, np.int64)])
+    reasons = [reason for _, texts in rejected for reason in texts]
     order = np.argsort(lines, kind="stable")
     report.rejected = len(lines)
     report.errors = [(int(lines[i]), reasons[i]) for i in order[:MAX_REPORTED_ERRORS].tolist()]
-
-
-@dataclass(frozen=True, slots=True)
-class _Events:
-    """The events that will be stored (bots, spam and engagement dropped), enriched."""
-
-    rows: Ints  # their rows in the checked lines
-    lines: Ints
-    seconds: Ints
-    interactive: npt.NDArray[np.bool_]
-    pageview: npt.NDArray[np.bool_]
-    names: Texts
-    urls: Ints
-    pages: Pages
-    referrers: Encoded[str]
-    ips: Encoded[str]
-    agents: Encoded[str]
-    agent_info: list[UserAgentInfo]
-    props: Ints
-    props_lists: Props
-    hashes: npt.NDArray[np.uint64]
-    # A code per visitor hash; `values` are the hashes (as signed 64-bit integers).
-    visitors: Encoded[int]
-
-
-def _enrich(checked: Checked, target: ImportTarget, enrichers: Enrichers) -> _Events:
-    table = checked.table
-    urls = encode(table["url"])
-    pages = parse_pages(urls)
-    agents = encode(table["user_agent"], null="")
-    agent_info = agents.map(enrichers.user_agents.parse)
-    referrers = encode(table["referrer"], null="")
-    names = encode(table["name"])
-    # Dropped as the live pipeline drops them: bots by User-Agent, referrer spam; engagement
-    # events only extend a live visit, which an import has no use for.
-    bot = np.array([info.is_bot for info in agent_info] or [False])
-    spam = np.array(referrers.map(lambda r: is_spam_referrer(r or None)) or [False])
-    engagement = np.array([name == "engagement" for name in names.values] or [False])
-    rows = np.flatnonzero(~bot[agents.codes] & ~spam[referrers.codes] & ~engagement[names.codes])
-    ips = _subset(encode(table["ip"], null=""), rows)
-    agents, referrers = _subset(agents, rows), _subset(referrers, rows)
-    identities = Identities(
-        user_agents=agents,
-        ips=ips,
-        given=_subset(encode(table["visitor_id"]), rows),
-        roots=pages.roots[urls.codes[rows]],
-        root_names=pages.root_names,
-    )
-    hashes = visitor_hashes(identities, salt=target.salt, domain=target.domain)
-    name_codes = names.codes[rows]
-    return _Events(
-        rows=rows,
-        lines=checked.lines[rows],
-        seconds=checked.seconds[rows],
-        interactive=checked.interactive[rows],
-        pageview=np.array([n == "pageview" for n in names.values] or [False])[name_codes],
-        names=Texts(names.values, name_codes),
-        urls=urls.codes[rows],
-        pages=pages,
-        referrers=referrers,
-        ips=ips,
-        agents=agents,
-        agent_info=agent_info,
-        props=checked.props.codes[rows],
-        props_lists=checked.props,
-        hashes=hashes,
-        visitors=encode_keys(hashes.view(np.int64)),
-    )
 
 
 def _subset(encoded: Encoded[str], rows: Ints) -> Encoded[str]:
@@ -213,7 +167,7 @@ def _subset(encoded: Encoded[str], rows: Ints) -> Encoded[str]:
 
 
 def _rows(
-    events: _Events, sessions: Sessions, target: ImportTarget, enrichers: Enrichers
+    events: Events, sessions: Sessions, target: ImportTarget, enrichers: Enrichers
 ) -> tuple[pa.Table, pa.Table]:
     order = sessions.order
     first = order[sessions.firsts]  # each session's first event
@@ -243,7 +197,7 @@ def _rows(
         geo=enrichers.geo,
     )
     pages = events.pages
-    props = events.props_lists
+    keys, values = events.props_lists
     session_rows = SessionRows(
         site_id=target.site_id,
         first_id=first_id,
@@ -266,7 +220,7 @@ def _rows(
         exit_hostnames=_pageview_texts(pages.hostnames, events.urls, order, sessions.exits).take(
             by_start
         ),
-        entry_props=_props(props.keys, props.values, events.props[first[by_start]]),
+        entry_props=_props(keys, values, events.props[first[by_start]]),
         visits=visits,
         visit_rows=by_start,
     )
@@ -283,7 +237,7 @@ def _rows(
         visitor_ids=events.hashes[event],
         visitors=numbers[events.visitors.codes[event]],
         session_ids=session_ids[session_of[stored]],
-        props=_props(props.keys, props.values, events.props[event]),
+        props=_props(keys, values, events.props[event]),
         interactive=events.interactive[event],
         visits=visits,
         visit_rows=session_of[stored],

@@ -18,6 +18,8 @@ line.
 
 from __future__ import annotations
 
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,8 +62,78 @@ Ints = npt.NDArray[np.int64]
 
 
 @dataclass(slots=True)
+class Block:
+    """Some consecutive lines of the file, parsed.
+
+    Attributes:
+        parsed: The lines that are JSON objects, those that are not, the count of non-blank
+            lines.
+        lines: How many lines the block spans, blank ones included.
+        fast: Whether the fast reader read it.
+    """
+
+    parsed: Parsed
+    lines: int
+    fast: bool
+
+
+def read_blocks(path: Path, *, block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
+    """Reads an NDJSON file block by block, in file order.
+
+    Args:
+        path: The file.
+        block_bytes: About how much is read at a time (a longer line makes a longer block).
+    """
+    first_line = 1
+    for data in _blocks(path, block_bytes):
+        ends = _line_ends(data)
+        parsed = _read_fast(data, ends, first_line)
+        fast = parsed is not None
+        if parsed is None:
+            parsed = parse_block(data, first_line)
+        yield Block(parsed, len(ends), fast)
+        first_line += len(ends)
+
+
+def read_ahead(blocks: Iterator[Block]) -> Iterator[Block]:
+    """The same blocks, each read on a thread while the caller works on the one before.
+
+    Reading is mostly C++ that releases the interpreter lock, so it overlaps the caller's
+    per-block Python work.
+    """
+    ahead: queue.Queue[Block | BaseException | None] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for block in blocks:
+                while not stop.is_set():
+                    try:
+                        ahead.put(block, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            ahead.put(None)
+        except BaseException as exc:  # handed to the caller, raised there
+            ahead.put(exc)
+
+    worker = threading.Thread(target=produce, name="import-reader", daemon=True)
+    worker.start()
+    try:
+        while (item := ahead.get()) is not None:
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
+@dataclass(slots=True)
 class ReadResult:
-    """The lines of a file that are JSON objects, and what became of the others."""
+    """All lines of a file that are JSON objects, and what became of the others."""
 
     table: pa.Table
     # Line numbers of the lines that are not JSON objects.
@@ -73,28 +145,22 @@ class ReadResult:
 
 
 def read_ndjson(path: Path, *, block_bytes: int = BLOCK_BYTES) -> ReadResult:
-    """Reads an NDJSON file.
+    """Reads a whole NDJSON file at once (`read_blocks`, collected).
 
     Args:
         path: The file.
-        block_bytes: About how much is read at a time (a longer line makes a longer block).
+        block_bytes: About how much is read at a time.
 
     Returns:
         The parsed lines in `footfall.ingest.bulk.lines.RAW_SCHEMA`, in file order.
     """
     result = ReadResult(table=RAW_SCHEMA.empty_table())
     tables: list[pa.Table] = []
-    first_line = 1
-    for data in _blocks(path, block_bytes):
-        ends = _line_ends(data)
-        parsed = _read_fast(data, ends, first_line)
-        if parsed is None:
-            result.fast = False
-            parsed = parse_block(data, first_line)
-        tables.append(parsed.table)
-        result.rejected.extend(parsed.rejected)
-        result.lines += parsed.counted
-        first_line += len(ends)
+    for block in read_blocks(path, block_bytes=block_bytes):
+        tables.append(block.parsed.table)
+        result.rejected.extend(block.parsed.rejected)
+        result.lines += block.parsed.counted
+        result.fast = result.fast and block.fast
     if tables:
         result.table = pa.concat_tables(tables)
     return result

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from footfall.ingest.bulk.distinct import Texts
 from footfall.ingest.bulk.visits import Column
 from footfall.storage.schema import (
     EVENT_SCHEMA,
@@ -18,18 +19,6 @@ from footfall.storage.schema import (
 )
 
 Ints = npt.NDArray[np.int64]
-
-
-@dataclass(frozen=True, slots=True)
-class Texts:
-    """A text column as codes into its distinct values."""
-
-    values: Sequence[str]
-    codes: Ints
-
-    def take(self, rows: Ints) -> Texts:
-        """The texts of some rows."""
-        return Texts(self.values, self.codes[rows])
 
 
 def strings(values: Sequence[str], codes: Ints) -> pa.Array:

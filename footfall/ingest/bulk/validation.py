@@ -16,7 +16,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from footfall.ingest.bulk.distinct import Encoded, encode
+from footfall.ingest.bulk.distinct import Vocabulary
 from footfall.ingest.bulk.timestamps import parse_timestamps
 from footfall.ingest.request import MAX_NAME_CHARS, MAX_URL_BYTES, PROPS_ERROR, parse_props
 
@@ -40,18 +40,36 @@ MESSAGES: tuple[str, ...] = (
 _LIST = pa.list_(pa.string())
 
 
-@dataclass(frozen=True, slots=True)
-class Props:
-    """Cleaned props: a code per line into distinct (keys, values) pairs."""
+class PropsBook:
+    """Props cleaned by the live pipeline's `parse_props`, once per distinct props text.
 
-    codes: Ints
-    keys: pa.Array
-    values: pa.Array
-    too_long: Bools
+    Code 0 stands for no props; each new text gets the next code as blocks come.
+    """
 
-    def take(self, rows: Ints) -> Props:
-        """The props of some of the lines."""
-        return Props(self.codes[rows], self.keys, self.values, self.too_long)
+    def __init__(self) -> None:
+        self._texts: Vocabulary[str] = Vocabulary()
+        self._keys: list[list[str]] = [[]]
+        self._values: list[list[str]] = [[]]
+        self._too_long: list[bool] = [False]
+
+    def codes(self, texts: pa.Array | pa.ChunkedArray) -> Ints:
+        """The code of each line's props (props as JSON text, null when absent)."""
+        codes = self._texts.codes(texts) + 1
+        for text in self._texts.values[len(self._keys) - 1 :]:
+            props, too_long = parse_props(orjson.loads(text))
+            self._keys.append([k for k, _ in props])
+            self._values.append([v for _, v in props])
+            self._too_long.append(too_long)
+        return codes
+
+    def too_long(self, codes: Ints) -> Bools:
+        """Whether a key or value of each of these props is over the limit."""
+        result: Bools = np.array(self._too_long, dtype=np.bool_)[codes]
+        return result
+
+    def lists(self) -> tuple[pa.Array, pa.Array]:
+        """Keys and values of every props entry, by code."""
+        return pa.array(self._keys, _LIST), pa.array(self._values, _LIST)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,22 +81,24 @@ class Checked:
     lines: Ints
     seconds: Ints
     interactive: Bools
-    props: Props
+    # Codes into the import's `PropsBook`.
+    props: Ints
     rejected_lines: Ints
     rejected_reasons: list[str]
 
 
-def check(table: pa.Table, *, now: dt.datetime) -> Checked:
+def check(table: pa.Table, *, now: dt.datetime, props: PropsBook) -> Checked:
     """Validates parsed lines.
 
     Args:
         table: Lines in `footfall.ingest.bulk.lines.RAW_SCHEMA`.
         now: The current time (aware); timestamps more than a day later are refused.
+        props: The import's props, which cleans the props of these lines.
     """
     lines = _numpy(table["line"]).astype(np.int64)
     seconds, parsed = parse_timestamps(table["timestamp"])
     name, url = table["name"], table["url"]
-    props = clean_props(encode(table["props"]))
+    props_codes = props.codes(table["props"])
     # np.select takes the first condition that holds: the order of the messages.
     reason = np.select(
         [
@@ -90,7 +110,7 @@ def check(table: pa.Table, *, now: dt.datetime) -> Checked:
             _flags(pc.is_null(url)),
             _flags(pc.greater(pc.binary_length(url), MAX_URL_BYTES)),
             _flags(pc.equal(pc.utf8_lower(pc.utf8_slice_codeunits(url, 0, 5)), "data:")),
-            props.too_long[props.codes],
+            props.too_long(props_codes),
         ],
         np.arange(1, len(MESSAGES)),
         0,
@@ -105,27 +125,10 @@ def check(table: pa.Table, *, now: dt.datetime) -> Checked:
         lines=lines[rows],
         seconds=seconds[rows],
         interactive=interactive[rows],
-        props=props.take(rows),
+        props=props_codes[rows],
         rejected_lines=lines[~good],
         rejected_reasons=[MESSAGES[code] for code in reason[~good].tolist()],
     )
-
-
-def clean_props(texts: Encoded[str | None]) -> Props:
-    """Runs `parse_props` once per distinct props text.
-
-    Lines without props (code -1) get the last entry, which is empty.
-    """
-    keys: list[list[str]] = []
-    values: list[list[str]] = []
-    too_long: list[bool] = []
-    for text in [*texts.values, None]:
-        props, long = parse_props(orjson.loads(text)) if text is not None else ((), False)
-        keys.append([k for k, _ in props])
-        values.append([v for _, v in props])
-        too_long.append(long)
-    codes = np.where(texts.codes < 0, len(texts.values), texts.codes)
-    return Props(codes, pa.array(keys, _LIST), pa.array(values, _LIST), np.array(too_long))
 
 
 def _numpy(column: pa.Array | pa.ChunkedArray) -> npt.NDArray[Any]:

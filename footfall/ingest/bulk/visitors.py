@@ -8,7 +8,7 @@ counter, in order of first appearance (docs/adr/0007-dense-visitor-numbers.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,41 +35,49 @@ class Identities:
     root_names: list[str]
 
 
-def visitor_hashes(identities: Identities, *, salt: bytes, domain: str) -> Hashes:
-    """The visitor id of every event, hashed once per distinct identity."""
-    ua, ip, given = identities.user_agents, identities.ips, identities.given
-    roots, names = identities.roots, identities.root_names
-    explicit = given.codes >= 0
-    # An explicit visitor id replaces (User-Agent, IP) as the identity.
-    implicit, size = combine((ua.codes, len(ua.values)), (ip.codes, len(ip.values)))
-    key = np.where(explicit, size + given.codes, implicit)
-    distinct = encode_keys(combine((key, size + len(given.values)), (roots, len(names)))[0])
-    first = first_rows(distinct.codes)
-    mine = explicit[first]
-    agents = np.where(mine, VISITOR_ID_MARKER, _texts(ua, first))
-    addresses = np.where(mine, _texts(given, first), _texts(ip, first))
-    hashes = np.array(
-        [
-            visitor_id(salt, user_agent=agent, ip=address, domain=domain, root_domain=root)
-            for agent, address, root in zip(
-                agents.tolist(),
-                addresses.tolist(),
-                _texts(names, roots[first]).tolist(),
-                strict=True,
-            )
-        ],
-        dtype=np.uint64,
-    )
-    result: Hashes = hashes[distinct.codes]
-    return result
+class VisitorHasher:
+    """Visitor ids of an import's events, block by block, hashed once per distinct identity."""
 
+    def __init__(self, *, salt: bytes, domain: str) -> None:
+        self._salt = salt
+        self._domain = domain
+        # (explicit, user agent or visitor id, ip or -1, root) codes -> visitor id
+        self._known: dict[tuple[bool, int, int, int], int] = {}
 
-def _texts(values: Encoded[str] | list[str], rows: Ints) -> npt.NDArray[np.object_]:
-    """The texts of some rows (object arrays gather without a Python loop)."""
-    if isinstance(values, list):
-        return np.array(values, dtype=object)[rows]
-    table = np.array([*values.values, ""], dtype=object)
-    return table[values.codes[rows]]  # code -1 (none) picks the "" at the end
+    def hashes(self, who: Identities) -> Hashes:
+        """The visitor id of every event of a block (codes into the import's vocabularies)."""
+        ua, ip, given, roots = who.user_agents, who.ips, who.given, who.roots
+        explicit = given.codes >= 0
+        # An explicit visitor id replaces (User-Agent, IP) as the identity.
+        implicit, size = combine((ua.codes, len(ua.values)), (ip.codes, len(ip.values)))
+        identity = np.where(explicit, size + given.codes, implicit)
+        total = size + len(given.values)
+        distinct = encode_keys(combine((identity, total), (roots, len(who.root_names)))[0])
+        first = first_rows(distinct.codes)
+        mine = explicit[first]
+        keys: Iterable[tuple[bool, int, int, int]] = zip(
+            mine.tolist(),
+            np.where(mine, given.codes[first], ua.codes[first]).tolist(),
+            np.where(mine, -1, ip.codes[first]).tolist(),
+            roots[first].tolist(),
+            strict=True,
+        )
+        found = []
+        for key in keys:
+            known = self._known.get(key)
+            if known is None:
+                is_given, agent_or_id, address, root = key
+                known = visitor_id(
+                    self._salt,
+                    user_agent=VISITOR_ID_MARKER if is_given else ua.values[agent_or_id],
+                    ip=given.values[agent_or_id] if is_given else ip.values[address],
+                    domain=self._domain,
+                    root_domain=who.root_names[root],
+                )
+                self._known[key] = known
+            found.append(known)
+        result: Hashes = np.array(found, dtype=np.uint64)[distinct.codes]
+        return result
 
 
 def number_visitors(
