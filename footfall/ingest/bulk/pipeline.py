@@ -24,7 +24,7 @@ from footfall.ingest.bulk.enriching import Enrichment, Events
 from footfall.ingest.bulk.lines import NOT_AN_OBJECT
 from footfall.ingest.bulk.reading import read_ahead, read_blocks
 from footfall.ingest.bulk.report import MAX_REPORTED_ERRORS, ImportReport
-from footfall.ingest.bulk.rows import EventRows, SessionRows, event_table, session_table
+from footfall.ingest.bulk.rows import EventRows, SessionRows, event_batches, session_table
 from footfall.ingest.bulk.sessions import Sessions, sessionise
 from footfall.ingest.bulk.validation import PropsBook, check
 from footfall.ingest.bulk.visitors import KnownVisitors, number_visitors
@@ -72,9 +72,13 @@ class ImportTarget:
 
 @dataclass(frozen=True, slots=True)
 class ImportRows:
-    """An import's result: rows to store (`EVENT_SCHEMA`, `SESSION_SCHEMA`) and the report."""
+    """An import's result: rows to store (`EVENT_SCHEMA`, `SESSION_SCHEMA`) and the report.
 
-    events: pa.Table
+    Events come as a stream of batches, built while the store reads them: the rows of a large
+    import never have to be in memory all at once.
+    """
+
+    events: pa.RecordBatchReader
     sessions: pa.Table
     report: ImportReport
 
@@ -142,9 +146,9 @@ def build_import(
         pageview=events.pageview,
         interactive=events.interactive,
     )
-    events_table, sessions_table = _rows(events, sessions, target, enrichers)
-    report.stored, report.sessions = events_table.num_rows, sessions_table.num_rows
-    return ImportRows(events_table, sessions_table, report)
+    event_rows, sessions_table = _rows(events, sessions, target, enrichers)
+    report.stored, report.sessions = len(event_rows.seconds), sessions_table.num_rows
+    return ImportRows(event_batches(event_rows), sessions_table, report)
 
 
 def _warm_up(enrichers: Enrichers) -> None:
@@ -168,7 +172,7 @@ def _subset(encoded: Encoded[str], rows: Ints) -> Encoded[str]:
 
 def _rows(
     events: Events, sessions: Sessions, target: ImportTarget, enrichers: Enrichers
-) -> tuple[pa.Table, pa.Table]:
+) -> tuple[EventRows, pa.Table]:
     order = sessions.order
     first = order[sessions.firsts]  # each session's first event
     starts, lasts = events.seconds[first], events.seconds[order[sessions.lasts]]
@@ -237,12 +241,13 @@ def _rows(
         visitor_ids=events.hashes[event],
         visitors=numbers[events.visitors.codes[event]],
         session_ids=session_ids[session_of[stored]],
-        props=_props(keys, values, events.props[event]),
+        props=(keys, values),
+        props_codes=events.props[event],
         interactive=events.interactive[event],
         visits=visits,
         visit_rows=session_of[stored],
     )
-    return event_table(event_rows), session_table(session_rows)
+    return event_rows, session_table(session_rows)
 
 
 def _first_seen(visitors: Ints, seconds: Ints) -> Ints:

@@ -104,27 +104,46 @@ class EventRows:
     visitor_ids: npt.NDArray[np.uint64]
     visitors: npt.NDArray[np.uint32]
     session_ids: npt.NDArray[np.uint64]
+    # Keys and values of each distinct props, and a code into them per event.
     props: tuple[pa.Array, pa.Array]
+    props_codes: Ints
     interactive: npt.NDArray[np.bool_]
     visits: dict[str, Column]
     # Index of each event's session into `visits`.
     visit_rows: Ints
 
 
-def event_table(rows: EventRows) -> pa.Table:
-    """The events in `footfall.storage.schema.EVENT_SCHEMA`."""
+def event_batches(rows: EventRows, *, batch_rows: int = 1 << 17) -> pa.RecordBatchReader:
+    """The events in `footfall.storage.schema.EVENT_SCHEMA`, a batch at a time.
+
+    Each batch is built when the reader is asked for it: a consumer that writes as it reads
+    never has all of the rows in memory.
+    """
     count = len(rows.seconds)
+    batches = (
+        _event_batch(rows, slice(start, start + batch_rows))
+        for start in range(0, count, batch_rows)
+    )
+    return pa.RecordBatchReader.from_batches(EVENT_SCHEMA, batches)
+
+
+def _event_batch(rows: EventRows, part: slice) -> pa.RecordBatch:
+    seconds = rows.seconds[part]
+    count = len(seconds)
+    keys, values = rows.props
+    props = rows.props_codes[part]
     columns = [
         pa.array(np.full(count, rows.site_id, np.uint32)),
-        timestamps(rows.seconds),
-        *(strings(t.values, t.codes) for t in (rows.names, rows.hostnames, rows.pathnames)),
-        pa.array(rows.visitor_ids),
-        pa.array(rows.visitors),
-        pa.array(rows.session_ids),
-        *rows.props,
+        timestamps(seconds),
+        *(strings(t.values, t.codes[part]) for t in (rows.names, rows.hostnames, rows.pathnames)),
+        pa.array(rows.visitor_ids[part]),
+        pa.array(rows.visitors[part]),
+        pa.array(rows.session_ids[part]),
+        keys.take(pa.array(props)),
+        values.take(pa.array(props)),
         pa.array(np.full(count, NO_SCROLL_DEPTH, np.uint8)),
         pa.array(np.zeros(count, np.uint32)),
-        pa.array(rows.interactive),
-        *visit_arrays(rows.visits, rows.visit_rows),
+        pa.array(rows.interactive[part]),
+        *visit_arrays(rows.visits, rows.visit_rows[part]),
     ]
-    return pa.Table.from_arrays(columns, schema=EVENT_SCHEMA)
+    return pa.RecordBatch.from_arrays(columns, schema=EVENT_SCHEMA)
