@@ -284,10 +284,9 @@ class DuckDBEventStore:
         ids = pa.table({"visitor_id": pa.array(visitor_ids, pa.uint64())})
         with self.cursor(pooled=False) as cur:
             cur.register("_ids", ids)
-            # A relation, not a DB-API result: Arrow output from the latter is copied (and warns).
             found: pa.Table = cur.sql(
                 "SELECT visitor_id, min(visitor) AS visitor FROM sessions "
-                "WHERE site_id = ? AND visitor_id IN (SELECT visitor_id FROM _ids) "
+                "WHERE site_id = $1 AND visitor_id IN (SELECT visitor_id FROM _ids) "
                 "GROUP BY visitor_id",
                 params=[site_id],
             ).to_arrow_table()
