@@ -19,10 +19,11 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 
+from footfall.ingest.bulk.ahead import read_ahead
 from footfall.ingest.bulk.distinct import Encoded, Texts
 from footfall.ingest.bulk.enriching import Enrichment, Events
 from footfall.ingest.bulk.lines import NOT_AN_OBJECT
-from footfall.ingest.bulk.reading import read_ahead, read_blocks
+from footfall.ingest.bulk.reading import read_blocks
 from footfall.ingest.bulk.report import MAX_REPORTED_ERRORS, ImportReport
 from footfall.ingest.bulk.rows import EventRows, SessionRows, event_batches, session_table
 from footfall.ingest.bulk.sessions import Sessions, sessionise
@@ -173,11 +174,10 @@ def _subset(encoded: Encoded[str], rows: Ints) -> Encoded[str]:
 def _rows(
     events: Events, sessions: Sessions, target: ImportTarget, enrichers: Enrichers
 ) -> tuple[EventRows, pa.Table]:
+    """The stored rows: session ids and visitor numbers given out, visit attributes found."""
     order = sessions.order
     first = order[sessions.firsts]  # each session's first event
-    starts, lasts = events.seconds[first], events.seconds[order[sessions.lasts]]
-    visitor = events.visitors.codes[first]
-    hashes = events.hashes[first]
+    hashes, starts = events.hashes[first], events.seconds[first]
     # Session ids follow start time: they compress well next to time-ordered events.
     by_start = np.lexsort((hashes, starts))
     first_id = target.reserve_session_ids(len(by_start)) if len(by_start) else 0
@@ -200,30 +200,26 @@ def _rows(
         sources=enrichers.sources,
         geo=enrichers.geo,
     )
-    pages = events.pages
+    pathnames, hostnames = events.pages.pathnames, events.pages.hostnames
+    entries, exits = (
+        _events_at(order, sessions.entries[by_start]),
+        _events_at(order, sessions.exits[by_start]),
+    )
     keys, values = events.props_lists
     session_rows = SessionRows(
         site_id=target.site_id,
         first_id=first_id,
         visitor_ids=hashes[by_start],
-        visitors=numbers[visitor[by_start]],
+        visitors=numbers[events.visitors.codes[first[by_start]]],
         starts=starts[by_start],
-        lasts=lasts[by_start],
+        lasts=events.seconds[order[sessions.lasts[by_start]]],
         pageviews=sessions.pageviews[by_start],
         events=sessions.events[by_start],
         bounces=sessions.bounces[by_start],
-        entry_pages=_pageview_texts(pages.pathnames, events.urls, order, sessions.entries).take(
-            by_start
-        ),
-        exit_pages=_pageview_texts(pages.pathnames, events.urls, order, sessions.exits).take(
-            by_start
-        ),
-        hostnames=_pageview_texts(pages.hostnames, events.urls, order, sessions.entries).take(
-            by_start
-        ),
-        exit_hostnames=_pageview_texts(pages.hostnames, events.urls, order, sessions.exits).take(
-            by_start
-        ),
+        entry_pages=_pageview_texts(pathnames, events.urls, entries),
+        exit_pages=_pageview_texts(pathnames, events.urls, exits),
+        hostnames=_pageview_texts(hostnames, events.urls, entries),
+        exit_hostnames=_pageview_texts(hostnames, events.urls, exits),
         entry_props=_props(keys, values, events.props[first[by_start]]),
         visits=visits,
         visit_rows=by_start,
@@ -236,8 +232,8 @@ def _rows(
         site_id=target.site_id,
         seconds=events.seconds[event],
         names=events.names.take(event),
-        hostnames=Texts(pages.hostnames, events.urls[event]),
-        pathnames=Texts(pages.pathnames, events.urls[event]),
+        hostnames=Texts(hostnames, events.urls[event]),
+        pathnames=Texts(pathnames, events.urls[event]),
         visitor_ids=events.hashes[event],
         visitors=numbers[events.visitors.codes[event]],
         session_ids=session_ids[session_of[stored]],
@@ -250,6 +246,12 @@ def _rows(
     return event_rows, session_table(session_rows)
 
 
+def _events_at(order: Ints, positions: Ints) -> Ints:
+    """The events at `positions` of `order` (-1, no event, stays -1)."""
+    result: Ints = np.where(positions >= 0, order[np.maximum(positions, 0)], -1)
+    return result
+
+
 def _first_seen(visitors: Ints, seconds: Ints) -> Ints:
     """When each visitor was first seen, from events sorted by visitor and time."""
     first_seen = np.zeros(int(visitors.max(initial=-1)) + 1, dtype=np.int64)
@@ -258,10 +260,9 @@ def _first_seen(visitors: Ints, seconds: Ints) -> Ints:
     return first_seen
 
 
-def _pageview_texts(values: list[str], urls: Ints, order: Ints, positions: Ints) -> Texts:
-    """A text of each session's entry or exit pageview; "" where the session has none."""
-    found = positions >= 0
-    codes = np.where(found, urls[order[np.where(found, positions, 0)]], len(values))
+def _pageview_texts(values: list[str], urls: Ints, events: Ints) -> Texts:
+    """The pathname or hostname of each session's entry or exit pageview ("" for none, -1)."""
+    codes = np.where(events >= 0, urls[np.maximum(events, 0)], len(values))
     return Texts([*values, ""], codes)
 
 

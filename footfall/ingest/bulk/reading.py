@@ -18,8 +18,6 @@ line.
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,12 +66,10 @@ class Block:
     Attributes:
         parsed: The lines that are JSON objects, those that are not, the count of non-blank
             lines.
-        lines: How many lines the block spans, blank ones included.
         fast: Whether the fast reader read it.
     """
 
     parsed: Parsed
-    lines: int
     fast: bool
 
 
@@ -91,44 +87,8 @@ def read_blocks(path: Path, *, block_bytes: int = BLOCK_BYTES) -> Iterator[Block
         fast = parsed is not None
         if parsed is None:
             parsed = parse_block(data, first_line)
-        yield Block(parsed, len(ends), fast)
+        yield Block(parsed, fast)
         first_line += len(ends)
-
-
-def read_ahead(blocks: Iterator[Block]) -> Iterator[Block]:
-    """The same blocks, each read on a thread while the caller works on the one before.
-
-    Reading is mostly C++ that releases the interpreter lock, so it overlaps the caller's
-    per-block Python work.
-    """
-    ahead: queue.Queue[Block | BaseException | None] = queue.Queue(maxsize=1)
-    stop = threading.Event()
-
-    def produce() -> None:
-        try:
-            for block in blocks:
-                while not stop.is_set():
-                    try:
-                        ahead.put(block, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            ahead.put(None)
-        except BaseException as exc:  # handed to the caller, raised there
-            ahead.put(exc)
-
-    worker = threading.Thread(target=produce, name="import-reader", daemon=True)
-    worker.start()
-    try:
-        while (item := ahead.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join()
 
 
 @dataclass(slots=True)
