@@ -161,6 +161,15 @@ def parse_block(data: bytes | bytearray, first_line: int) -> Parsed:
     return parse_lines(enumerate(split_lines(data), start=first_line))
 
 
-def line_props(lines: Iterable[bytes]) -> list[str | None]:
-    """The props text of each of these lines (each one a JSON object)."""
-    return [props_text(orjson.loads(line).get("props")) for line in lines]
+def line_props(lines: Iterable[bytes]) -> list[str | None] | None:
+    """The props text of each of these lines, or None if one of them is not a JSON object."""
+    found = []
+    for line in lines:
+        try:
+            value = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(value, dict):
+            return None
+        found.append(props_text(value.get("props")))
+    return found

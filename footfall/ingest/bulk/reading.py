@@ -173,7 +173,8 @@ def _read_fast(data: bytearray, ends: Ints, first_line: int) -> Parsed | None:
         table = _json(data, count)
         if table is not None:
             numbers = np.arange(first_line, first_line + count, dtype=np.int64)
-            return Parsed(_complete(table, data, starts, ends, numbers), [], count)
+            complete = _complete(table, data, starts, ends, numbers)
+            return None if complete is None else Parsed(complete, [], count)
     lines = pa.LargeStringArray.from_buffers(
         count, pa.py_buffer(np.concatenate(([0], ends))), pa.py_buffer(data)
     )
@@ -189,6 +190,8 @@ def _read_fast(data: bytearray, ends: Ints, first_line: int) -> Parsed | None:
         return None
     rest_ends = np.cumsum(lengths)
     fast = _complete(table, rest, rest_ends - lengths, rest_ends, first_line + kept)
+    if fast is None:
+        return None
     others = parse_lines(
         (first_line + i, bytes(data[starts[i] : ends[i]])) for i in np.flatnonzero(odd).tolist()
     )
@@ -239,8 +242,10 @@ def _lines_of(data: bytearray, rows: Ints, starts: Ints, ends: Ints) -> bytearra
 
 def _complete(
     table: pa.Table, data: bytearray, starts: Ints, ends: Ints, numbers: Ints
-) -> pa.Table:
+) -> pa.Table | None:
     """The fast reader's rows in `RAW_SCHEMA`: line numbers added, props decoded.
+
+    None if a line holding props does not decode after all: the careful parser must judge.
 
     Args:
         table: The fast reader's rows of `data`, one per line.
@@ -256,6 +261,8 @@ def _complete(
     if len(holding):
         spans = zip(starts[holding].tolist(), ends[holding].tolist(), strict=True)
         found = line_props(bytes(data[start:end]) for start, end in spans)
+        if found is None:
+            return None
         positions = np.full(count, -1, dtype=np.int64)
         positions[holding] = np.arange(len(holding))
         props = pa.array(found, pa.string()).take(pa.array(positions, mask=positions < 0))
