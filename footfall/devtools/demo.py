@@ -19,10 +19,10 @@ from footfall.lifecycle.importing import import_ndjson
 from footfall.meta.goals import add_goal
 
 if TYPE_CHECKING:
+    from footfall.ingest.bulk import ImportReport
     from footfall.meta.audit import Actor
     from footfall.meta.sites import Site
     from footfall.services import Services
-    from footfall.storage.duckdb.importing import ImportReport
 
 
 DEMO_PAGE_GOAL = "/pricing"
