@@ -5,16 +5,19 @@ Usage::
     python bench/novel_user_agents.py --rate 100 --duration 60 [--ua-length 1024] [--json]
 
 Starts ``footfall serve`` on a free 127.0.0.1 port pinned to CPU 0 with a fresh data directory
-(``footfall site add``), then from CPU 1, for ``--duration`` seconds, sends ``--rate`` tracker
-events per second (``POST /api/event``), each with a User-Agent never sent before
-(``--ua-length`` random characters from ``--alphabet``) and its own ``X-Forwarded-For`` address,
-so that neither the parser's cache nor the per-IP rate limit absorbs them. At the same time it
+(``footfall site add``), then from CPU 1, for ``--duration`` seconds (after ``--warmup``
+unmeasured seconds of the same), sends ``--rate`` tracker events per second (``POST
+/api/event``), each with a User-Agent never sent before (``--ua-length`` random characters from
+``--alphabet``) and its own ``X-Forwarded-For`` address, so that neither the parser's cache nor
+the per-IP rate limit absorbs them. At the same time it
 asks ``GET /healthz`` every ``--probe-interval`` seconds. Both are open loop: a request is due
 at its planned time whether or not earlier ones were answered, and its latency counts from
 then, so a stalled event loop shows as latency instead of as fewer requests. Events go over
 ``--connections`` keep-alive connections, probes over their own 8; at most ``--max-in-flight``
 events are outstanding (more are counted as not sent); after the flood, answers are awaited
 for at most ``--grace`` seconds. ``--same-agent`` is the control: one agent for every event.
+On a shared machine, ``--nice -10`` (as root) keeps other work from preempting the server and
+the generator; compare with the control run either way.
 
 Prints the ``/healthz`` latency percentiles, the events answered 202 per second during the
 flood, their latency, and the server's CPU use. The server is stopped (SIGTERM by PID) at the
@@ -177,10 +180,17 @@ async def _at_rate(
     return lag
 
 
-async def flood(url: str, args: argparse.Namespace) -> Figures:
-    """Runs the flood and the probes for ``args.duration`` seconds; returns what was seen."""
+async def flood(url: str, args: argparse.Namespace, seconds: float, first: int = 0) -> Figures:
+    """Runs the flood and the probes for ``seconds``; returns what was seen.
+
+    Args:
+        url: The server's base URL.
+        args: The command line.
+        seconds: How long to send.
+        first: The serial number of the first agent (every agent of a run is new).
+    """
     figures = Figures()
-    rng = random.Random(args.seed)
+    rng = random.Random(args.seed + first)
     alphabet = ALPHABETS[args.alphabet]
     fixed = novel_agent(rng, args.ua_length, alphabet, 0) if args.same_agent else ""
     host = url.removeprefix("http://")
@@ -218,8 +228,9 @@ async def flood(url: str, args: argparse.Namespace) -> Figures:
             figures.not_sent += 1
             return
         in_flight += 1
-        agent = fixed or novel_agent(rng, args.ua_length, alphabet, i)
-        address = f"{1 + i % 223}.{i // 65536 % 256}.{i // 256 % 256}.{i % 256}"
+        n = first + i
+        agent = fixed or novel_agent(rng, args.ua_length, alphabet, n)
+        address = f"{1 + n % 223}.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
         events.put_nowait((planned, _event_request(host, agent, address)))
 
     probe_request = f"GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
@@ -242,10 +253,10 @@ async def flood(url: str, args: argparse.Namespace) -> Figures:
         ),
     ]
     start = time.monotonic() + 0.1
-    figures.window_end = start + args.duration
+    figures.window_end = start + seconds
     lags = await asyncio.gather(
-        _at_rate(args.rate, args.duration, start, send),
-        _at_rate(1 / args.probe_interval, args.duration, start, probe),
+        _at_rate(args.rate, seconds, start, send),
+        _at_rate(1 / args.probe_interval, seconds, start, probe),
     )
     figures.generator_lag_ms = max(lags)
     try:
@@ -266,6 +277,12 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
+def _renice(pid: int, niceness: int) -> None:
+    """Sets the niceness of every thread of ``pid`` (Linux applies it per thread)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        os.setpriority(os.PRIO_PROCESS, int(task.name), niceness)
+
+
 def _cpu_seconds(process: psutil.Process) -> float:
     """CPU seconds of the server and its workers (``footfall serve`` may fork them)."""
     total = 0.0
@@ -283,6 +300,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--rate", type=float, default=100.0, help="events per second")
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of flood")
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first")
     parser.add_argument("--ua-length", type=int, default=1024, help="characters per agent")
     parser.add_argument("--alphabet", choices=sorted(ALPHABETS), default="alnum")
     parser.add_argument("--probe-interval", type=float, default=0.05, help="seconds")
@@ -290,6 +308,12 @@ def main() -> None:
     parser.add_argument("--max-in-flight", type=int, default=512)
     parser.add_argument("--grace", type=float, default=30.0, help="seconds to await answers")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--nice",
+        type=int,
+        help="niceness for the server and this generator (below 0 needs root): on a shared "
+        "machine, keeps other work from preempting them",
+    )
     parser.add_argument(
         "--same-agent",
         action="store_true",
@@ -310,10 +334,15 @@ def main() -> None:
         try:
             if hasattr(os, "sched_setaffinity") and (os.cpu_count() or 1) > 1:
                 os.sched_setaffinity(0, {1})  # the load on the other core than the server
+            if args.nice is not None:
+                _renice(server.pid, args.nice)
+                _renice(os.getpid(), args.nice)
             watched = psutil.Process(server.pid)
-            cpu_before, wall_before = _cpu_seconds(watched), time.monotonic()
             with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-                figures = runner.run(flood(url, args))
+                # Unmeasured: the first events load what the server loads lazily.
+                runner.run(flood(url, args, args.warmup, first=10**9))
+                cpu_before, wall_before = _cpu_seconds(watched), time.monotonic()
+                figures = runner.run(flood(url, args, args.duration))
             cpu = (_cpu_seconds(watched) - cpu_before) / (time.monotonic() - wall_before)
         finally:
             stop_process(server)
