@@ -103,7 +103,21 @@ class Connection:
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     async def request(self, raw: bytes) -> tuple[int, dict[str, str]]:
-        """Sends one request and returns the status and the (lower-case) headers."""
+        """Sends one request and returns the status and the (lower-case) headers.
+
+        A kept-alive connection that the server closed while idle answers nothing at all; the
+        request is then sent again once on a new connection (the server never saw it).
+        """
+        reused = self._streams is not None
+        try:
+            return await self._exchange(raw)
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            if not reused or getattr(exc, "partial", b""):
+                raise
+            self.close()
+            return await self._exchange(raw)
+
+    async def _exchange(self, raw: bytes) -> tuple[int, dict[str, str]]:
         if self._streams is None:
             self._streams = await asyncio.open_connection(self.host, self.port)
         reader, writer = self._streams
