@@ -4,7 +4,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from footfall.ingest.useragent import UserAgentInfo, UserAgentParser
+from footfall.ingest.bots import crawler_patterns
+from footfall.ingest.useragent import (
+    MAX_LENGTH,
+    UserAgentInfo,
+    UserAgentParser,
+    bounded,
+    engines,
+)
 
 IPHONE_SAFARI = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
@@ -107,9 +114,17 @@ GPTBOT = (
 )
 
 
-@pytest.fixture(scope="module")
-def parser() -> UserAgentParser:
-    return UserAgentParser()
+@pytest.fixture(scope="module", params=engines())
+def parser(request: pytest.FixtureRequest) -> UserAgentParser:
+    # Every test runs on the Rust engine and on the pure-Python fallback.
+    return UserAgentParser(engine=request.param)
+
+
+def test_the_rust_engine_is_installed_and_the_default() -> None:
+    # ua-parser-rs comes with the ua-parser[regex] dependency; without it every new agent
+    # would cost tens of times more.
+    assert engines() == ("rust", "python")
+    assert UserAgentParser().engine == "rust"
 
 
 @pytest.mark.parametrize(
@@ -204,6 +219,40 @@ def test_results_are_cached() -> None:
 def test_overlong_user_agent_is_truncated(parser: UserAgentParser) -> None:
     info = parser.parse(WINDOWS_CHROME + " " + "x" * 100_000)
     assert info.browser == "Chrome"
+
+
+def test_a_100_kb_agent_is_read_only_up_to_the_cap(parser: UserAgentParser) -> None:
+    # A crawler's name just past the cap is never read: parsing examines MAX_LENGTH characters
+    # of a header of any length, and the result is that of the prefix.
+    head = WINDOWS_CHROME + " " + "q7" * ((MAX_LENGTH - len(WINDOWS_CHROME)) // 2)
+    agent = head + " Googlebot/2.1 " + "z9" * 50_000
+    assert len(agent) > 100_000
+    examined = bounded(agent)
+    assert len(examined) == MAX_LENGTH
+    assert "Googlebot" not in examined
+    info = parser.parse(agent)
+    assert info == parser.parse(examined)
+    assert (info.browser, info.os, info.device, info.is_bot) == (
+        "Chrome",
+        "Windows",
+        "Desktop",
+        False,
+    )
+
+
+def test_a_100_kb_agent_without_spaces_searches_a_handful_of_crawler_patterns() -> None:
+    # The shape that made crawlerdetect backtrack quadratically: one run of word characters.
+    agent = "a1b2c3d4e5f6g7h8i9" * 6000
+    examined = bounded(agent)
+    assert len(examined) == MAX_LENGTH
+    patterns = crawler_patterns()
+    assert patterns.searched(examined) <= 5 < len(patterns.crawlers.patterns)
+
+
+def test_leading_whitespace_counts_towards_the_cap() -> None:
+    # The cut comes before strip(), which would otherwise read the whole header.
+    assert bounded(" " * 100_000 + WINDOWS_CHROME) == ""
+    assert bounded("  " + WINDOWS_CHROME + "  ") == WINDOWS_CHROME
 
 
 @settings(max_examples=50, deadline=None)
