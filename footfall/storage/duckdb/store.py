@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -48,6 +49,7 @@ _SQL_TYPES: dict[pa.DataType, str] = {
 # Inserts name their columns: a store upgraded from version 1 has `visitor` last on disk.
 _EVENT_LIST = ", ".join(EVENT_COLUMNS)
 _SESSION_LIST = ", ".join(SESSION_COLUMNS)
+_LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
 
 
 def _usable_cpus() -> int:
@@ -98,8 +100,11 @@ class DuckDBEventStore:
             self._con.execute("SET enable_progress_bar = false")
         except duckdb.IOException as exc:
             if "lock" in str(exc).lower():
+                # DuckDB names the process holding the lock: "... (PID 1234)".
+                holder = _LOCK_HOLDER.search(str(exc))
+                who = f" (PID {holder.group(1)})" if holder else ""
                 raise StoreBusyError(
-                    f"the event store {path} is in use by another footfall process "
+                    f"the event store {path} is in use by another footfall process{who} "
                     "(stop the server, or send the data to its HTTP API instead)"
                 ) from exc
             raise StoreError(f"cannot open the event store {path}: {exc}") from exc
