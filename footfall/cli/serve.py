@@ -43,7 +43,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, demo: bool)
     from footfall.security.signing import resolve_secret_key
     from footfall.services import Services, prepare_data_dir
     from footfall.web.app import create_app
-    from footfall.web.server import bind_sockets, run_server
+    from footfall.web.server import ConnectionLimits, bind_sockets, run_server
 
     # --demo is for trying footfall out: it needs no secret key.
     environment = "development" if demo else None
@@ -68,6 +68,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, demo: bool)
             run_server(
                 create_app(settings, services=services),
                 sockets,
+                limits=ConnectionLimits.from_settings(settings),
                 log_level=settings.log_level,
                 # Closed once served: uvicorn then re-raises the signal that stopped it.
                 on_stopped=functools.partial(_close, services),
