@@ -225,9 +225,12 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         self.book.forget(self)
         super().connection_lost(exc)
 
+    # The parser's callbacks run for every request: they call the base class directly
+    # (cheaper than super()) and touch each dictionary once.
+
     def on_message_begin(self) -> None:
         """Starts the header clock of a request after the first (the first's began on open)."""
-        super().on_message_begin()
+        HttpToolsProtocol.on_message_begin(self)
         book = self.book
         book.idle.pop(self, None)
         if self not in book.pending:
@@ -238,23 +241,23 @@ class LimitedHttpToolsProtocol(HttpToolsProtocol):
         book = self.book
         book.pending.pop(self, None)
         book.receiving[self] = self.loop.time()
-        super().on_headers_complete()
+        HttpToolsProtocol.on_headers_complete(self)
 
     def on_body(self, body: bytes) -> None:
         """Restarts the body clock: bytes arrived."""
         receiving = self.book.receiving
         if receiving.pop(self, None) is not None:
             receiving[self] = self.loop.time()  # to the end: the order stays by time
-        super().on_body(body)
+        HttpToolsProtocol.on_body(self, body)
 
     def on_message_complete(self) -> None:
         """Stops the body clock."""
         self.book.receiving.pop(self, None)
-        super().on_message_complete()
+        HttpToolsProtocol.on_message_complete(self)
 
     def on_response_complete(self) -> None:
         """Counts the connection as idle once uvicorn armed its keep-alive timer."""
-        super().on_response_complete()
+        HttpToolsProtocol.on_response_complete(self)
         if self.timeout_keep_alive_task is not None:
             self.book.idle[self] = self.loop.time()
 
