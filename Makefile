@@ -17,8 +17,9 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/footfall serve --demo
 
+# The suite runs on every core (pytest-xdist); tests that start servers pick free ports.
 test: $(STAMP)
-	$(BIN)/python -m pytest --cov=footfall --cov-report=term -q
+	$(BIN)/python -m pytest -n auto --cov=footfall --cov-report=term -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check footfall tests bench

@@ -22,8 +22,9 @@ Each path runs in a fresh child process of this script (so caches, sessions and 
 generation of one cannot help another) on its own temporary data directory, after a warm-up
 of 20,000 events. Collections are counted, and their pauses timed, with a ``gc.callbacks``
 hook (`footfall.monitoring.gcstats.GcStats`). Events arrive in groups of ``--group`` (the
-requests that share one journal fsync), from 5,000 visitors over 200 pages, half with a
-referrer, as in bench/ingest_http.py. Prints a Markdown table.
+requests that share one journal fsync): 20,000 tracker requests from the synthetic-traffic
+generator (`footfall.devtools.traffic`, 5,000 visitors), cycled, as bench/ingest_http.py sends
+them. Prints a Markdown table.
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ import argparse
 import asyncio
 import dataclasses
 import gc
+import itertools
 import json
+import random
 import subprocess
 import sys
 import tempfile
@@ -41,9 +44,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pyarrow as pa
 
+from footfall.devtools.traffic import tracker_requests
 from footfall.ingest.pipeline import ClientContext
 from footfall.ingest.request import decode_body, parse_event
 from footfall.meta.sites import add_site
@@ -55,10 +58,7 @@ from footfall.storage.schema import EVENT_COLUMNS, EVENT_SCHEMA
 from footfall.storage.writer import GroupCommitWriter
 
 DOMAIN = "bench.example"
-USER_AGENT = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36"
-)
+VISITORS = 5000
 WARM_UP = 20_000
 SERVED_THRESHOLDS = (50_000, 20, 100)  # footfall.web.app's lifespan
 DEFAULT_THRESHOLDS = (700, 10, 10)  # CPython's defaults
@@ -93,50 +93,47 @@ class NaiveStore:
             self._store.write([], new_sessions, changed_sessions)
 
 
-def _payloads(count: int) -> list[tuple[bytes, str]]:
-    """(body, client IP) pairs like bench/ingest_http.py's wrk script sends."""
-    prefixes = (73, 24, 86, 84, 90, 99, 117, 126, 177, 1, 77, 83, 93, 78, 121, 189, 85, 41)
-    referrers = (None, "https://www.google.com/", None, "https://news.ycombinator.com/")
-    out = []
-    for i in range(count):
-        v = (i * 7919) % 5000
-        first, second = prefixes[v % len(prefixes)], (v // len(prefixes)) % 256
-        ip = f"{first}.{second}.{(v * 37) % 256}.{1 + v % 253}"
-        body = {
-            "n": "pageview",
-            "u": f"https://{DOMAIN}/page-{(i * 31) % 200}",
-            "d": DOMAIN,
-            "r": referrers[i % len(referrers)],
-        }
-        out.append((orjson.dumps(body), ip))
-    return out
+def _payloads(count: int) -> list[tuple[bytes, ClientContext]]:
+    """Tracker requests (body, client) as bench/ingest_http.py sends them, from 5,000 visitors."""
+    requests = tracker_requests(DOMAIN, random.Random(0), visitors=VISITORS)
+    return [
+        (r.body, ClientContext(user_agent=r.user_agent, ip=r.ip))
+        for r in itertools.islice(requests, count)
+    ]
 
 
 async def _drive(
     services: Services,
     writer: GroupCommitWriter,
-    payloads: list[tuple[bytes, str]],
+    payloads: list[tuple[bytes, ClientContext]],
     events: int,
     group: int,
     naive: bool,
-) -> None:
+) -> int:
+    """Sends `events` requests through the pipeline and the writer; returns the rows submitted.
+
+    Crawlers' requests are dropped by the pipeline: they submit no row.
+    """
     pipeline = services.pipeline
     sent = 0
+    submitted = 0
     while sent < events:
         waiters = []
         for i in range(sent, min(sent + group, events)):
-            body, ip = payloads[i % len(payloads)]
+            body, client = payloads[i % len(payloads)]
             request = parse_event(decode_body(body))
             assert not isinstance(request, dict)
-            outcome = pipeline.process(request, ClientContext(user_agent=USER_AGENT, ip=ip))
+            outcome = pipeline.process(request, client)
             rows: list[Any] = outcome.events
             if naive:
                 rows = [NaiveEvent(*row) for row in rows]
             while (waiter := writer.submit(rows, outcome.sessions)) is None:
                 await asyncio.sleep(0.005)  # the queue is full: back off like a client on 503
             waiters.append(waiter)
+            submitted += len(rows)
         await asyncio.gather(*waiters)
         sent += group
+    return submitted
 
 
 def run_variant(name: str, events: int, group: int) -> dict[str, Any]:
@@ -149,7 +146,7 @@ def run_variant(name: str, events: int, group: int) -> dict[str, Any]:
     payloads = _payloads(20_000)
     gc_stats = GcStats()
 
-    async def main() -> float:
+    async def main() -> tuple[float, int, int]:
         store: Any = NaiveStore(services.store) if name == "naive" else services.store
         writer = GroupCommitWriter(
             store,
@@ -166,17 +163,17 @@ def run_variant(name: str, events: int, group: int) -> dict[str, Any]:
             gc.freeze()
         gc.set_threshold(*thresholds)
         naive = name == "naive"
-        await _drive(services, writer, payloads, WARM_UP, group, naive)
+        warm_rows = await _drive(services, writer, payloads, WARM_UP, group, naive)
         gc_stats.install()
         started = time.perf_counter()
-        await _drive(services, writer, payloads, events, group, naive)
+        rows = await _drive(services, writer, payloads, events, group, naive)
         writer.close()  # everything journalled and stored: part of the work
         elapsed = time.perf_counter() - started
         gc_stats.uninstall()
-        return elapsed
+        return elapsed, warm_rows, rows
 
     try:
-        elapsed = asyncio.run(main())
+        elapsed, warm_rows, rows = asyncio.run(main())
         stored = services.store.count_events()
     finally:
         services.close()
@@ -187,7 +184,8 @@ def run_variant(name: str, events: int, group: int) -> dict[str, Any]:
         "thresholds": list(thresholds),
         "freeze": freeze,
         "events": events,
-        "stored": stored - WARM_UP,
+        "rows": rows,
+        "stored": stored - warm_rows,
         "seconds": elapsed,
         "collections": gc_stats.collections,
         "collections_per_million": sum(gc_stats.collections) * per_million,
@@ -250,8 +248,8 @@ def main() -> None:
             f"| {r['pause_ms_per_million']:,.0f} ms | {r['longest_pause_ms']:.1f} ms "
             f"| {r['events'] / r['seconds']:,.0f} |"
         )
-        if r["stored"] < r["events"]:
-            print(f"\nwarning: {r['label']} stored {r['stored']:,} of {r['events']:,} events")
+        if r["stored"] < r["rows"]:
+            print(f"\nwarning: {r['label']} stored {r['stored']:,} of {r['rows']:,} rows")
     served, naive = results[0], results[1]
     fewer = 1 - served["collections_per_million"] / naive["collections_per_million"]
     pause = 1 - served["pause_ms_per_million"] / naive["pause_ms_per_million"]

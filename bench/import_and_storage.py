@@ -27,7 +27,7 @@ from pathlib import Path
 
 import duckdb
 
-from footfall.devtools.demo import write_ndjson
+from footfall.devtools.traffic import write_ndjson
 
 FOOTFALL = [sys.executable, "-m", "footfall"]
 DOMAIN = "bench.example"

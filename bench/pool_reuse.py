@@ -8,11 +8,12 @@ Builds a data directory with ``--events`` demo events over the last 30 days (``f
 add``, ``footfall key create``, ``footfall import``), starts ``footfall serve`` on a free
 127.0.0.1 port pinned to CPU 0, and for ``--duration`` seconds drives it from CPU 1 with
 ``--query-workers`` clients asking varied Stats API v1 questions (aggregate, timeseries and
-breakdowns over several periods, filtered by one of 50 pages or not, so that most are cache
-misses that run on the event store) and ``--ingest-workers`` clients posting tracker events from
-5,000 visitor addresses. It then reads ``/metrics`` and prints, per pool and per recycled
-buffer, how many were handed out, how many had to be made, and the reuse ratio (target
->= 80 %). The server is stopped (SIGTERM by PID) at the end.
+breakdowns over several periods, filtered by one of 50 of the site's pages or not, so that most
+are cache misses that run on the event store) and ``--ingest-workers`` clients posting tracker
+events from the synthetic-traffic generator (`footfall.devtools.traffic`, 5,000 visitors). It
+then reads ``/metrics`` and prints, per pool and per recycled buffer, how many were handed out,
+how many had to be made, and the reuse ratio (target >= 80 %). The server is stopped (SIGTERM
+by PID) at the end.
 """
 
 from __future__ import annotations
@@ -29,22 +30,22 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
-import orjson
 from ingest_http import start_footfall, stop_process
 from prometheus_client.parser import text_string_to_metric_families
 
-from footfall.devtools.demo import write_ndjson
+from footfall.devtools.traffic import TrackerRequest, tracker_requests, write_ndjson
+from footfall.devtools.traffic.pages import site_paths
 
 DOMAIN = "bench.example"
 FOOTFALL = [sys.executable, "-m", "footfall"]
-USER_AGENT = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36"
-)
+VISITORS = 5000
+# The pages the queries filter by: the 50 the generator lists first, popular or not this seed.
+PAGES = site_paths()[:50]
 PERIODS = ("day", "7d", "30d", "month", "6mo")
 PROPERTIES = ("event:page", "visit:source", "visit:country", "visit:browser", "visit:device")
 
@@ -76,7 +77,7 @@ def _prepare(workdir: Path, events: int) -> tuple[Path, str]:
 def _query(rng: random.Random) -> tuple[str, dict[str, str]]:
     params = {"site_id": DOMAIN, "period": rng.choice(PERIODS)}
     if rng.random() < 0.6:
-        params["filters"] = f"event:page==/page-{rng.randrange(50)}"
+        params["filters"] = f"event:page=={rng.choice(PAGES)}"
     kind = rng.choice(("aggregate", "timeseries", "breakdown"))
     if kind == "aggregate":
         params["metrics"] = "visitors,visits,pageviews,bounce_rate,visit_duration"
@@ -100,25 +101,14 @@ async def _query_worker(
 
 
 async def _ingest_worker(
-    client: httpx.AsyncClient, seed: int, until: float, counts: Counter[str]
+    client: httpx.AsyncClient,
+    events: Iterator[TrackerRequest],
+    until: float,
+    counts: Counter[str],
 ) -> None:
-    rng = random.Random(seed)
     while time.monotonic() < until:
-        visitor = rng.randrange(5000)
-        body = orjson.dumps(
-            {
-                "n": "pageview",
-                "u": f"https://{DOMAIN}/page-{rng.randrange(200)}",
-                "d": DOMAIN,
-                "r": rng.choice((None, "https://www.google.com/")),
-            }
-        )
-        headers = {
-            "content-type": "text/plain",
-            "user-agent": USER_AGENT,
-            "x-forwarded-for": f"81.{visitor % 200}.{visitor // 200}.{1 + visitor % 250}",
-        }
-        response = await client.post("/api/event", content=body, headers=headers)
+        event = next(events)
+        response = await client.post("/api/event", content=event.body, headers=event.headers)
         counts[f"ingest {response.status_code}"] += 1
 
 
@@ -128,15 +118,14 @@ async def _drive(url: str, key: str, args: argparse.Namespace) -> Counter[str]:
     limits = httpx.Limits(max_connections=args.query_workers + args.ingest_workers)
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
         seeds = itertools.count(1)
+        # One stream of visits that the ingest clients share, as browsers share a site.
+        events = tracker_requests(DOMAIN, random.Random(0), visitors=VISITORS)
         await asyncio.gather(
             *(
                 _query_worker(client, key, next(seeds), until, counts)
                 for _ in range(args.query_workers)
             ),
-            *(
-                _ingest_worker(client, next(seeds), until, counts)
-                for _ in range(args.ingest_workers)
-            ),
+            *(_ingest_worker(client, events, until, counts) for _ in range(args.ingest_workers)),
         )
     return counts
 

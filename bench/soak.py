@@ -7,11 +7,12 @@ Usage::
 Starts ``footfall serve`` on a free 127.0.0.1 port pinned to CPU 0 with a fresh data
 directory (``footfall site add``), sends ``--rate`` tracker events per second (``POST
 /api/event``, at most 32 in flight) from CPU 1 for ``--warm-up`` seconds and then ``--minutes``
-minutes, from 5,000 visitors (varying ``X-Forwarded-For``) over 200 pages, and samples the
-server's resident memory (psutil, the server process and any children) every 10 s. Prints the
-median RSS of the first and of the last five minutes of the measured period (a third of it
-each for runs shorter than 15 minutes) and the growth between them; the target is flat within
-5 %. The server is stopped (SIGTERM by PID) at the end.
+minutes, from the synthetic-traffic generator (`footfall.devtools.traffic`: realistic visits of
+5,000 visitors, each address in ``X-Forwarded-For``), and samples the server's resident memory
+(psutil, the server process and any children) every 10 s. Prints the median RSS of the first
+and of the last five minutes of the measured period (a third of it each for runs shorter than
+15 minutes) and the growth between them; the target is flat within 5 %. The server is stopped
+(SIGTERM by PID) at the end.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -28,16 +30,14 @@ from collections import Counter
 from pathlib import Path
 
 import httpx
-import orjson
 import psutil
 from ingest_http import start_footfall, stop_process
 
+from footfall.devtools.traffic import TrackerRequest, tracker_requests
+
 DOMAIN = "bench.example"
 FOOTFALL = [sys.executable, "-m", "footfall"]
-USER_AGENT = (
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/131.0.0.0 Safari/537.36"
-)
+VISITORS = 5000
 SAMPLE_SECONDS = 10.0
 IN_FLIGHT = 32
 
@@ -54,38 +54,22 @@ def rss(pid: int) -> int:
     return total
 
 
-def _event(i: int) -> tuple[bytes, dict[str, str]]:
-    visitor = (i * 7919) % 5000
-    body = orjson.dumps(
-        {
-            "n": "pageview",
-            "u": f"https://{DOMAIN}/page-{(i * 31) % 200}",
-            "d": DOMAIN,
-            "r": "https://www.google.com/" if i % 2 else None,
-        }
-    )
-    headers = {
-        "content-type": "text/plain",
-        "user-agent": USER_AGENT,
-        "x-forwarded-for": f"81.{visitor % 200}.{visitor // 200}.{1 + visitor % 250}",
-    }
-    return body, headers
-
-
 async def _soak(
     url: str, pid: int, rate: float, warm_up: float, seconds: float
 ) -> tuple[list[tuple[float, int]], Counter[str]]:
     counts: Counter[str] = Counter()
     samples: list[tuple[float, int]] = []
+    events = tracker_requests(DOMAIN, random.Random(0), visitors=VISITORS)
     gate = asyncio.Semaphore(IN_FLIGHT)
     limits = httpx.Limits(max_connections=IN_FLIGHT)
 
     async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
 
-        async def send(i: int) -> None:
-            body, headers = _event(i)
+        async def send(event: TrackerRequest) -> None:
             try:
-                response = await client.post("/api/event", content=body, headers=headers)
+                response = await client.post(
+                    "/api/event", content=event.body, headers=event.headers
+                )
                 counts[str(response.status_code)] += 1
             except httpx.HTTPError as exc:
                 counts[type(exc).__name__] += 1
@@ -116,7 +100,7 @@ async def _soak(
                 await asyncio.sleep(min(due - now, max(0.0, next_sample - now)))
                 continue
             await gate.acquire()
-            task = asyncio.create_task(send(i))
+            task = asyncio.create_task(send(next(events)))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
             i += 1

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from footfall.clock import FixedClock
-from footfall.devtools.demo import write_ndjson
+from footfall.devtools.traffic import write_ndjson
 from footfall.meta.sites import get_site
 from footfall.services import Services
 from footfall.settings import load_settings

@@ -31,10 +31,15 @@ from footfall.ingest.pipeline import Pipeline
 from footfall.ingest.salts import SaltKeeper
 from footfall.ingest.sources import SourceClassifier
 from footfall.ingest.useragent import UserAgentParser
-from footfall.jobs.housekeeping import run_housekeeping
+from footfall.jobs.housekeeping import (
+    KEY_USAGE_FLUSH_SECONDS,
+    run_housekeeping,
+    run_key_usage_writer,
+)
 from footfall.jobs.runner import Job, JobRunner
 from footfall.jobs.warming import run_cache_warmer
 from footfall.meta import db
+from footfall.meta.keys import KeyUsage
 from footfall.meta.salts import SqlSaltStore
 from footfall.meta.sites import SiteDirectory
 from footfall.monitoring.gcstats import GcStats
@@ -185,6 +190,7 @@ class Services:
     tracer: MemoryTracer = field(default_factory=MemoryTracer)
     history: History = field(default_factory=History)
     gc_stats: GcStats = field(default_factory=GcStats)
+    key_usage: KeyUsage = field(default_factory=KeyUsage)
     _writer: GroupCommitWriter | None = None
     _rate_limits: RateLimits | None = None
     _signer: Signer | None = None
@@ -325,6 +331,8 @@ class Services:
         self.tracer.close()
         if self._writer is not None:
             self._writer.close()
+        with contextlib.suppress(sa.exc.SQLAlchemyError):
+            await asyncio.to_thread(self.key_usage.flush, self.meta)
         if self._rate_limits is not None:
             self._rate_limits.limiter.close()
 
@@ -380,6 +388,14 @@ class Services:
                 functools.partial(run_sampler, self.sampled_figures(), settings.ops_sample_seconds),
             ),
         ]
+        jobs.append(
+            Job(
+                "key-usage",
+                functools.partial(
+                    run_key_usage_writer, self.key_usage, self.meta, KEY_USAGE_FLUSH_SECONDS
+                ),
+            )
+        )
         if settings.cache_warming:
             jobs.append(
                 Job(

@@ -12,7 +12,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from footfall.clock import FixedClock
-from footfall.devtools.demo import write_ndjson
+from footfall.devtools.traffic import write_ndjson
 from footfall.meta.keys import create_key
 from footfall.meta.sites import Site, add_site
 from footfall.services import open_meta
@@ -124,9 +124,13 @@ def open_harness(
 
 @contextmanager
 def serve(settings: Settings, key: str, *, now: dt.datetime) -> Iterator[StatsHarness]:
-    """Runs the app in-process for existing settings on a clock frozen at `now` (UTC)."""
+    """Runs the app in-process for existing settings on a clock frozen at `now` (UTC).
+
+    Requests come from 127.0.0.1, a trusted proxy, so the addresses tests put in
+    X-Forwarded-For count as distinct clients (for rate limits too), as behind a reverse proxy.
+    """
     clock = FixedClock(now.replace(tzinfo=dt.UTC))
-    with TestClient(create_app(settings, clock=clock)) as client:
+    with TestClient(create_app(settings, clock=clock), client=("127.0.0.1", 50000)) as client:
         yield StatsHarness(client=client, clock=clock, key=key)
 
 

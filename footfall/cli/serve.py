@@ -19,8 +19,9 @@ if TYPE_CHECKING:
     from footfall.services import Services
 
 DEMO_DOMAIN = "demo.footfall.test"
-DEMO_EVENTS = 60_000
-DEMO_DAYS = 30
+# Two months, so that a 30-day view compares with a previous 30 days of traffic.
+DEMO_EVENTS = 120_000
+DEMO_DAYS = 60
 DEMO_EMAIL = "demo@footfall.test"
 DEMO_LOGIN_FILE = "demo-login"
 
@@ -34,7 +35,7 @@ log = logging.getLogger(__name__)
 @click.option(
     "--demo",
     is_flag=True,
-    help="Seed a demo site with 30 days of traffic first "
+    help="Seed a demo site with 60 days of traffic and its goals first "
     "(only when the data directory has no sites).",
 )
 @handle_errors
@@ -93,7 +94,7 @@ def _configure_logging(settings: Settings) -> None:
 
 def _seed_demo(services: Services) -> str:
     """Seeds the demo site (when there is no site) and account; returns how to sign in."""
-    from footfall.lifecycle.importing import seed_demo
+    from footfall.devtools.demo import seed_demo
     from footfall.meta.sites import add_site, list_sites
 
     login = _demo_login(services.meta, services.settings.data_dir)
@@ -101,7 +102,7 @@ def _seed_demo(services: Services) -> str:
         return login
     site = add_site(services.meta, domain=DEMO_DOMAIN, timezone="UTC", actor=actor())
     click.echo(f"seeding demo site {DEMO_DOMAIN} with {DEMO_DAYS} days of traffic…", err=True)
-    report = seed_demo(services, site=site, events=DEMO_EVENTS, days=DEMO_DAYS)
+    report = seed_demo(services, site=site, events=DEMO_EVENTS, days=DEMO_DAYS, actor=actor())
     click.echo(f"demo: {report.stored} events in {report.sessions} visits", err=True)
     return login
 

@@ -8,6 +8,8 @@ ingest pipeline is timed in-process on synthetic events either way: it needs no 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+import random
 import resource
 import statistics
 import sys
@@ -17,8 +19,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from footfall.devtools.capacity import (
     MEASURED,
@@ -302,7 +302,7 @@ def pipeline_events_per_second(count: int = PIPELINE_EVENTS) -> float:
     journal. Nothing is stored.
     """
     from footfall.clock import FixedClock
-    from footfall.devtools.demo import generate_lines
+    from footfall.devtools.traffic import tracker_requests
     from footfall.ingest.geo import GeoLocator
     from footfall.ingest.pipeline import ClientContext, Pipeline
     from footfall.ingest.request import decode_body, parse_event
@@ -328,15 +328,12 @@ def pipeline_events_per_second(count: int = PIPELINE_EVENTS) -> float:
         visitor_numbers=VisitorNumbers(lambda: next(numbers)),
         clock=clock,
     )
-    requests: list[tuple[bytes, ClientContext]] = []
-    domain = "capacity.invalid"
-    for line in generate_lines(domain=domain, events=count, days=1, end=now, seed=1):
-        event = orjson.loads(line)
-        body = {"n": event["name"], "u": event["url"], "d": domain, "r": event.get("referrer")}
-        if "props" in event:
-            body["p"] = event["props"]
-        client = ClientContext(user_agent=event["user_agent"], ip=event["ip"])
-        requests.append((orjson.dumps(body), client))
+    # Synthetic traffic, not secrets: the same requests every time.
+    traffic = tracker_requests("capacity.invalid", random.Random(1))  # noqa: S311  # nosec B311
+    requests = [
+        (r.body, ClientContext(user_agent=r.user_agent, ip=r.ip))
+        for r in itertools.islice(traffic, count)
+    ]
     # Warm the parsers' caches on a tenth, as a server that has been up a while has them; then
     # the fastest of three slices, the one least disturbed by whatever else the machine runs.
     warm = len(requests) // 10

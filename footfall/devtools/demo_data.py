@@ -1,6 +1,6 @@
 """Filling a site with synthetic traffic, fast enough for 10M events (``footfall demo-data``).
 
-The demo generator (`footfall.devtools.demo`) writes NDJSON on a thread while the main thread
+The traffic generator (`footfall.devtools.traffic`) writes NDJSON on a thread while the main thread
 imports what it wrote: chunk files of a few million lines in the data directory, at most two at a
 time, each imported through `footfall.lifecycle.importing.import_ndjson` (the enrichment and session
 rules of `footfall import`) and removed as soon as it is in. With ``--url`` the same chunks are
@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from footfall.devtools.demo import generate_batches
+from footfall.devtools.traffic import generate_batches
 from footfall.errors import FootfallError
 
 if TYPE_CHECKING:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -230,16 +231,69 @@ def revoke_key(engine: sa.Engine, name: str, *, actor: Actor | None = None) -> A
 
 
 def authenticate(engine: sa.Engine, secret: str, *, now: dt.datetime) -> ApiKey | None:
-    """The active key whose value is `secret`, recording its use; None if there is none.
+    """The active key whose value is `secret`; None if there is none.
 
-    A key whose owner is disabled is not active. One query reads the key with its owner.
+    Only reads: a request must not fail because its key's use cannot be written (a full
+    disk); `KeyUsage` records uses and writes them in batches. A key whose owner is disabled
+    is not active. One query reads the key with its owner.
     """
-    with engine.begin() as conn:
+    with engine.connect() as conn:
         row = conn.execute(_KEYS_WITH_OWNERS.where(api_keys.c.key_hash == hash_key(secret))).first()
-        if row is None:
-            return None
-        key = _row_to_key(row)
-        if not key.is_active(now) or key.owner_disabled:
-            return None
-        conn.execute(api_keys.update().where(api_keys.c.id == key.id).values(last_used_at=now))
+    if row is None:
+        return None
+    key = _row_to_key(row)
+    if not key.is_active(now) or key.owner_disabled:
+        return None
     return key
+
+
+class KeyUsage:
+    """When each key was last used, kept in memory and written to the store in batches.
+
+    Thread-safe. A failed write keeps the uses for the next one, so none is lost while the
+    store cannot be written; a later use of the same key replaces an earlier one.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[int, dt.datetime] = {}
+
+    def record(self, key_id: int, at: dt.datetime) -> None:
+        """Notes that key `key_id` was used at `at`."""
+        with self._lock:
+            if key_id not in self._pending or self._pending[key_id] < at:
+                self._pending[key_id] = at
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def flush(self, engine: sa.Engine) -> int:
+        """Writes the pending uses in one transaction (never moving a time backwards).
+
+        Returns:
+            How many keys were written.
+
+        Raises:
+            sqlalchemy.exc.SQLAlchemyError: The write failed; the uses stay pending.
+        """
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if not pending:
+            return 0
+        try:
+            with engine.begin() as conn:
+                for key_id, at in pending.items():
+                    conn.execute(
+                        api_keys.update()
+                        .where(api_keys.c.id == key_id)
+                        .where(
+                            sa.or_(api_keys.c.last_used_at.is_(None), api_keys.c.last_used_at < at)
+                        )
+                        .values(last_used_at=at)
+                    )
+        except BaseException:
+            for key_id, at in pending.items():
+                self.record(key_id, at)
+            raise
+        return len(pending)

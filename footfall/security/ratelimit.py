@@ -264,6 +264,8 @@ class RateLimits:
         stats_api: Per API key on the Stats API; None when disabled.
         login_ip: Sign-in attempts per client IP; None when disabled.
         login_account: Sign-in attempts per email address; None when disabled.
+        shared_link: Password attempts per shared link, from every address together (a
+            per-link lockout that rotating addresses cannot get around); None when disabled.
     """
 
     limiter: RateLimiter
@@ -271,6 +273,7 @@ class RateLimits:
     stats_api: limits.RateLimitItem | None
     login_ip: limits.RateLimitItem | None = None
     login_account: limits.RateLimitItem | None = None
+    shared_link: limits.RateLimitItem | None = None
 
 
 def open_rate_limits(settings: Settings) -> RateLimits:
@@ -278,7 +281,7 @@ def open_rate_limits(settings: Settings) -> RateLimits:
 
     Args:
         settings: Uses ``redis_url``, ``ingest_rate_limit``, ``stats_api_hourly_limit``,
-            ``login_rate_limit`` and ``login_account_rate_limit``.
+            ``login_rate_limit``, ``login_account_rate_limit`` and ``shared_link_rate_limit``.
 
     Returns:
         The limits; the limiter counts in Redis when a Redis URL is set, else in memory.
@@ -298,6 +301,7 @@ def open_rate_limits(settings: Settings) -> RateLimits:
         stats_api=limits.RateLimitItemPerHour(hourly) if hourly else None,
         login_ip=_parse(settings.login_rate_limit),
         login_account=_parse(settings.login_account_rate_limit),
+        shared_link=_parse(settings.shared_link_rate_limit),
     )
 
 

@@ -66,6 +66,8 @@ class Settings:
     secret_key: str = dataclasses.field(default="", repr=False)
     secret_key_fallbacks: str = dataclasses.field(default="", repr=False)
     trusted_proxies: str = "127.0.0.1,::1"
+    client_ip_header: str = ""
+    shared_link_rate_limit: str = "10/minute"
     session_hours: int = 336
     login_rate_limit: str = "20/minute"
     login_account_rate_limit: str = "10/minute"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,6 +124,11 @@ def _check_fallback_keys(value: str) -> None:
     for item in value.split(","):
         if item.strip():
             check_secret_key(item.strip())
+
+
+def _check_header_name(value: str) -> None:
+    if value and not re.fullmatch(r"[A-Za-z0-9-]+", value):
+        raise ValueError("expected an HTTP header name such as CF-Connecting-IP")
 
 
 def _check_proxies(value: str) -> None:
@@ -376,10 +382,25 @@ REGISTRY: tuple[Setting, ...] = (
     Setting(
         "trusted_proxies",
         "127.0.0.1,::1",
-        "Comma-separated addresses or networks of reverse proxies whose X-Forwarded-For "
-        "footfall believes when it limits and records sign-ins (ingest always reads it, like "
-        "Plausible).",
+        "Comma-separated addresses or networks of reverse proxies. Only a request whose socket "
+        "peer is one of them has its X-Forwarded-For believed, read from the right past the "
+        "trusted proxies, for rate limits, the audit and access logs and /metrics (visitor ids "
+        "read Plausible's headers from anyone, like Plausible).",
         check=_check_proxies,
+    ),
+    Setting(
+        "client_ip_header",
+        "",
+        "A header your trusted proxy sets to the client address (e.g. CF-Connecting-IP or "
+        "X-Real-IP), used instead of X-Forwarded-For; empty reads X-Forwarded-For.",
+        check=_check_header_name,
+    ),
+    Setting(
+        "shared_link_rate_limit",
+        "10/minute",
+        "Password attempts allowed per shared link from all addresses together, written like "
+        "10/minute; empty disables.",
+        check=_check_rate_limit,
     ),
     Setting(
         "session_hours",

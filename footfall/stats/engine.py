@@ -6,6 +6,7 @@ dashboard and exports all come through `StatsEngine.run`.
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import functools
 import time
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from footfall.errors import QueryRejectedError
+from footfall.errors import QueryRejectedError, QueryTimeoutError
 from footfall.stats.cache import NullCache, QueryCache, cache_key, ttl_for
 from footfall.stats.model import (
     TIME_DIMENSIONS,
@@ -24,8 +25,15 @@ from footfall.stats.model import (
     StatsQueryError,
     iter_conditions,
 )
-from footfall.stats.periods import bucket_labels
-from footfall.stats.plan import DERIVED_METRICS, Part, base_metrics, is_goal_or_prop, plan
+from footfall.stats.periods import bucket_count, bucket_labels, check_bucket_count
+from footfall.stats.plan import (
+    DERIVED_METRICS,
+    Part,
+    base_metrics,
+    extend_hostname_filters,
+    is_goal_or_prop,
+    plan,
+)
 from footfall.stats.rows import decode_result, encode_result, order_rows
 from footfall.stats.shape import query_shape
 from footfall.stats.sql import dialect_for
@@ -96,6 +104,11 @@ _EMPTY: dict[str, Any] = {
 }
 
 
+# When the question being computed on this thread must be answered by (monotonic seconds).
+_DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "footfall_query_deadline", default=None
+)
+
 # Plausible's "current visitors": anyone seen in the last five minutes.
 REALTIME_WINDOW = dt.timedelta(minutes=5)
 
@@ -148,8 +161,12 @@ class StatsEngine:
         """The answer to `query`, from the cache when it holds a fresh one.
 
         Raises:
+            StatsQueryError: The query asks for more time buckets than a series may have.
             QueryTimeoutError: The query ran past the time limit and was interrupted.
         """
+        for dim in query.dimensions:
+            if dim in TIME_DIMENSIONS:
+                check_bucket_count(query.start, query.end, query.timezone, TIME_DIMENSIONS[dim])
         text = repr(query)
         key = cache_key(query.site_id, text, self._data_version())
         if self._ttl(query) == self._live_ttl:
@@ -167,7 +184,12 @@ class StatsEngine:
         """Runs `query` and caches its result."""
         generation = self._generation()  # read first: a write during the query makes it stale
         started = time.perf_counter()
-        result = self._execute(query)
+        # One time limit for the whole question, however many statements it takes.
+        token = _DEADLINE.set(time.monotonic() + self._timeout)
+        try:
+            result = self._execute(query)
+        finally:
+            _DEADLINE.reset(token)
         self._observe(query_shape(query), started)
         self.cache.set(key, encode_result(result), self._ttl(query))
         self.live.computed(text, generation)
@@ -290,7 +312,21 @@ class StatsEngine:
         Raises:
             QueryTimeoutError: It ran past the limit and was interrupted.
         """
-        return self._store.query(sql, params, timeout=self._timeout, tag=tag)
+        timeout = self._timeout
+        deadline = _DEADLINE.get()
+        if deadline is not None:
+            timeout = deadline - time.monotonic()
+            if timeout <= 0:
+                raise QueryTimeoutError(
+                    f"the query took longer than {self._timeout:g} s and was stopped"
+                )
+        try:
+            return self._store.query(sql, params, timeout=timeout, tag=tag)
+        except QueryTimeoutError as exc:
+            # Name the configured limit, not what remained of it for this statement.
+            raise QueryTimeoutError(
+                f"the query took longer than {self._timeout:g} s and was stopped"
+            ) from exc
 
     def _check_patterns(self, query: Query) -> None:
         """Refuses a regular expression the database cannot compile, before running anything."""
@@ -310,6 +346,7 @@ class StatsEngine:
 
     def _execute(self, query: Query) -> QueryResult:
         self._check_patterns(query)
+        query = extend_hostname_filters(query)
         merged = self._run_parts(query, plan(query, base_metrics(query)))
         if any(m in DERIVED_METRICS for m in query.metrics):
             self._add_rates(query, merged)
@@ -358,7 +395,7 @@ class StatsEngine:
     def _cardinality(self, query: Query, table: str, dim: str) -> int:
         """About how many groups `dim` makes, to size visitor bitmaps (cached for a while)."""
         if dim in TIME_DIMENSIONS:
-            return len(bucket_labels(query.start, query.end, query.timezone, TIME_DIMENSIONS[dim]))
+            return bucket_count(query.start, query.end, query.timezone, TIME_DIMENSIONS[dim])
         if dim == "event:goal":
             return max(1, len(query.goals))
         if dim in _FEW_VALUES:

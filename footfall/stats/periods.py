@@ -32,6 +32,8 @@ _DEFAULT_INTERVAL: dict[str, Granularity] = {
     "12mo": "month",
 }
 _MAX_DAYS = 5000
+# The most buckets one time series may have: 27 years of days, or 416 days of hours.
+MAX_TIME_BUCKETS = 10_000
 _MAX_MONTHS = 100
 
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -453,6 +455,45 @@ def bucket_labels(
         return [first.isoformat()] + [_add_days(monday, 7 * n).isoformat() for n in range(weeks)]
     months = (last.year - first.year) * 12 + last.month - first.month + 1
     return [_month_label(_add_months(first.replace(day=1), n)) for n in range(months)]
+
+
+def bucket_count(start: dt.datetime, end: dt.datetime, tz: str, granularity: Granularity) -> int:
+    """How many buckets `bucket_labels` would return, computed without building them.
+
+    An upper bound for hours (a day that repeats an hour at a DST change counts it once).
+    """
+    if start > end:
+        return 0
+    if granularity == "hour":
+        return int((end - start).total_seconds() // 3600) + 2
+    zone = ZoneInfo(tz)
+    first = _to_local(start, zone).date()
+    last = _to_local(end, zone).date()
+    if granularity == "day":
+        return (last - first).days + 1
+    if granularity == "week":
+        return (last - first).days // 7 + 2
+    return (last.year - first.year) * 12 + last.month - first.month + 1
+
+
+def check_bucket_count(
+    start: dt.datetime, end: dt.datetime, tz: str, granularity: Granularity
+) -> None:
+    """Refuses a range that holds more than `MAX_TIME_BUCKETS` buckets of `granularity`.
+
+    Checked before a query is planned: every bucket costs memory in the answer, and the
+    range's 15-minute slots cost rows in the SQL that labels them.
+
+    Raises:
+        StatsQueryError: Too many buckets (400), with what to change.
+    """
+    count = bucket_count(start, end, tz, granularity)
+    if count > MAX_TIME_BUCKETS:
+        raise StatsQueryError(
+            f"The date range holds {count:,} {granularity}s, more than the "
+            f"{MAX_TIME_BUCKETS:,} a time series may have. Choose a shorter date range or a "
+            "longer interval."
+        )
 
 
 def bucket_label(

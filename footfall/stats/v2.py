@@ -60,10 +60,18 @@ _INCLUDE = frozenset({"imports", "time_labels", "total_rows", "trim_relative_dat
 _SESSION_METRICS = ("bounce_rate", "visit_duration", "views_per_visit", "visits")
 _GOAL_DOCS = "https://plausible.io/docs/stats-api#filtering-by-goals"
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
+# How deep `and`/`or`/`not`/`has_done` may nest; Plausible's own tests stop at a few levels.
+MAX_FILTER_DEPTH = 16
+# An error message quotes at most this much of the offending filter.
+_MAX_SHOWN_CHARS = 1000
 
 
 def _dumps(value: Any) -> str:
-    return orjson.dumps(value).decode()
+    try:
+        text = orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:  # nested past what the encoder follows
+        return "(too deeply nested to show)"
+    return text if len(text) <= _MAX_SHOWN_CHARS else text[:_MAX_SHOWN_CHARS] + "…"
 
 
 def _valid_filter_dimension(name: str) -> bool:
@@ -77,40 +85,53 @@ def parse_filters(
     return tuple(_filter(item, f"{pointer}/{i}", top=True) for i, item in enumerate(raw))
 
 
-def _filter(item: Any, pointer: str, *, top: bool, behavioural: bool = True) -> Filter:
-    bad = StatsQueryError(f"{pointer}: Invalid filter {_dumps(item)}")
+def _filter(
+    item: Any, pointer: str, *, top: bool, behavioural: bool = True, depth: int = 0
+) -> Filter:
+    if depth > MAX_FILTER_DEPTH:
+        # Refused before anything is built: a deep filter costs work at every level.
+        raise StatsQueryError(
+            f"{pointer}: Invalid filter: filters may be nested at most {MAX_FILTER_DEPTH} "
+            "levels deep"
+        )
+
+    def bad() -> StatsQueryError:
+        return StatsQueryError(f"{pointer}: Invalid filter {_dumps(item)}")
+
     if not isinstance(item, list) or not item or not isinstance(item[0], str):
-        raise bad
+        raise bad()
     op = item[0]
     if op in ("and", "or"):
         if len(item) != 2 or not isinstance(item[1], list) or not item[1]:
-            raise bad
+            raise bad()
         children = tuple(
-            _filter(c, f"{pointer}/1/{i}", top=False, behavioural=behavioural)
+            _filter(c, f"{pointer}/1/{i}", top=False, behavioural=behavioural, depth=depth + 1)
             for i, c in enumerate(item[1])
         )
         return And(children) if op == "and" else Or(children)
     if op == "not":
         if len(item) != 2:
-            raise bad
-        return Not(_filter(item[1], f"{pointer}/1", top=False, behavioural=behavioural))
+            raise bad()
+        return Not(
+            _filter(item[1], f"{pointer}/1", top=False, behavioural=behavioural, depth=depth + 1)
+        )
     if op in ("has_done", "has_not_done"):
         if len(item) != 2 or not top or not behavioural:
-            raise bad
-        child = _filter(item[1], f"{pointer}/1", top=False, behavioural=False)
+            raise bad()
+        child = _filter(item[1], f"{pointer}/1", top=False, behavioural=False, depth=depth + 1)
         if any(not c.dimension.startswith("event:") for c in iter_conditions((child,))):
-            raise bad
+            raise bad()
         return HasDone(child, negated=op == "has_not_done")
     if op not in _COMPARISONS or len(item) not in (3, 4):
-        raise bad
+        raise bad()
     dimension, clauses = item[1], item[2]
     if not isinstance(dimension, str) or not _valid_filter_dimension(dimension):
-        raise bad
+        raise bad()
     if not isinstance(clauses, list) or not clauses:
-        raise bad
+        raise bad()
     expected: type = int if dimension == "visit:city" else str
     if any(not isinstance(c, expected) or isinstance(c, bool) for c in clauses):
-        raise bad
+        raise bad()
     case_sensitive = True
     if len(item) == 4:
         modifiers = item[3]
@@ -119,14 +140,14 @@ def _filter(item: Any, pointer: str, *, top: bool, behavioural: bool = True) -> 
             or set(modifiers) - {"case_sensitive"}
             or not isinstance(modifiers.get("case_sensitive", True), bool)
         ):
-            raise bad
+            raise bad()
         case_sensitive = modifiers.get("case_sensitive", True)
         if not case_sensitive and op not in ("is", "contains", "is_not", "contains_not"):
-            raise bad
+            raise bad()
     if dimension in ("event:goal", "event:hostname") and not top:
-        raise bad
+        raise bad()
     if dimension == "event:goal" and op not in ("is", "contains"):
-        raise bad
+        raise bad()
     if (
         dimension == "visit:country"
         and op in ("is", "is_not")

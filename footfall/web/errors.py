@@ -8,14 +8,19 @@ showing a traceback, a path, SQL or a secret.
 - `ApiError`, `StatsQueryError`: their own status and message
 - `QueryTimeoutError`: 503, ``Query timed out: <detail>. Try a shorter period or fewer filters.``
 - `InvalidInputError` 400, `NotFoundError` 404, `ConflictError` 409: the message
-- `StoreBusyError`, `StoreError`: 503 with a short generic message (the detail is logged)
+- `StoreBusyError`, `StoreError`, a full or read-only disk (``ENOSPC``, ``EDQUOT``, ``EROFS``,
+  SQLite's "database or disk is full"): 503 with ``Retry-After`` and a short generic message;
+  the detail is logged, at most once a minute per kind with how many were seen meanwhile
 - anything else: 500, ``{"error": "internal server error", "error_id": "<12 hex digits>"}``
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import secrets
+import threading
+import time
 from typing import Any
 
 import orjson
@@ -39,6 +44,53 @@ log = logging.getLogger(__name__)
 INTERNAL_ERROR = "internal server error"
 STORE_BUSY = "the event store is busy, retry shortly"
 STORE_UNAVAILABLE = "storage is unavailable, retry shortly"
+STORE_FULL = "storage is full, retry later"
+RETRY_AFTER_SECONDS = "5"
+_FULL_DISK = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
+_LOG_INTERVAL_S = 60.0
+
+
+class QuietLog:
+    """Logs a recurring failure once per interval per kind, with how many were not logged."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last: dict[str, float] = {}
+        self._skipped: dict[str, int] = {}
+
+    def warning(self, kind: str, message: str, *args: object) -> None:
+        """Logs `message` unless one of this `kind` was logged within the interval."""
+        now = time.monotonic()
+        with self._lock:
+            if now - self._last.get(kind, -_LOG_INTERVAL_S) < _LOG_INTERVAL_S:
+                self._skipped[kind] = self._skipped.get(kind, 0) + 1
+                return
+            self._last[kind] = now
+            skipped = self._skipped.pop(kind, 0)
+        suffix = f" ({skipped} more like it since the last report)" if skipped else ""
+        log.warning(message + suffix, *args)
+
+
+# For an app that brings none (each FootfallApp keeps its own, so apps do not silence each other).
+_quiet = QuietLog()
+
+
+def _quiet_log(request: Request) -> QuietLog:
+    found = getattr(request.app, "quiet_log", None)
+    return found if isinstance(found, QuietLog) else _quiet
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """True when `exc` (or what caused it) says the disk is full or read-only."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, OSError) and seen.errno in _FULL_DISK:
+            return True
+        text = str(seen).lower()
+        if "disk is full" in text or "no space left" in text or "read-only file system" in text:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def error_response(message: str, status: int, **extra: str) -> Response:
@@ -79,12 +131,30 @@ async def handle_error(request: Request, exc: Exception) -> Response:
         return error_response(str(exc), 404)
     if isinstance(exc, ConflictError):
         return error_response(str(exc), 409)
+    if is_disk_full(exc):
+        _quiet.warning(
+            "disk full", "storage is full on %s %s: %s", request.method, request.url.path, exc
+        )
+        return _unavailable(STORE_FULL)
     if isinstance(exc, StoreError):
         # The message may name files or hosts: it goes to the log, not to the client.
-        log.warning("%s on %s %s: %s", type(exc).__name__, request.method, request.url.path, exc)
+        _quiet_log(request).warning(
+            type(exc).__name__,
+            "%s on %s %s: %s",
+            type(exc).__name__,
+            request.method,
+            request.url.path,
+            exc,
+        )
         busy = isinstance(exc, StoreBusyError)
-        return error_response(STORE_BUSY if busy else STORE_UNAVAILABLE, 503)
+        return _unavailable(STORE_BUSY if busy else STORE_UNAVAILABLE)
     return internal_error(request.scope, exc)
+
+
+def _unavailable(message: str) -> Response:
+    response = error_response(message, 503)
+    response.headers["retry-after"] = RETRY_AFTER_SECONDS
+    return response
 
 
 # For `Starlette(exception_handlers=...)`. Starlette hands the `Exception` entry to its

@@ -6,7 +6,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from footfall.web.api import audit, debug, docs, event, imports, probes, sites, stats
 from footfall.web.middleware import profiling
-from footfall.web.pages import accounts, dashboard, ops, site_settings, tracker
+from footfall.web.pages import accounts, dashboard, ops, reports, site_settings, tracker
 from footfall.web.pages.templating import static_files
 
 
@@ -35,6 +35,7 @@ def routes() -> list[BaseRoute]:
         Mount("/static", app=static_files(), name="static"),
         *accounts.ROUTES,
         *dashboard.ROUTES,
+        *reports.ROUTES,
         *site_settings.ROUTES,
         *ops.ROUTES,
     ]

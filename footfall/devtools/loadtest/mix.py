@@ -1,8 +1,8 @@
 """The load test's traffic as plain data: a weighted dashboard query mix and ingest events.
 
-Standard library only (no httpx, no asyncio): ``bench/locustfile.py`` imports this module in
-Locust's own process. Randomness comes in as a `random.Random`, so a seed replays the same
-sequence of queries.
+Standard library only (no httpx, no asyncio), like the traffic generator the ingest events
+come from: ``bench/locustfile.py`` imports this module in Locust's own process. Randomness comes
+in as a `random.Random`, so a seed replays the same sequence of queries and events.
 
 The weights model people looking at a dashboard: most look at the default view (the last 30
 days, unfiltered), fewer at today or a month, a few apply a filter; every view asks the top
@@ -14,9 +14,11 @@ from __future__ import annotations
 import itertools
 import json
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
+
+from footfall.devtools.traffic import tracker_requests
 
 AGGREGATE = "/api/v1/stats/aggregate"
 TIMESERIES = "/api/v1/stats/timeseries"
@@ -73,8 +75,6 @@ TIMESERIES_WEIGHT = 14.0
 BREAKDOWN_WEIGHT = 56.0
 REALTIME_WEIGHT = 6.0
 V2_WEIGHT = 10.0
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, eq=False)
@@ -242,107 +242,25 @@ def think_seconds(rng: random.Random, mean_ms: float) -> float:
 
 # -- ingest --------------------------------------------------------------------------------
 
-PAGES: tuple[tuple[str, float], ...] = (
-    ("/", 30),
-    ("/pricing", 10),
-    ("/blog", 8),
-    ("/blog/self-hosted-analytics", 6),
-    ("/blog/privacy-without-cookies", 4),
-    ("/docs", 8),
-    ("/docs/getting-started", 6),
-    ("/docs/api", 4),
-    ("/about", 3),
-    ("/signup", 5),
-)
-REFERRERS: tuple[tuple[str | None, float], ...] = (
-    (None, 40),
-    ("https://www.google.com/", 25),
-    ("https://duckduckgo.com/", 5),
-    ("https://news.ycombinator.com/", 8),
-    ("https://www.reddit.com/r/programming/", 6),
-    ("https://github.com/", 6),
-    ("https://twitter.com/", 5),
-    ("https://www.bing.com/", 5),
-)
-CAMPAIGNS: tuple[tuple[str, float], ...] = (
-    ("", 90),
-    ("?utm_source=newsletter&utm_medium=email&utm_campaign=launch", 6),
-    ("?utm_source=twitter&utm_medium=social", 4),
-)
-USER_AGENTS: tuple[tuple[str, float], ...] = (
-    (
-        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "Chrome/120.0.0.0 Safari/537.36",
-        35,
-    ),
-    (
-        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) "
-        "Version/17.1 Safari/605.1.15",
-        15,
-    ),
-    ("Mozilla/5.0 (X11; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0", 10),
-    (
-        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 "
-        "(KHTML, like Gecko) Version/17.1 Mobile/15E148 Safari/604.1",
-        20,
-    ),
-    (
-        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-        "Chrome/120.0.0.0 Mobile Safari/537.36",
-        20,
-    ),
-)
-CUSTOM_EVENT_SHARE = 0.05
+# Visitors the ingest events come from: enough that ingest's per-address rate limit sees many
+# clients, few enough that they keep coming back.
 VISITOR_POOL = 2000
 
 
-def _public_ipv4(rng: random.Random) -> str:
-    """A random address outside the private, loopback, shared and multicast ranges."""
-    while True:
-        a, b = rng.randint(1, 223), rng.randint(0, 255)
-        if a in (10, 127) or (a == 172 and 16 <= b <= 31) or (a, b) in ((192, 168), (169, 254)):
-            continue
-        if a == 100 and 64 <= b <= 127:
-            continue
-        return f"{a}.{b}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
-
-
-def _weighted(rng: random.Random, items: Sequence[tuple[T, float]]) -> T:
-    return rng.choices([i for i, _ in items], weights=[w for _, w in items])[0]
-
-
 class EventFactory:
-    """Plausible Events API payloads for one site, from a fixed pool of visitors.
+    """Plausible Events API requests for one site, from the synthetic-traffic generator.
 
-    Each visitor is an address (sent as ``X-Forwarded-For``) and a User-Agent, so that events
-    repeat visitors and form sessions of several pages, and ingest's per-IP rate limit is
-    spread over the pool.
+    Events are pageviews and custom events of realistic visits (pages, sources, UTM tags,
+    browsers, countries, ~1 % crawlers) from a pool of `visitors`, each an address (sent as
+    ``X-Forwarded-For``) and a User-Agent, so that events repeat visitors and form visits of
+    several pages.
     """
 
     def __init__(self, domain: str, rng: random.Random, *, visitors: int = VISITOR_POOL) -> None:
         self.domain = domain
-        self.rng = rng
-        self.visitors = [
-            (_public_ipv4(rng), _weighted(rng, USER_AGENTS)) for _ in range(max(visitors, 1))
-        ]
+        self._requests = tracker_requests(domain, rng, visitors=max(visitors, 1))
 
     def next(self) -> tuple[bytes, dict[str, str]]:
         """The body and headers of one ``POST /api/event``, as the tracker sends it."""
-        rng = self.rng
-        ip, agent = rng.choice(self.visitors)
-        event: dict[str, Any] = {
-            "n": "pageview",
-            "u": f"https://{self.domain}{_weighted(rng, PAGES)}{_weighted(rng, CAMPAIGNS)}",
-            "d": self.domain,
-            "r": _weighted(rng, REFERRERS),
-        }
-        if rng.random() < CUSTOM_EVENT_SHARE:
-            event["n"] = "Signup"
-            event["p"] = {"plan": rng.choice(("free", "pro", "team"))}
-        headers = {
-            # The tracker's content type: no CORS preflight in a browser.
-            "Content-Type": "text/plain",
-            "User-Agent": agent,
-            "X-Forwarded-For": ip,
-        }
-        return json.dumps(event).encode(), headers
+        request = next(self._requests)
+        return request.body, request.headers

@@ -80,7 +80,14 @@ class DuckDBDialect(Dialect):
         """
         if bounds is None:
             return "count(DISTINCT visitor)"
-        return f"bit_count(bitstring_agg(visitor, {bounds[0]}, {bounds[1]}))"
+        low, high = bounds
+        # The bounds were read by an earlier statement: rows written since may fall outside
+        # them (a new visitor's higher number), so those are counted apart, exactly.
+        inside = f"visitor BETWEEN {low} AND {high}"
+        return (
+            f"coalesce(bit_count(bitstring_agg(visitor, {low}, {high}) FILTER (WHERE {inside})), 0)"
+            f" + count(DISTINCT visitor) FILTER (WHERE NOT ({inside}))"
+        )
 
     def approx_distinct(self, column: str) -> str:
         """DuckDB's HyperLogLog estimate."""

@@ -73,9 +73,11 @@ async def authorize_key(
     if token is None:
         raise ApiError(MISSING_KEY, 401)
     services = state
-    found = await asyncio.to_thread(_key_and_rights, services.meta, token, services.clock.now())
+    now = services.clock.now()
+    found = await asyncio.to_thread(_key_and_rights, services.meta, token, now)
     if found is None:
         raise ApiError(INVALID_KEY, 401)
+    services.key_usage.record(found[0].id, now)
     wanted = (scope,) if isinstance(scope, str) else scope
     if not any(found[1].allows(one) for one in wanted):
         raise lacking_scope or ApiError(INVALID_KEY, 401)

@@ -12,11 +12,12 @@ from typing import Any
 import orjson
 from starlette.types import Receive, Scope, Send
 
-from footfall.ingest.clientip import client_ip
 from footfall.ingest.pipeline import ClientContext
 from footfall.ingest.request import BodyError, decode_body, decode_json_body, parse_event
+from footfall.security.client_address import trusted_address, visitor_address
 from footfall.security.ratelimit import rate_limit_headers
 from footfall.services import Services
+from footfall.web.bodies import BodyTooLarge, read_asgi_body
 
 _CORS = [(b"access-control-allow-origin", b"*")]
 _TEXT = b"text/plain; charset=utf-8"
@@ -51,31 +52,6 @@ async def _respond(
 async def _json(send: Send, status: int, body: Any, retry_after: str | None = None) -> None:
     extra = [(b"retry-after", retry_after.encode())] if retry_after else None
     await _respond(send, status, orjson.dumps(body), _JSON, extra)
-
-
-class BodyTooLarge(ValueError):
-    """The body exceeds the configured limit."""
-
-
-async def read_body(receive: Receive, headers: dict[str, str], limit: int) -> bytes:
-    """Reads the whole body, raising BodyTooLarge as soon as it passes `limit` bytes."""
-    declared = headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise BodyTooLarge(f"request body larger than {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            raise BodyTooLarge(f"request body larger than {limit} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
 
 
 class EventEndpoint:
@@ -114,12 +90,21 @@ async def _event(
     if not _accepts_json(headers.get("accept")):
         await _respond(send, 406, b"Not Acceptable")
         return
-    peer = scope.get("client")
-    ip = client_ip(headers.get, peer[0] if peer else None)
-    # Counted before the body is read, so a flood costs as little as possible.
+    client = scope.get("client")
+    peer = client[0] if client else None
+    ip = visitor_address(headers.get, peer)
+    # Counted before the body is read, so a flood costs as little as possible, and per the
+    # address trusted proxies vouch for: a forged header must not buy a fresh allowance.
     rate_limits = state.rate_limits
     if rate_limits.ingest is not None:
-        decision = await rate_limits.limiter.hit_async(rate_limits.ingest, "ingest", ip)
+        settings = state.settings
+        sender = trusted_address(
+            headers.get,
+            peer,
+            settings.trusted_proxy_networks,
+            client_ip_header=settings.client_ip_header,
+        )
+        decision = await rate_limits.limiter.hit_async(rate_limits.ingest, "ingest", sender or "-")
         if not decision.allowed:
             refusal = [
                 (name.lower().encode(), value.encode())
@@ -128,7 +113,7 @@ async def _event(
             await _respond(send, 429, _TOO_MANY, _TEXT, refusal)
             return
     try:
-        body = await read_body(receive, headers, state.settings.max_body_bytes)
+        body = await read_asgi_body(receive, headers, state.settings.max_body_bytes)
     except BodyTooLarge as exc:
         await _json(send, 413, {"errors": {"request": [str(exc)]}})
         return
@@ -149,12 +134,12 @@ async def _event(
     if not writer.has_room(len(parsed.domains)):
         await _json(send, 503, _QUEUE_FULL, retry_after="1")
         return
-    client = ClientContext(
+    context = ClientContext(
         user_agent=headers.get("user-agent", ""),
         ip=ip,
         ip_type=headers.get("x-plausible-ip-type"),
     )
-    outcome = state.pipeline.process(parsed, client)
+    outcome = state.pipeline.process(parsed, context)
     if outcome.events:
         waiter = writer.submit(outcome.events, outcome.sessions)
         if waiter is None:

@@ -13,10 +13,11 @@ from starlette.responses import JSONResponse, Response
 from footfall.lifecycle.importing import import_ndjson
 from footfall.services import Services
 from footfall.web.api.auth import ApiError, authorize_key, resolve_site
+from footfall.web.bodies import IMPORT_BYTES, BodyTooLarge, check_declared_length, limited_chunks
 
 _NO_IMPORT_SCOPE = ApiError("This API key lacks the events:import scope.", 403)
 # Imports are bulk: allow far more than a single event, still bounded.
-MAX_IMPORT_BYTES = 1 << 30
+MAX_IMPORT_BYTES = IMPORT_BYTES
 
 
 async def import_events(request: Request) -> Response:
@@ -31,19 +32,19 @@ async def import_events(request: Request) -> Response:
     fd, name = tempfile.mkstemp(prefix="import-", suffix=".ndjson", dir=state.settings.data_dir)
     path = Path(name)
     try:
-        size = 0
         with os.fdopen(fd, "wb") as out:
-            async for chunk in request.stream():
-                size += len(chunk)
-                if size > MAX_IMPORT_BYTES:
-                    return JSONResponse(
-                        {
-                            "error": f"import body larger than {MAX_IMPORT_BYTES} bytes; "
-                            "split it into several requests"
-                        },
-                        status_code=413,
-                    )
-                out.write(chunk)
+            try:
+                check_declared_length(request.headers.get("content-length"), MAX_IMPORT_BYTES)
+                async for chunk in limited_chunks(request.stream(), MAX_IMPORT_BYTES):
+                    out.write(chunk)
+            except BodyTooLarge:
+                return JSONResponse(
+                    {
+                        "error": f"import body larger than {MAX_IMPORT_BYTES} bytes; "
+                        "split it into several requests"
+                    },
+                    status_code=413,
+                )
         report = await asyncio.to_thread(import_ndjson, services, site=site, path=path)
     finally:
         path.unlink(missing_ok=True)

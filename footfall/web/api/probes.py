@@ -10,7 +10,6 @@ restart does; alert on ``footfall_memory_leak_suspected``).
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import secrets
 import shutil
 import tempfile
@@ -23,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.types import Scope
 
+from footfall.security.client_address import Network, in_networks, is_forwarded, parse_networks
 from footfall.services import Services
 
 MIB = 1024 * 1024
@@ -96,33 +96,19 @@ async def readyz(request: Request) -> Response:
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
 
-_FORWARDED = (b"x-forwarded-for", b"forwarded")
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
 async def healthz(request: Request) -> Response:
     """Liveness: the process answers."""
     return PlainTextResponse("ok")
 
 
-def allow_networks(raw: str) -> tuple[Network, ...]:
-    """The networks of a comma-separated `metrics_allow` value."""
-    return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in raw.split(",") if p.strip())
-
-
 def _peer_allowed(scope: Scope, networks: tuple[Network, ...]) -> bool:
     # A request relayed by a proxy is not the proxy's own: a reverse proxy on loopback would
-    # otherwise open /metrics to everyone it forwards.
-    if any(name in _FORWARDED for name, _ in scope["headers"]):
+    # otherwise open /metrics to everyone it forwards, whichever header it names them in.
+    names = (name.decode("latin-1").lower() for name, _ in scope["headers"])
+    if is_forwarded(names):
         return False
-    peer = scope.get("client")
-    if not peer:
-        return False
-    try:
-        address = ipaddress.ip_address(peer[0])
-    except ValueError:  # "testclient", a Unix socket path
-        return False
-    return any(address in network for network in networks)
+    client = scope.get("client")
+    return in_networks(str(client[0]) if client else None, networks)
 
 
 def _token_matches(header: str | None, token: str) -> bool:
@@ -143,7 +129,7 @@ async def metrics_endpoint(request: Request) -> Response:
     state: Services = request.app.state.footfall
     settings = state.settings
     token = settings.metrics_token
-    allowed = _peer_allowed(request.scope, allow_networks(settings.metrics_allow)) or bool(
+    allowed = _peer_allowed(request.scope, parse_networks(settings.metrics_allow)) or bool(
         token and _token_matches(request.headers.get("authorization"), token)
     )
     if not allowed:

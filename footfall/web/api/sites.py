@@ -23,13 +23,14 @@ from footfall.meta.sites import Site
 from footfall.services import Services
 from footfall.web.api.audit import request_actor
 from footfall.web.api.auth import ApiError, authorize_key, resolve_site
+from footfall.web.bodies import SITES_API_BYTES, BodyTooLarge, read_body
 
 GOAL_NOT_FOUND = "Goal could not be found"
 SITE_NOT_FOUND = "Site could not be found"
 NO_WRITE_SCOPE = "This API key lacks the sites:write scope."
 NO_READ_SCOPE = "This API key lacks the stats:read or sites:write scope."
 # A goal is a handful of short fields; anything larger is not a goal request.
-MAX_BODY_BYTES = 64 * 1024
+MAX_BODY_BYTES = SITES_API_BYTES
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 
@@ -46,14 +47,10 @@ def goal_json(goal: Goal) -> dict[str, Any]:
 
 
 async def _read_body(request: Request) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise ApiError(f"request body larger than {MAX_BODY_BYTES} bytes", 413)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    try:
+        return await read_body(request, MAX_BODY_BYTES)
+    except BodyTooLarge as exc:
+        raise ApiError(str(exc), 413) from None
 
 
 async def _params(request: Request) -> dict[str, Any]:

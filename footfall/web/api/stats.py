@@ -23,6 +23,7 @@ from footfall.stats.model import Goal, StatsQueryError
 from footfall.stats.v1 import V1Request, aggregate_json, breakdown_json, timeseries_json
 from footfall.stats.v2 import V2Request, response_json
 from footfall.web.api.auth import ApiError, authorize_key, resolve_site
+from footfall.web.bodies import QUERY_BYTES, BodyTooLarge, read_body
 
 TOO_MANY_REQUESTS = (
     "Too many API requests. Your API key is limited to {limit} requests per hour. "
@@ -152,7 +153,9 @@ async def query_v2(request: Request) -> Response:
     """``POST /api/v2/query``."""
     rights = await _authorize(request)
     try:
-        body = orjson.loads(await request.body())
+        body = orjson.loads(await read_body(request, QUERY_BYTES))
+    except BodyTooLarge as exc:
+        raise StatsQueryError(f"{exc}; a query fits in far less", 413) from None
     except orjson.JSONDecodeError as exc:
         raise StatsQueryError("Invalid JSON body: expected a JSON object.") from exc
     if not isinstance(body, dict):

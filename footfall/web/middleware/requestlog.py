@@ -24,9 +24,8 @@ from collections.abc import Sequence
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from structlog.contextvars import bound_contextvars
 
-from footfall.ingest.clientip import client_ip
 from footfall.monitoring.logs import anonymise_ip
-from footfall.web.middleware.clients import Network, is_trusted_peer
+from footfall.security.client_address import Network, trusted_address
 
 access_log = logging.getLogger("footfall.access")
 
@@ -44,14 +43,14 @@ def request_id_from(scope: Scope) -> str:
     return secrets.token_hex(8)
 
 
-def client_network(scope: Scope, trusted_proxies: Sequence[Network]) -> str | None:
+def client_network(
+    scope: Scope, trusted_proxies: Sequence[Network], client_ip_header: str = ""
+) -> str | None:
     """The anonymised network of the client (forwarding headers believed from trusted proxies)."""
     client = scope.get("client")
     peer = str(client[0]) if client else None
-    address = peer
-    if is_trusted_peer(peer, trusted_proxies):
-        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
-        address = client_ip(headers.get, peer) or peer
+    headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope.get("headers", ())}
+    address = trusted_address(headers.get, peer, trusted_proxies, client_ip_header=client_ip_header)
     return anonymise_ip(address)
 
 
@@ -59,11 +58,17 @@ class RequestLogMiddleware:
     """Binds a request id for each HTTP request, echoes it, and writes the access log line."""
 
     def __init__(
-        self, app: ASGIApp, *, access_log: bool = False, trusted_proxies: Sequence[Network] = ()
+        self,
+        app: ASGIApp,
+        *,
+        access_log: bool = False,
+        trusted_proxies: Sequence[Network] = (),
+        client_ip_header: str = "",
     ) -> None:
         self.app = app
         self.access_log = access_log
         self.trusted_proxies = tuple(trusted_proxies)
+        self.client_ip_header = client_ip_header
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serves one connection; only HTTP requests get an id."""
@@ -102,6 +107,6 @@ class RequestLogMiddleware:
                 "status": status,
                 "duration_ms": round(seconds * 1000, 2),
                 "request_id": request_id,
-                "client": client_network(scope, self.trusted_proxies),
+                "client": client_network(scope, self.trusted_proxies, self.client_ip_header),
             },
         )

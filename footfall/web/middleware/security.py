@@ -12,7 +12,8 @@ from collections.abc import Iterable, Sequence
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from footfall.web.middleware.clients import Network, scope_is_https
+from footfall.security.client_address import Network
+from footfall.web.middleware.clients import scope_is_https
 
 EVENT_PATH = "/api/event"
 

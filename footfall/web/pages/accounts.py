@@ -42,6 +42,7 @@ from footfall.meta.logins import (
 from footfall.meta.users import MIN_PASSWORD_CHARS, User, has_users
 from footfall.security.ratelimit import Decision, rate_limit_headers
 from footfall.services import Services
+from footfall.web.bodies import FORM_BYTES, BodyTooLarge, read_body
 from footfall.web.middleware.clients import request_is_https, trusted_client_ip
 from footfall.web.pages.templating import render
 
@@ -51,7 +52,7 @@ SESSION_COOKIE = "footfall_session"
 CSRF_COOKIE = "footfall_csrf"
 CSRF_FIELD = "csrf_token"
 # Forms here have a handful of short fields; anything bigger is not from them.
-MAX_FORM_BYTES = 16 * 1024
+MAX_FORM_BYTES = FORM_BYTES
 _SESSION_PURPOSE = "session"
 _CSRF_PURPOSE = "csrf"
 
@@ -142,15 +143,13 @@ async def read_form(request: Request) -> FormData:
     Raises:
         FormRefused: Too large, not a form, or without a valid CSRF token.
     """
-    length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > MAX_FORM_BYTES):
-        raise FormRefused("The form is too large.", 413)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in ("application/x-www-form-urlencoded", "multipart/form-data"):
         raise FormRefused("Expected a form submission.", 415)
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise FormRefused("The form is too large.", 413)
+    try:
+        await read_body(request, MAX_FORM_BYTES)
+    except BodyTooLarge:
+        raise FormRefused("The form is too large.", 413) from None
     form = await request.form(max_files=0, max_fields=20)
     _check_csrf(request, form)
     return form
