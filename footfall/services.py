@@ -15,6 +15,7 @@ import datetime as dt
 import functools
 import gc
 import logging
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ import sqlalchemy as sa
 
 from footfall.clock import Clock, SystemClock
 from footfall.cluster.cache import RedisCache
-from footfall.errors import ConfigError
+from footfall.errors import ConfigError, StoreError
 from footfall.ingest.geo import GeoLocator
 from footfall.ingest.pipeline import Pipeline
 from footfall.ingest.salts import SaltKeeper
@@ -77,9 +78,33 @@ _NUMBERS_WINDOW = dt.timedelta(days=2)
 _REPLAY_BATCH = 50_000
 
 
+def prepare_data_dir(path: Path) -> None:
+    """Creates the data directory if needed and checks that footfall can write in it.
+
+    Raises:
+        StoreError: It cannot be created or written; the message names the path.
+    """
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        # Trying is the only reliable check: permissions, ACLs, read-only mounts, quotas.
+        with tempfile.TemporaryFile(dir=path, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        raise StoreError(
+            f"data directory {path} is not writable: {exc.strerror or exc} (choose another "
+            "with --data-dir or FOOTFALL_DATA_DIR, or give this user write access)"
+        ) from exc
+
+
 def open_meta(settings: Settings) -> sa.Engine:
-    """Opens the metadata store and brings its schema up to date."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """Opens the metadata store and brings its schema up to date.
+
+    Raises:
+        ConfigError: ``FOOTFALL_DATABASE_URL`` cannot be parsed or names an unsupported
+            database (the message shows the URL without its password).
+        StoreError: The data directory is not writable, or the database cannot be reached.
+    """
+    prepare_data_dir(settings.data_dir)
     engine = db.create_engine(settings.metadata_url)
     db.migrate(engine)
     return engine
@@ -172,6 +197,7 @@ class Services:
     _rate_limits: RateLimits | None = None
     _signer: Signer | None = None
     _jobs: JobRunner | None = None
+    _closed: bool = False
 
     # -- building ---------------------------------------------------------------------------
 
@@ -183,10 +209,11 @@ class Services:
         reloads the live sessions and visitor numbers, so ingest continues where it stopped.
 
         Raises:
-            StoreError: A store cannot be opened (StoreBusyError when another process has it).
+            ConfigError: The database or Redis URL is malformed or unsupported.
+            StoreError: The data directory is not writable, or a store cannot be opened
+                (StoreBusyError when another process has the event store).
         """
         clock = clock or SystemClock()
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
         meta = open_meta(settings)
         store = open_event_store(settings)
         remove_spools(settings.data_dir)  # only now: holding the store, no other process imports
@@ -313,7 +340,10 @@ class Services:
             self._rate_limits.limiter.close()
 
     def close(self) -> None:
-        """Checkpoints the event store and releases the databases."""
+        """Checkpoints the event store and releases the databases; again, does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         self.journal.close()
         applied = self.store.applied_journal_seq()
         self.store.close()  # checkpoints: the journal may go after, not before

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,12 +16,16 @@ from footfall.settings import Settings
 if TYPE_CHECKING:
     import sqlalchemy as sa
 
+    from footfall.services import Services
+
 DEMO_DOMAIN = "demo.footfall.test"
 # Two months, so that a 30-day view compares with a previous 30 days of traffic.
 DEMO_EVENTS = 120_000
 DEMO_DAYS = 60
 DEMO_EMAIL = "demo@footfall.test"
 DEMO_LOGIN_FILE = "demo-login"
+
+log = logging.getLogger(__name__)
 
 
 @click.command()
@@ -37,44 +41,49 @@ DEMO_LOGIN_FILE = "demo-login"
 @handle_errors
 def serve(host: str | None, port: int | None, data_dir: Path | None, demo: bool) -> None:
     """Run the HTTP service."""
-    import uvicorn
-
     from footfall.security.signing import resolve_secret_key
-    from footfall.services import Services
+    from footfall.services import Services, prepare_data_dir
     from footfall.web.app import create_app
+    from footfall.web.server import ConnectionLimits, bind_sockets, run_server
 
     # --demo is for trying footfall out: it needs no secret key.
     environment = "development" if demo else None
     settings = settings_from(host=host, port=port, data_dir=data_dir, environment=environment)
     _configure_logging(settings)
+    # Before the secret key, which development mode keeps in the data directory.
+    prepare_data_dir(settings.data_dir)
     # Checked before anything is seeded or bound, so a missing key is the only message.
     settings = resolve_secret_key(settings)
-    login = _seed_demo(settings) if demo else None
-    # Opened here rather than in the server's lifespan: a store that cannot open (busy, or a
-    # write-ahead log beyond recovery) then ends the command with its one-line error.
+    # Opened and bound before "listening" is said, so that a busy store, a bad database URL or
+    # a busy port is one line here rather than a traceback from inside the server.
     services = Services.open(settings)
-    url = f"http://{settings.host}:{settings.port}"
-    logging.getLogger(__name__).info("footfall listening on %s", url)
-    if demo:
-        click.echo(f"demo site: {DEMO_DOMAIN} (send events to {url}/api/event)", err=True)
-        click.echo(f"dashboard: {url}/ {login}", err=True)
-    uvicorn.run(
-        create_app(settings, services=services),
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level,
-        # footfall's logging (footfall.monitoring.logs) renders uvicorn's lines too, and its
-        # request-log middleware writes the access log (with an anonymised client address).
-        log_config=None,
-        access_log=False,
-        http="httptools",
-        loop="uvloop" if sys.platform != "win32" else "asyncio",
-        timeout_graceful_shutdown=10,
-        # footfall resolves client addresses itself, in Plausible's header order
-        # (footfall.ingest.clientip); uvicorn's rewrite would only cost time.
-        proxy_headers=False,
-        server_header=False,
-    )
+    try:
+        sockets = bind_sockets(settings.host, settings.port)
+        try:
+            login = _seed_demo(services) if demo else None
+            url = f"http://{settings.host}:{settings.port}"
+            log.info("footfall listening on %s", url)
+            if demo:
+                click.echo(f"demo site: {DEMO_DOMAIN} (send events to {url}/api/event)", err=True)
+                click.echo(f"dashboard: {url}/ {login}", err=True)
+            run_server(
+                create_app(settings, services=services),
+                sockets,
+                limits=ConnectionLimits.from_settings(settings),
+                log_level=settings.log_level,
+                # Closed once served: uvicorn then re-raises the signal that stopped it.
+                on_stopped=functools.partial(_close, services),
+            )
+        finally:
+            for sock in sockets:
+                sock.close()
+    finally:
+        services.close()  # when start-up failed (closing twice does nothing)
+
+
+def _close(services: Services) -> None:
+    services.close()
+    log.info("event store flushed and closed")
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -83,24 +92,19 @@ def _configure_logging(settings: Settings) -> None:
     configure_logging(settings.log_level, json=settings.log_format == "json")
 
 
-def _seed_demo(settings: Settings) -> str:
+def _seed_demo(services: Services) -> str:
     """Seeds the demo site (when there is no site) and account; returns how to sign in."""
     from footfall.devtools.demo import seed_demo
     from footfall.meta.sites import add_site, list_sites
-    from footfall.services import Services
 
-    services = Services.open(settings)
-    try:
-        login = _demo_login(services.meta, settings.data_dir)
-        if list_sites(services.meta):
-            return login
-        site = add_site(services.meta, domain=DEMO_DOMAIN, timezone="UTC", actor=actor())
-        click.echo(f"seeding demo site {DEMO_DOMAIN} with {DEMO_DAYS} days of traffic…", err=True)
-        report = seed_demo(services, site=site, events=DEMO_EVENTS, days=DEMO_DAYS, actor=actor())
-        click.echo(f"demo: {report.stored} events in {report.sessions} visits", err=True)
+    login = _demo_login(services.meta, services.settings.data_dir)
+    if list_sites(services.meta):
         return login
-    finally:
-        services.close()
+    site = add_site(services.meta, domain=DEMO_DOMAIN, timezone="UTC", actor=actor())
+    click.echo(f"seeding demo site {DEMO_DOMAIN} with {DEMO_DAYS} days of traffic…", err=True)
+    report = seed_demo(services, site=site, events=DEMO_EVENTS, days=DEMO_DAYS, actor=actor())
+    click.echo(f"demo: {report.stored} events in {report.sessions} visits", err=True)
+    return login
 
 
 def _demo_login(meta: sa.Engine, data_dir: Path) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import weakref
 from pathlib import Path
 from typing import Any
@@ -13,26 +14,96 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from footfall.errors import StoreError
+from footfall.errors import ConfigError, StoreError
 from footfall.monitoring.pools import PoolStats
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Where the URL comes from, named in its errors.
+URL_VARIABLE = "FOOTFALL_DATABASE_URL"
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+# Seconds to wait for a PostgreSQL server to answer a new connection.
+_CONNECT_TIMEOUT = 10
+_QUERY_PASSWORD = re.compile(r"([?&]password=)[^&]*", re.IGNORECASE)
 # The pool counters of each engine; weak, so that a disposed and dropped engine is forgotten.
 _POOL_STATS: weakref.WeakKeyDictionary[sa.Engine, PoolStats] = weakref.WeakKeyDictionary()
 # Marks a pooled connection's record while it is checked out (record_info survives reconnects).
 _CHECKED_OUT = "footfall_checked_out"
 
 
+def redact_url(url: str) -> str:
+    """`url` with its password shown as ``***``, also when it cannot be parsed."""
+    url = _QUERY_PASSWORD.sub(r"\1***", url)
+    scheme, sep, rest = url.partition("://")
+    # The last "@" ends the user information: a password may hold "@", "/" or ":" unescaped.
+    userinfo, at, host = rest.rpartition("@")
+    user, colon, _ = userinfo.partition(":")
+    if not (sep and at and colon) or "/" in user:
+        return url
+    return f"{scheme}://{user}:***@{host}"
+
+
+def database_url(url: str) -> sa.URL:
+    """Parses a metadata database URL and checks that footfall supports it.
+
+    A bare ``postgresql://`` selects psycopg 3 (what ``footfall[postgres]`` installs) rather
+    than SQLAlchemy's default psycopg2.
+
+    Raises:
+        ConfigError: It cannot be parsed, or names another database than SQLite or
+            PostgreSQL; the message shows it without its password.
+    """
+    try:
+        parsed = sa.make_url(url)
+        if parsed.host and "@" in parsed.host:
+            # An unescaped "@" in the password: the rest of it would be taken for the host.
+            raise ValueError("the password must be percent-encoded")
+    except (sa.exc.ArgumentError, ValueError):
+        raise ConfigError(
+            f"{URL_VARIABLE} {redact_url(url)} cannot be parsed (expected sqlite:///PATH or "
+            "postgresql://USER:PASSWORD@HOST:PORT/DATABASE, with @ : / in the password "
+            "written as %40 %3A %2F)"
+        ) from None
+    if parsed.get_backend_name() not in SUPPORTED_BACKENDS:
+        raise ConfigError(
+            f"{URL_VARIABLE} {redact_url(url)}: unsupported, use sqlite:/// or postgresql://"
+        )
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def shown_url(engine: sa.Engine) -> str:
+    """The engine's URL without its password, for messages."""
+    return redact_url(engine.url.render_as_string(hide_password=False))
+
+
 def create_engine(url: str) -> sa.Engine:
     """Creates the metadata engine; SQLite gets a busy timeout and WAL for concurrent readers.
 
     Args:
-        url: SQLAlchemy database URL.
+        url: SQLAlchemy database URL (SQLite or PostgreSQL).
 
     Returns:
         The engine.
+
+    Raises:
+        ConfigError: The URL cannot be parsed, names an unsupported database, or needs a
+            driver that is not installed.
     """
-    if url.startswith("sqlite"):
+    parsed = database_url(url)
+    try:
+        engine = _engine(parsed)
+    except ImportError as exc:
+        raise ConfigError(
+            f"{URL_VARIABLE} {redact_url(url)} needs the driver {exc.name or parsed.drivername}, "
+            "which is not installed (for PostgreSQL: pip install 'footfall[postgres]')"
+        ) from None
+    pool_stats(engine)  # counted from the first connection on
+    return engine
+
+
+def _engine(url: sa.URL) -> sa.Engine:
+    if url.get_backend_name() == "sqlite":
         engine = sa.create_engine(url, connect_args={"timeout": 30})
 
         @sa.event.listens_for(engine, "connect")
@@ -43,8 +114,9 @@ def create_engine(url: str) -> sa.Engine:
             cursor.close()
 
     else:
-        engine = sa.create_engine(url, pool_pre_ping=True)
-    pool_stats(engine)  # counted from the first connection on
+        # An unreachable server fails start-up within seconds instead of hanging on connect.
+        timeout = {} if "connect_timeout" in url.query else {"connect_timeout": _CONNECT_TIMEOUT}
+        engine = sa.create_engine(url, pool_pre_ping=True, connect_args=timeout)
     return engine
 
 
@@ -101,6 +173,14 @@ def migrate(engine: sa.Engine, revision: str = "head") -> str | None:
     """
     config = _alembic_config(engine)
     try:
+        with engine.connect():
+            pass
+    except sa.exc.SQLAlchemyError as exc:
+        detail = getattr(exc, "orig", None) or exc
+        raise StoreError(
+            f"cannot open the metadata database {shown_url(engine)}: {detail}"
+        ) from exc
+    try:
         current = current_revision(engine)
         script = ScriptDirectory.from_config(config)
         if revision == "head" or current is None or _is_ahead(script, revision, current):
@@ -109,7 +189,9 @@ def migrate(engine: sa.Engine, revision: str = "head") -> str | None:
             command.downgrade(config, revision)
     except sa.exc.SQLAlchemyError as exc:
         detail = getattr(exc, "orig", None) or exc
-        raise StoreError(f"metadata database: {exc.__class__.__name__}: {detail}") from exc
+        raise StoreError(
+            f"metadata database {shown_url(engine)}: {exc.__class__.__name__}: {detail}"
+        ) from exc
     return current_revision(engine)
 
 

@@ -80,6 +80,10 @@ class Settings:
     cache_warming: bool = True
     cache_warming_budget_ms: int = 2000
     ops_sample_seconds: float = 10.0
+    header_timeout_s: int = 10
+    body_timeout_s: int = 30
+    keep_alive_timeout_s: int = 5
+    max_connections: int = 1000
 
     @property
     def metadata_url(self) -> str:

@@ -493,4 +493,40 @@ REGISTRY: tuple[Setting, ...] = (
         greater_than=0,
         maximum=300,
     ),
+    Setting(
+        "header_timeout_s",
+        10,
+        "Seconds a client has to send complete request headers, from opening its connection "
+        "(or from the first byte of a later request on it); slower connections are closed.",
+        parse=_parse_int,
+        minimum=1,
+        maximum=600,
+    ),
+    Setting(
+        "body_timeout_s",
+        30,
+        "Seconds a request body may go without a byte arriving before the connection is closed.",
+        parse=_parse_int,
+        minimum=1,
+        maximum=3600,
+    ),
+    Setting(
+        "keep_alive_timeout_s",
+        5,
+        "Seconds an idle keep-alive connection is kept open for the client's next request "
+        "(behind a load balancer, make it longer than the balancer's idle timeout).",
+        parse=_parse_int,
+        minimum=1,
+        maximum=3600,
+    ),
+    Setting(
+        "max_connections",
+        1000,
+        "Most HTTP connections open at once; a new one beyond it closes the connection that has "
+        "waited longest for a request, or is closed at once when every connection is serving "
+        "one. The process's file descriptor limit is raised to fit, or the cap lowered.",
+        parse=_parse_int,
+        minimum=1,
+        maximum=1_000_000,
+    ),
 )

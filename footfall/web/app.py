@@ -79,34 +79,34 @@ class FootfallApp(Starlette):
 def create_app(
     settings: Settings, *, clock: Clock | None = None, services: Services | None = None
 ) -> FootfallApp:
-    """Builds the ASGI app; its lifespan opens the services (`footfall.services`) and closes them.
+    """Builds the ASGI app; its lifespan starts the services (`footfall.services`) and stops them.
 
     Args:
-        settings: The validated settings.
-        clock: The clock the services run on (the system's by default).
-        services: Services already opened, for the first lifespan to use instead (`footfall
-            serve` opens them before the server starts, so that a store which cannot open
-            stops the command with its one-line error rather than a server traceback).
+        settings: The process's settings.
+        clock: The clock of the services the lifespan opens (ignored with `services`).
+        services: Services opened already, as `footfall serve` does so that start-up failures
+            are reported before the server runs: the lifespan only starts and stops them, and
+            the caller closes them. Without, the lifespan opens and closes its own.
 
     Raises:
         ConfigError: No secret key outside development (see footfall.security.signing).
     """
     settings = resolve_secret_key(settings)
-    opened = [services] if services is not None else []
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        services = opened.pop() if opened else Services.open(settings, clock=clock)
-        services.start(asyncio.get_running_loop())
-        app.state.footfall = services
+        running = services if services is not None else Services.open(settings, clock=clock)
+        running.start(asyncio.get_running_loop())
+        app.state.footfall = running
         if isinstance(app, FootfallApp):
-            app.bind_metrics(services.metrics)
+            app.bind_metrics(running.metrics)
         try:
             yield
         finally:
-            await services.stop()
-            services.close()
-            log.info("event store flushed and closed")
+            await running.stop()
+            if services is None:
+                running.close()
+                log.info("event store flushed and closed")
 
     # Outermost first: every response, a 500 included, gets a request id (not POST /api/event,
     # served above; footfall.web.middleware.requestlog) and the security and CORS headers.

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from footfall.errors import ConflictError, InvalidInputError, NotFoundError
+from footfall.errors import ConfigError, ConflictError, InvalidInputError, NotFoundError
 from footfall.ingest.salts import SaltKeeper
 from footfall.meta import db
 from footfall.meta.keys import KeyUsage, authenticate, create_key, list_keys, revoke_key
@@ -23,6 +23,47 @@ def test_migrations_go_up_and_down(meta_url: str) -> None:
     assert "sites" not in sa.inspect(engine).get_table_names()
     assert db.migrate(engine) == db.head_revision()
     engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("postgresql://u:pw@db/x", "postgresql://u:***@db/x"),
+        ("postgresql://u:p@ss/w:rd@db:5432/x", "postgresql://u:***@db:5432/x"),
+        (
+            "postgresql://u@db/x?sslmode=require&password=pw",
+            "postgresql://u@db/x?sslmode=require&password=***",
+        ),
+        ("sqlite:////srv/with:colon@at/meta.sqlite3", "sqlite:////srv/with:colon@at/meta.sqlite3"),
+        ("not a url", "not a url"),
+    ],
+)
+def test_database_urls_are_shown_without_their_password(url: str, shown: str) -> None:
+    assert db.redact_url(url) == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        (
+            "mysql://u:s3cret@db/x",
+            "mysql://u:***@db/x: unsupported, use sqlite:/// or postgresql://",
+        ),
+        ("postgres://u:s3cret@db/x", "unsupported"),
+        ("postgresql://u:s3cret@db:port/x", "postgresql://u:***@db:port/x cannot be parsed"),
+        ("postgresql://u:s3@cret@db/x", "postgresql://u:***@db/x cannot be parsed"),
+    ],
+)
+def test_unsupported_or_malformed_database_urls_are_refused(url: str, says: str) -> None:
+    with pytest.raises(ConfigError, match="FOOTFALL_DATABASE_URL") as caught:
+        db.create_engine(url)
+    assert says in str(caught.value)
+    assert "s3" not in str(caught.value)
+
+
+def test_a_bare_postgresql_url_uses_psycopg_3() -> None:
+    assert db.database_url("postgresql://u:pw@db/x").drivername == "postgresql+psycopg"
+    assert db.database_url("postgresql+psycopg2://u@db/x").drivername == "postgresql+psycopg2"
 
 
 def test_sites_lifecycle(engine: sa.Engine) -> None:

@@ -29,6 +29,7 @@ RECOVERY_STEPS = 'see "The event store will not open" in docs/troubleshooting.md
 _REPLAY_FAILURE = re.compile(r'Failure while replaying WAL file "(?P<path>[^"]+)"')
 # A database with more logs than this is not one footfall wrote.
 _MAX_SET_ASIDE = 3
+_LOCK_HOLDER = re.compile(r"\(PID (\d+)\)")
 
 
 def connect(path: Path, *, read_only: bool, threads: int) -> tuple[duckdb.DuckDBPyConnection, bool]:
@@ -141,8 +142,11 @@ def _open_error(
             f"replayed ({_reason(exc)}); {RECOVERY_STEPS}"
         )
     if isinstance(exc, duckdb.IOException) and "lock" in text.lower():
+        # DuckDB names the process holding the lock: "... (PID 1234)".
+        holder = _LOCK_HOLDER.search(text)
+        who = f" (PID {holder.group(1)})" if holder else ""
         return StoreBusyError(
-            f"the event store {path} is in use by another footfall process "
+            f"the event store {path} is in use by another footfall process{who} "
             "(stop the server, or send the data to its HTTP API instead)"
         )
     return StoreError(f"cannot open the event store {path}: {text}; {RECOVERY_STEPS}")
