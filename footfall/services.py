@@ -219,6 +219,9 @@ class Services:
         remove_spools(settings.data_dir)  # only now: holding the store, no other process imports
         journal = open_journal(store, settings.data_dir / "journal")
         salts = SaltKeeper(SqlSaltStore(meta))
+        # Made now rather than by the first event: a request then never writes a salt,
+        # except on the day's first event after midnight.
+        salts.ring(clock.now())
         sites = SiteDirectory(meta)
         sessions = SessionCache(settings.session_cache_size)
         since = clock.now().astimezone(dt.UTC).replace(tzinfo=None) - _RESUME_WINDOW

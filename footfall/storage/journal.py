@@ -118,10 +118,9 @@ class Journal:
                 raise OSError(errno.ENOSPC, f"short write to the journal ({written} bytes)")
             os.fdatasync(self._file.fileno())
         except OSError:
-            # A partial line may now end this segment: later entries start in a fresh one, and
-            # the number is used again (nothing with it was acknowledged), so that a gap in
+            # The number is used again (nothing with it was acknowledged), so that a gap in
             # the numbers always means lost lines.
-            self.rotate()
+            self._discard_partial_line()
             raise
         self._seq = seq
         size = len(header) + len(payload)
@@ -130,6 +129,19 @@ class Journal:
         if self._size >= SEGMENT_BYTES:
             self.rotate()
         return seq
+
+    def _discard_partial_line(self) -> None:
+        """Cuts a failed write's partial line off the open segment.
+
+        Shrinking a file needs no free space, so this works on a full disk; only when it
+        fails does a fresh segment begin, and never after an empty one: on a full disk every
+        write fails, and a segment per failure would fill the directory with empty files.
+        """
+        try:
+            os.ftruncate(self._file.fileno(), self._size)
+        except OSError:
+            if self._size > 0:
+                self.rotate()
 
     def rotate(self) -> None:
         """Starts a new segment so that applied ones can be deleted whole."""

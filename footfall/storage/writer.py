@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 
 from footfall.errors import StoreError
 from footfall.monitoring.pools import BufferStats
+from footfall.monitoring.quiet import QuietLog
 from footfall.storage.base import EventRow, EventStore, SessionRow
 from footfall.storage.journal import Journal
 
@@ -154,6 +155,8 @@ class GroupCommitWriter:
         self._store = store
         self._journal = journal
         self._loop = loop
+        # Each kind of failure logged once a minute: on a full disk every write fails.
+        self._quiet = QuietLog(log)
         self._max_batch = max_batch
         self._max_wait = max_wait_seconds
         self._queue_limit = queue_limit
@@ -256,7 +259,9 @@ class GroupCommitWriter:
             seq = self._journal.append(batch.events) if batch.events else 0
             self.stats.journal_commits += 1
         except Exception as exc:  # the waiters learn of it; the next batch tries again
-            log.exception("journal append of %d events failed", len(batch.events))
+            self._quiet.exception(
+                "journal", "journal append of %d events failed", len(batch.events), exc=exc
+            )
             self.stats.failures += 1
             error = exc
         else:
@@ -339,9 +344,11 @@ class GroupCommitWriter:
         started = time.perf_counter()
         try:
             self._store.write(events, [], [], journal_seq=seq)
-        except Exception:
+        except Exception as exc:
             # The events are safe in the journal: keep them and try again shortly.
-            log.exception("applying %d journalled events failed; retrying", len(events))
+            self._quiet.exception(
+                "apply", "applying %d journalled events failed; retrying", len(events), exc=exc
+            )
             self.stats.failures += 1
             with self._apply_cond:
                 self._to_apply[:0] = work
@@ -368,9 +375,9 @@ class GroupCommitWriter:
         new, changed = dirty.split()
         try:
             self._store.write([], new, changed)
-        except Exception:
+        except Exception as exc:
             # Keep them for the next attempt; the events they summarise are already stored.
-            log.exception("flushing %d sessions failed", len(dirty))
+            self._quiet.exception("sessions", "flushing %d sessions failed", len(dirty), exc=exc)
             dirty.merge(self._dirty)
             self._dirty = dirty
             self.stats.failures += 1
@@ -397,11 +404,17 @@ class GroupCommitWriter:
         try:
             self._store.checkpoint()
         except StoreError as exc:
-            log.warning("%s; keeping the journal segments until a later checkpoint", exc)
+            self._quiet.warning(
+                "checkpoint", "%s; keeping the journal segments until a later checkpoint", exc
+            )
             self.stats.failures += 1
             return False
-        except Exception:
-            log.exception("checkpoint failed; keeping the journal segments until a later one")
+        except Exception as exc:
+            self._quiet.exception(
+                "checkpoint",
+                "checkpoint failed; keeping the journal segments until a later one",
+                exc=exc,
+            )
             self.stats.failures += 1
             return False
         self._written_since_checkpoint = False

@@ -14,6 +14,7 @@ from starlette.types import Receive, Scope, Send
 
 from footfall.clock import Clock
 from footfall.monitoring.metrics import Metrics
+from footfall.monitoring.quiet import QuietLog
 from footfall.security.signing import resolve_secret_key
 from footfall.services import Services
 from footfall.settings import Settings
@@ -21,8 +22,8 @@ from footfall.web.api import event
 from footfall.web.errors import (
     EXCEPTION_HANDLERS,
     InternalErrorMiddleware,
-    QuietLog,
     internal_error,
+    storage_failure,
 )
 from footfall.web.middleware import profiling
 from footfall.web.middleware.metrics import MetricsMiddleware
@@ -44,7 +45,7 @@ class FootfallApp(Starlette):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.metrics: Metrics | None = None
-        self.quiet_log = QuietLog()
+        self.quiet_log = QuietLog(logging.getLogger("footfall.web.errors"))
         self._ingest = event.EventEndpoint()
         # One dict increment per ingest request (tens of ns, against tens of microseconds for
         # the request): no timing on the hot path.
@@ -68,8 +69,9 @@ class FootfallApp(Starlette):
             try:
                 await self._ingest(scope, receive, send)
             except Exception as exc:
+                answer = storage_failure(self.quiet_log, scope, exc)
                 try:
-                    await internal_error(scope, exc)(scope, receive, send)
+                    await (answer or internal_error(scope, exc))(scope, receive, send)
                 except Exception:
                     raise exc from None  # the answer had already started
             return

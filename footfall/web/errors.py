@@ -19,8 +19,6 @@ from __future__ import annotations
 import errno
 import logging
 import secrets
-import threading
-import time
 from typing import Any
 
 import orjson
@@ -36,6 +34,7 @@ from footfall.errors import (
     StoreBusyError,
     StoreError,
 )
+from footfall.monitoring.quiet import QuietLog
 from footfall.stats.model import StatsQueryError
 from footfall.web.api.auth import ApiError
 
@@ -47,32 +46,10 @@ STORE_UNAVAILABLE = "storage is unavailable, retry shortly"
 STORE_FULL = "storage is full, retry later"
 RETRY_AFTER_SECONDS = "5"
 _FULL_DISK = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
-_LOG_INTERVAL_S = 60.0
-
-
-class QuietLog:
-    """Logs a recurring failure once per interval per kind, with how many were not logged."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._last: dict[str, float] = {}
-        self._skipped: dict[str, int] = {}
-
-    def warning(self, kind: str, message: str, *args: object) -> None:
-        """Logs `message` unless one of this `kind` was logged within the interval."""
-        now = time.monotonic()
-        with self._lock:
-            if now - self._last.get(kind, -_LOG_INTERVAL_S) < _LOG_INTERVAL_S:
-                self._skipped[kind] = self._skipped.get(kind, 0) + 1
-                return
-            self._last[kind] = now
-            skipped = self._skipped.pop(kind, 0)
-        suffix = f" ({skipped} more like it since the last report)" if skipped else ""
-        log.warning(message + suffix, *args)
 
 
 # For an app that brings none (each FootfallApp keeps its own, so apps do not silence each other).
-_quiet = QuietLog()
+_quiet = QuietLog(log)
 
 
 def _quiet_log(request: Request) -> QuietLog:
@@ -131,24 +108,27 @@ async def handle_error(request: Request, exc: Exception) -> Response:
         return error_response(str(exc), 404)
     if isinstance(exc, ConflictError):
         return error_response(str(exc), 409)
+    found = storage_failure(_quiet_log(request), request.scope, exc)
+    return found if found is not None else internal_error(request.scope, exc)
+
+
+def storage_failure(quiet: QuietLog, scope: Scope, exc: BaseException) -> Response | None:
+    """503 with Retry-After when `exc` is a full disk or a store failure, else None.
+
+    Logged through `quiet`: a full disk fails every write, and one line per request would
+    only fill what is left of it.
+    """
+    where = (scope.get("method", "-"), scope.get("path", "-"))
     if is_disk_full(exc):
-        _quiet.warning(
-            "disk full", "storage is full on %s %s: %s", request.method, request.url.path, exc
-        )
+        quiet.warning("disk full", "storage is full on %s %s: %s", *where, exc)
         return _unavailable(STORE_FULL)
     if isinstance(exc, StoreError):
         # The message may name files or hosts: it goes to the log, not to the client.
-        _quiet_log(request).warning(
-            type(exc).__name__,
-            "%s on %s %s: %s",
-            type(exc).__name__,
-            request.method,
-            request.url.path,
-            exc,
-        )
+        name = type(exc).__name__
+        quiet.warning(name, "%s on %s %s: %s", name, *where, exc)
         busy = isinstance(exc, StoreBusyError)
         return _unavailable(STORE_BUSY if busy else STORE_UNAVAILABLE)
-    return internal_error(request.scope, exc)
+    return None
 
 
 def _unavailable(message: str) -> Response:
