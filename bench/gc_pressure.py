@@ -147,17 +147,11 @@ def run_variant(name: str, events: int, group: int) -> dict[str, Any]:
     gc_stats = GcStats()
 
     async def main() -> tuple[float, int, int]:
-        store: Any = NaiveStore(services.store) if name == "naive" else services.store
-        writer = GroupCommitWriter(
-            store,
-            services.journal,
-            loop=asyncio.get_running_loop(),
-            max_batch=settings.commit_max_batch,
-            max_wait_seconds=settings.commit_max_wait_ms / 1000,
-            queue_limit=settings.ingest_queue_size,
-            session_flush_seconds=settings.session_flush_ms / 1000,
-            apply_interval_seconds=settings.apply_interval_ms / 1000,
-        )
+        store: Any = services.store
+        if name == "naive":
+            assert isinstance(store, DuckDBEventStore)  # the naive path feeds DuckDB's tables
+            store = NaiveStore(store)
+        writer = services.new_writer(asyncio.get_running_loop(), store=store)
         gc.collect()
         if freeze:
             gc.freeze()

@@ -290,17 +290,7 @@ class Services:
             ConfigError: A setting they need is malformed (the Redis URL, the secret key).
         """
         settings = self.settings
-        self._writer = GroupCommitWriter(
-            self.store,
-            self.journal,
-            loop=loop,
-            generation=self.generation,
-            max_batch=settings.commit_max_batch,
-            max_wait_seconds=settings.commit_max_wait_ms / 1000,
-            queue_limit=settings.ingest_queue_size,
-            session_flush_seconds=settings.session_flush_ms / 1000,
-            apply_interval_seconds=settings.apply_interval_ms / 1000,
-        )
+        self._writer = self.new_writer(loop)
         self._rate_limits = open_rate_limits(settings)
         self._signer = signer_for(settings)
         self.history.load(self._history_file, now=time.time())
@@ -325,6 +315,29 @@ class Services:
         gc.freeze()
         gc.set_threshold(50_000, 20, 100)
         self.gc_stats.install()
+
+    def new_writer(
+        self, loop: asyncio.AbstractEventLoop, *, store: EventStore | None = None
+    ) -> GroupCommitWriter:
+        """The group-commit writer over the journal, configured by the settings.
+
+        Args:
+            loop: The event loop that will submit events.
+            store: Where it applies events; the services' event store by default (a benchmark
+                passes a wrapper around it).
+        """
+        settings = self.settings
+        return GroupCommitWriter(
+            store if store is not None else self.store,
+            self.journal,
+            loop=loop,
+            generation=self.generation,
+            max_batch=settings.commit_max_batch,
+            max_wait_seconds=settings.commit_max_wait_ms / 1000,
+            queue_limit=settings.ingest_queue_size,
+            session_flush_seconds=settings.session_flush_ms / 1000,
+            apply_interval_seconds=settings.apply_interval_ms / 1000,
+        )
 
     async def stop(self) -> None:
         """Stops the jobs, flushes the writer and keeps the ops history (undoes `start`)."""
