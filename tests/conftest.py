@@ -136,8 +136,12 @@ class ServerProcess:
         self.process = None
 
     def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it has not stopped in 30 s (a test must not leak servers)."""
         if self.process is not None and self.process.poll() is None:
-            self.kill(signal.SIGTERM)
+            try:
+                self.kill(signal.SIGTERM)
+            except subprocess.TimeoutExpired:
+                self.kill()
 
 
 def post_pageview(client: httpx.Client, url: str, path: str, *, ip: str) -> int:

@@ -147,4 +147,6 @@ def test_a_full_disk_refuses_writes_with_503_and_recovers(small_disk: Path) -> N
                 time.sleep(0.5)
         assert status == 202
     finally:
+        # Space first: a server on a full disk may not finish its shutdown flush in time.
+        (small_disk / "filler").unlink(missing_ok=True)
         server.stop()
