@@ -10,6 +10,7 @@ these parts.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import datetime as dt
 import functools
@@ -36,10 +37,13 @@ from footfall.jobs.housekeeping import (
     run_housekeeping,
     run_key_usage_writer,
 )
+from footfall.jobs.retention import run_retention
 from footfall.jobs.runner import Job, JobRunner
 from footfall.jobs.warming import run_cache_warmer
+from footfall.lifecycle.retention import JOB_ACTOR, RetentionResult, enforce_retention
 from footfall.lifecycle.spool import remove_spools
 from footfall.meta import db
+from footfall.meta.audit import Actor
 from footfall.meta.keys import KeyUsage
 from footfall.meta.salts import SqlSaltStore
 from footfall.meta.sites import SiteDirectory
@@ -61,6 +65,7 @@ from footfall.settings import Settings
 from footfall.stats.cache import MemoryCache, NullCache, QueryCache
 from footfall.stats.engine import StatsEngine
 from footfall.storage.base import EventStore
+from footfall.storage.duckdb import snapshots as duckdb_snapshots
 from footfall.storage.duckdb.store import DuckDBEventStore
 from footfall.storage.journal import Journal, pending_entries
 from footfall.storage.writer import GroupCommitWriter, WriteGeneration
@@ -117,6 +122,31 @@ def open_event_store(settings: Settings, *, read_only: bool = False) -> EventSto
         StoreError: It cannot be opened (StoreBusyError when another process holds it).
     """
     return DuckDBEventStore(settings.event_store_path, read_only=read_only)
+
+
+def event_store_backend(settings: Settings) -> str:
+    """The name of the event-store backend the settings select (``duckdb``)."""
+    return DuckDBEventStore.backend
+
+
+def readable_store_versions(settings: Settings) -> frozenset[str]:
+    """The event-store schema versions this footfall opens (older ones are upgraded)."""
+    return DuckDBEventStore.readable_versions
+
+
+def restore_event_store(settings: Settings, snapshot_dir: Path, *, into: Path) -> None:
+    """Builds the event store the settings select from a snapshot of the same backend.
+
+    Args:
+        settings: The settings of the data directory being restored.
+        snapshot_dir: What `EventStore.snapshot_to` wrote.
+        into: Where an embedded store's files go (they are moved into the data directory
+            once everything is restored); a server-side store restores in place.
+
+    Raises:
+        StoreError: The snapshot cannot be restored.
+    """
+    duckdb_snapshots.restore_snapshot(snapshot_dir, into / settings.event_store_path.name)
 
 
 def open_cache(settings: Settings) -> QueryCache:
@@ -197,6 +227,9 @@ class Services:
     _rate_limits: RateLimits | None = None
     _signer: Signer | None = None
     _jobs: JobRunner | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
+    _retention_wake: asyncio.Event | None = None
+    _writer_closed: bool = False
     _closed: bool = False
 
     # -- building ---------------------------------------------------------------------------
@@ -290,6 +323,8 @@ class Services:
             ConfigError: A setting they need is malformed (the Redis URL, the secret key).
         """
         settings = self.settings
+        self._loop = loop
+        self._retention_wake = asyncio.Event()
         self._writer = self.new_writer(loop)
         self._rate_limits = open_rate_limits(settings)
         self._signer = signer_for(settings)
@@ -350,6 +385,7 @@ class Services:
         self.tracer.close()
         if self._writer is not None:
             self._writer.close()
+            self._writer_closed = True
         with contextlib.suppress(sa.exc.SQLAlchemyError):
             await asyncio.to_thread(self.key_usage.flush, self.meta)
         if self._rate_limits is not None:
@@ -374,6 +410,58 @@ class Services:
         if self._writer is None:
             raise RuntimeError("the services were not started: no writer")
         return self._writer
+
+    @property
+    def running_writer(self) -> GroupCommitWriter | None:
+        """The group-commit writer of a serving process; None before `start` and after `stop`."""
+        return None if self._writer_closed else self._writer
+
+    def flush_writer(self, timeout: float = 30.0) -> None:
+        """Blocks until every event accepted so far is in the event store, sessions included.
+
+        Does nothing in a process that serves no events (no writer). Call from a worker thread.
+        """
+        writer = self.running_writer
+        if writer is not None:
+            writer.flush_sessions(timeout=timeout)
+
+    def forget_site_sessions(self, site_id: int) -> None:
+        """Drops a site's live sessions from the cache (on the serving event loop, if any).
+
+        After a site's events are deleted, its visitors' next events must start new sessions:
+        a cached one would keep updating a session row that no longer exists.
+        """
+        loop = self._loop
+        try:
+            on_loop = asyncio.get_running_loop() is loop
+        except RuntimeError:
+            on_loop = False
+        if loop is None or on_loop or not loop.is_running():
+            self.sessions.forget_site(site_id)
+            return
+        done: concurrent.futures.Future[int] = concurrent.futures.Future()
+
+        def forget() -> None:
+            try:
+                done.set_result(self.sessions.forget_site(site_id))
+            except Exception as exc:  # handed to the waiting thread
+                done.set_exception(exc)
+
+        loop.call_soon_threadsafe(forget)
+        done.result(timeout=30)
+
+    def enforce_retention(
+        self, *, domain: str | None = None, actor: Actor = JOB_ACTOR
+    ) -> list[RetentionResult]:
+        """Deletes now the events that every site's retention (or `domain`'s) says are due."""
+        return enforce_retention(
+            self.meta, self.store, now=self.clock.now(), domain=domain, actor=actor
+        )
+
+    def wake_retention(self) -> None:
+        """Asks the retention job of a serving process to run now (from any thread)."""
+        if self._loop is not None and self._retention_wake is not None:
+            self._loop.call_soon_threadsafe(self._retention_wake.set)
 
     @property
     def rate_limits(self) -> RateLimits:
@@ -416,6 +504,15 @@ class Services:
                 ),
             )
         )
+        if self._retention_wake is not None:
+            jobs.append(
+                Job(
+                    "retention",
+                    functools.partial(
+                        run_retention, self.enforce_retention, wake=self._retention_wake
+                    ),
+                )
+            )
         if settings.cache_warming:
             jobs.append(
                 Job(

@@ -44,7 +44,12 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, demo: bool)
     from footfall.security.signing import resolve_secret_key
     from footfall.services import Services, prepare_data_dir
     from footfall.web.app import create_app
-    from footfall.web.server import ConnectionLimits, bind_sockets, run_server
+    from footfall.web.server import (
+        ConnectionLimits,
+        bind_control_socket,
+        bind_sockets,
+        run_server,
+    )
 
     # --demo is for trying footfall out: it needs no secret key.
     environment = "development" if demo else None
@@ -59,6 +64,10 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, demo: bool)
     services = Services.open(settings)
     try:
         sockets = bind_sockets(settings.host, settings.port)
+        # Commands (backup, export, site reset) reach this server there; removed on stopping.
+        control = bind_control_socket(settings.control_socket_path)
+        if control is not None:
+            sockets.append(control)
         try:
             login = _seed_demo(services) if demo else None
             url = f"http://{settings.host}:{settings.port}"
@@ -82,6 +91,8 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, demo: bool)
 
 
 def _close(services: Services) -> None:
+    # The control socket goes first: a command must not reach a server that no longer serves.
+    services.settings.control_socket_path.unlink(missing_ok=True)
     services.close()
     log.info("event store flushed and closed")
 

@@ -1,8 +1,10 @@
-"""``footfall site ...``: register, list and delete sites."""
+"""``footfall site ...``: register, list, change, reset and delete sites."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -61,3 +63,111 @@ def site_delete(domain: str, data_dir: Path | None) -> None:
     finally:
         services.close()
     click.echo(f"deleted {found.domain} and its events")
+
+
+def _retention(value: str) -> int | None:
+    text = value.strip().lower()
+    if text in ("none", "0", "forever"):
+        return None
+    if not text.isdigit():
+        raise click.BadParameter("a whole number of days, or 'none' to keep every event")
+    return int(text)
+
+
+@site.command("set")
+@click.argument("domain")
+@click.option("--timezone", default=None, help="IANA time zone of reports.")
+@click.option(
+    "--retention-days",
+    default=None,
+    help="Keep today and this many whole days before it (site time); 'none' keeps all.",
+)
+@data_dir_option
+@handle_errors
+def site_set(
+    domain: str, timezone: str | None, retention_days: str | None, data_dir: Path | None
+) -> None:
+    """Change a site's time zone or retention; older events go at once."""
+    from footfall.cli.common import open_meta_for
+    from footfall.meta.sites import set_site_retention, set_site_timezone
+
+    if timezone is None and retention_days is None:
+        raise click.UsageError("give --timezone or --retention-days")
+    meta = open_meta_for(data_dir)
+    if timezone is not None:
+        updated = set_site_timezone(meta, domain, timezone, actor=actor())
+        click.echo(f"{updated.domain}: time zone {updated.timezone}")
+    if retention_days is not None:
+        updated = set_site_retention(meta, domain, _retention(retention_days), actor=actor())
+        kept = updated.retention_days
+        click.echo(f"{updated.domain}: " + (f"keeps {kept} days" if kept else "keeps every event"))
+        if kept:
+            for line in _apply_retention(data_dir, updated.domain):
+                click.echo(line)
+
+
+def _apply_retention(data_dir: Path | None, domain: str) -> list[str]:
+    """Deletes what the new retention says is due, here or through the running server."""
+    from footfall.cli.control import here_or_on_server, raise_for_answer
+    from footfall.services import Services
+
+    settings = settings_from(data_dir=data_dir)
+
+    def here() -> list[str]:
+        services = Services.open(settings)
+        try:
+            return [r.describe() for r in services.enforce_retention(domain=domain, actor=actor())]
+        finally:
+            services.close()
+
+    def there(client: Any) -> list[str]:
+        response = client.post("/api/v1/admin/retention", params={"site_id": domain})
+        raise_for_answer(response)
+        return [str(item["summary"]) for item in response.json()["sites"]]
+
+    return here_or_on_server(settings, here=here, there=there, actor=actor().name)
+
+
+def _confirm(domain: str, what: str, yes: bool) -> None:
+    """Asks for the domain on a terminal; without one, --yes is required."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise click.UsageError(f"{what} cannot be undone: pass --yes to confirm")
+    typed = click.prompt(f"{what} cannot be undone. Type {domain} to confirm", default="")
+    if typed.strip().lower() != domain.strip().lower():
+        raise click.UsageError("the domain typed does not match: nothing was deleted")
+
+
+@site.command("reset")
+@click.argument("domain")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@data_dir_option
+@handle_errors
+def site_reset(domain: str, yes: bool, data_dir: Path | None) -> None:
+    """Delete every event of a site, keeping the site and its settings."""
+    from footfall.cli.control import here_or_on_server, raise_for_answer
+    from footfall.lifecycle.reset import reset_site
+    from footfall.meta.sites import get_site
+    from footfall.services import Services, open_meta
+
+    settings = settings_from(data_dir=data_dir)
+    found = get_site(open_meta(settings), domain)
+    _confirm(found.domain, f"Deleting every event of {found.domain}", yes)
+
+    def here() -> tuple[int, int]:
+        services = Services.open(settings)
+        try:
+            _, done = reset_site(services, found.domain, actor=actor())
+            return done.events, done.sessions
+        finally:
+            services.close()
+
+    def there(client: Any) -> tuple[int, int]:
+        response = client.post(f"/api/v1/admin/sites/{found.domain}/reset")
+        raise_for_answer(response)
+        body = response.json()
+        return int(body["events"]), int(body["sessions"])
+
+    events, sessions = here_or_on_server(settings, here=here, there=there, actor=actor().name)
+    click.echo(f"reset {found.domain}: deleted {events} events and {sessions} visits")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 import zoneinfo
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -19,13 +21,25 @@ from footfall.meta.tables import goals, shared_links, sites, user_sites
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}$")
 
 
+# The longest retention a site may have: a century of days, beyond any real need.
+MAX_RETENTION_DAYS = 36_500
+
+
 @dataclass(frozen=True, slots=True)
 class Site:
-    """A website whose traffic footfall counts."""
+    """A website whose traffic footfall counts.
+
+    Attributes:
+        id: The site's id (events are stored under it).
+        domain: Lower case, without ``www.``.
+        timezone: The IANA zone its days are counted in.
+        retention_days: Events older than this many whole days are deleted; None keeps all.
+    """
 
     id: int
     domain: str
     timezone: str
+    retention_days: int | None = None
 
 
 def normalise_domain(domain: str) -> str:
@@ -48,8 +62,36 @@ def validate_timezone(name: str) -> str:
     return name
 
 
-def _snapshot(site: Site) -> dict[str, str]:
-    return {"domain": site.domain, "timezone": site.timezone}
+def validate_retention(days: int | None) -> int | None:
+    """Returns `days` if it is a usable retention (None: keep everything), else raises.
+
+    Raises:
+        InvalidInputError: Not a whole number from 1 to `MAX_RETENTION_DAYS`.
+    """
+    if days is None:
+        return None
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_RETENTION_DAYS:
+        raise InvalidInputError(
+            f"retention must be a whole number of days from 1 to {MAX_RETENTION_DAYS} "
+            "(or none, to keep every event)"
+        )
+    return days
+
+
+def _site(row: sa.Row[Any]) -> Site:
+    return Site(
+        id=int(row.id),
+        domain=row.domain,
+        timezone=row.timezone,
+        retention_days=None if row.retention_days is None else int(row.retention_days),
+    )
+
+
+def _snapshot(site: Site) -> dict[str, Any]:
+    state: dict[str, Any] = {"domain": site.domain, "timezone": site.timezone}
+    if site.retention_days is not None:
+        state["retention_days"] = site.retention_days
+    return state
 
 
 def add_site(
@@ -77,7 +119,7 @@ def list_sites(engine: sa.Engine) -> list[Site]:
     """All sites, ordered by domain."""
     with engine.connect() as conn:
         rows = conn.execute(sa.select(sites).order_by(sites.c.domain)).all()
-    return [Site(id=row.id, domain=row.domain, timezone=row.timezone) for row in rows]
+    return [_site(row) for row in rows]
 
 
 def get_site(engine: sa.Engine, domain: str) -> Site:
@@ -94,7 +136,7 @@ def get_site(engine: sa.Engine, domain: str) -> Site:
             row = conn.execute(sa.select(sites).where(sites.c.domain == value)).first()
     if row is None:
         raise NotFoundError(f"no site {value}: add it with 'footfall site add {value}'")
-    return Site(id=row.id, domain=row.domain, timezone=row.timezone)
+    return _site(row)
 
 
 def set_site_timezone(
@@ -115,11 +157,11 @@ def set_site_timezone(
         row = conn.execute(sa.select(sites).where(sites.c.id == site.id)).first()
         if row is None:  # removed since get_site read it
             raise NotFoundError(f"no site {site.domain}")
-        before = Site(id=row.id, domain=row.domain, timezone=row.timezone)
+        before = _site(row)
         if before.timezone == timezone:
             return before
         conn.execute(sites.update().where(sites.c.id == site.id).values(timezone=timezone))
-        after = Site(id=before.id, domain=before.domain, timezone=timezone)
+        after = dataclasses.replace(before, timezone=timezone)
         record_change(
             conn,
             actor,
@@ -127,6 +169,38 @@ def set_site_timezone(
             site.domain,
             before=_snapshot(before),
             after=_snapshot(after),
+        )
+    return after
+
+
+def set_site_retention(
+    engine: sa.Engine, domain: str, days: int | None, *, actor: Actor | None = None
+) -> Site:
+    """Sets how many days of a site's events are kept (None: all of them); returns the site.
+
+    The retention job deletes what is older (`footfall.lifecycle.retention`). With an
+    `actor`, records ``site.update`` (before and after) in the same transaction, unless the
+    retention is unchanged.
+
+    Raises:
+        InvalidInputError: `days` is not from 1 to `MAX_RETENTION_DAYS` (or None).
+        NotFoundError: No such site.
+    """
+    days = validate_retention(days)
+    site = get_site(engine, domain)
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(sites).where(sites.c.id == site.id)).first()
+        if row is None:  # removed since get_site read it
+            raise NotFoundError(f"no site {site.domain}")
+        before = _site(row)
+        if before.retention_days == days:
+            return before
+        conn.execute(sites.update().where(sites.c.id == site.id).values(retention_days=days))
+        after = dataclasses.replace(before, retention_days=days)
+        before_state = {**_snapshot(before), "retention_days": before.retention_days}
+        after_state = {**_snapshot(after), "retention_days": days}
+        record_change(
+            conn, actor, "site.update", site.domain, before=before_state, after=after_state
         )
     return after
 

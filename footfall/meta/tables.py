@@ -13,6 +13,12 @@ sites = sa.Table(
     sa.Column("domain", sa.String(255), nullable=False, unique=True),
     sa.Column("timezone", sa.String(64), nullable=False, server_default="UTC"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # Events older than this many days (whole days in the site's time zone) are deleted by the
+    # retention job; NULL keeps every event.
+    sa.Column("retention_days", sa.Integer, nullable=True),
+    sa.CheckConstraint(
+        "retention_days IS NULL OR retention_days > 0", name="ck_sites_retention_days"
+    ),
 )
 
 api_keys = sa.Table(

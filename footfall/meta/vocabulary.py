@@ -30,6 +30,11 @@ AUDIT_ACTIONS = (
     "site.update",
     "link.create",
     "link.delete",
+    "site.reset",
+    "site.retention",
+    "site.export",
+    "backup.create",
+    "backup.restore",
 )
 AUDIT_MAX_LIMIT = 10_000
 

@@ -116,6 +116,11 @@ class Settings:
         """Path of the DuckDB event store file."""
         return self.data_dir / "events.duckdb"
 
+    @property
+    def control_socket_path(self) -> Path:
+        """The local socket a serving process answers lifecycle commands on (ADR 0019)."""
+        return self.data_dir / "control.sock"
+
     def replace(self, **changes: Any) -> Settings:
         """Returns a copy with some values changed (validated like loaded ones)."""
         for name, value in changes.items():

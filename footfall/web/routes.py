@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from footfall.web.api import audit, debug, docs, event, imports, probes, sites, stats
+from footfall.web.api import admin, audit, debug, docs, event, imports, probes, sites, stats
 from footfall.web.middleware import profiling
 from footfall.web.pages import accounts, dashboard, ops, reports, site_settings, tracker
 from footfall.web.pages.templating import static_files
@@ -19,6 +19,10 @@ def routes() -> list[BaseRoute]:
         Route("/api/v1/sites/goals", sites.list_site_goals, methods=["GET"]),
         Route("/api/v1/sites/goals/{goal_id}", sites.delete_site_goal, methods=["DELETE"]),
         Route("/api/v1/audit", audit.audit_entries, methods=["GET"]),
+        Route("/api/v1/admin/backup", admin.backup, methods=["POST"]),
+        Route("/api/v1/admin/export", admin.export, methods=["GET"]),
+        Route("/api/v1/admin/retention", admin.retention, methods=["POST"]),
+        Route("/api/v1/admin/sites/{domain}/reset", admin.reset, methods=["POST"]),
         Route("/api/v1/debug/memory", debug.memory, methods=["GET"]),
         Route("/api/v1/debug/profile", profiling.profile_loop, methods=["GET"]),
         Route("/api/v1/stats/realtime/visitors", stats.realtime_visitors, methods=["GET"]),

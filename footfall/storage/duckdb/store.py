@@ -74,6 +74,8 @@ class DuckDBEventStore:
     """
 
     backend = "duckdb"
+    # The schema versions a store may have on disk: older ones are upgraded when opened.
+    readable_versions = frozenset({_UPGRADABLE_VERSION, SCHEMA_VERSION})
 
     def __init__(self, path: Path, *, read_only: bool = False) -> None:
         """Opens (and creates, unless `read_only`) the store file at `path`.

@@ -33,6 +33,7 @@ from footfall.web.api.openapi_components import (
     ref,
     response_ref,
 )
+from footfall.web.api.openapi_lifecycle import lifecycle_paths
 
 _V1_COMMON = [param_ref(name) for name in ("SiteId", "Period", "Date", "Metrics", "Filters")]
 
@@ -352,11 +353,21 @@ def openapi_document() -> dict[str, Any]:
                 {"name": "Events API", "description": "Recording events."},
                 {"name": "Stats API", "description": "Plausible's Stats API v1 and v2."},
                 {"name": "Sites API", "description": "Goals of a site."},
-                {"name": "Administration", "description": "The audit log and memory diagnostics."},
+                {
+                    "name": "Administration",
+                    "description": "The audit log, backups, exports, retention and deletion, "
+                    "and memory diagnostics.",
+                },
                 {"name": "Operations", "description": "Probes for orchestrators."},
             ],
             "security": [{"bearerAuth": []}],
-            "paths": {**_event_paths(), **_stats_paths(), **admin_paths(), **probe_paths()},
+            "paths": {
+                **_event_paths(),
+                **_stats_paths(),
+                **admin_paths(),
+                **lifecycle_paths(),
+                **probe_paths(),
+            },
             "components": {
                 "securitySchemes": {
                     "bearerAuth": {
