@@ -18,7 +18,7 @@ import contextlib
 import os
 import shutil
 import sqlite3
-import subprocess
+import subprocess  # nosec B404
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,7 +115,7 @@ def _tool(name: str) -> str:
 
 def _run(args: list[str], env: dict[str, str], what: str) -> None:
     try:
-        done = subprocess.run(  # noqa: S603 (fixed arguments, no shell)
+        done = subprocess.run(  # noqa: S603  # nosec B603
             args, env=env, capture_output=True, timeout=_PG_TIMEOUT_SECONDS, check=False
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
