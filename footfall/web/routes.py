@@ -4,9 +4,28 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from footfall.web.api import admin, audit, debug, docs, event, imports, probes, sites, stats
+from footfall.web.api import (
+    admin,
+    audit,
+    debug,
+    docs,
+    event,
+    imports,
+    probes,
+    site_record,
+    sites,
+    stats,
+)
 from footfall.web.middleware import profiling
-from footfall.web.pages import accounts, dashboard, ops, reports, site_settings, tracker
+from footfall.web.pages import (
+    accounts,
+    dashboard,
+    ops,
+    reports,
+    site_data,
+    site_settings,
+    tracker,
+)
 from footfall.web.pages.templating import static_files
 
 
@@ -18,6 +37,8 @@ def routes() -> list[BaseRoute]:
         Route("/api/v1/sites/goals", sites.put_goal, methods=["PUT"]),
         Route("/api/v1/sites/goals", sites.list_site_goals, methods=["GET"]),
         Route("/api/v1/sites/goals/{goal_id}", sites.delete_site_goal, methods=["DELETE"]),
+        Route("/api/v1/sites/{site_id}", site_record.get_site_record, methods=["GET"]),
+        Route("/api/v1/sites/{site_id}", site_record.put_site_record, methods=["PUT"]),
         Route("/api/v1/audit", audit.audit_entries, methods=["GET"]),
         Route("/api/v1/admin/backup", admin.backup, methods=["POST"]),
         Route("/api/v1/admin/export", admin.export, methods=["GET"]),
@@ -41,5 +62,6 @@ def routes() -> list[BaseRoute]:
         *dashboard.ROUTES,
         *reports.ROUTES,
         *site_settings.ROUTES,
+        *site_data.ROUTES,
         *ops.ROUTES,
     ]

@@ -33,7 +33,7 @@ from footfall.web.api.openapi_components import (
     ref,
     response_ref,
 )
-from footfall.web.api.openapi_lifecycle import lifecycle_paths
+from footfall.web.api.openapi_lifecycle import lifecycle_paths, site_record_paths
 
 _V1_COMMON = [param_ref(name) for name in ("SiteId", "Period", "Date", "Metrics", "Filters")]
 
@@ -352,7 +352,7 @@ def openapi_document() -> dict[str, Any]:
             "tags": [
                 {"name": "Events API", "description": "Recording events."},
                 {"name": "Stats API", "description": "Plausible's Stats API v1 and v2."},
-                {"name": "Sites API", "description": "Goals of a site."},
+                {"name": "Sites API", "description": "A site's settings and goals."},
                 {
                     "name": "Administration",
                     "description": "The audit log, backups, exports, retention and deletion, "
@@ -365,6 +365,7 @@ def openapi_document() -> dict[str, Any]:
                 **_event_paths(),
                 **_stats_paths(),
                 **admin_paths(),
+                **site_record_paths(),
                 **lifecycle_paths(),
                 **probe_paths(),
             },

@@ -33,6 +33,80 @@ def _download(media_types: tuple[str, ...], description: str) -> Schema:
     }
 
 
+_SITE_RECORD: Schema = {
+    "type": "object",
+    "required": ["domain", "timezone", "retention_days"],
+    "properties": {
+        "domain": {"type": "string"},
+        "timezone": {"type": "string"},
+        "retention_days": {"type": ["integer", "null"], "minimum": 1},
+    },
+    "additionalProperties": False,
+}
+
+
+def site_record_paths() -> dict[str, Schema]:
+    """``GET`` and ``PUT /api/v1/sites/{site_id}``: a site's settings, its retention included."""
+    site_id: Schema = {
+        "name": "site_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+        "example": SITE,
+    }
+    missing = {
+        "401": response_ref("Unauthorized"),
+        "403": error("The key lacks the scope."),
+        "404": error("The site does not exist or is out of the key's reach."),
+        "503": response_ref("Unavailable"),
+    }
+    return {
+        "/api/v1/sites/{site_id}": {
+            "get": {
+                "tags": ["Sites API"],
+                "summary": "A site's settings",
+                "description": "Its domain, time zone and retention (`retention_days`, null "
+                "when every event is kept). Needs the `stats:read` or `sites:write` scope.",
+                "parameters": [site_id],
+                "responses": {"200": json_content(_SITE_RECORD, "The site."), **missing},
+            },
+            "put": {
+                "tags": ["Sites API"],
+                "summary": "Change a site's retention",
+                "description": "Sets `retention_days`: today and that many whole days before it "
+                "(in the site's time zone) are kept, older events are deleted at once and then "
+                "daily; null keeps every event. Renaming (`domain`) is not supported. Needs the "
+                "`sites:write` scope.",
+                "parameters": [site_id],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["retention_days"],
+                                "properties": {
+                                    "retention_days": {
+                                        "type": ["integer", "null"],
+                                        "minimum": 1,
+                                        "maximum": 36500,
+                                    }
+                                },
+                            },
+                            "example": {"retention_days": 395},
+                        }
+                    },
+                },
+                "responses": {
+                    "200": json_content(_SITE_RECORD, "The site, changed."),
+                    "400": error("A missing or invalid parameter."),
+                    **missing,
+                },
+            },
+        }
+    }
+
+
 def lifecycle_paths() -> dict[str, Schema]:
     """The admin endpoints that `footfall backup`, `export`, `site reset` and `site set` use."""
     retention_item: Schema = {

@@ -250,3 +250,8 @@ async def delete_site_goal(request: Request) -> Response:
     except NotFoundError:
         return ApiError(GOAL_NOT_FOUND, 404).response()
     return JSONResponse({"deleted": True})
+
+
+# For the site's own record (footfall.web.api.site_record).
+request_params = _params
+reachable_site = _site

@@ -70,6 +70,8 @@ DONE = {
     "member-removed": "Viewer removed: they can no longer see this site.",
     "link-created": "Shared link created.",
     "link-deleted": "Shared link deleted.",
+    "retention-saved": "Retention saved: older events were deleted.",
+    "retention-cleared": "Retention removed: every event is kept from now on.",
 }
 # A century: long enough for any real use, short of dates past year 9999.
 MAX_EXPIRY_DAYS = 36_500
@@ -205,6 +207,7 @@ _BLANK = {
     "key_expiry": "",
     "member_email": "",
     "link_name": "",
+    "retention_days": None,
 }
 
 
@@ -224,7 +227,12 @@ async def _show(
         "site": site,
         "done": done,
         "error": {"section": error[0], "message": error[1]} if error else None,
-        "values": {**_BLANK, "timezone": site.timezone, **(values or {})},
+        "values": {
+            **_BLANK,
+            "timezone": site.timezone,
+            "retention_days": site.retention_days,
+            **(values or {}),
+        },
         **data,
     }
     status = 200 if error is None else 400
@@ -547,3 +555,8 @@ ROUTES = [
     Route(f"{_BASE}/links", create_link_form, methods=["POST"]),
     Route(f"{_BASE}/links/{{slug}}/delete", delete_link_form, methods=["POST"]),
 ]
+
+# For the forms of the data section (footfall.web.pages.site_data).
+settings_form = _change
+show_settings = _show
+as_sentence = _sentence
