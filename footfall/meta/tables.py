@@ -14,11 +14,8 @@ sites = sa.Table(
     sa.Column("timezone", sa.String(64), nullable=False, server_default="UTC"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     # Events older than this many days (whole days in the site's time zone) are deleted by the
-    # retention job; NULL keeps every event.
+    # retention job; NULL keeps every event. The range is checked in footfall.meta.sites.
     sa.Column("retention_days", sa.Integer, nullable=True),
-    sa.CheckConstraint(
-        "retention_days IS NULL OR retention_days > 0", name="ck_sites_retention_days"
-    ),
 )
 
 api_keys = sa.Table(

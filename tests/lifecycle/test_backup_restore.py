@@ -30,9 +30,9 @@ from footfall.services import Services, open_meta
 from footfall.settings import Settings, load_settings
 from footfall.storage.duckdb import snapshots
 from footfall.storage.duckdb.store import SCHEMA_VERSION
-from footfall.storage.schema import VISIT_COLUMNS
 from tests.conftest import FOOTFALL
 from tests.lifecycle.helpers import DOMAIN, answers, seeded
+from tests.lifecycle.old_versions import write_v1_store
 from tests.services import _conninfo
 from tests.web.test_disk_full import _fill, small_disk  # noqa: F401
 
@@ -226,28 +226,6 @@ def test_a_data_directory_in_use_or_not_empty_needs_force(
 
 # -- an older backup -------------------------------------------------------------------------
 
-_V1_EVENTS = """
-CREATE TABLE events (
-  site_id UINTEGER NOT NULL, timestamp TIMESTAMP NOT NULL, name VARCHAR NOT NULL,
-  hostname VARCHAR NOT NULL, pathname VARCHAR NOT NULL, visitor_id UBIGINT NOT NULL,
-  session_id UBIGINT NOT NULL, props_keys VARCHAR[] NOT NULL, props_values VARCHAR[] NOT NULL,
-  scroll_depth UTINYINT NOT NULL, engagement_time UINTEGER NOT NULL,
-  interactive BOOLEAN NOT NULL, {visit});
-CREATE TABLE sessions (
-  site_id UINTEGER NOT NULL, session_id UBIGINT NOT NULL, visitor_id UBIGINT NOT NULL,
-  start TIMESTAMP NOT NULL, timestamp TIMESTAMP NOT NULL, duration UINTEGER NOT NULL,
-  pageviews UINTEGER NOT NULL, events UINTEGER NOT NULL, is_bounce BOOLEAN NOT NULL,
-  entry_page VARCHAR NOT NULL, exit_page VARCHAR NOT NULL, hostname VARCHAR NOT NULL,
-  exit_hostname VARCHAR NOT NULL, entry_props_keys VARCHAR[] NOT NULL,
-  entry_props_values VARCHAR[] NOT NULL, {visit});
-CREATE TABLE store_info (key VARCHAR PRIMARY KEY, value VARCHAR);
-INSERT INTO store_info VALUES ('schema_version', '1'), ('clean_shutdown', 'true');
-"""
-_VISIT = ", ".join(
-    f"{name} {'UINTEGER' if name == 'city' else 'VARCHAR'} NOT NULL" for name in VISIT_COLUMNS
-)
-_VALUES = ", '', '', '', '', '', '', '', '', '', 'GB', '', 0, 'Desktop', 'Chrome', '', '', ''"
-
 
 def _old_backup(tmp_path: Path) -> Path:
     """An archive as the first release with backups would have written it for an older store:
@@ -269,18 +247,7 @@ def _old_backup(tmp_path: Path) -> Path:
     engine.dispose()
     store = tmp_path / "old.duckdb"
     con = duckdb.connect(str(store))
-    con.execute(_V1_EVENTS.format(visit=_VISIT))
-    for minute in range(3):
-        con.execute(
-            "INSERT INTO events VALUES (1, TIMESTAMP '2026-11-02 09:00:00' + ? * INTERVAL 1 MINUTE,"
-            " 'pageview', 'example.com', '/old', 7, 1, [], [], 255, 0, true" + _VALUES + ")",
-            [minute],
-        )
-    con.execute(
-        "INSERT INTO sessions VALUES (1, 1, 7, TIMESTAMP '2026-11-02 09:00:00', "
-        "TIMESTAMP '2026-11-02 09:02:00', 120, 3, 3, false, '/old', '/old', 'example.com', "
-        "'example.com', [], []" + _VALUES + ")"
-    )
+    write_v1_store(con)
     snapshot = snapshots.write_snapshot(con.cursor(), staging / "events")
     con.close()
     names = [f"events/{name}" for name in snapshot.files] + ["meta/meta.sqlite3"]
