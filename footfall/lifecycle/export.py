@@ -19,8 +19,9 @@ in the export and an import of it has none. The source is kept: the visit's refe
 Engagement events are left out (an import has no use for them), and with them scroll depth and
 time on page.
 
-Every format streams: events are read one day at a time and written batch by batch, and the
-CSV tables a month at a time, so memory stays flat whatever the history's length.
+Every format streams: events are read in time order a batch at a time (the store sorts them a
+window of hours at a time) and written as they come, and the CSV tables are computed a month
+at a time, so memory stays flat whatever the history's length.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ from footfall.stats.periods import DateRange, today_in, utc_bounds
 from footfall.storage.base import EventStore
 
 FORMATS = ("csv", "ndjson", "parquet")
-# Rows the store hands over at a time: about a few MiB of Arrow data.
-BATCH_ROWS = 65_536
+# Events converted at a time: a few MiB of Arrow data and its Python lines.
+BATCH_ROWS = 16_384
 # Seconds each export statement may run (an export reads history, not a live view).
 QUERY_TIMEOUT_SECONDS = 600.0
 _UTM = ("utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term")
@@ -205,20 +206,16 @@ def write_export(
 
 
 def import_batches(store: EventStore, plan: ExportPlan) -> Iterator[pa.Table]:
-    """The plan's events in the import format (`PARQUET_SCHEMA`), a day's batch at a time."""
+    """The plan's events in the import format (`PARQUET_SCHEMA`), a batch at a time."""
     days = plan.data_days
     if days is None:
         return
     start, end = utc_bounds(DateRange(*days), plan.site.timezone)
     end += dt.timedelta(seconds=1)  # the bounds are inclusive to the second
-    day = start
-    while day < end:
-        following = min(end, dt.datetime.combine(day.date(), dt.time()) + dt.timedelta(days=1))
-        for batch in store.read_events(plan.site.id, day, following, batch_rows=BATCH_ROWS):
-            table = as_import_rows(batch)
-            if table.num_rows:
-                yield table
-        day = following
+    for batch in store.read_events(plan.site.id, start, end, batch_rows=BATCH_ROWS):
+        table = as_import_rows(batch)
+        if table.num_rows:
+            yield table
 
 
 def as_import_rows(batch: pa.RecordBatch) -> pa.Table:

@@ -24,6 +24,8 @@ import json
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from footfall.errors import StoreError
 from footfall.storage.base import Snapshot
@@ -31,8 +33,8 @@ from footfall.storage.base import Snapshot
 BACKEND = "duckdb"
 TABLES = ("events", "sessions")
 INFO_FILE = "store.json"
-# Rows per Parquet row group: DuckDB's own row-group size, so a restore writes whole groups.
-_ROW_GROUP = 122_880
+# Rows per Parquet row group: a snapshot holds about one group of rows in memory at a time.
+_ROW_GROUP = 65_536
 
 
 def _literal(path: Path) -> str:
@@ -62,18 +64,14 @@ def write_snapshot(cur: duckdb.DuckDBPyConnection, directory: Path) -> Snapshot:
                 ).fetchall()
             )
             for table in TABLES:
-                target = directory / f"{table}.parquet"
-                cur.execute(
-                    f"COPY (SELECT * FROM {table}) TO {_literal(target)} "
-                    f"(FORMAT PARQUET, COMPRESSION ZSTD, ROW_GROUP_SIZE {_ROW_GROUP})"
-                )
+                _write_table(cur, table, directory / f"{table}.parquet")
             per_site = cur.execute(
                 "SELECT site_id, count(*) FROM events GROUP BY site_id ORDER BY site_id"
             ).fetchall()
             sessions_row = cur.execute("SELECT count(*) FROM sessions").fetchone()
         finally:
             cur.execute("COMMIT")
-    except (duckdb.Error, OSError) as exc:
+    except (duckdb.Error, OSError, pa.ArrowException) as exc:
         raise StoreError(f"snapshot of the event store failed: {exc}") from exc
     payload = {"store_info": info, "tables": {name: ddl[name] for name in TABLES}}
     try:
@@ -90,6 +88,19 @@ def write_snapshot(cur: duckdb.DuckDBPyConnection, directory: Path) -> Snapshot:
         events_per_site=events_per_site,
         files=(*(f"{table}.parquet" for table in TABLES), INFO_FILE),
     )
+
+
+def _write_table(cur: duckdb.DuckDBPyConnection, table: str, target: Path) -> None:
+    """Streams a table into a Parquet file a row group at a time, in the cursor's transaction.
+
+    Written here rather than by DuckDB's own ``COPY … TO``: that writer buffers row groups
+    per thread to keep their order, which costs memory in proportion to the threads and the
+    row width; this way a snapshot holds one row group at a time.
+    """
+    reader = cur.sql(f"SELECT * FROM {table}").to_arrow_reader(_ROW_GROUP)
+    with pq.ParquetWriter(target, reader.schema, compression="zstd") as writer:
+        for batch in reader:
+            writer.write_batch(batch, row_group_size=_ROW_GROUP)
 
 
 def read_info(directory: Path) -> dict[str, str]:

@@ -17,7 +17,7 @@ import pyarrow as pa
 from footfall.errors import QueryRejectedError, QueryTimeoutError, StoreError
 from footfall.monitoring.pools import PoolStats
 from footfall.storage.base import Deletion, EventRow, SessionRow, Snapshot
-from footfall.storage.duckdb import deletion, snapshots, upgrade, wal
+from footfall.storage.duckdb import deletion, reading, snapshots, upgrade, wal
 from footfall.storage.duckdb.cursors import CursorPool
 from footfall.storage.schema import (
     EVENT_COLUMNS,
@@ -460,15 +460,20 @@ class DuckDBEventStore:
     def read_events(
         self, site_id: int, start: dt.datetime, end: dt.datetime, *, batch_rows: int = 65_536
     ) -> Iterator[pa.RecordBatch]:
-        """A site's events in ``[start, end)``, oldest first, as Arrow batches streamed."""
+        """A site's events in ``[start, end)``, oldest first, as Arrow batches streamed.
+
+        Sorted a window of hours at a time (`reading.windows`), so that memory holds one
+        window's sort, not the whole range's.
+        """
         with self.cursor(pooled=False) as cur:
-            reader = cur.sql(
-                f"SELECT {_EVENT_LIST} FROM events WHERE site_id = $1 AND timestamp >= $2 "
-                "AND timestamp < $3 ORDER BY timestamp",
-                params=[site_id, start, end],
-            ).to_arrow_reader(batch_rows)
-            for batch in reader:
-                yield batch.cast(EVENT_SCHEMA) if batch.schema != EVENT_SCHEMA else batch
+            for low, high in reading.windows(cur, site_id, start, end):
+                reader = cur.sql(
+                    f"SELECT {_EVENT_LIST} FROM events WHERE site_id = $1 AND timestamp >= $2 "
+                    "AND timestamp < $3 ORDER BY timestamp",
+                    params=[site_id, low, high],
+                ).to_arrow_reader(batch_rows)
+                for batch in reader:
+                    yield batch.cast(EVENT_SCHEMA) if batch.schema != EVENT_SCHEMA else batch
 
     def snapshot_to(self, directory: Path) -> Snapshot:
         """Writes ``events.parquet``, ``sessions.parquet`` and ``store.json`` into `directory`.
