@@ -121,7 +121,9 @@ def open_event_store(settings: Settings, *, read_only: bool = False) -> EventSto
     Raises:
         StoreError: It cannot be opened (StoreBusyError when another process holds it).
     """
-    return DuckDBEventStore(settings.event_store_path, read_only=read_only)
+    return DuckDBEventStore(
+        settings.event_store_path, read_only=read_only, memory_limit_mb=settings.store_memory_mb
+    )
 
 
 def event_store_backend(settings: Settings) -> str:
@@ -146,7 +148,11 @@ def restore_event_store(settings: Settings, snapshot_dir: Path, *, into: Path) -
     Raises:
         StoreError: The snapshot cannot be restored.
     """
-    duckdb_snapshots.restore_snapshot(snapshot_dir, into / settings.event_store_path.name)
+    duckdb_snapshots.restore_snapshot(
+        snapshot_dir,
+        into / settings.event_store_path.name,
+        memory_limit_mb=settings.store_memory_mb,
+    )
 
 
 def open_cache(settings: Settings) -> QueryCache:

@@ -18,6 +18,9 @@ from footfall.lifecycle.control import ACTOR_HEADER, socket_address
 from footfall.settings import Settings
 
 T = TypeVar("T")
+# DuckDB's memory limit for a command that scans the whole store (backup, export, restore):
+# caching blocks it reads once gains nothing, and the limit keeps its memory flat.
+LIFECYCLE_STORE_MEMORY_MB = 256
 # Lifecycle requests may take minutes (a large backup): only connecting is bounded.
 _TIMEOUT = httpx.Timeout(connect=10.0, read=None, write=None, pool=10.0)
 
@@ -46,6 +49,13 @@ def control_client(settings: Settings, actor: str) -> Iterator[httpx.Client]:
         ) as client,
     ):
         yield client
+
+
+def lifecycle_settings(settings: Settings) -> Settings:
+    """`settings` for a command that scans the store: DuckDB's memory capped unless it is set."""
+    if settings.store_memory_mb:
+        return settings
+    return settings.replace(store_memory_mb=LIFECYCLE_STORE_MEMORY_MB)
 
 
 def here_or_on_server(

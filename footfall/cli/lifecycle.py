@@ -113,12 +113,12 @@ def backup(dest: Path, no_metadata: bool, data_dir: Path | None) -> None:
 
     Works while the server runs: it takes the snapshot itself and streams it here.
     """
-    from footfall.cli.control import here_or_on_server, raise_for_answer
+    from footfall.cli.control import here_or_on_server, lifecycle_settings, raise_for_answer
     from footfall.lifecycle import archive
     from footfall.lifecycle.backup import backup_to_file, partial_file, target_path
     from footfall.services import Services
 
-    settings = settings_from(data_dir=data_dir)
+    settings = lifecycle_settings(settings_from(data_dir=data_dir))
     who = actor()
     target = target_path(dest, dt.datetime.now(dt.UTC))
 
@@ -135,9 +135,9 @@ def backup(dest: Path, no_metadata: bool, data_dir: Path | None) -> None:
     def there(client: Any) -> dict[str, Any]:
         click.echo("asking the running server for a snapshot…", err=True)
         params = {"metadata": "false"} if no_metadata else {}
-        with client.stream(
-            "POST", "/api/v1/admin/backup", params=params, headers={"x-footfall-path": str(target)}
-        ) as response:
+        # Where the archive goes, for the server's audit entry (any characters: as a parameter).
+        params["to"] = str(target)
+        with client.stream("POST", "/api/v1/admin/backup", params=params) as response:
             raise_for_answer(response)
             total = int(response.headers.get("content-length") or 0) or None
             with partial_file(target) as out, _byte_bar("backup", total) as progress:
@@ -163,9 +163,10 @@ def backup(dest: Path, no_metadata: bool, data_dir: Path | None) -> None:
 @handle_errors
 def restore_cmd(src: Path, force: bool, data_dir: Path | None) -> None:
     """Restore a backup archive SRC ('-' for stdin) into an empty data directory."""
+    from footfall.cli.control import lifecycle_settings
     from footfall.lifecycle.restore import restore
 
-    settings = settings_from(data_dir=data_dir)
+    settings = lifecycle_settings(settings_from(data_dir=data_dir))
     with contextlib.ExitStack() as stack:
         if str(src) == "-":
             source: IO[bytes] = sys.stdin.buffer
@@ -207,14 +208,14 @@ def export_cmd(
     domain: str, first: str | None, last: str | None, fmt: str, out: Path, data_dir: Path | None
 ) -> None:
     """Export a site's events to OUT (a file, a directory, or '-' for stdout)."""
-    from footfall.cli.control import here_or_on_server, raise_for_answer
+    from footfall.cli.control import here_or_on_server, lifecycle_settings, raise_for_answer
     from footfall.lifecycle.backup import partial_file
     from footfall.lifecycle.export import parse_date, plan_export, write_export
     from footfall.meta.audit import record
     from footfall.meta.sites import get_site
     from footfall.services import Services
 
-    settings = settings_from(data_dir=data_dir)
+    settings = lifecycle_settings(settings_from(data_dir=data_dir))
     who = actor()
     first_day, last_day = parse_date(first, "--from"), parse_date(last, "--to")
 

@@ -14,8 +14,9 @@ Differences: engagement events are not exported as custom events (footfall never
 as such), and regions and cities stay empty while footfall records countries only.
 
 The SQL uses the backend's `Dialect` for what engines spell differently; every statement runs
-through `EventStore.query` one month at a time, so memory holds at most a month of one
-table's rows whatever the history's length.
+through `EventStore.query` over a span of consecutive days holding at most `SPAN_EVENTS`
+events (counted first, per day), so the engine's working memory (the distinct visitors and
+visits of each row) and the rows held here stay flat whatever the history's length.
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ from footfall.storage.base import EventStore
 # Plausible's special goals whose ``url`` or ``path`` property its export keeps.
 GOALS_WITH_URL = ("Outbound Link: Click", "Cloaked Link: Click", "File Download")
 GOALS_WITH_PATH = ("404", "WP Form Completions", "Form: Submission")
+
+# Events one statement aggregates at most (a busier day is a span of its own).
+SPAN_EVENTS = 250_000
 
 # The session totals most tables end with, in Plausible's column order for those tables.
 _TOTALS = ("visitors", "visits", "visit_duration", "bounces", "pageviews")
@@ -136,6 +140,12 @@ class _Sql:
             f"GROUP BY {groups} ORDER BY {groups}"
         )
 
+    def events_by_day(self) -> str:
+        return (
+            f"SELECT {self.day}, count(*) FROM events WHERE site_id = $1 AND timestamp BETWEEN "
+            "$2 AND $3 GROUP BY 1 ORDER BY 1"
+        )
+
     def pageviews_by_day(self) -> str:
         return (
             f"SELECT {self.day}, count(*) FROM events WHERE site_id = $1 AND timestamp BETWEEN "
@@ -215,13 +225,28 @@ def _session_tables(sql: _Sql) -> dict[str, str]:
     }
 
 
-def months(first: dt.date, last: dt.date) -> Iterator[DateRange]:
-    """Calendar months of local dates from `first` to `last`, clipped to them."""
-    start = first
-    while start <= last:
-        following = (start.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-        yield DateRange(start, min(last, following - dt.timedelta(days=1)))
-        start = following
+def spans(days: Sequence[tuple[dt.date, int]], limit: int = SPAN_EVENTS) -> list[DateRange]:
+    """Consecutive days grouped into ranges of at most `limit` events (a busier day alone).
+
+    Args:
+        days: Each day with events and how many, in date order.
+        limit: Events per range.
+    """
+    found: list[DateRange] = []
+    first: dt.date | None = None
+    last: dt.date | None = None
+    count = 0
+    for day, events in days:
+        if first is not None and last is not None and count + events > limit:
+            found.append(DateRange(first, last))
+            first, count = None, 0
+        if first is None:
+            first = day
+        last = day
+        count += events
+    if first is not None and last is not None:
+        found.append(DateRange(first, last))
+    return found
 
 
 class TableRows:
@@ -238,6 +263,17 @@ class TableRows:
             "imported_pages": self.sql.pages(),
             "imported_custom_events": self.sql.custom_events(),
         }
+        self._spans: dict[tuple[dt.date, dt.date], list[DateRange]] = {}
+
+    def spans(self, first: dt.date, last: dt.date) -> list[DateRange]:
+        """The days from `first` to `last` in ranges of at most `SPAN_EVENTS` events."""
+        key = (first, last)
+        if key not in self._spans:
+            counts = self._run(self.sql.events_by_day(), DateRange(first, last), "spans")
+            self._spans[key] = spans(
+                [(dt.date.fromisoformat(str(day)), int(n)) for day, n in counts]
+            )
+        return self._spans[key]
 
     def _run(self, sql: str, span: DateRange, table: str) -> list[tuple[Any, ...]]:
         start, end = utc_bounds(span, self._timezone)
@@ -250,7 +286,7 @@ class TableRows:
 
     def rows(self, table: str, first: dt.date, last: dt.date) -> Iterator[tuple[Any, ...]]:
         """Every row of `table` for the local dates `first` to `last`, in date order."""
-        for span in months(first, last):
+        for span in self.spans(first, last):
             if table == "imported_visitors":
                 yield from self._visitors(span)
             else:

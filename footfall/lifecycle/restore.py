@@ -18,7 +18,6 @@ Nothing is put in place before everything is checked:
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import logging
 import os
 import shutil
@@ -248,7 +247,6 @@ def _open_once(
                 after={
                     "footfall_version": manifest.get("footfall_version"),
                     "events": sum(report.events.values()),
-                    "restored_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
                 },
             )
     finally:

@@ -76,6 +76,7 @@ class Settings:
     log_format: str = "json"
     metrics_token: str = dataclasses.field(default="", repr=False)
     metrics_allow: str = "127.0.0.1,::1"
+    store_memory_mb: int = 0
     min_free_disk_mb: int = 500
     cache_warming: bool = True
     cache_warming_budget_ms: int = 2000

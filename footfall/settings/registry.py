@@ -460,6 +460,16 @@ REGISTRY: tuple[Setting, ...] = (
         check=_check_proxies,
     ),
     Setting(
+        "store_memory_mb",
+        0,
+        "Most memory, in MiB, the embedded DuckDB event store may use for its block cache and "
+        "query work before it spills to <data-dir>/events.duckdb.tmp; 0 leaves DuckDB's own "
+        "limit (80% of the machine's memory). Backup, export and restore commands run with "
+        "256 unless this is set.",
+        parse=_parse_int,
+        minimum=0,
+    ),
+    Setting(
         "min_free_disk_mb",
         500,
         "Free space, in MiB, the data directory's disk must keep for GET /readyz to answer "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import re
 import subprocess
@@ -15,7 +16,7 @@ import pytest
 
 from footfall.clock import FixedClock
 from footfall.lifecycle.export import plan_export, write_export
-from footfall.lifecycle.plausible_csv import TABLES
+from footfall.lifecycle.plausible_csv import TABLES, spans
 from footfall.meta.audit import list_entries
 from footfall.meta.sites import get_site
 from footfall.services import Services
@@ -254,3 +255,11 @@ def test_the_command_line_export_is_audited(source: tuple[Settings, str], tmp_pa
     finally:
         services.close()
     assert entries and entries[0].target == DOMAIN and entries[0].actor.startswith("cli")
+
+
+def test_csv_statements_cover_spans_of_bounded_events() -> None:
+    day = dt.date(2026, 11, 1)
+    counts = [(day + dt.timedelta(days=i), n) for i, n in enumerate([100, 100, 900, 50, 50])]
+    found = spans(counts, limit=250)
+    assert [(r.first.day, r.last.day) for r in found] == [(1, 2), (3, 3), (4, 5)]
+    assert spans([]) == []

@@ -117,11 +117,12 @@ def read_info(directory: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in info.items()}
 
 
-def restore_snapshot(directory: Path, path: Path) -> None:
+def restore_snapshot(directory: Path, path: Path, *, memory_limit_mb: int = 0) -> None:
     """Builds a new store file at `path` from the snapshot in `directory`.
 
     The tables are created with the statements the snapshot recorded, so a store of an older
-    schema version comes back at that version; it is marked as not cleanly closed.
+    schema version comes back at that version; it is marked as not cleanly closed. With
+    `memory_limit_mb`, DuckDB writes out what it loads rather than holding it.
 
     Raises:
         StoreError: `path` exists, or the snapshot cannot be loaded (the partial file is
@@ -139,6 +140,8 @@ def restore_snapshot(directory: Path, path: Path) -> None:
         con = duckdb.connect(str(path))
         try:
             con.execute("SET enable_progress_bar = false")
+            if memory_limit_mb:
+                con.execute(f"SET memory_limit = '{int(memory_limit_mb)}MiB'")
             con.begin()
             for table in TABLES:
                 if not tables.get(table, "").startswith("CREATE TABLE"):

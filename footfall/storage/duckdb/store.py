@@ -77,13 +77,15 @@ class DuckDBEventStore:
     # The schema versions a store may have on disk: older ones are upgraded when opened.
     readable_versions = frozenset({_UPGRADABLE_VERSION, SCHEMA_VERSION})
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False, memory_limit_mb: int = 0) -> None:
         """Opens (and creates, unless `read_only`) the store file at `path`.
 
         Args:
             path: The DuckDB file.
             read_only: Open for reading only (no schema change, no write); DuckDB still
                 refuses it while another process has the file open for writing.
+            memory_limit_mb: DuckDB's memory limit (block cache and query work; beyond it,
+                work spills to disk); 0 keeps DuckDB's default.
 
         A write-ahead log that cannot be replayed is set aside when the store is opened for
         writing (`footfall.storage.duckdb.wal`); the ingest journal restores what it held.
@@ -103,6 +105,8 @@ class DuckDBEventStore:
         try:
             # No progress bar: long statements (a schema upgrade) would draw it over logs.
             self._con.execute("SET enable_progress_bar = false")
+            if memory_limit_mb:
+                self._con.execute(f"SET memory_limit = '{int(memory_limit_mb)}MiB'")
         except duckdb.Error as exc:
             self._con.close()
             raise StoreError(f"cannot open the event store {path}: {exc}") from exc

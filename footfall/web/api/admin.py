@@ -5,8 +5,9 @@ them when a server holds the data directory) or on the port with a key holding `
 the socket, the ``X-Footfall-Actor`` header names who asked (``cli:alice``) for the audit log;
 on the port, the key does. Errors are ``{"error": message}``.
 
-- ``POST /api/v1/admin/backup[?metadata=false]``: the backup archive (``application/x-tar``,
-  exact ``Content-Length``);
+- ``POST /api/v1/admin/backup[?metadata=false][&to=PATH]``: the backup archive
+  (``application/x-tar``, exact ``Content-Length``); ``to`` says where the caller keeps it, for
+  the audit entry;
 - ``GET /api/v1/admin/export?site_id=&format=csv|ndjson|parquet[&from=&to=]``: the export;
 - ``POST /api/v1/admin/sites/{domain}/reset``: deletes the site's events, answers the counts;
 - ``POST /api/v1/admin/retention[?site_id=]``: applies retention now, answers what it did.
@@ -58,7 +59,7 @@ async def backup(request: Request) -> Response:
     except ApiError as exc:
         return exc.response()
     metadata = request.query_params.get("metadata", "true").lower() != "false"
-    where = request.headers.get("x-footfall-path", "") or "download"
+    where = request.query_params.get("to", "") or "download"
     return await backup_response(_services(request), metadata=metadata, actor=actor, where=where)
 
 

@@ -136,7 +136,12 @@ def lifecycle_paths() -> dict[str, Schema]:
                         "metadata",
                         {"enum": ["true", "false"]},
                         "`false` leaves the metadata database out.",
-                    )
+                    ),
+                    query(
+                        "to",
+                        {"type": "string"},
+                        "Where the caller keeps the archive, for the audit log.",
+                    ),
                 ],
                 "responses": {
                     "200": _download(("application/x-tar",), "The archive."),
