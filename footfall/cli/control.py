@@ -20,7 +20,7 @@ from footfall.settings import Settings
 T = TypeVar("T")
 # DuckDB's memory limit for a command that scans the whole store (backup, export, restore):
 # caching blocks it reads once gains nothing, and the limit keeps its memory flat.
-LIFECYCLE_STORE_MEMORY_MB = 256
+LIFECYCLE_STORE_MEMORY_MB = 128
 # Lifecycle requests may take minutes (a large backup): only connecting is bounded.
 _TIMEOUT = httpx.Timeout(connect=10.0, read=None, write=None, pool=10.0)
 

@@ -465,7 +465,7 @@ REGISTRY: tuple[Setting, ...] = (
         "Most memory, in MiB, the embedded DuckDB event store may use for its block cache and "
         "query work before it spills to <data-dir>/events.duckdb.tmp; 0 leaves DuckDB's own "
         "limit (80% of the machine's memory). Backup, export and restore commands run with "
-        "256 unless this is set.",
+        "128 unless this is set.",
         parse=_parse_int,
         minimum=0,
     ),

@@ -34,7 +34,7 @@ BACKEND = "duckdb"
 TABLES = ("events", "sessions")
 INFO_FILE = "store.json"
 # Rows per Parquet row group: a snapshot holds about one group of rows in memory at a time.
-_ROW_GROUP = 65_536
+_ROW_GROUP = 16_384
 
 
 def _literal(path: Path) -> str:
