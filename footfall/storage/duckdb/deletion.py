@@ -2,15 +2,40 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import threading
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
 import duckdb
 
 from footfall.errors import StoreError
 from footfall.storage.base import Deletion
 
-if TYPE_CHECKING:
-    from footfall.storage.duckdb.store import DuckDBEventStore
+
+class DuckDBEventStore(Protocol):
+    """What a deletion needs of `footfall.storage.duckdb.store.DuckDBEventStore`."""
+
+    @property
+    def writer_lock(self) -> threading.Lock:
+        """Held while the writer's connection is in use."""
+        ...
+
+    @property
+    def writer_connection(self) -> duckdb.DuckDBPyConnection:
+        """The connection every write goes through."""
+        ...
+
+    def cursor(self, *, pooled: bool = True) -> AbstractContextManager[duckdb.DuckDBPyConnection]:
+        """A cursor for reading."""
+        ...
+
+    def checkpoint(self) -> None:
+        """Folds the WAL into the database file."""
+        ...
+
+    def bump_data_version(self) -> None:
+        """Marks cached statistics stale."""
+        ...
 
 
 def delete_rows(
