@@ -29,6 +29,7 @@ from footfall.meta.sites import get_site
 from footfall.services import Services
 from footfall.web.api.audit import request_actor
 from footfall.web.api.auth import ApiError, authorize_key
+from footfall.web.bodies import has_body
 from footfall.web.downloads import backup_response, export_response, refusal
 
 _NO_ADMIN_SCOPE = ApiError("This API key lacks the admin scope.", 403)
@@ -42,9 +43,14 @@ def _services(request: Request) -> Services:
 async def admin_actor(request: Request) -> Actor:
     """Who asks: the control socket's named caller, or the ``admin`` key of the request.
 
+    These endpoints take their parameters from the query string only: a request body is
+    refused unread (413), never read and ignored.
+
     Raises:
-        ApiError: On the port, without a key holding ``admin`` (401 or 403).
+        ApiError: On the port, without a key holding ``admin`` (401 or 403); a body (413).
     """
+    if has_body(request.headers):
+        raise ApiError("this endpoint takes no request body; pass parameters in the query", 413)
     if is_control_connection(request.scope.get("server")):
         name = request.headers.get(ACTOR_HEADER, "").strip() or "control-socket"
         return Actor(name[:255])

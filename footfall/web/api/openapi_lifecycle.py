@@ -20,6 +20,7 @@ _SOCKET = (
 _STATUSES: dict[str, Schema] = {
     "401": response_ref("Unauthorized"),
     "403": error("The key lacks the `admin` scope."),
+    "413": error("The request has a body: these endpoints take none."),
     "503": error("The event store or the metadata database failed; the message says why."),
 }
 _BINARY: Schema = {"type": "string", "format": "binary"}
