@@ -100,10 +100,11 @@ def site_set(
     if retention_days is not None:
         updated = set_site_retention(meta, domain, _retention(retention_days), actor=actor())
         kept = updated.retention_days
-        click.echo(f"{updated.domain}: " + (f"keeps {kept} days" if kept else "keeps every event"))
         if kept:
             for line in _apply_retention(data_dir, updated.domain):
                 click.echo(line)
+        else:
+            click.echo(f"{updated.domain}: keeps every event")
 
 
 def _apply_retention(data_dir: Path | None, domain: str) -> list[str]:

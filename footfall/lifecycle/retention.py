@@ -50,8 +50,9 @@ class RetentionResult:
         """One line for the command line and the log."""
         freed = self.deletion.bytes_freed
         space = "" if freed is None else f", {freed / 1048576:.1f} MiB reclaimed"
+        days = self.site.retention_days
         return (
-            f"{self.site.domain}: kept {self.site.retention_days} days; deleted "
+            f"{self.site.domain}: keeps {days} day{'' if days == 1 else 's'}; deleted "
             f"{self.deletion.events} events and {self.deletion.sessions} sessions before "
             f"{self.before:%Y-%m-%d %H:%M} UTC{space}"
         )

@@ -149,6 +149,12 @@ def test_a_backup_under_ingest_restores_to_the_same_answers(
         )
         assert done.returncode == 0, done.stderr
         assert len(exported.read_bytes().splitlines()) == backed_up
+        # Retention set while the server runs is applied by it at once (the events are today's).
+        done = _cli(
+            "site", "set", "example.com", "--retention-days", "1", "--data-dir", str(restored_dir)
+        )
+        assert done.returncode == 0, done.stderr
+        assert "example.com: keeps 1 day; deleted 0 events" in done.stdout
         done = _cli("site", "reset", "example.com", "--yes", "--data-dir", str(restored_dir))
         assert done.returncode == 0, done.stderr
         assert f"deleted {backed_up} events" in done.stdout
