@@ -10,7 +10,6 @@ these parts.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import contextlib
 import datetime as dt
 import functools
@@ -431,30 +430,10 @@ class Services:
         if writer is not None:
             writer.flush_sessions(timeout=timeout)
 
-    def forget_site_sessions(self, site_id: int) -> None:
-        """Drops a site's live sessions from the cache (on the serving event loop, if any).
-
-        After a site's events are deleted, its visitors' next events must start new sessions:
-        a cached one would keep updating a session row that no longer exists.
-        """
-        loop = self._loop
-        try:
-            on_loop = asyncio.get_running_loop() is loop
-        except RuntimeError:
-            on_loop = False
-        if loop is None or on_loop or not loop.is_running():
-            self.sessions.forget_site(site_id)
-            return
-        done: concurrent.futures.Future[int] = concurrent.futures.Future()
-
-        def forget() -> None:
-            try:
-                done.set_result(self.sessions.forget_site(site_id))
-            except Exception as exc:  # handed to the waiting thread
-                done.set_exception(exc)
-
-        loop.call_soon_threadsafe(forget)
-        done.result(timeout=30)
+    @property
+    def serving_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop a serving process runs on (after `start`); None otherwise."""
+        return self._loop
 
     def enforce_retention(
         self, *, domain: str | None = None, actor: Actor = JOB_ACTOR

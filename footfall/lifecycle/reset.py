@@ -10,6 +10,9 @@ deletion bumps; backups taken before keep the events until they are rotated away
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+
 from footfall.meta.audit import Actor, record
 from footfall.meta.sites import Site, get_site
 from footfall.services import Services
@@ -30,10 +33,10 @@ def reset_site(
     """
     site = get_site(services.meta, domain)
     # New events start new visits from here on; those accepted before land, then go.
-    services.forget_site_sessions(site.id)
+    forget_site_sessions(services, site.id)
     services.flush_writer(timeout=FLUSH_TIMEOUT_SECONDS)
     done = services.store.delete_site(site.id)
-    services.forget_site_sessions(site.id)
+    forget_site_sessions(services, site.id)
     if actor is not None:
         record(
             services.meta,
@@ -44,3 +47,30 @@ def reset_site(
             after={"events": done.events, "sessions": done.sessions},
         )
     return site, done
+
+
+def forget_site_sessions(services: Services, site_id: int) -> None:
+    """Drops a site's live sessions from the cache, on the serving event loop if there is one.
+
+    After a site's events are deleted, its visitors' next events must start new sessions: a
+    cached one would keep updating a session row that no longer exists. The cache belongs to
+    the event loop, so a worker thread asks the loop to do it and waits.
+    """
+    loop = services.serving_loop
+    try:
+        on_loop = asyncio.get_running_loop() is loop
+    except RuntimeError:
+        on_loop = False
+    if loop is None or on_loop or not loop.is_running():
+        services.sessions.forget_site(site_id)
+        return
+    done: concurrent.futures.Future[int] = concurrent.futures.Future()
+
+    def forget() -> None:
+        try:
+            done.set_result(services.sessions.forget_site(site_id))
+        except Exception as exc:  # handed to the waiting thread
+            done.set_exception(exc)
+
+    loop.call_soon_threadsafe(forget)
+    done.result(timeout=FLUSH_TIMEOUT_SECONDS)
