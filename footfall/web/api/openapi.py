@@ -16,6 +16,7 @@ from footfall.meta.keys import SCOPES
 from footfall.stats.v1 import V1_METRICS
 from footfall.web.api.imports import MAX_IMPORT_BYTES
 from footfall.web.api.openapi_admin import admin_paths, probe_paths
+from footfall.web.api.openapi_sites import sites_paths
 from footfall.web.api.openapi_components import (
     HEADERS,
     NUMBER,
@@ -356,7 +357,13 @@ def openapi_document() -> dict[str, Any]:
                 {"name": "Operations", "description": "Probes for orchestrators."},
             ],
             "security": [{"bearerAuth": []}],
-            "paths": {**_event_paths(), **_stats_paths(), **admin_paths(), **probe_paths()},
+            "paths": {
+                **_event_paths(),
+                **_stats_paths(),
+                **sites_paths(),
+                **admin_paths(),
+                **probe_paths(),
+            },
             "components": {
                 "securitySchemes": {
                     "bearerAuth": {
