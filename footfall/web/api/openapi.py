@@ -16,7 +16,6 @@ from footfall.meta.keys import SCOPES
 from footfall.stats.v1 import V1_METRICS
 from footfall.web.api.imports import MAX_IMPORT_BYTES
 from footfall.web.api.openapi_admin import admin_paths, probe_paths
-from footfall.web.api.openapi_sites import sites_paths
 from footfall.web.api.openapi_components import (
     HEADERS,
     NUMBER,
@@ -34,6 +33,7 @@ from footfall.web.api.openapi_components import (
     ref,
     response_ref,
 )
+from footfall.web.api.openapi_sites import sites_paths
 
 _V1_COMMON = [param_ref(name) for name in ("SiteId", "Period", "Date", "Metrics", "Filters")]
 

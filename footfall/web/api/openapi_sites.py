@@ -1,5 +1,4 @@
-"""The OpenAPI paths of Plausible's Sites API: sites, teams, shared links, goals, properties,
-guests."""
+"""The OpenAPI paths of Plausible's Sites API: sites, teams, links, goals, properties, guests."""
 
 from __future__ import annotations
 
