@@ -127,7 +127,7 @@ async def create_site(request: Request) -> Response:
         return _changeset_error("domain", exc).response()
     except ConflictError:
         return ApiError(DOMAIN_TAKEN).response()
-    state.sites.reload()
+    await asyncio.to_thread(state.sites.reload)
     return JSONResponse(site_json(site))
 
 
@@ -164,7 +164,7 @@ async def update_site(request: Request) -> Response:
                 domain,
                 actor=request_actor(request, key),
             )
-            state.sites.reload()
+            await asyncio.to_thread(state.sites.reload)
     except ApiError as exc:
         return exc.response()
     except InvalidInputError as exc:
