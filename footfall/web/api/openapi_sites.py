@@ -247,6 +247,7 @@ def _site_paths() -> dict[str, Schema]:
                         _object(name={"type": "string"}, url={"type": "string"}), "The link."
                     ),
                     "400": error("A missing or invalid parameter."),
+                    "409": error("A link of that name was made and removed meanwhile; retry."),
                     **_STATUSES,
                     **_BODY_STATUSES,
                 },

@@ -231,7 +231,10 @@ async def put_shared_link(request: Request) -> Response:
     except ConflictError:
         # Created by a concurrent request with the same name: answer with that one.
         links = await asyncio.to_thread(list_links, state.meta, site.id)
-        link = next(one for one in links if one.name == name.strip())
+        found = next((one for one in links if one.name == name.strip()), None)
+        if found is None:  # and deleted again meanwhile
+            return ApiError("the shared link changed meanwhile; try again", 409).response()
+        link = found
     except NotFoundError:
         return ApiError(SITE_NOT_FOUND, 404).response()
     base = str(request.base_url).rstrip("/")
