@@ -48,16 +48,14 @@ def site_list(data_dir: Path | None) -> None:
 @handle_errors
 def site_delete(domain: str, data_dir: Path | None) -> None:
     """Delete a site and every event stored for it."""
-    from footfall.meta.sites import delete_site, get_site
+    from footfall.lifecycle.deletion import delete_site_and_events
     from footfall.services import Services
 
     # Opening the services first replays any journal left by a crash, so no event of the site
     # can come back after the deletion.
     services = Services.open(settings_from(data_dir=data_dir))
     try:
-        found = get_site(services.meta, domain)
-        services.store.delete_site(found.id)
-        delete_site(services.meta, found.domain, actor=actor())
+        found = delete_site_and_events(services, domain, actor=actor())
     finally:
         services.close()
     click.echo(f"deleted {found.domain} and its events")

@@ -13,6 +13,11 @@ sites = sa.Table(
     sa.Column("domain", sa.String(255), nullable=False, unique=True),
     sa.Column("timezone", sa.String(64), nullable=False, server_default="UTC"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # The domain before the last rename: the API and ingest still find the site by it.
+    sa.Column("domain_changed_from", sa.String(255), nullable=True),
+    # A JSON array of the custom property names declared through the Sites API.
+    sa.Column("custom_props", sa.Text, nullable=False, server_default="[]"),
+    sa.Index("ix_sites_domain_changed_from", "domain_changed_from", unique=True),
 )
 
 api_keys = sa.Table(
@@ -165,4 +170,33 @@ shared_links = sa.Table(
     sa.UniqueConstraint("site_id", "name", name="uq_shared_links_site_id_name"),
     # A deleted link's id is never handed out again on SQLite either.
     sqlite_autoincrement=True,
+)
+
+# Pending guests of a site: addresses without a footfall account yet. Adding a viewer with such
+# an address turns its invitations into grants (footfall.meta.guests).
+site_invitations = sa.Table(
+    "site_invitations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "site_id",
+        sa.Integer,
+        sa.ForeignKey("sites.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("email", sa.String(254), nullable=False, index=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("site_id", "email", name="uq_site_invitations_site_id_email"),
+    sqlite_autoincrement=True,
+)
+
+# The one team every site belongs to, as Plausible's Sites API names teams (one row).
+team = sa.Table(
+    "team",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("identifier", sa.String(36), nullable=False, unique=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )

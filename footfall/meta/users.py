@@ -19,7 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
 from footfall.meta.audit import Actor, record_change
 from footfall.meta.db import as_utc, utcnow
-from footfall.meta.tables import login_sessions, users
+from footfall.meta.tables import login_sessions, site_invitations, user_sites, users
 from footfall.meta.vocabulary import ROLES
 
 MIN_PASSWORD_CHARS = 12
@@ -134,6 +134,7 @@ def add_user(
             row = conn.execute(sa.select(users).where(users.c.email == email)).one()
             created = _row_to_user(row)
             record_change(conn, actor, "user.add", email, after={"email": email, "role": role})
+            _accept_invitations(conn, created)
     except sa.exc.IntegrityError as exc:
         # Another process added the same email between the check and the insert.
         raise conflict from exc
@@ -143,6 +144,21 @@ def add_user(
             raise ConflictError("setup is closed: a user already exists") from exc
         raise
     return created
+
+
+def _accept_invitations(conn: sa.Connection, user: User) -> None:
+    """Turns the Sites API's invitations for the new user's address into site grants.
+
+    An admin reads every site: its invitations are simply dropped.
+    """
+    query = sa.select(site_invitations.c.site_id).where(site_invitations.c.email == user.email)
+    site_ids = [int(site_id) for (site_id,) in conn.execute(query)]
+    if user.role != "admin":
+        for site_id in site_ids:
+            conn.execute(
+                user_sites.insert().values(user_id=user.id, site_id=site_id, created_at=utcnow())
+            )
+    conn.execute(site_invitations.delete().where(site_invitations.c.email == user.email))
 
 
 def _lock_users(conn: sa.Connection) -> None:

@@ -30,6 +30,8 @@ AUDIT_ACTIONS = (
     "site.update",
     "link.create",
     "link.delete",
+    "guest.invite",
+    "guest.remove",
 )
 AUDIT_MAX_LIMIT = 10_000
 

@@ -491,7 +491,8 @@ class StatsEngine:
                 key = tuple(dims[i] for i in kept) if grouped else ()
                 total = by_group.get(key, 0)
                 if metric == "percentage":
-                    values[metric] = round(100 * visitors / total, 2) if total else None
+                    # One decimal (`sql/special_metrics.ex`), unlike the conversion rates.
+                    values[metric] = round(100 * visitors / total, 1) if total else None
                 else:
                     values[metric] = round(100 * visitors / total, 2) if total else 0.0
 

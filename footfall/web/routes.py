@@ -4,7 +4,19 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from footfall.web.api import audit, debug, docs, event, imports, probes, sites, stats
+from footfall.web.api import (
+    audit,
+    debug,
+    docs,
+    event,
+    imports,
+    probes,
+    site_goals,
+    site_guests,
+    site_props,
+    sites,
+    stats,
+)
 from footfall.web.middleware import profiling
 from footfall.web.pages import accounts, dashboard, ops, reports, site_settings, tracker
 from footfall.web.pages.templating import static_files
@@ -15,9 +27,27 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/api/event", event.EventEndpoint(), methods=["POST", "OPTIONS"]),
         Route("/api/import", imports.import_events, methods=["POST"]),
-        Route("/api/v1/sites/goals", sites.put_goal, methods=["PUT"]),
-        Route("/api/v1/sites/goals", sites.list_site_goals, methods=["GET"]),
-        Route("/api/v1/sites/goals/{goal_id}", sites.delete_site_goal, methods=["DELETE"]),
+        # The Sites API: literal paths before the ones that take a site's domain.
+        Route("/api/v1/sites", sites.list_all_sites, methods=["GET"]),
+        Route("/api/v1/sites", sites.create_site, methods=["POST"]),
+        Route("/api/v1/sites/teams", sites.list_teams, methods=["GET"]),
+        Route("/api/v1/sites/shared-links", sites.put_shared_link, methods=["PUT"]),
+        Route("/api/v1/sites/goals", site_goals.put_goal, methods=["PUT"]),
+        Route("/api/v1/sites/goals", site_goals.list_site_goals, methods=["GET"]),
+        Route("/api/v1/sites/goals/{goal_id}", site_goals.delete_site_goal, methods=["DELETE"]),
+        Route("/api/v1/sites/custom-props", site_props.list_props, methods=["GET"]),
+        Route("/api/v1/sites/custom-props", site_props.put_prop, methods=["PUT"]),
+        Route(
+            "/api/v1/sites/custom-props/{property:path}",
+            site_props.delete_prop,
+            methods=["DELETE"],
+        ),
+        Route("/api/v1/sites/guests", site_guests.list_site_guests, methods=["GET"]),
+        Route("/api/v1/sites/guests", site_guests.put_guest, methods=["PUT"]),
+        Route("/api/v1/sites/guests/{email}", site_guests.delete_guest, methods=["DELETE"]),
+        Route("/api/v1/sites/{site_id}", sites.get_one_site, methods=["GET"]),
+        Route("/api/v1/sites/{site_id}", sites.update_site, methods=["PUT"]),
+        Route("/api/v1/sites/{site_id}", sites.delete_one_site, methods=["DELETE"]),
         Route("/api/v1/audit", audit.audit_entries, methods=["GET"]),
         Route("/api/v1/debug/memory", debug.memory, methods=["GET"]),
         Route("/api/v1/debug/profile", profiling.profile_loop, methods=["GET"]),

@@ -9,7 +9,7 @@ the text, spelled by the backend's `Dialect`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from footfall.stats.filters import like_pattern, stored_value, wildcard_regex
@@ -22,6 +22,7 @@ from footfall.stats.model import (
     HasDone,
     Not,
     Or,
+    as_op,
 )
 from footfall.stats.sql.dialect import Dialect
 
@@ -263,12 +264,18 @@ class Scope:
         name = p.add(key)
         has = d.has_prop("props_keys", name)
         value = d.prop_value("props_keys", "props_values", name)
-        positive = Condition(cond.op.removesuffix("_not"), cond.dimension, cond.values)  # type: ignore[arg-type]
+        positive = replace(cond, op=as_op(cond.op.removesuffix("_not")))
         matched = f"({has} AND {self._match(value, positive, real)})" if real else "FALSE"
-        if cond.op.endswith("_not"):
+        if cond.op == "is_not":
             # Having the key with another value; lacking it counts unless (none) is excluded.
             missing = "FALSE" if wants_none else f"(NOT {has})"
             return f"(({has} AND NOT {matched}) OR {missing})"
+        if cond.op.endswith("_not"):
+            # contains_not, matches_not and the wildcard negation need the key: an event
+            # without it neither contains nor lacks the text (Plausible's tests,
+            # `external_stats_controller/aggregate_test.exs`, "contains_not custom event
+            # property").
+            return f"({has} AND NOT {matched})"
         if wants_none:
             return f"({matched} OR NOT {has})"
         return matched

@@ -33,6 +33,7 @@ from footfall.web.api.openapi_components import (
     ref,
     response_ref,
 )
+from footfall.web.api.openapi_sites import sites_paths
 
 _V1_COMMON = [param_ref(name) for name in ("SiteId", "Period", "Date", "Metrics", "Filters")]
 
@@ -356,7 +357,13 @@ def openapi_document() -> dict[str, Any]:
                 {"name": "Operations", "description": "Probes for orchestrators."},
             ],
             "security": [{"bearerAuth": []}],
-            "paths": {**_event_paths(), **_stats_paths(), **admin_paths(), **probe_paths()},
+            "paths": {
+                **_event_paths(),
+                **_stats_paths(),
+                **sites_paths(),
+                **admin_paths(),
+                **probe_paths(),
+            },
             "components": {
                 "securitySchemes": {
                     "bearerAuth": {

@@ -77,9 +77,11 @@ def _routes(app: FootfallApp) -> set[tuple[str, str]]:
         if isinstance(route, Mount):
             continue
         assert isinstance(route, Route)
+        # A path converter (``{property:path}``) is Starlette's; OpenAPI names the parameter.
+        path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
         for method in route.methods or ():
             if method != "HEAD":  # Starlette adds HEAD to every GET route
-                found.add((method, route.path))
+                found.add((method, path))
     return found
 
 
