@@ -12,6 +12,7 @@ import click
 
 from footfall.cli.common import data_dir_option, handle_errors, settings_from
 from footfall.errors import FootfallError
+from footfall.text.quantities import noun, plural
 
 
 @click.command("import")
@@ -47,14 +48,17 @@ def import_cmd(domain: str, file: Path, data_dir: Path | None) -> None:
     for line_no, error in report.errors[:20]:
         click.echo(f"line {line_no}: {error}", err=True)
     if report.rejected > 20:
-        click.echo(f"… and {report.rejected - 20} more rejected lines", err=True)
+        click.echo(f"… and {plural(report.rejected - 20, 'more rejected line')}", err=True)
+    # Bare numbers (no separators): scripts read the count of stored events from this line.
     click.echo(
-        f"imported {report.stored} events in {report.sessions} visits from {report.lines} lines "
+        f"imported {report.stored} {noun(report.stored, 'event')} in {report.sessions} "
+        f"{noun(report.sessions, 'visit')} from {report.lines} {noun(report.lines, 'line')} "
         f"({report.dropped} dropped as bots/spam, {report.rejected} rejected)"
     )
     if report.rejected:
         click.echo(
-            f"error: {report.rejected} line(s) rejected; the other lines were imported", err=True
+            f"error: {plural(report.rejected, 'line')} rejected; the other lines were imported",
+            err=True,
         )
         sys.exit(1)
 

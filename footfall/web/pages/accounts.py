@@ -42,6 +42,7 @@ from footfall.meta.logins import (
 from footfall.meta.users import MIN_PASSWORD_CHARS, User, has_users
 from footfall.security.ratelimit import Decision, rate_limit_headers
 from footfall.services import Services
+from footfall.text.quantities import plural
 from footfall.web.bodies import FORM_BYTES, BodyTooLarge, read_body
 from footfall.web.middleware.clients import request_is_https, trusted_client_ip
 from footfall.web.pages.templating import render
@@ -57,8 +58,8 @@ _SESSION_PURPOSE = "session"
 _CSRF_PURPOSE = "csrf"
 
 FAILED = "The email address or password is not correct."
-LOCKED = "Too many failed sign-ins. Try again in {seconds} seconds."
-THROTTLED = "Too many sign-in attempts. Try again in {seconds} seconds."
+LOCKED = "Too many failed sign-ins. Try again in {wait}."
+THROTTLED = "Too many sign-in attempts. Try again in {wait}."
 FORM_EXPIRED = "The form expired or did not come from this site. Reload the page and try again."
 
 
@@ -321,7 +322,7 @@ async def login_page(request: Request) -> Response:
     refusal = await _limit(request, email)
     if refusal is not None:
         headers = rate_limit_headers(refusal)
-        message = THROTTLED.format(seconds=headers["Retry-After"])
+        message = THROTTLED.format(wait=plural(int(headers["Retry-After"]), "second"))
         return render_page(
             request, "login.html", {**context, "error": message}, status_code=429, headers=headers
         )
@@ -345,7 +346,7 @@ async def login_page(request: Request) -> Response:
         return render_page(
             request,
             "login.html",
-            {**context, "error": LOCKED.format(seconds=wait)},
+            {**context, "error": LOCKED.format(wait=plural(result.retry_after, "second"))},
             status_code=429,
             headers={"Retry-After": wait},
         )
