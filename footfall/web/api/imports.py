@@ -13,7 +13,13 @@ from starlette.responses import JSONResponse, Response
 from footfall.lifecycle.importing import import_ndjson
 from footfall.services import Services
 from footfall.web.api.auth import ApiError, authorize_key, resolve_site
-from footfall.web.bodies import IMPORT_BYTES, BodyTooLarge, check_declared_length, limited_chunks
+from footfall.web.bodies import (
+    IMPORT_BYTES,
+    BodyTooLarge,
+    check_declared_length,
+    describe_limit,
+    limited_chunks,
+)
 
 _NO_IMPORT_SCOPE = ApiError("This API key lacks the events:import scope.", 403)
 # Imports are bulk: allow far more than a single event, still bounded.
@@ -40,7 +46,7 @@ async def import_events(request: Request) -> Response:
             except BodyTooLarge:
                 return JSONResponse(
                     {
-                        "error": f"import body larger than {MAX_IMPORT_BYTES} bytes; "
+                        "error": f"import body larger than {describe_limit(MAX_IMPORT_BYTES)}; "
                         "split it into several requests"
                     },
                     status_code=413,

@@ -32,13 +32,20 @@ from footfall.web.api.openapi_components import (
     query,
     ref,
     response_ref,
+    too_large,
 )
+from footfall.web.bodies import QUERY_BYTES
 
 _V1_COMMON = [param_ref(name) for name in ("SiteId", "Period", "Date", "Metrics", "Filters")]
 
 
 def _stats_operation(
-    summary: str, description: str, parameters: list[Schema], result: Schema
+    summary: str,
+    description: str,
+    parameters: list[Schema],
+    result: Schema,
+    *,
+    extra: dict[str, Schema] | None = None,
 ) -> Schema:
     return {
         "tags": ["Stats API"],
@@ -51,6 +58,7 @@ def _stats_operation(
             "401": response_ref("Unauthorized"),
             "429": response_ref("TooManyRequests"),
             "503": response_ref("Unavailable"),
+            **(extra or {}),
         },
     }
 
@@ -170,6 +178,7 @@ def _stats_paths() -> dict[str, Schema]:
                     "Plausible's Stats API v2: any metrics by any dimensions.",
                     [],
                     ref("V2Response"),
+                    extra={"413": too_large(QUERY_BYTES)},
                 ),
                 "requestBody": {
                     "required": True,
@@ -318,7 +327,7 @@ def _event_paths() -> dict[str, Schema]:
                     ),
                     "401": response_ref("Unauthorized"),
                     "403": response_ref("Forbidden"),
-                    "413": error(f"The body is larger than {MAX_IMPORT_BYTES} bytes."),
+                    "413": too_large(MAX_IMPORT_BYTES),
                     "503": response_ref("Unavailable"),
                 },
             }

@@ -17,6 +17,7 @@ from footfall.web.api.openapi_components import (
     query,
     ref,
     response_ref,
+    too_large,
 )
 from footfall.web.middleware import profiling
 
@@ -27,7 +28,7 @@ _GOAL_STATUSES: dict[str, Schema] = {
     "503": response_ref("Unavailable"),
 }
 _BODY_STATUSES: dict[str, Schema] = {
-    "413": error(f"The body is larger than {sites_api.MAX_BODY_BYTES} bytes."),
+    "413": too_large(sites_api.MAX_BODY_BYTES),
     "415": error("The body is neither JSON nor form-encoded."),
 }
 
@@ -361,4 +362,32 @@ def probe_paths() -> dict[str, Schema]:
                 },
             }
         },
+        "/metrics": {
+            "get": {
+                "tags": ["Operations"],
+                "summary": "Prometheus metrics",
+                "description": "The Prometheus text exposition (every metric is listed in "
+                "docs/metrics.md). Open to direct connections from `metrics_allow` (loopback "
+                "by default; never a request a proxy relays), and to anyone sending "
+                "`Authorization: Bearer <metrics_token>` when that setting is set. The token "
+                "is not an API key: API keys are not accepted here.",
+                "security": [],
+                "responses": {
+                    "200": _plain("The exposition (text format 0.0.4)."),
+                    "401": {
+                        **_plain("A token is configured and was not sent (or is wrong)."),
+                        "headers": {
+                            "WWW-Authenticate": header(
+                                "`Bearer`.", {"const": "Bearer"}, required=True
+                            )
+                        },
+                    },
+                    "403": _plain("No token is configured and the peer is not allowed."),
+                },
+            }
+        },
     }
+
+
+def _plain(description: str) -> Schema:
+    return {"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}}
