@@ -6,7 +6,7 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from footfall.web.api import audit, debug, docs, event, imports, probes, sites, stats
 from footfall.web.middleware import profiling
-from footfall.web.pages import accounts, dashboard, ops, site_settings, tracker
+from footfall.web.pages import accounts, dashboard, favicon, ops, site_settings, tracker
 from footfall.web.pages.templating import static_files
 
 
@@ -33,6 +33,7 @@ def routes() -> list[BaseRoute]:
         Route("/readyz", probes.readyz, methods=["GET"]),
         Route("/metrics", probes.metrics_endpoint, methods=["GET"]),
         Mount("/static", app=static_files(), name="static"),
+        *favicon.ROUTES,
         *accounts.ROUTES,
         *dashboard.ROUTES,
         *site_settings.ROUTES,
