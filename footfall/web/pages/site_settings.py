@@ -18,7 +18,6 @@ Who sees what:
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import functools
 import zoneinfo
 from collections.abc import Awaitable, Callable
@@ -27,7 +26,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -35,20 +33,18 @@ from starlette.routing import Route
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
 from footfall.meta.access import grant_site, granted_domains, readable_site
 from footfall.meta.access import revoke_site as revoke_site_grant
-from footfall.meta.audit import Actor
 from footfall.meta.goals import add_goal, delete_goal, list_goals
-from footfall.meta.keys import SCOPES, ApiKey, create_key, list_keys, revoke_key
+from footfall.meta.keys import SCOPES, ApiKey, create_key, list_user_keys, revoke_key
 from footfall.meta.shared_links import create_link, delete_link, list_links
 from footfall.meta.sites import Site, set_site_timezone
 from footfall.meta.users import MIN_PASSWORD_CHARS, User, list_users
 from footfall.meta.vocabulary import VIEWER_SCOPES
 from footfall.services import Services
-from footfall.web.middleware.clients import request_is_https, trusted_client_ip
+from footfall.web.middleware.clients import request_is_https
 from footfall.web.pages import tracker
 from footfall.web.pages.accounts import (
     FormRefused,
     current_user,
-    form_field,
     login_redirect,
     not_found,
     read_form,
@@ -56,6 +52,8 @@ from footfall.web.pages.accounts import (
     refused,
     render_page,
 )
+from footfall.web.pages.forms import Posted, sentence
+from footfall.web.pages.key_rows import key_row
 
 ADMINS_ONLY = "Only an admin can change this setting."
 # The texts a ``?done=`` parameter may pick: nothing from the URL is ever shown as it is.
@@ -70,6 +68,7 @@ DONE = {
     "member-removed": "Viewer removed: they can no longer see this site.",
     "link-created": "Shared link created.",
     "link-deleted": "Shared link deleted.",
+    "site-added": "Site added. Paste the tracking snippet into its pages to start counting.",
 }
 # A century: long enough for any real use, short of dates past year 9999.
 MAX_EXPIRY_DAYS = 36_500
@@ -106,50 +105,8 @@ def settings_url(site: Site, done: str | None = None, section: str | None = None
     return url
 
 
-def _when(value: dt.datetime | None, empty: str = "never") -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if value else empty
-
-
-@dataclass(frozen=True, slots=True)
-class KeyRow:
-    """One of the user's API keys as the page lists it."""
-
-    id: int
-    name: str
-    prefix: str
-    scopes: str
-    created: str
-    last_used: str
-    expires: str
-    status: str
-
-    @property
-    def active(self) -> bool:
-        """True when the key still works (a revoke button is shown)."""
-        return self.status == "active"
-
-
-def _key_row(key: ApiKey, now: dt.datetime) -> KeyRow:
-    if key.revoked_at is not None:
-        status = "revoked"
-    elif not key.is_active(now):
-        status = "expired"
-    else:
-        status = "active"
-    return KeyRow(
-        id=key.id,
-        name=key.name,
-        prefix=key.prefix,
-        scopes=", ".join(key.scopes),
-        created=_when(key.created_at),
-        last_used=_when(key.last_used_at),
-        expires=_when(key.expires_at),
-        status=status,
-    )
-
-
 def _own_keys(engine: sa.Engine, user: User) -> list[ApiKey]:
-    return [key for key in list_keys(engine) if key.user_id == user.id]
+    return list_user_keys(engine, user.id)
 
 
 def _members(engine: sa.Engine, site: Site) -> tuple[list[User], list[str]]:
@@ -177,7 +134,7 @@ def _page_data(request: Request, user: User, site: Site) -> dict[str, Any]:
         "admin": admin,
         "base_url": base,
         "snippet": tracker.snippet(site.domain, base),
-        "keys": [_key_row(key, now) for key in _own_keys(engine, user)],
+        "keys": [key_row(key, now) for key in _own_keys(engine, user)],
         "scopes": SCOPES if admin else tuple(s for s in SCOPES if s in VIEWER_SCOPES),
         "max_expiry_days": MAX_EXPIRY_DAYS,
         "min_password": MIN_PASSWORD_CHARS,
@@ -231,16 +188,6 @@ async def _show(
     return render_page(request, "site_settings.html", context, status_code=status)
 
 
-def _sentence(message: str) -> str:
-    """An error from footfall.meta as a sentence on the page."""
-    text = message.replace("--expires-days", "the expiry").replace("--name", "name")
-    text = text.split(": 'footfall ")[0]
-    first = text.split(" ", 1)[0]
-    if first.isalpha() and first.islower():  # never an email address or a domain
-        text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
 async def settings_page(request: Request) -> Response:
     """GET /sites/{domain}/settings: the settings the signed-in user may see."""
     user = await current_user(request)
@@ -255,27 +202,10 @@ async def settings_page(request: Request) -> Response:
 
 
 @dataclass(frozen=True, slots=True)
-class Change:
+class Change(Posted):
     """A posted settings form that passed the checks: who sends what, for which site."""
 
-    request: Request
-    user: User
     site: Site
-    form: FormData
-
-    @property
-    def engine(self) -> sa.Engine:
-        """The metadata store."""
-        return _meta(self.request)
-
-    @property
-    def actor(self) -> Actor:
-        """The signed-in user, as the audit log names them."""
-        return Actor(f"user:{self.user.email}", ip=trusted_client_ip(self.request))
-
-    def field(self, name: str, limit: int = 2048) -> str:
-        """A text field of the form (see `footfall.web.pages.accounts.form_field`)."""
-        return form_field(self.form, name, limit)
 
 
 Handler = Callable[[Change], Awaitable[Response]]
@@ -309,7 +239,7 @@ def _change(*, admin: bool) -> Callable[[Handler], Callable[[Request], Awaitable
                 return render_page(
                     request, "message.html", {"message": ADMINS_ONLY}, status_code=403
                 )
-            return await handler(Change(request, user, site, form))
+            return await handler(Change(request, user, form, site))
 
         return endpoint
 
@@ -329,7 +259,7 @@ async def save_timezone(change: Change) -> Response:
         )
     except (InvalidInputError, NotFoundError) as exc:
         return await _show(
-            change.request, change.user, change.site, error=("general", _sentence(str(exc)))
+            change.request, change.user, change.site, error=("general", sentence(str(exc)))
         )
     done = "timezone-saved" if updated.timezone != change.site.timezone else "timezone-unchanged"
     return redirect(settings_url(updated, done, "general"))
@@ -359,7 +289,7 @@ async def add_goal_form(change: Change) -> Response:
             change.request,
             change.user,
             change.site,
-            error=("goals", _sentence(str(exc))),
+            error=("goals", sentence(str(exc))),
             values=values,
         )
     return redirect(settings_url(change.site, "goal-added", "goals"))
@@ -375,7 +305,7 @@ async def delete_goal_form(change: Change) -> Response:
         )
     except NotFoundError as exc:
         return await _show(
-            change.request, change.user, change.site, error=("goals", _sentence(str(exc)))
+            change.request, change.user, change.site, error=("goals", sentence(str(exc)))
         )
     return redirect(settings_url(change.site, "goal-deleted", "goals"))
 
@@ -419,13 +349,13 @@ async def create_key_form(change: Change) -> Response:
             change.request,
             change.user,
             change.site,
-            error=("keys", _sentence(str(exc))),
+            error=("keys", sentence(str(exc))),
             values=values,
         )
     context = {
         "user": change.user,
         "site": change.site,
-        "key": _key_row(key, _state(change.request).clock.now()),
+        "key": key_row(key, _state(change.request).clock.now()),
         "secret": secret,
         "stats_url": f"{base_url(change.request)}/api/v1/stats/aggregate",
     }
@@ -447,7 +377,7 @@ async def revoke_key_form(change: Change) -> Response:
         await asyncio.to_thread(revoke)
     except NotFoundError as exc:
         return await _show(
-            change.request, change.user, change.site, error=("keys", _sentence(str(exc)))
+            change.request, change.user, change.site, error=("keys", sentence(str(exc)))
         )
     return redirect(settings_url(change.site, "key-revoked", "keys"))
 
@@ -461,7 +391,7 @@ async def add_member_form(change: Change) -> Response:
             grant_site, change.engine, email, change.site.domain, actor=change.actor
         )
     except _Refusal as exc:
-        message = _sentence(str(exc))
+        message = sentence(str(exc))
         if isinstance(exc, NotFoundError):
             message = (
                 "No user has that email address: an admin adds users with 'footfall user add'."
@@ -488,7 +418,7 @@ async def remove_member_form(change: Change) -> Response:
         )
     except _Refusal as exc:
         return await _show(
-            change.request, change.user, change.site, error=("members", _sentence(str(exc)))
+            change.request, change.user, change.site, error=("members", sentence(str(exc)))
         )
     return redirect(settings_url(change.site, "member-removed", "members"))
 
@@ -513,7 +443,7 @@ async def create_link_form(change: Change) -> Response:
             change.request,
             change.user,
             change.site,
-            error=("links", _sentence(str(exc))),
+            error=("links", sentence(str(exc))),
             values={"link_name": name},
         )
     return redirect(settings_url(change.site, "link-created", "links"))
@@ -529,7 +459,7 @@ async def delete_link_form(change: Change) -> Response:
         )
     except NotFoundError as exc:
         return await _show(
-            change.request, change.user, change.site, error=("links", _sentence(str(exc)))
+            change.request, change.user, change.site, error=("links", sentence(str(exc)))
         )
     return redirect(settings_url(change.site, "link-deleted", "links"))
 
