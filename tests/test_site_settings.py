@@ -318,6 +318,7 @@ def test_the_admin_page_has_every_section(admin: Browser) -> None:
         "API keys",
         "Members",
         "Shared links",
+        "Delete this site",
     ]
     assert '<option value="UTC" selected>UTC</option>' in page.text
     assert '<option value="Europe/Berlin">' in page.text

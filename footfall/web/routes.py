@@ -6,7 +6,17 @@ from starlette.routing import BaseRoute, Mount, Route
 
 from footfall.web.api import audit, debug, docs, event, imports, probes, sites, stats
 from footfall.web.middleware import profiling
-from footfall.web.pages import accounts, dashboard, favicon, ops, site_settings, tracker
+from footfall.web.pages import (
+    account,
+    accounts,
+    admin_sites,
+    admin_users,
+    dashboard,
+    favicon,
+    ops,
+    site_settings,
+    tracker,
+)
 from footfall.web.pages.templating import static_files
 
 
@@ -35,6 +45,9 @@ def routes() -> list[BaseRoute]:
         Mount("/static", app=static_files(), name="static"),
         *favicon.ROUTES,
         *accounts.ROUTES,
+        *account.ROUTES,
+        *admin_sites.ROUTES,
+        *admin_users.ROUTES,
         *dashboard.ROUTES,
         *site_settings.ROUTES,
         *ops.ROUTES,

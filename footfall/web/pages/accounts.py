@@ -30,6 +30,7 @@ from starlette.routing import Route
 
 from footfall.errors import ConflictError, InvalidInputError
 from footfall.meta.audit import Actor, record
+from footfall.meta.keys import hash_key
 from footfall.meta.logins import (
     LoginPolicy,
     Outcome,
@@ -99,6 +100,18 @@ def _session_token(request: Request) -> str | None:
     return _state(request).signer.unsign(
         _SESSION_PURPOSE, cookie, max_age=settings.session_hours * 3600
     )
+
+
+def current_session_hash(request: Request) -> str | None:
+    """The stored hash of this browser's session token; None when it has no valid cookie."""
+    token = _session_token(request)
+    return hash_key(token) if token is not None else None
+
+
+def throttled_message(decision: Decision) -> tuple[str, dict[str, str]]:
+    """The page's message for a refused sign-in limit, and the headers to answer with."""
+    headers = rate_limit_headers(decision)
+    return THROTTLED.format(wait=plural(int(headers["Retry-After"]), "second")), headers
 
 
 def csrf_token(request: Request) -> str:
@@ -286,8 +299,12 @@ async def setup_page(request: Request) -> Response:
     return response
 
 
-async def _limit(request: Request, email: str) -> Decision | None:
-    """The refusing decision when this attempt is over a sign-in limit, else None."""
+async def sign_in_limit(request: Request, email: str) -> Decision | None:
+    """The refusing decision when this attempt is over a sign-in limit, else None.
+
+    Counts against the client address and the email address; also used where a signed-in
+    user's current password is checked, so that a session cannot be used to guess it faster.
+    """
     limits = _state(request).rate_limits
     checks = (
         (limits.login_ip, ("login_ip", trusted_client_ip(request) or "-")),
@@ -319,10 +336,9 @@ async def login_page(request: Request) -> Response:
     email = form_field(form, "email", 320)
     password = form_field(form, "password", 4096)
     context = {"email": email, "next": safe_next(form_field(form, "next"))}
-    refusal = await _limit(request, email)
+    refusal = await sign_in_limit(request, email)
     if refusal is not None:
-        headers = rate_limit_headers(refusal)
-        message = THROTTLED.format(wait=plural(int(headers["Retry-After"]), "second"))
+        message, headers = throttled_message(refusal)
         return render_page(
             request, "login.html", {**context, "error": message}, status_code=429, headers=headers
         )

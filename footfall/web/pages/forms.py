@@ -52,7 +52,8 @@ def sentence(message: str) -> str:
     """An error from footfall.meta as a sentence on a page, without command-line hints."""
     text = message.replace("--expires-days", "the expiry").replace("--name", "name")
     text = text.replace("--password-stdin", "the password")
-    text = text.split(": 'footfall ")[0]
+    if "'footfall " in text:  # a hint for the command line: the clause before it stands alone
+        text = text[: text.index("'footfall ")].rsplit(": ", 1)[0]
     first = text.split(" ", 1)[0]
     if first.isalpha() and first.islower():  # never an email address or a domain
         text = text[:1].upper() + text[1:]

@@ -393,9 +393,7 @@ async def add_member_form(change: Change) -> Response:
     except _Refusal as exc:
         message = sentence(str(exc))
         if isinstance(exc, NotFoundError):
-            message = (
-                "No user has that email address: an admin adds users with 'footfall user add'."
-            )
+            message = "No user has that email address: invite them on the Users page."
         return await _show(
             change.request,
             change.user,
