@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     import sqlalchemy as sa
 
 DEMO_DOMAIN = "demo.footfall.test"
-DEMO_EVENTS = 60_000
-DEMO_DAYS = 30
+# Two months, so that a 30-day view compares with a previous 30 days of traffic.
+DEMO_EVENTS = 120_000
+DEMO_DAYS = 60
 DEMO_EMAIL = "demo@footfall.test"
 DEMO_LOGIN_FILE = "demo-login"
 
@@ -31,7 +32,7 @@ DEMO_LOGIN_FILE = "demo-login"
 @click.option(
     "--demo",
     is_flag=True,
-    help="Seed a demo site with 30 days of traffic first "
+    help="Seed a demo site with 60 days of traffic and its goals first "
     "(only when the data directory has no sites).",
 )
 @handle_errors
@@ -92,7 +93,7 @@ def _seed_demo(settings: Settings) -> str:
             return login
         site = add_site(services.meta, domain=DEMO_DOMAIN, timezone="UTC", actor=actor())
         click.echo(f"seeding demo site {DEMO_DOMAIN} with {DEMO_DAYS} days of traffic…", err=True)
-        report = seed_demo(services, site=site, events=DEMO_EVENTS, days=DEMO_DAYS)
+        report = seed_demo(services, site=site, events=DEMO_EVENTS, days=DEMO_DAYS, actor=actor())
         click.echo(
             f"demo: {plural(report.stored, 'event')} in {plural(report.sessions, 'visit')}",
             err=True,

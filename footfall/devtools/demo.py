@@ -1,4 +1,9 @@
-"""The demo site's history: what ``footfall serve --demo`` seeds before it starts serving."""
+"""The demo site's history: what ``footfall serve --demo`` seeds before it starts serving.
+
+The traffic generator's events with their custom properties, and the goals that make its custom
+events conversions: every event the generator fires (`GOAL_NAMES`) and a pageview goal on the
+pricing page, so that the goal panel, conversion rates and goal filters have something to show.
+"""
 
 from __future__ import annotations
 
@@ -9,26 +14,40 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from footfall.devtools.traffic import write_ndjson
+from footfall.devtools.traffic.goals import GOAL_NAMES
 from footfall.lifecycle.importing import import_ndjson
+from footfall.meta.goals import add_goal
 
 if TYPE_CHECKING:
+    from footfall.ingest.bulk import ImportReport
+    from footfall.meta.audit import Actor
     from footfall.meta.sites import Site
     from footfall.services import Services
-    from footfall.storage.duckdb.importing import ImportReport
 
 
-def seed_demo(services: Services, *, site: Site, events: int, days: int) -> ImportReport:
-    """Generates `days` days of synthetic traffic ending now and imports it for `site`.
+DEMO_PAGE_GOAL = "/pricing"
+
+
+def seed_demo(
+    services: Services, *, site: Site, events: int, days: int, actor: Actor | None = None
+) -> ImportReport:
+    """Generates `days` days of synthetic traffic ending now, imports it and adds its goals.
+
+    The same clock gives the same events (the generator's default seed).
 
     Args:
         services: Open services; this process must hold the event store.
         site: The site the traffic is for.
         events: About how many events to generate.
         days: Length of the window, ending at the services' clock.
+        actor: Who the audit log names for the goals.
 
     Returns:
         The import report.
     """
+    for name in GOAL_NAMES:
+        add_goal(services.meta, site.id, event_name=name, actor=actor)
+    add_goal(services.meta, site.id, page_path=DEMO_PAGE_GOAL, actor=actor)
     fd, name = tempfile.mkstemp(suffix=".ndjson", dir=services.settings.data_dir)
     path = Path(name)
     try:

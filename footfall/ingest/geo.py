@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import bisect
 import functools
+import itertools
 import re
 import socket
 import threading
+from dataclasses import dataclass
 from importlib.resources import files
 from typing import Final
 
+import numpy as np
+import numpy.typing as npt
 from geoip2fast import GeoIP2Fast
 
 __all__ = ["GeoLocator"]
@@ -28,6 +32,7 @@ _DATA_FILE: Final = "geoip2fast-ipv6.dat.gz"
 # codes Plausible treats as unknown.
 _UNKNOWN_CODES: Final[frozenset[str]] = frozenset({"", "--", "ZZ", "XX", "T1"})
 _COUNTRY_RE: Final = re.compile(r"[A-Z]{2}")
+_IPV4_MAX: Final = 0xFFFFFFFF
 
 _load_lock = threading.Lock()
 
@@ -49,7 +54,7 @@ class GeoLocator:
         Args:
             cache_size: Maximum number of distinct addresses whose results are kept.
         """
-        self._networks = _networks()
+        ipv4_ranges()
         self._country_cached = functools.lru_cache(maxsize=cache_size)(self._country_uncached)
 
     def country(self, ip: str) -> str:
@@ -73,48 +78,82 @@ class GeoLocator:
         number = _address_to_int(ip)
         if number is None:
             return ""
-        firsts, lasts, countries = self._networks
-        index = bisect.bisect_right(firsts, number) - 1
-        if index < 0 or number > lasts[index]:
-            return ""
-        return countries[index]
+        if number <= _IPV4_MAX:
+            firsts, lasts, codes = ipv4_ranges()
+            index = int(np.searchsorted(firsts, number, side="right")) - 1
+            return str(codes[index]) if index >= 0 and number <= lasts[index] else ""
+        first6, last6, codes6 = _ipv6_networks()
+        index = bisect.bisect_right(first6, number) - 1
+        return codes6[index] if index >= 0 and number <= last6[index] else ""
+
+
+@dataclass(frozen=True, slots=True)
+class _Database:
+    """The bundled networks as flat columns, sorted by first address (IPv4 before IPv6)."""
+
+    firsts: list[int]
+    lengths: npt.NDArray[np.int64]
+    # The country of each network, "" for private, reserved and unknown ones.
+    countries: npt.NDArray[np.str_]
+    ipv4_count: int
 
 
 @functools.cache
-def _networks() -> tuple[list[int], list[int], list[str]]:
-    """Every network of the bundled database as sorted (first, last, country) columns.
+def _flat_database() -> _Database:
+    """Flattens geoip2fast's tables; country codes are checked once per code, not per network.
 
-    Addresses are integers (IPv4 below 2**32, IPv6 as 128-bit values). Private, reserved and
-    unknown networks are left out, so a miss means "no country".
+    Addresses are integers (IPv4 below 2**32, IPv6 as 128-bit values). A per-network Python
+    loop over the nearly 800,000 networks used to be most of a process's start-up time.
     """
     _database()
     from geoip2fast import geoip2fast as data  # the tables live in module globals
 
-    firsts: list[int] = []
-    lasts: list[int] = []
-    countries: list[str] = []
-    names = data.mainListNamesCountry
-    for chunk_first, chunk_len, chunk_ids in zip(
-        data.mainListFirstIP, data.mainListNetlength, data.mainListIDCountryCodes, strict=True
-    ):
-        for first, netlen, code_id in zip(chunk_first, chunk_len, chunk_ids, strict=True):
-            if code_id < 16:  # geoip2fast's private and reserved blocks
-                continue
-            code = names[code_id].split(":", 1)[0].upper()
-            if code in _UNKNOWN_CODES or not _COUNTRY_RE.fullmatch(code):
-                continue
-            bits = 32 if first <= 0xFFFFFFFF else 128
-            firsts.append(first)
-            lasts.append(first + (1 << (bits - netlen)) - 1)
-            countries.append(code)
-    return firsts, lasts, countries
+    code_of_id = [_country_code(name) for name in data.mainListNamesCountry]
+    # geoip2fast's ids below 16 are its private and reserved blocks.
+    code_of_id[:16] = [""] * 16
+    ids = np.fromiter(itertools.chain.from_iterable(data.mainListIDCountryCodes), np.int64)
+    firsts = list(itertools.chain.from_iterable(data.mainListFirstIP))
+    return _Database(
+        firsts=firsts,
+        lengths=np.fromiter(itertools.chain.from_iterable(data.mainListNetlength), np.int64),
+        countries=np.array(code_of_id, dtype="<U2")[ids],
+        ipv4_count=bisect.bisect_right(firsts, _IPV4_MAX),
+    )
 
 
-def ipv4_ranges() -> tuple[list[int], list[int], list[str]]:
-    """The IPv4 part of the networks, for bulk imports that join addresses in the engine."""
-    firsts, lasts, countries = _networks()
-    end = bisect.bisect_right(firsts, 0xFFFFFFFF)
-    return firsts[:end], lasts[:end], countries[:end]
+def _country_code(name: str) -> str:
+    """The code of one of geoip2fast's ``CC:Country name`` entries; "" when it names none."""
+    code = name.split(":", 1)[0].upper()
+    return code if code not in _UNKNOWN_CODES and _COUNTRY_RE.fullmatch(code) else ""
+
+
+@functools.cache
+def ipv4_ranges() -> tuple[npt.NDArray[np.uint32], npt.NDArray[np.uint32], npt.NDArray[np.str_]]:
+    """The IPv4 networks that name a country, as sorted columns (first, last, country).
+
+    `GeoLocator.country` looks addresses up in these one at a time; bulk imports look up many
+    at once with `numpy.searchsorted`. A miss means "no country".
+    """
+    db = _flat_database()
+    end = db.ipv4_count
+    keep = db.countries[:end] != ""
+    first = np.array(db.firsts[:end], dtype=np.int64)[keep]
+    last = first + (np.int64(1) << (32 - db.lengths[:end][keep])) - 1
+    return first.astype(np.uint32), last.astype(np.uint32), db.countries[:end][keep]
+
+
+@functools.cache
+def _ipv6_networks() -> tuple[list[int], list[int], list[str]]:
+    # Built on the first IPv6 lookup (~0.1 s): an import of IPv4 traffic never needs it.
+    db = _flat_database()
+    start = db.ipv4_count
+    keep = (np.flatnonzero(db.countries[start:] != "") + start).tolist()
+    firsts = [db.firsts[i] for i in keep]
+    lasts = [
+        first + (1 << (128 - length)) - 1
+        for first, length in zip(firsts, db.lengths[keep].tolist(), strict=True)
+    ]
+    return firsts, lasts, db.countries[keep].tolist()
 
 
 def _address_to_int(ip: str) -> int | None:

@@ -12,8 +12,8 @@ def visitor_id(salt: bytes, *, user_agent: str, ip: str, domain: str, root_domai
     """Hashes (UA, IP, domain, root domain) under the day's secret salt.
 
     The construction is SHA-256 over the salt (hex) and the fields, joined by NUL bytes; the
-    first 8 bytes, shifted right by one, are the id. Bulk imports compute the same function in
-    SQL (DuckDB's `sha256`). Without the salt, which never leaves the server and is deleted after
+    first 8 bytes, shifted right by one, are the id. Bulk imports call this same function, once
+    per distinct identity. Without the salt, which never leaves the server and is deleted after
     two days, an id cannot be linked back to an address (docs/adr/0004).
 
     Returns:

@@ -3,7 +3,8 @@
 The rule (also in docs/operations.md): a leak is suspected when, over the samples of the last
 `window_seconds`,
 
-1. there are at least `min_samples` of them,
+1. there are at least `min_samples` of them, spanning at least `min_span_fraction` of the
+   window (a second of samples says nothing about a trend over ten minutes),
 2. the least-squares slope of RSS against time exceeds `growth_fraction` of the window's first
    sample per window (by default +5 % of the starting RSS per 10 minutes), and
 3. the median of the newest quarter of the samples is above the largest sample of the first
@@ -26,6 +27,7 @@ from typing import Any
 DEFAULT_WINDOW_SECONDS = 600.0
 DEFAULT_MIN_SAMPLES = 12
 DEFAULT_GROWTH_FRACTION = 0.05
+DEFAULT_MIN_SPAN_FRACTION = 0.15
 SAMPLE_INTERVAL_SECONDS = 10.0
 
 
@@ -73,6 +75,7 @@ class LeakDetector:
         window_seconds: float = DEFAULT_WINDOW_SECONDS,
         min_samples: int = DEFAULT_MIN_SAMPLES,
         growth_fraction: float = DEFAULT_GROWTH_FRACTION,
+        min_span_fraction: float = DEFAULT_MIN_SPAN_FRACTION,
     ) -> None:
         """Creates an empty detector.
 
@@ -81,6 +84,8 @@ class LeakDetector:
             min_samples: Fewest samples in the window before anything is flagged.
             growth_fraction: Growth per window, as a fraction of the window's first sample,
                 above which the slope counts as growth.
+            min_span_fraction: Fewest seconds the samples must span, as a fraction of the
+                window, before anything is flagged.
         """
         if window_seconds <= 0 or min_samples < 4 or growth_fraction <= 0:
             raise ValueError(
@@ -89,6 +94,7 @@ class LeakDetector:
         self.window_seconds = window_seconds
         self.min_samples = min_samples
         self.growth_fraction = growth_fraction
+        self.min_span_fraction = min_span_fraction
         self._samples: deque[RssSample] = deque()
 
     def add(self, rss: int, at: float) -> None:
@@ -116,6 +122,8 @@ class LeakDetector:
         """Whether the window shows sustained growth by the module's rule."""
         samples = self.samples
         if len(samples) < self.min_samples:
+            return False
+        if samples[-1].at - samples[0].at < self.min_span_fraction * self.window_seconds:
             return False
         threshold = self.growth_fraction * samples[0].rss / self.window_seconds
         if _slope(samples) <= threshold:

@@ -26,7 +26,14 @@ from footfall.stats.model import (
     iter_conditions,
 )
 from footfall.stats.periods import bucket_count, bucket_labels, check_bucket_count
-from footfall.stats.plan import DERIVED_METRICS, Part, base_metrics, is_goal_or_prop, plan
+from footfall.stats.plan import (
+    DERIVED_METRICS,
+    Part,
+    base_metrics,
+    extend_hostname_filters,
+    is_goal_or_prop,
+    plan,
+)
 from footfall.stats.rows import decode_result, encode_result, order_rows
 from footfall.stats.shape import query_shape
 from footfall.stats.sql import dialect_for
@@ -339,6 +346,7 @@ class StatsEngine:
 
     def _execute(self, query: Query) -> QueryResult:
         self._check_patterns(query)
+        query = extend_hostname_filters(query)
         merged = self._run_parts(query, plan(query, base_metrics(query)))
         if any(m in DERIVED_METRICS for m in query.metrics):
             self._add_rates(query, merged)

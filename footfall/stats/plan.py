@@ -9,7 +9,7 @@ so the figures are the same and the sessions table is a third the size.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from footfall.stats.model import (
     EVENT_ONLY_METRICS,
@@ -26,6 +26,19 @@ from footfall.stats.sql.scope import Table
 ENGAGEMENT_METRICS = frozenset({"time_on_page", "scroll_depth"})
 # Metrics derived after the parts are merged.
 DERIVED_METRICS = frozenset({"conversion_rate", "group_conversion_rate", "percentage"})
+# Breakdowns an `event:hostname` filter also narrows to the session's entry or exit hostname,
+# so that no source or entry page is shown from a visit that landed on another hostname.
+_HOSTNAME_OF_VISIT: dict[str, str] = {
+    "visit:source": "visit:entry_page_hostname",
+    "visit:referrer": "visit:entry_page_hostname",
+    "visit:entry_page": "visit:entry_page_hostname",
+    "visit:utm_medium": "visit:entry_page_hostname",
+    "visit:utm_source": "visit:entry_page_hostname",
+    "visit:utm_campaign": "visit:entry_page_hostname",
+    "visit:utm_content": "visit:entry_page_hostname",
+    "visit:utm_term": "visit:entry_page_hostname",
+    "visit:exit_page": "visit:exit_page_hostname",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +69,25 @@ def base_metrics(query: Query) -> tuple[str, ...]:
     return tuple(dict.fromkeys(needed))
 
 
+def extend_hostname_filters(query: Query) -> Query:
+    """`query` with each top-level `event:hostname` filter repeated on the visit's hostname.
+
+    Plausible's query optimizer (`extend_hostname_filters_to_visit`) does this before it splits
+    a query between tables, so the added filters also count when choosing tables and in the
+    totals of `percentage` and `conversion_rate`.
+    """
+    hostname = [
+        f for f in query.filters if isinstance(f, Condition) and f.dimension == "event:hostname"
+    ]
+    targets = dict.fromkeys(
+        _HOSTNAME_OF_VISIT[d] for d in query.dimensions if d in _HOSTNAME_OF_VISIT
+    )
+    if not hostname or not targets:
+        return query
+    extra = tuple(replace(f, dimension=target) for target in targets for f in hostname)
+    return replace(query, filters=query.filters + extra)
+
+
 def _has_event_filter(filters: tuple[Filter, ...]) -> bool:
     return any(c.dimension.startswith("event:") for c in iter_conditions(filters))
 
@@ -72,7 +104,8 @@ def plan(query: Query, metrics: tuple[str, ...] | None = None) -> list[Part]:
     dims = query.dimensions
     filters = query.filters
     plain_dims = tuple(d for d in dims if d not in TIME_DIMENSIONS)
-    event_level = _has_event_filter(filters) or any(d.startswith("event:") for d in plain_dims)
+    event_dims = any(d.startswith("event:") for d in plain_dims)
+    event_level = event_dims or _has_event_filter(filters)
     event_only = set(EVENT_ONLY_METRICS - ENGAGEMENT_METRICS)
     if query.legacy and plain_dims:
         # v1 breakdowns count pageviews and events from either table (Plausible's
@@ -93,8 +126,10 @@ def plan(query: Query, metrics: tuple[str, ...] | None = None) -> list[Part]:
         add("sessions", rest)
     elif not wants_session_only and not _has_session_only(filters, dims):
         add("events", rest)
-    elif not wants_event_only and not (either and wants_session_only):
+    elif not wants_event_only and not event_dims and not (either and wants_session_only):
         # One kind only: session metrics, or "either" metrics next to session-only filters.
+        # Never by an event dimension: sessions hold no event name, goal or custom property,
+        # and only the entry page (Plausible's table decider leaves those to events).
         add("sessions", rest)
     elif not wants_session_only and not either:
         add("events", rest)

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from footfall.stats.filters import parse_legacy_filters
+from footfall.stats.intervals import dashboard_interval
 from footfall.stats.model import (
     EVENT_DIMENSIONS,
     PROPS_PREFIX,
@@ -157,10 +158,21 @@ class V1Request:
         previous = self.comparison(date_range)
         return query, (self._query(previous, metrics, filters) if previous else None)
 
-    def timeseries(self) -> Query:
-        """The query of ``/api/v1/stats/timeseries``."""
+    def timeseries(self, *, dashboard: bool = False) -> Query:
+        """The query of ``/api/v1/stats/timeseries``.
+
+        Args:
+            dashboard: Accept every interval Plausible's dashboard graph offers for the period
+                (hour and week too, see `dashboard_interval`); the public endpoint accepts only
+                `day` and `month`.
+        """
         date_range = self._range()
-        granularity = v1_interval(self.params.get("period") or "30d", self.params.get("interval"))
+        period = self.params.get("period") or "30d"
+        interval = self.params.get("interval")
+        if dashboard:
+            granularity = dashboard_interval(period, interval, date_range)
+        else:
+            granularity = v1_interval(period, interval)
         filters = self._filters()
         metrics = self._metrics(filters, None)
         return self._query(

@@ -54,8 +54,11 @@ class EventWriter(Protocol):
         """Numbers rows stored without a visitor number (replayed from an older journal)."""
         ...
 
-    def load(self, events: pa.Table, sessions: pa.Table) -> None:
+    def load(self, events: pa.Table | pa.RecordBatchReader, sessions: pa.Table) -> None:
         """Stores a bulk import's rows in one transaction (`EVENT_SCHEMA`, `SESSION_SCHEMA`).
+
+        Events may come as a stream of batches, built as the backend reads them, so that an
+        import never holds all of its event rows at once.
 
         Raises:
             StoreError: Nothing was stored.

@@ -18,7 +18,12 @@ from footfall.security.signing import resolve_secret_key
 from footfall.services import Services
 from footfall.settings import Settings
 from footfall.web.api import event
-from footfall.web.errors import EXCEPTION_HANDLERS, InternalErrorMiddleware, internal_error
+from footfall.web.errors import (
+    EXCEPTION_HANDLERS,
+    InternalErrorMiddleware,
+    QuietLog,
+    internal_error,
+)
 from footfall.web.middleware import profiling
 from footfall.web.middleware.metrics import MetricsMiddleware
 from footfall.web.middleware.requestlog import RequestLogMiddleware
@@ -39,6 +44,7 @@ class FootfallApp(Starlette):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.metrics: Metrics | None = None
+        self.quiet_log = QuietLog()
         self._ingest = event.EventEndpoint()
         # One dict increment per ingest request (tens of ns, against tens of microseconds for
         # the request): no timing on the hot path.

@@ -50,7 +50,7 @@ _FULL_DISK = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
 _LOG_INTERVAL_S = 60.0
 
 
-class _QuietLog:
+class QuietLog:
     """Logs a recurring failure once per interval per kind, with how many were not logged."""
 
     def __init__(self) -> None:
@@ -59,6 +59,7 @@ class _QuietLog:
         self._skipped: dict[str, int] = {}
 
     def warning(self, kind: str, message: str, *args: object) -> None:
+        """Logs `message` unless one of this `kind` was logged within the interval."""
         now = time.monotonic()
         with self._lock:
             if now - self._last.get(kind, -_LOG_INTERVAL_S) < _LOG_INTERVAL_S:
@@ -70,7 +71,13 @@ class _QuietLog:
         log.warning(message + suffix, *args)
 
 
-_quiet = _QuietLog()
+# For an app that brings none (each FootfallApp keeps its own, so apps do not silence each other).
+_quiet = QuietLog()
+
+
+def _quiet_log(request: Request) -> QuietLog:
+    found = getattr(request.app, "quiet_log", None)
+    return found if isinstance(found, QuietLog) else _quiet
 
 
 def is_disk_full(exc: BaseException) -> bool:
@@ -131,7 +138,7 @@ async def handle_error(request: Request, exc: Exception) -> Response:
         return _unavailable(STORE_FULL)
     if isinstance(exc, StoreError):
         # The message may name files or hosts: it goes to the log, not to the client.
-        _quiet.warning(
+        _quiet_log(request).warning(
             type(exc).__name__,
             "%s on %s %s: %s",
             type(exc).__name__,

@@ -14,6 +14,7 @@ from footfall.web.pages import (
     dashboard,
     favicon,
     ops,
+    reports,
     site_settings,
     tracker,
 )
@@ -49,6 +50,7 @@ def routes() -> list[BaseRoute]:
         *admin_sites.ROUTES,
         *admin_users.ROUTES,
         *dashboard.ROUTES,
+        *reports.ROUTES,
         *site_settings.ROUTES,
         *ops.ROUTES,
     ]

@@ -12,7 +12,7 @@ import random
 from footfall.devtools.traffic.tables import lookup_table
 
 #: country -> (visitor weight, IPv4 CIDRs, IPv6 CIDRs). Every range was checked to resolve to
-#: its country with the geoip2fast database (see tests/test_demo.py).
+#: its country with the geoip2fast database (see tests/devtools/test_demo.py).
 COUNTRIES: dict[str, tuple[float, tuple[str, ...], tuple[str, ...]]] = {
     "US": (
         27.0,

@@ -6,7 +6,13 @@ from footfall.stats.sql.dialect import Dialect
 
 
 def metric_sql(
-    metric: str, table: str, d: Dialect, bounds: tuple[str, str] | None, *, smear: bool
+    metric: str,
+    table: str,
+    d: Dialect,
+    bounds: tuple[str, str] | None,
+    *,
+    smear: bool,
+    bounce_entry: str | None = None,
 ) -> str:
     """The SQL aggregate of `metric` over `table` (events, sessions or engagement rows).
 
@@ -16,18 +22,23 @@ def metric_sql(
         d: The SQL dialect.
         bounds: The visitor-number bounds for the exact distinct count, if known.
         smear: Sessions may appear once per event (joined), so count them distinctly.
+        bounce_entry: A condition on sessions: only those meeting it count for `bounce_rate`.
     """
     if metric == "visitors":
         return d.distinct_visitors(bounds)
     if table == "sessions":
         sessions = "count(DISTINCT session_id)" if smear else "count(*)"
+        bounces = "sum(CAST(is_bounce AS INTEGER))"
+        entered = sessions
+        if bounce_entry is not None:
+            bounces = d.aggregate_if("sum", "CAST(is_bounce AS INTEGER)", bounce_entry)
+            counted = "DISTINCT session_id" if smear else "*"
+            entered = d.aggregate_if("count", counted, bounce_entry)
         return {
             "visits": sessions,
             "pageviews": "coalesce(sum(pageviews), 0)",
             "events": "coalesce(sum(events), 0)",
-            "bounce_rate": d.round_half_even(
-                f"100 * sum(CAST(is_bounce AS INTEGER)) / nullif({sessions}, 0)", 0
-            ),
+            "bounce_rate": d.round_half_even(f"100 * {bounces} / nullif({entered}, 0)", 0),
             "visit_duration": d.round_half_even("avg(duration)", 0),
             "views_per_visit": d.round_half_even(f"sum(pageviews) / nullif({sessions}, 0)", 2),
         }[metric]

@@ -64,7 +64,7 @@ class PartBuilder:
             where = [scope.sessions_range()]
         else:
             where = [scope.events_range(engagement=table == "engagement")]
-        where += scope.where(table, part.filters)
+        where += scope.where(table, part.filters, part.dimensions)
         if query.legacy:
             for dim in part.dimensions:
                 if dim in _LEGACY_SKIP_BLANK:
@@ -112,8 +112,15 @@ class PartBuilder:
                 select.append(scope.dimension(table, dim))
                 label = BLANK_LABELS.get(dim)
                 decoders.append(_plain if label is None else _labelled(label))
+        bounce_entry = (
+            scope.entry_page_condition(part.filters, part.dimensions)
+            if table == "sessions" and "bounce_rate" in part.metrics
+            else None
+        )
         for metric in part.metrics:
-            select.append(metric_sql(metric, table, d, bounds, smear=smear))
+            select.append(
+                metric_sql(metric, table, d, bounds, smear=smear, bounce_entry=bounce_entry)
+            )
         base = f"SELECT * FROM {source} WHERE {' AND '.join(where)}"
         if session_columns:
             picked = ", ".join(f"{c} AS session_{c}" for c in session_columns.values())

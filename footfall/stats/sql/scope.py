@@ -60,7 +60,9 @@ SESSION_TABLE_COLUMNS: dict[str, str] = {
     "visit:entry_page_hostname": "hostname",
     "visit:exit_page_hostname": "exit_hostname",
 }
-# A page or hostname filter on the sessions table means the session's entry (Plausible).
+# On the sessions table a page or hostname dimension is the session's entry page or hostname,
+# and so are filters on it while it is a dimension; otherwise an event filter selects the
+# sessions having a matching event (Plausible's query optimizer, `build_split_query`).
 SESSION_EVENT_ALIASES: dict[str, str] = {"event:page": "entry_page", "event:hostname": "hostname"}
 
 
@@ -131,40 +133,81 @@ class Scope:
 
     # -- filters ---------------------------------------------------------------------------
 
-    def where(self, table: Table, filters: tuple[Filter, ...]) -> list[str]:
-        """SQL conditions for `filters` on `table` (AND-ed by the caller)."""
-        return [self._node(table, f, top=True) for f in filters]
+    def where(
+        self, table: Table, filters: tuple[Filter, ...], dimensions: tuple[str, ...] = ()
+    ) -> list[str]:
+        """SQL conditions for `filters` on `table` (AND-ed by the caller).
 
-    def _node(self, table: Table, node: Filter, *, top: bool = False) -> str:
+        On the sessions table, the top-level event conditions together select the sessions
+        having one event in range that matches them all — Plausible joins the sessions to the
+        events matching the query's filters (`sql/query_builder.ex`, `join_events_if_needed`).
+        Page and hostname conditions grouped by (`dimensions`) read the entry columns instead.
+        """
+        if table != "sessions":
+            return [self._node(table, f, frozenset()) for f in filters]
+        aliased = frozenset(d for d in dimensions if d in SESSION_EVENT_ALIASES)
+        out: list[str] = []
+        matching: list[str] = []
+        for node in filters:
+            if (
+                isinstance(node, Condition)
+                and node.dimension.startswith("event:")
+                and node.dimension not in aliased
+            ):
+                matching.append(self._condition("events", node, aliased))
+            else:
+                out.append(self._node(table, node, aliased))
+        if matching:
+            inner = " AND ".join([self.events_range(), *matching])
+            out.append(f"session_id IN (SELECT session_id FROM events WHERE {inner})")
+        return out
+
+    def entry_page_condition(
+        self, filters: tuple[Filter, ...], dimensions: tuple[str, ...]
+    ) -> str | None:
+        """The sessions `bounce_rate` counts under a page filter: those entering on the page.
+
+        Plausible tests the first top-level `event:page` filter against the entry page for
+        bounce rate only (`sql/expression.ex`, `session_metric(:bounce_rate, _)`); with a page
+        dimension that filter already reads the entry page.
+        """
+        if "event:page" in dimensions:
+            return None
+        for node in filters:
+            if isinstance(node, Condition) and node.dimension == "event:page":
+                return self._compare(SESSION_EVENT_ALIASES["event:page"], node)
+        return None
+
+    def _node(self, table: Table, node: Filter, aliased: frozenset[str]) -> str:
         if isinstance(node, Condition):
-            return self._condition(table, node, top=top)
+            return self._condition(table, node, aliased)
         if isinstance(node, And):
-            return "(" + " AND ".join(self._node(table, c) for c in node.children) + ")"
+            return "(" + " AND ".join(self._node(table, c, aliased) for c in node.children) + ")"
         if isinstance(node, Or):
-            return "(" + " OR ".join(self._node(table, c) for c in node.children) + ")"
+            return "(" + " OR ".join(self._node(table, c, aliased) for c in node.children) + ")"
         if isinstance(node, Not):
-            return f"(NOT {self._node(table, node.child)})"
-        return self._has_done(table, node)
+            return f"(NOT {self._node(table, node.child, aliased)})"
+        return self._has_done(node)
 
-    def _has_done(self, table: Table, node: HasDone) -> str:
-        inner = " AND ".join([self.events_range(), self._node("events", node.child)])
+    def _has_done(self, node: HasDone) -> str:
+        inner = " AND ".join([self.events_range(), self._node("events", node.child, frozenset())])
         negation = "NOT " if node.negated else ""
         return f"(session_id {negation}IN (SELECT session_id FROM events WHERE {inner}))"
 
-    def _condition(self, table: Table, cond: Condition, *, top: bool) -> str:
+    def _condition(self, table: Table, cond: Condition, aliased: frozenset[str]) -> str:
         dim = cond.dimension
         if table == "sessions":
-            if dim in SESSION_EVENT_ALIASES and top:
+            if dim in aliased:
                 return self._compare(SESSION_EVENT_ALIASES[dim], cond)
             if dim.startswith("event:"):
                 inner = " AND ".join(
-                    [self.events_range(), self._condition("events", cond, top=False)]
+                    [self.events_range(), self._condition("events", cond, aliased)]
                 )
                 return f"session_id IN (SELECT session_id FROM events WHERE {inner})"
             return self._compare(SESSION_TABLE_COLUMNS[dim], cond)
         if dim in SESSION_TABLE_COLUMNS and dim not in EVENT_TABLE_COLUMNS:
             inner = " AND ".join(
-                [self.sessions_range(), self._condition("sessions", cond, top=False)]
+                [self.sessions_range(), self._condition("sessions", cond, aliased)]
             )
             return f"session_id IN (SELECT session_id FROM sessions WHERE {inner})"
         if dim == "event:goal":

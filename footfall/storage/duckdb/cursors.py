@@ -5,7 +5,7 @@ first statement pays for setting up a client context (about 25 µs measured here
 trivial query); reusing an idle cursor skips that, keeps the number of open cursors bounded
 and makes their use countable. See docs/adr/0010-memory-management.md.
 
-What makes reuse safe (checked against DuckDB, see tests/test_pools.py):
+What makes reuse safe (checked against DuckDB, see tests/storage/test_pools.py):
 
 * every checkout runs in autocommit mode, so each statement sees the latest committed data;
 * a cursor given back has its unread result dropped (`abort`), so an idle cursor holds no

@@ -304,7 +304,7 @@ class DuckDBEventStore:
         value = self._get_info("journal_seq")
         return int(value) if value else 0
 
-    def load(self, events: pa.Table, sessions: pa.Table) -> None:
+    def load(self, events: pa.Table | pa.RecordBatchReader, sessions: pa.Table) -> None:
         """Stores a bulk import's rows in one transaction, then bumps the data version."""
         self.write_tables(events, sessions, None)
         self.bump_data_version()

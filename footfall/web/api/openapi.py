@@ -3,7 +3,7 @@
 Served at ``GET /api/docs/openapi.json`` and rendered at ``GET /api/docs``. Limits and
 names come from the modules that enforce them, so the document follows the code; a test
 checks that every API route is described here and that the real app answers as described
-(schemathesis, tests/test_openapi.py).
+(schemathesis, tests/web/api/test_openapi.py).
 """
 
 from __future__ import annotations

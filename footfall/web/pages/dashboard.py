@@ -2,13 +2,16 @@
 
 Pages are rendered on the server from `footfall.web.pages.dashboard_data`; links carry the whole
 state in the URL, so a dashboard can be shared by its address and the back button works
-without any script. The only script, ``dashboard.js``, refreshes the current-visitors count.
+without any script. The only script, ``dashboard.js``, refreshes the current-visitors count
+(and the realtime view). `viewer_of` decides who may see a dashboard's pages, signed in at
+``/sites/<domain>/...`` or through a shared link at ``/share/<slug>/...``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -36,13 +39,15 @@ from footfall.web.pages.accounts import (
     refused,
     render_page,
 )
-from footfall.web.pages.dashboard_data import (
+from footfall.web.pages.dashboard_data import build_dashboard, sparkline
+from footfall.web.pages.dashboard_state import (
+    INTERVAL_NAMES,
+    METRIC_NAMES,
     PERIODS,
-    TOP_STATS,
     DashboardState,
-    build_dashboard,
-    sparkline,
+    prop_label,
 )
+from footfall.web.pages.places import country_name
 
 SHARE_COOKIE = "footfall_share"
 _SHARE_PURPOSE = "share"
@@ -91,42 +96,113 @@ def _site_rows(request: Request, user: User) -> list[dict[str, Any]]:
     return rows
 
 
-def _board_state(request: Request) -> DashboardState:
+def board_state(request: Request) -> DashboardState:
+    """The dashboard state in the request's query string (a custom range's form included)."""
     params = dict(request.query_params)
     if params.get("period") == "custom" and params.get("from") and params.get("to"):
         params["date"] = f"{params['from']},{params['to']}"
     return DashboardState.from_query(params, request.query_params.getlist("f"))
 
 
-async def _render_dashboard(
-    request: Request, site: Site, *, base: str, user: User | None, shared: bool
-) -> Response:
+def filter_label(prop: str, value: str) -> tuple[str, str]:
+    """A filter as a chip reads it: (property, value), a country by its name."""
+    return prop_label(prop), country_name(value) if prop == "visit:country" else value
+
+
+@dataclass(frozen=True, slots=True)
+class Viewer:
+    """Who looks at a site's dashboard, and where its pages live for them."""
+
+    site: Site
+    base: str
+    user: User | None
+
+    @property
+    def shared(self) -> bool:
+        """Seen through a shared link, read-only."""
+        return self.user is None
+
+    def context(self, request: Request, state: DashboardState) -> dict[str, Any]:
+        """What every dashboard page's template needs."""
+        return {
+            "site": self.site,
+            "base": self.base,
+            "user": self.user,
+            "shared": self.shared,
+            "board_state": state,
+            "bar": charts.bar_svg,
+            "filter_label": filter_label,
+        }
+
+
+async def viewer_of(request: Request) -> Viewer | Response:
+    """The viewer of a ``/sites/{domain}/...`` or ``/share/{slug}/...`` page, or the refusal.
+
+    Signed out of a site's page: the sign-in page; a site the user may not read: 404; a
+    shared link behind a password not yet given: back to its password form.
+    """
+    if "slug" in request.path_params:
+        found = await _shared_site(request)
+        if found is None:
+            return not_found(request)
+        link, site = found
+        if link.has_password and not _unlocked(request, link.slug):
+            return redirect(f"/share/{link.slug}")
+        return Viewer(site, f"/share/{link.slug}", None)
+    user = await current_user(request)
+    if user is None:
+        return login_redirect(request)
+    readable = await asyncio.to_thread(_readable, request, user, request.path_params["domain"])
+    if readable is None:
+        return not_found(request)
+    return Viewer(readable, f"/sites/{readable.domain}", user)
+
+
+def chart_svg(
+    points: list[tuple[str, float | None]],
+    compare: list[tuple[str, float | None]] | None,
+    *,
+    metric: str,
+    interval: str,
+    title: str,
+) -> Any:
+    """The graph of `metric` in its unit, buckets labelled for `interval`."""
+    value, tick, unit = formatting.chart_formats(metric)
+    return charts.line_chart(
+        points,
+        compare=compare,
+        title=title,
+        metric=unit,
+        label_formatter=formatting.month if interval == "month" else formatting.bucket,
+        value_formatter=value,
+        tick_formatter=tick,
+    )
+
+
+async def _render_dashboard(request: Request, viewer: Viewer) -> Response:
     state = _state(request)
-    board_state = _board_state(request)
+    site = viewer.site
+    current = board_state(request)
     goals = tuple(await asyncio.to_thread(list_goals, state.meta, site.id))
     board = await asyncio.to_thread(
-        build_dashboard, state.stats, site, goals, board_state, state.clock.now()
+        build_dashboard, state.stats, site, goals, current, state.clock.now()
     )
-    monthly = board_state.period in ("6mo", "12mo")
-    chart = charts.line_chart(
+    chart = chart_svg(
         board.chart,
-        compare=board.chart_compare,
-        title=f"Visitors to {site.domain}, {board.range_label}",
-        label_formatter=formatting.month if monthly else formatting.bucket,
+        board.chart_compare,
+        metric=board.metric,
+        interval=board.interval,
+        title=f"{METRIC_NAMES[board.metric]} of {site.domain}, {board.range_label}",
     )
     context = {
-        "site": site,
+        **viewer.context(request, current),
         "board": board,
-        "board_state": board_state,
         "chart": chart,
         "periods": PERIODS,
-        "top_stat_names": dict(TOP_STATS),
-        "base": base,
-        "user": user,
-        "shared": shared,
-        "bar": charts.bar_svg,
+        "interval_names": INTERVAL_NAMES,
+        "metric_names": METRIC_NAMES,
         "hidden_state": [
-            (k, v) for k, v in board_state.params() if k not in ("period", "date", "prop")
+            (k, v) for k, v in current.params() if k not in ("period", "date", "prop")
         ],
     }
     return render_page(request, "dashboard.html", context)
@@ -134,18 +210,13 @@ async def _render_dashboard(
 
 async def site_dashboard(request: Request) -> Response:
     """GET /sites/{domain}: the dashboard of one site."""
-    user = await current_user(request)
-    if user is None:
-        return login_redirect(request)
-    site = await asyncio.to_thread(_readable, request, user, request.path_params["domain"])
-    if site is None:
-        return not_found(request)
-    return await _render_dashboard(
-        request, site, base=f"/sites/{site.domain}", user=user, shared=False
-    )
+    viewer = await viewer_of(request)
+    if isinstance(viewer, Response):
+        return viewer
+    return await _render_dashboard(request, viewer)
 
 
-async def _realtime(request: Request, site: Site) -> Response:
+async def _current_visitors(request: Request, site: Site) -> Response:
     state = _state(request)
     now = state.clock.now()
     count = await asyncio.to_thread(state.stats.realtime_visitors, site.id, now)
@@ -156,15 +227,15 @@ async def _realtime(request: Request, site: Site) -> Response:
     )
 
 
-async def site_realtime(request: Request) -> Response:
-    """GET /sites/{domain}/realtime: ``{"visitors": N}`` for the signed-in dashboard."""
+async def site_current_visitors(request: Request) -> Response:
+    """GET /sites/{domain}/current-visitors: ``{"visitors": N}`` for the signed-in dashboard."""
     user = await current_user(request)
     site = None
     if user is not None:
         site = await asyncio.to_thread(_readable, request, user, request.path_params["domain"])
     if site is None:
         return Response(b'{"error":"not found"}', 404, media_type="application/json")
-    return await _realtime(request, site)
+    return await _current_visitors(request, site)
 
 
 # -- shared links -------------------------------------------------------------------------
@@ -198,7 +269,7 @@ async def shared_dashboard(request: Request) -> Response:
         return render_page(request, "share_password.html", {"site": site, "error": None})
     if request.method == "POST":
         return redirect(base)
-    return await _render_dashboard(request, site, base=base, user=None, shared=True)
+    return await _render_dashboard(request, Viewer(site, base, None))
 
 
 async def _unlock(request: Request, slug: str, site: Site) -> Response:
@@ -239,18 +310,18 @@ async def _unlock(request: Request, slug: str, site: Site) -> Response:
     return response
 
 
-async def shared_realtime(request: Request) -> Response:
-    """GET /share/{slug}/realtime: the current-visitors count of a shared dashboard."""
+async def shared_current_visitors(request: Request) -> Response:
+    """GET /share/{slug}/current-visitors: the current-visitors count of a shared dashboard."""
     found = await _shared_site(request)
     if found is None or (found[0].has_password and not _unlocked(request, found[0].slug)):
         return Response(b'{"error":"not found"}', 404, media_type="application/json")
-    return await _realtime(request, found[1])
+    return await _current_visitors(request, found[1])
 
 
 ROUTES = [
     Route("/", sites_page, methods=["GET"]),
     Route("/sites/{domain}", site_dashboard, methods=["GET"]),
-    Route("/sites/{domain}/realtime", site_realtime, methods=["GET"]),
+    Route("/sites/{domain}/current-visitors", site_current_visitors, methods=["GET"]),
     Route("/share/{slug}", shared_dashboard, methods=["GET", "POST"]),
-    Route("/share/{slug}/realtime", shared_realtime, methods=["GET"]),
+    Route("/share/{slug}/current-visitors", shared_current_visitors, methods=["GET"]),
 ]

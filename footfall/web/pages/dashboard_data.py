@@ -1,9 +1,9 @@
 """What the dashboard shows, asked of the stats engine exactly as the Stats API asks it.
 
-The page's state lives in its URL (`DashboardState`): period, date, comparison, filters and the
-tab of each panel. `build_dashboard` turns a state into `Dashboard`, a plain value the template
+`build_dashboard` turns a `DashboardState` (the URL) into `Dashboard`, a plain value the template
 renders; every number comes from `V1Request` queries run by the one `StatsEngine`, so the
-dashboard and the Stats API cannot disagree. There is no SQL here.
+dashboard and the Stats API cannot disagree. There is no SQL here. `breakdown` is shared with
+the details view and the export.
 """
 
 from __future__ import annotations
@@ -12,182 +12,40 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
-from urllib.parse import urlencode
-
-import orjson
+from zoneinfo import ZoneInfo
 
 from footfall.meta.sites import Site
 from footfall.stats.engine import StatsEngine
-from footfall.stats.model import Goal, Query, StatsQueryError
-from footfall.stats.periods import DateRange, previous_period, today_in, utc_bounds, v1_date_range
+from footfall.stats.intervals import dashboard_intervals
+from footfall.stats.model import Goal, Granularity, Query, StatsQueryError
+from footfall.stats.periods import (
+    DateRange,
+    bucket_label,
+    previous_period,
+    today_in,
+    utc_bounds,
+    v1_date_range,
+)
 from footfall.stats.v1 import V1Request, aggregate_json, breakdown_json
-
-PERIODS: tuple[tuple[str, str], ...] = (
-    ("day", "Today"),
-    ("7d", "Last 7 days"),
-    ("30d", "Last 30 days"),
-    ("month", "Month to date"),
-    ("6mo", "Last 6 months"),
-    ("12mo", "Last 12 months"),
-    ("custom", "Custom range"),
+from footfall.web.pages.dashboard_state import (
+    GOALS_TAB,
+    PANELS,
+    PERIOD_NAMES,
+    PROPS_PREFIX,
+    TOP_STATS,
+    DashboardState,
+    Tab,
+    columns,
+    graph_metric,
+    prop_label,
 )
-_PERIOD_NAMES = dict(PERIODS)
-DEFAULT_PERIOD = "30d"
+from footfall.web.pages.places import country_flag, country_name
+
 ROWS_PER_PANEL = 9
-
-TOP_STATS: tuple[tuple[str, str], ...] = (
-    ("visitors", "Unique visitors"),
-    ("visits", "Total visits"),
-    ("pageviews", "Total pageviews"),
-    ("views_per_visit", "Views per visit"),
-    ("bounce_rate", "Bounce rate"),
-    ("visit_duration", "Visit duration"),
-)
 # A lower value is the better one: a fall shows as good news.
 _LOWER_IS_BETTER = frozenset({"bounce_rate"})
-
-
-@dataclass(frozen=True, slots=True)
-class Tab:
-    """One tab of a panel: its URL key, the property it breaks down by, and its title."""
-
-    key: str
-    prop: str
-    title: str
-
-
-PANELS: dict[str, tuple[str, tuple[Tab, ...]]] = {
-    "sources": (
-        "Top sources",
-        (
-            Tab("channels", "visit:channel", "Channels"),
-            Tab("sources", "visit:source", "Sources"),
-            Tab("utm_medium", "visit:utm_medium", "UTM mediums"),
-            Tab("utm_source", "visit:utm_source", "UTM sources"),
-            Tab("utm_campaign", "visit:utm_campaign", "UTM campaigns"),
-        ),
-    ),
-    "pages": (
-        "Top pages",
-        (
-            Tab("top", "event:page", "Top pages"),
-            Tab("entry", "visit:entry_page", "Entry pages"),
-            Tab("exit", "visit:exit_page", "Exit pages"),
-        ),
-    ),
-    "locations": ("Locations", (Tab("countries", "visit:country", "Countries"),)),
-    "devices": (
-        "Devices",
-        (
-            Tab("browser", "visit:browser", "Browsers"),
-            Tab("os", "visit:os", "Operating systems"),
-            Tab("size", "visit:device", "Devices"),
-        ),
-    ),
-}
-# Every property a row click may filter by: the panels', goals and custom properties.
-_FILTERABLE = {tab.prop for _, tabs in PANELS.values() for tab in tabs} | {"event:goal"}
-_MAX_FILTERS = 10
-_MAX_VALUE_CHARS = 2000
-
-
-@dataclass(frozen=True, slots=True)
-class DashboardState:
-    """Everything the URL says about what to show."""
-
-    period: str = DEFAULT_PERIOD
-    date: str | None = None
-    compare: bool = False
-    filters: tuple[tuple[str, str], ...] = ()
-    tabs: tuple[tuple[str, str], ...] = ()
-    prop: str | None = None
-
-    @classmethod
-    def from_query(cls, params: Mapping[str, str], multi: Sequence[str] = ()) -> DashboardState:
-        """Reads the state from query parameters, dropping anything it does not understand.
-
-        Args:
-            params: The query parameters (last value of each).
-            multi: Every ``f`` parameter (one filter each, ``property==value``).
-        """
-        period = params.get("period", DEFAULT_PERIOD)
-        if period not in _PERIOD_NAMES:
-            period = DEFAULT_PERIOD
-        date = params.get("date") or None
-        if date is not None and len(date) > 21:
-            date = None
-        filters: list[tuple[str, str]] = []
-        for item in multi[:_MAX_FILTERS]:
-            prop, sep, value = item.partition("==")
-            usable = sep and _filterable(prop) and value and len(value) <= _MAX_VALUE_CHARS
-            if usable and (prop, value) not in filters:
-                filters.append((prop, value))
-        tabs = []
-        for panel, (_, choices) in PANELS.items():
-            wanted = params.get(panel)
-            if wanted and wanted != choices[0].key and any(t.key == wanted for t in choices):
-                tabs.append((panel, wanted))
-        chosen: str | None = params.get("prop") or None
-        if chosen is not None and (len(chosen) > 300 or not chosen.strip()):
-            chosen = None
-        compare = params.get("compare") == "1"
-        return cls(period, date, compare, tuple(filters), tuple(tabs), chosen)
-
-    def tab(self, panel: str) -> Tab:
-        """The tab shown in `panel`."""
-        chosen = dict(self.tabs).get(panel)
-        choices = PANELS[panel][1]
-        return next((t for t in choices if t.key == chosen), choices[0])
-
-    def params(self) -> list[tuple[str, str]]:
-        """The state as query parameters (defaults left out, so URLs stay short)."""
-        out: list[tuple[str, str]] = []
-        if self.period != DEFAULT_PERIOD:
-            out.append(("period", self.period))
-        if self.date:
-            out.append(("date", self.date))
-        if self.compare:
-            out.append(("compare", "1"))
-        out.extend(("f", f"{prop}=={value}") for prop, value in self.filters)
-        out.extend(self.tabs)
-        if self.prop:
-            out.append(("prop", self.prop))
-        return out
-
-    def query_string(self, **changes: Any) -> str:
-        """``?...`` for this state with `changes` applied ('' when all defaults)."""
-        state = replace(self, **changes) if changes else self
-        text = urlencode(state.params())
-        return f"?{text}" if text else ""
-
-    def with_filter(self, prop: str, value: str) -> str:
-        """The query string adding a filter (replacing one on the same property)."""
-        kept = tuple((p, v) for p, v in self.filters if p != prop)
-        return self.query_string(filters=(*kept, (prop, value)))
-
-    def without_filter(self, prop: str, value: str) -> str:
-        """The query string removing one filter."""
-        return self.query_string(filters=tuple(f for f in self.filters if f != (prop, value)))
-
-    def with_tab(self, panel: str, key: str) -> str:
-        """The query string showing tab `key` in `panel`."""
-        tabs = tuple((p, k) for p, k in self.tabs if p != panel)
-        default = PANELS[panel][1][0].key
-        return self.query_string(tabs=tabs if key == default else (*tabs, (panel, key)))
-
-    def v1_params(self, **extra: str) -> dict[str, str]:
-        """The Stats API v1 parameters for this state, plus `extra`."""
-        params = {"period": self.period, **extra}
-        if self.date:
-            params["date"] = self.date
-        if self.filters:
-            filters = [["is", prop, [value]] for prop, value in self.filters]
-            params["filters"] = orjson.dumps(filters).decode()
-        return params
-
-
-def _filterable(prop: str) -> bool:
-    return prop in _FILTERABLE or (prop.startswith("event:props:") and len(prop) > 12)
+REVERSED_RANGE = "The custom range ends before it starts: choose a start date on or before its end."
+BAD_RANGE = "The custom range needs two valid dates: choose them again."
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +57,7 @@ class TopStat:
     value: Any
     change: Any
     good: bool | None
+    graphable: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,6 +70,7 @@ class Row:
     fraction: float
     prop: str
     value: str
+    flag: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +82,17 @@ class Panel:
     tabs: tuple[Tab, ...]
     active: Tab
     rows: tuple[Row, ...]
-    columns: tuple[str, ...] = ("Visitors",)
+    columns: tuple[tuple[str, str], ...] = (("visitors", "Visitors"),)
+
+    @property
+    def headings(self) -> tuple[str, ...]:
+        """The column headings after the label's."""
+        return tuple(label for _, label in self.columns)
+
+    @property
+    def extra_metrics(self) -> tuple[str, ...]:
+        """The metrics of the columns after visitors, in `Row.extra` order."""
+        return tuple(metric for metric, _ in self.columns[1:])
 
 
 @dataclass(slots=True)
@@ -232,6 +102,9 @@ class Dashboard:
     state: DashboardState
     range_label: str
     top_stats: list[TopStat] = field(default_factory=list)
+    metric: str = "visitors"
+    interval: str = "day"
+    intervals: tuple[str, ...] = ()
     chart: list[tuple[str, float | None]] = field(default_factory=list)
     chart_compare: list[tuple[str, float | None]] | None = None
     panels: list[Panel] = field(default_factory=list)
@@ -242,15 +115,33 @@ class Dashboard:
     error: str | None = None
 
 
-def _v1(
+def v1_request(
     site: Site, goals: tuple[Goal, ...], params: Mapping[str, str], now: dt.datetime
 ) -> V1Request:
+    """A Stats API v1 request for `site`, as the API would build it from `params`."""
     return V1Request(params, site_id=site.id, timezone=site.timezone, goals=goals, now=now)
 
 
-def _range(state: DashboardState, now: dt.datetime) -> DateRange:
-    today_utc = now.astimezone(dt.UTC).date()
-    return v1_date_range(state.period, state.date, today_utc)
+def resolve_range(state: DashboardState, now: dt.datetime) -> DateRange:
+    """The dates `state` covers; a custom range people can fix is refused in their words.
+
+    Raises:
+        StatsQueryError: The period or date cannot be read.
+    """
+    if state.period == "custom" and state.date:
+        first, sep, last = state.date.partition(",")
+        try:
+            reversed_range = sep and dt.date.fromisoformat(first) > dt.date.fromisoformat(last)
+        except ValueError:
+            raise StatsQueryError(BAD_RANGE) from None
+        if reversed_range:
+            raise StatsQueryError(REVERSED_RANGE)
+    try:
+        return v1_date_range(state.period, state.date, now.astimezone(dt.UTC).date())
+    except StatsQueryError:
+        if state.period == "custom":
+            raise StatsQueryError(BAD_RANGE) from None
+        raise
 
 
 def range_label(state: DashboardState, date_range: DateRange) -> str:
@@ -262,7 +153,7 @@ def range_label(state: DashboardState, date_range: DateRange) -> str:
         dates = f"{first.day} {first:%b} \u2013 {last.day} {last:%b %Y}"
     else:
         dates = f"{first.day} {first:%b %Y} \u2013 {last.day} {last:%b %Y}"
-    return f"{_PERIOD_NAMES.get(state.period, 'Custom range')} ({dates})"
+    return f"{PERIOD_NAMES.get(state.period, 'Custom range')} ({dates})"
 
 
 def build_dashboard(
@@ -281,19 +172,36 @@ def build_dashboard(
         QueryTimeoutError: A query ran past the time limit.
     """
     try:
-        date_range = _range(state, now)
+        date_range = resolve_range(state, now)
         board = Dashboard(state=state, range_label=range_label(state, date_range))
         _top_stats(board, stats, site, goals, state, now)
         _chart(board, stats, site, goals, state, now, date_range)
         for key in PANELS:
-            board.panels.append(_panel(stats, site, goals, state, now, key))
+            board.panels.append(panel(stats, site, goals, state, now, key))
         if goals:
-            board.goals = _goals_panel(stats, site, goals, state, now)
+            cols = columns(GOALS_TAB.prop, state.kind, detailed=False)
+            rows = breakdown(stats, site, goals, state, now, GOALS_TAB.prop, cols)
+            board.goals = Panel("goals", GOALS_TAB.title, (GOALS_TAB,), GOALS_TAB, rows, cols)
         _props(board, stats, site, goals, state, now, date_range)
     except StatsQueryError as exc:
         return Dashboard(state=state, range_label="", error=exc.message)
     board.realtime = stats.realtime_visitors(site.id, now)
     return board
+
+
+def _aggregate(
+    stats: StatsEngine,
+    site: Site,
+    goals: tuple[Goal, ...],
+    state: DashboardState,
+    now: dt.datetime,
+    metrics: Sequence[str],
+) -> dict[str, Any]:
+    params = state.v1_params(metrics=",".join(metrics), compare="previous_period")
+    query, compare = v1_request(site, goals, params, now).aggregate()
+    previous = stats.run(compare) if compare else None
+    results: dict[str, Any] = aggregate_json(query, stats.run(query), previous)["results"]
+    return results
 
 
 def _top_stats(
@@ -304,23 +212,25 @@ def _top_stats(
     state: DashboardState,
     now: dt.datetime,
 ) -> None:
-    metrics = ",".join(m for m, _ in TOP_STATS)
-    params = state.v1_params(metrics=metrics, compare="previous_period")
-    if any(p.startswith("event:") for p, _ in state.filters):
-        # Plausible's rule: session metrics cannot follow an event-level filter.
-        params["metrics"] = "visitors,visits,pageviews"
-    query, compare = _v1(site, goals, params, now).aggregate()
-    result = stats.run(query)
-    previous = stats.run(compare) if compare else None
-    body = aggregate_json(query, result, previous)["results"]
-    labels = dict(TOP_STATS)
-    for metric in query.metrics:
+    spec = TOP_STATS[state.kind]
+    asked = [metric for metric, _, _ in spec if metric != "total_visitors"]
+    body = _aggregate(stats, site, goals, state, now, asked)
+    if state.kind == "goal":
+        # Everyone's visitors, converted or not: the same question without the conversion.
+        kept = tuple(
+            (p, v) for p, v in state.filters if p != "event:goal" and not p.startswith(PROPS_PREFIX)
+        )
+        everyone = replace(state, filters=kept)
+        body["total_visitors"] = _aggregate(stats, site, goals, everyone, now, ["visitors"])[
+            "visitors"
+        ]
+    for metric, label, graphable in spec:
         entry = body[metric]
         change = entry.get("change")
         good = None
         if isinstance(change, int | float) and change:
             good = (change < 0) if metric in _LOWER_IS_BETTER else (change > 0)
-        board.top_stats.append(TopStat(metric, labels[metric], entry["value"], change, good))
+        board.top_stats.append(TopStat(metric, label, entry["value"], change, good, graphable))
 
 
 def _chart(
@@ -332,45 +242,44 @@ def _chart(
     now: dt.datetime,
     date_range: DateRange,
 ) -> None:
-    request = _v1(site, goals, state.v1_params(metrics="visitors"), now)
-    query = request.timeseries()
-    board.chart = _series(query, stats.run(query), now)
+    board.metric = graph_metric(state)
+    params = state.v1_params(metrics=board.metric)
+    if state.interval:
+        params["interval"] = state.interval
+    query = v1_request(site, goals, params, now).timeseries(dashboard=True)
+    granularity: Granularity = query.dimensions[0].split(":", 1)[1]  # type: ignore[assignment]
+    board.interval = granularity
+    board.intervals = dashboard_intervals(state.period, date_range)
+    local_now = now.astimezone(ZoneInfo(site.timezone))
+    current = bucket_label(local_now, granularity, date_range.first)
+    board.chart = _series(stats.run(query), current)
     if not state.compare:
         return
+    # The same question over the previous period, bucket for bucket (Plausible's shift_back).
     earlier = previous_period(date_range, today_in(site.timezone, now))
-    granularity = query.dimensions[0].split(":", 1)[1]
-    params = {
-        **state.v1_params(metrics="visitors"),
-        "period": "custom",
-        "date": f"{earlier.first},{earlier.last}",
-        "interval": granularity,
-    }
-    previous = _v1(site, goals, params, now).timeseries()
-    board.chart_compare = _series(previous, stats.run(previous), None)
+    start, end = utc_bounds(earlier, site.timezone)
+    previous = replace(query, start=start, end=end)
+    board.chart_compare = _series(stats.run(previous), None)
 
 
-def _series(query: Query, result: Any, now: dt.datetime | None) -> list[tuple[str, float | None]]:
-    """Bucket label and visitors; buckets after `now` are None (not yet happened)."""
-    cutoff = None
-    if now is not None:
-        cutoff = now.astimezone(dt.UTC).replace(tzinfo=None)
+def _series(result: Any, current: str | None) -> list[tuple[str, float | None]]:
+    """Bucket label and value; buckets after `current` are None (not yet happened).
+
+    An empty past bucket counts as 0, as Plausible plots it (visit duration has no value there).
+    """
     points: list[tuple[str, float | None]] = []
-    for index, (dims, values) in enumerate(result.rows):
+    for dims, values in result.rows:
         label = str(dims[0])
         value: float | None = values[0]
-        if cutoff is not None and _bucket_start(query, index, len(result.rows)) > cutoff:
+        if current is not None and label > current:
             value = None
+        elif value is None:
+            value = 0
         points.append((label, value))
     return points
 
 
-def _bucket_start(query: Query, index: int, count: int) -> dt.datetime:
-    # Buckets split the range evenly enough to tell the past from the future.
-    span = (query.end - query.start) / max(count, 1)
-    return query.start + span * index
-
-
-def _panel(
+def panel(
     stats: StatsEngine,
     site: Site,
     goals: tuple[Goal, ...],
@@ -378,50 +287,99 @@ def _panel(
     now: dt.datetime,
     key: str,
 ) -> Panel:
+    """The panel `key` of the dashboard: the rows of the tab `state` shows."""
     title, tabs = PANELS[key]
     active = state.tab(key)
-    rows = _breakdown(stats, site, goals, state, now, active.prop, ("visitors",))
-    return Panel(key, title, tabs, active, rows)
+    cols = columns(active.prop, state.kind, detailed=False)
+    rows = breakdown(stats, site, goals, state, now, active.prop, cols)
+    return Panel(key, title, tabs, active, rows, cols)
 
 
-def _breakdown(
+def always_on_filters(prop: str, state: DashboardState) -> list[list[Any]]:
+    """Filters a breakdown by `prop` always carries.
+
+    A custom property's breakdown lists the values events carry: events without the property
+    are left out (``is_not (none)``), as Plausible's property report leaves them out, unless
+    the dashboard already filters on that property (a ``(none)`` filter brings them back).
+    """
+    if prop.startswith(PROPS_PREFIX) and all(p != prop for p, _ in state.filters):
+        return [["is_not", prop, ["(none)"]]]
+    return []
+
+
+def breakdown_rows(
     stats: StatsEngine,
     site: Site,
     goals: tuple[Goal, ...],
     state: DashboardState,
     now: dt.datetime,
     prop: str,
-    metrics: tuple[str, ...],
-) -> tuple[Row, ...]:
-    params = state.v1_params(property=prop, metrics=",".join(metrics), limit=str(ROWS_PER_PANEL))
-    query, _, _ = _v1(site, goals, params, now).breakdown()
-    body = breakdown_json(query, stats.run(query), None, metrics)["results"]
-    name = prop[len("event:props:") :] if prop.startswith("event:props:") else prop.split(":")[1]
-    top = max((int(r["visitors"]) for r in body), default=0)
-    return tuple(
-        Row(
-            label=str(r[name]),
-            visitors=int(r["visitors"]),
-            extra=tuple(r[m] for m in metrics[1:]),
-            fraction=(int(r["visitors"]) / top) if top else 0.0,
-            prop=prop,
-            value=str(r[name]),
-        )
-        for r in body
+    metrics: Sequence[str],
+    *,
+    limit: int = ROWS_PER_PANEL,
+    page: int = 1,
+    extra_filters: Sequence[list[Any]] = (),
+) -> list[dict[str, Any]]:
+    """A breakdown by `prop` as ``/api/v1/stats/breakdown`` answers it, asked the same way.
+
+    Args:
+        stats: The engine.
+        site: The site.
+        goals: Its goals.
+        state: The dashboard's state (period and filters).
+        now: The current time.
+        prop: The property to break down by.
+        metrics: The metrics, in the API's spelling.
+        limit: Rows per page.
+        page: The page, from 1.
+        extra_filters: More filters (JSON form), such as a search.
+
+    Returns:
+        The rows of the answer's ``results``.
+    """
+    filters = [*always_on_filters(prop, state), *extra_filters]
+    params = state.v1_params(
+        filters, property=prop, metrics=",".join(metrics), limit=str(limit), page=str(page)
     )
+    query, _, _ = v1_request(site, goals, params, now).breakdown()
+    rows: list[dict[str, Any]] = breakdown_json(query, stats.run(query), None, tuple(metrics))[
+        "results"
+    ]
+    return rows
 
 
-def _goals_panel(
+def breakdown(
     stats: StatsEngine,
     site: Site,
     goals: tuple[Goal, ...],
     state: DashboardState,
     now: dt.datetime,
-) -> Panel:
-    tab = Tab("goals", "event:goal", "Goal conversions")
-    metrics = ("visitors", "events", "conversion_rate")
-    rows = _breakdown(stats, site, goals, state, now, tab.prop, metrics)
-    return Panel("goals", "Goal conversions", (tab,), tab, rows, ("Uniques", "Total", "CR"))
+    prop: str,
+    cols: Sequence[tuple[str, str]],
+    **paging: Any,
+) -> tuple[Row, ...]:
+    """The rows of a breakdown by `prop` with columns `cols` (visitors first) as panel rows.
+
+    `paging` is `breakdown_rows`'s limit, page and extra filters.
+    """
+    metrics = tuple(metric for metric, _ in cols)
+    body = breakdown_rows(stats, site, goals, state, now, prop, metrics, **paging)
+    name = prop_label(prop)
+    found = [(str(r[name]), int(r["visitors"]), tuple(r[m] for m in metrics[1:])) for r in body]
+    return to_rows(prop, found)
+
+
+def to_rows(prop: str, found: Sequence[tuple[str, int, tuple[Any, ...]]]) -> tuple[Row, ...]:
+    """Panel rows from (value, visitors, other values), bars scaled to the largest count."""
+    top = max((visitors for _, visitors, _ in found), default=0)
+    rows = []
+    for value, visitors, extra in found:
+        label, flag = value, ""
+        if prop == "visit:country":
+            label, flag = country_name(value), country_flag(value)
+        fraction = visitors / top if top else 0.0
+        rows.append(Row(label, visitors, extra, fraction, prop, value, flag))
+    return tuple(rows)
 
 
 def _props(
@@ -438,10 +396,10 @@ def _props(
     if not board.prop_names:
         return
     name = state.prop if state.prop in board.prop_names else board.prop_names[0]
-    tab = Tab("props", f"event:props:{name}", name)
-    metrics = ("visitors", "events")
-    rows = _breakdown(stats, site, goals, state, now, tab.prop, metrics)
-    board.props = Panel("props", "Properties", (tab,), tab, rows, ("Visitors", "Events"))
+    tab = Tab("props", f"{PROPS_PREFIX}{name}", name)
+    cols = columns(tab.prop, state.kind, detailed=False)
+    rows = breakdown(stats, site, goals, state, now, tab.prop, cols)
+    board.props = Panel("props", "Properties", (tab,), tab, rows, cols)
 
 
 def sparkline(stats: StatsEngine, site: Site, now: dt.datetime) -> tuple[list[float], int]:

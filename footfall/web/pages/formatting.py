@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Callable
 from typing import Any
 
 from footfall.text.quantities import noun, plural
@@ -46,9 +47,9 @@ def percent(value: Any) -> str:
 
 def metric_value(metric: str, value: Any) -> str:
     """A top-stat value in the unit of its metric."""
-    if metric == "visit_duration":
+    if metric in ("visit_duration", "time_on_page"):
         return duration(value)
-    if metric in ("bounce_rate", "conversion_rate"):
+    if metric in ("bounce_rate", "conversion_rate", "exit_rate"):
         return percent(value)
     if metric == "views_per_visit":
         return "-" if value is None else f"{float(value):.2f}"
@@ -87,6 +88,26 @@ def month(label: str) -> str:
         return f"{dt.date.fromisoformat(label):%b %Y}"
     except ValueError:
         return label
+
+
+# The word after a value in the graph's tooltips ("" for rates, durations and ratios).
+_UNITS = {
+    "visitors": "visitors",
+    "visits": "visits",
+    "pageviews": "pageviews",
+    "events": "conversions",
+}
+
+
+def chart_formats(metric: str) -> tuple[Callable[[float], str], Callable[[float], str], str]:
+    """How the graph writes values of `metric`: (tooltip value, axis tick, unit word)."""
+    if metric in ("visitors", "visits", "pageviews", "events"):
+        return format_number, compact_number, _UNITS[metric]
+
+    def value(number: float) -> str:
+        return metric_value(metric, number)
+
+    return value, value, ""
 
 
 FILTERS = {

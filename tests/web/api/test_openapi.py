@@ -219,8 +219,8 @@ def probe(tmp_path_factory: pytest.TempPathFactory) -> Probe:
     return Probe(create_app(settings, clock=FixedClock(NOW)), key)
 
 
-# Generated from the document itself; the requests go to the app of the module's `probe`.
-# A loop profile lasts its `seconds` (up to a minute): tests/test_profiling.py sends that
+# Generated from the document itself; the requests go to the app of the module's `probe`. A loop
+# profile lasts its `seconds` (up to a minute): tests/web/middleware/test_profiling.py sends that
 # operation its one-second cases and checks them the same way.
 api = schemathesis.openapi.from_dict(openapi_document()).exclude(path="/api/v1/debug/profile")
 

@@ -221,7 +221,7 @@ def test_one_profile_at_a_time(client: TestClient, settings: Settings) -> None:
     assert client.get("/healthz?profile=1", headers=admin).status_code == 200  # free again
 
 
-# The operation the schemathesis probe of tests/test_openapi.py leaves out (its cases would
+# The operation the schemathesis probe of tests/web/api/test_openapi.py leaves out (its cases would
 # sleep up to a minute each), sent its one-second cases and checked the same way.
 _api = schemathesis.openapi.from_dict(openapi_document())
 CHECKS = [

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.stats_harness import StatsHarness
-from tests.test_stats_api import shop  # noqa: F401  (module fixture shared with the v1 tests)
+from tests.web.api.test_stats_v1 import shop  # noqa: F401  (module fixture shared with the v1 tests)
 
 DAY = ["2026-11-01", "2026-11-01"]
 

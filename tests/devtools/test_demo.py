@@ -22,6 +22,7 @@ from footfall.devtools.traffic import generate_lines, write_ndjson
 from footfall.devtools.traffic.addresses import COUNTRIES
 from footfall.devtools.traffic.agents import BOT_USER_AGENTS
 from footfall.devtools.traffic.goals import GOAL_NAMES
+from footfall.meta.goals import list_goals
 from footfall.meta.sites import add_site
 from footfall.services import Services
 from footfall.settings import load_settings
@@ -266,6 +267,8 @@ def test_seed_demo_imports_the_window_before_now_for_the_site(tmp_path: Path) ->
         assert report.stored + report.dropped == report.lines
         assert abs(report.lines - 2000) <= 60 and report.sessions > 500
         assert services.store.count_events(site.id) == report.stored
+        goals = {g.display_name for g in list_goals(services.meta, site.id)}
+        assert goals == {*GOAL_NAMES, "Visit /pricing"}
     finally:
         services.close()
     assert not list(tmp_path.glob("*.ndjson")), "the generated file is removed"

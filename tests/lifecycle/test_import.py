@@ -150,8 +150,8 @@ def test_import_and_live_ingest_store_the_same_events_and_sessions(
         imported_events = _rows(store, "events", EVENT_COLUMNS, other.id)
         live_sessions = _rows(store, "sessions", SESSION_COLUMNS, 1)
         imported_sessions = _rows(store, "sessions", SESSION_COLUMNS, other.id)
-        # The importer hashes identities in SQL: the ids must be the live function's, under the
-        # same salt, for the imported site's domain.
+        # The ids must be the live function's, under the same salt, for the imported site's
+        # domain (tests/ingest/test_bulk_visitors.py checks every kind of identity).
         from footfall.ingest.visitor import visitor_id
 
         with store.cursor() as cur:
@@ -403,34 +403,6 @@ def test_both_readers_store_the_same_events(settings: Settings, tmp_path: Path) 
     assert fast_rows == slow_rows
     not_found = next(row for row in fast_rows if row[1] == "404")
     assert not_found[3:5] == (["n", "ok"], ["1", "true"])
-
-
-def test_the_engine_computes_visitor_ids_like_the_live_pipeline() -> None:
-    """Imports hash identities in SQL; it must be the very function the live path uses."""
-    from hypothesis import given
-    from hypothesis import settings as hsettings
-    from hypothesis import strategies as st
-
-    from footfall.ingest.visitor import VISITOR_ID_MARKER, visitor_id
-
-    con = duckdb.connect()
-    text = st.text(
-        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00")
-    )
-
-    @hsettings(max_examples=200, deadline=None)
-    @given(salt=st.binary(min_size=16, max_size=16), ua=text, ip=text, domain=text, root=text)
-    def check(salt: bytes, ua: str, ip: str, domain: str, root: str) -> None:
-        sql = con.execute(
-            "SELECT (('0x' || left(sha256($salt || chr(0) || $ua || chr(0) || $ip || chr(0) "
-            "|| $domain || chr(0) || $root), 16))::UBIGINT >> 1)",
-            {"salt": salt.hex(), "ua": ua, "ip": ip, "domain": domain, "root": root},
-        ).fetchone()
-        assert sql is not None
-        assert sql[0] == visitor_id(salt, user_agent=ua, ip=ip, domain=domain, root_domain=root)
-
-    check()
-    assert VISITOR_ID_MARKER.startswith("\x01")
 
 
 def test_a_line_that_breaks_the_whole_file_reader_falls_back(

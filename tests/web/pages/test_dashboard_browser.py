@@ -228,7 +228,7 @@ def test_small_screens_few_requests_and_labels(
 def test_the_demo_dashboard(
     browser: Browser, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    """`footfall serve --demo` as `make run` starts it: a month of traffic, a printed login.
+    """`footfall serve --demo` as `make run` starts it: two months of traffic, goals, a login.
 
     Its desktop screenshot is the one the README shows.
     """
@@ -263,8 +263,10 @@ def test_the_demo_dashboard(
         expect(page.locator(".top-stat").first).to_be_visible()
         shown = page.locator(".top-stat-value").first.inner_text()
         assert shown.endswith("k"), shown  # thousands of visitors in 30 days
-        for panel in ("sources", "pages", "locations", "devices"):
+        for panel in ("sources", "pages", "locations", "devices", "goals", "props"):
             assert page.locator(f"#panel-{panel} tbody tr").count() >= 3
+        # The previous 30 days have traffic too, so the changes are real ones.
+        assert set(page.locator(".top-stat .change").all_inner_texts()) != {"+100%"}
         screenshot(page, request, "demo-desktop")
         context.close()
     finally:

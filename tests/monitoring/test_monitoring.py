@@ -138,11 +138,17 @@ def test_a_leaking_handler_is_flagged_and_a_steady_one_is_not(
     for _ in range(20):  # warm up: the steady handler's buffer and the allocator's arenas
         client.get("/test/steady")
     steady = _sample_while(
-        client, "/test/steady", LeakDetector(window_seconds=2.0, min_samples=12), 40
+        client,
+        "/test/steady",
+        LeakDetector(window_seconds=2.0, min_samples=12, min_span_fraction=0.0),
+        40,
     )
     assert steady["leak_suspected"] is False, steady
     leaking = _sample_while(
-        client, "/test/leak", LeakDetector(window_seconds=2.0, min_samples=12), 40
+        client,
+        "/test/leak",
+        LeakDetector(window_seconds=2.0, min_samples=12, min_span_fraction=0.0),
+        40,
     )
     assert leaking["leak_suspected"] is True, leaking
     assert isinstance(leaking["slope_bytes_per_s"], float)
@@ -282,3 +288,13 @@ def test_debug_memory_reports_an_unreachable_server() -> None:
     assert done.stdout == ""
     assert done.stderr.count("\n") == 1
     assert done.stderr.startswith(f"error: cannot reach {url}/api/v1/debug/memory")
+
+
+def test_a_burst_of_samples_too_short_for_the_window_is_not_flagged() -> None:
+    """Samples a few milliseconds apart say nothing about growth over ten minutes."""
+    detector = LeakDetector()
+    for i in range(40):
+        detector.add(START_RSS + i * 10 * MB, 1000.0 + i * 0.05)
+    assert detector.leak_suspected() is False
+    detector.add(START_RSS + 400 * MB, 1000.0 + 0.15 * 600)
+    assert detector.leak_suspected() is True

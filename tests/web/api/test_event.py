@@ -29,6 +29,7 @@ from footfall.storage.journal import Journal
 from footfall.storage.schema import EVENT_COLUMNS, EVENT_TYPES, SESSION_COLUMNS, VISIT_COLUMNS
 from footfall.storage.writer import GroupCommitWriter
 from footfall.web.app import create_app
+from tests import ROOT
 from tests.conftest import CHROME_UA
 
 GB_IP = "81.2.69.142"  # geolocates to GB
@@ -37,9 +38,7 @@ US_IP = "8.8.8.8"
 PAGE = "https://example.com/"
 SPAM_DOMAIN = next(
     line.strip()
-    for line in (Path(__file__).resolve().parent.parent / "footfall/ingest/data/spam_referrers.txt")
-    .read_text()
-    .splitlines()
+    for line in (ROOT / "footfall/ingest/data/spam_referrers.txt").read_text().splitlines()
     if line.strip() and not line.startswith("#")
 )
 BODY_ERROR = {"errors": {"request": ["Unable to parse request body as json"]}}

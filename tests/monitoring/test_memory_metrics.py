@@ -11,7 +11,7 @@ from footfall.clock import FixedClock
 from footfall.services import Services
 from footfall.settings import Settings
 from footfall.web.app import create_app
-from tests.test_metrics import AUTH, SECRET_KEY, TOKEN, post_event, scrape, value
+from tests.monitoring.test_metrics import AUTH, SECRET_KEY, TOKEN, post_event, scrape, value
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import orjson
 import pytest
@@ -14,9 +13,10 @@ from starlette.testclient import TestClient
 from footfall.clock import FixedClock
 from footfall.settings import Settings
 from footfall.web.app import create_app
+from tests import ROOT
 from tests.conftest import CHROME_UA
 
-DOCS = Path(__file__).resolve().parent.parent / "docs" / "metrics.md"
+DOCS = ROOT / "docs" / "metrics.md"
 TOKEN = "scrape-token-0123456789abcdef"
 SECRET_KEY = "a-secret-key-that-is-long-enough-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

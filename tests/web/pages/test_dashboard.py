@@ -19,7 +19,7 @@ from footfall.meta.shared_links import create_link
 from footfall.meta.sites import get_site
 from footfall.meta.users import add_user
 from footfall.services import open_meta
-from footfall.web.pages.dashboard_data import DashboardState
+from footfall.web.pages.dashboard_state import DashboardState
 from tests.conftest import csrf_of, sign_in
 from tests.stats_harness import FIREFOX, IPHONE, StatsHarness, open_harness
 
@@ -102,8 +102,15 @@ def test_top_stats_and_panels_match_the_stats_api(shop: StatsHarness, admin: Tes
     assert _panel_rows(html, "pages") == [(r["page"], str(r["visitors"])) for r in pages["results"]]
     goals = _panel_rows(html, "goals")
     assert goals == [("Signup", "1")]
-    props = _panel_rows(html, "props")
-    assert props == [("(none)", "4"), (XSS, "1")]
+    # Events without the property are no value of it: the panel asks without them.
+    _, plans = shop.get(
+        "breakdown",
+        period="7d",
+        property="event:props:plan",
+        filters='[["is_not","event:props:plan",["(none)"]]]',
+    )
+    assert _panel_rows(html, "props") == [(r["plan"], str(r["visitors"])) for r in plans["results"]]
+    assert _panel_rows(html, "props") == [(XSS, "1")]
 
 
 def test_a_row_click_is_a_filter_in_the_url(shop: StatsHarness, admin: TestClient) -> None:
@@ -166,11 +173,13 @@ def test_access_to_dashboards(shop: StatsHarness) -> None:
     sign_in(client, "vera@example.com")
     assert client.get("/sites/example.com").status_code == 404
     assert client.get("/sites/unknown.org").status_code == 404
+    assert client.get("/sites/example.com/current-visitors").status_code == 404
     assert client.get("/sites/example.com/realtime").status_code == 404
     meta = open_meta(client.app.state.footfall.settings)  # type: ignore[attr-defined]
     grant_site(meta, "vera@example.com", "example.com")
     assert client.get("/sites/example.com").status_code == 200
-    assert client.get("/sites/example.com/realtime").json() == {"visitors": 0}
+    assert client.get("/sites/example.com/current-visitors").json() == {"visitors": 0}
+    assert client.get("/sites/example.com/realtime").status_code == 200
     sites = client.get("/").text
     assert 'href="/sites/example.com"' in sites and "visitors in the last 24 hours" in sites
     client.cookies.clear()
@@ -185,14 +194,17 @@ def test_shared_links(shop: StatsHarness, tmp_path: Path) -> None:
     assert page.status_code == 200 and "example.com" in page.text
     assert "Sign out" not in page.text and "/settings" not in page.text
     assert f'href="/share/{public.slug}?period=7d&amp;sources=sources#panel-sources"' in page.text
-    assert client.get(f"/share/{public.slug}/realtime").json() == {"visitors": 0}
+    assert client.get(f"/share/{public.slug}/current-visitors").json() == {"visitors": 0}
+    assert "Current visitors" in client.get(f"/share/{public.slug}/realtime").text
     assert client.get("/share/nope").status_code == 404
 
     locked = create_link(meta, "example.com", name="board", password=PASSWORD)
     form = client.get(f"/share/{locked.slug}")
     assert form.status_code == 200 and 'type="password"' in form.text
     assert "Unique visitors" not in form.text
-    assert client.get(f"/share/{locked.slug}/realtime").status_code == 404
+    assert client.get(f"/share/{locked.slug}/current-visitors").status_code == 404
+    for page in ("realtime", "details/pages", "export"):
+        assert client.get(f"/share/{locked.slug}/{page}", follow_redirects=False).status_code == 303
     wrong = client.post(
         f"/share/{locked.slug}", data={"password": "nope", "csrf_token": csrf_of(form.text)}
     )

@@ -156,7 +156,7 @@ def test_errors_are_grouped_by_type_and_location_and_scrubbed() -> None:
     secret = f"key {API_KEY} password=hunter2 from 203.0.113.9 postgresql://u:pw@db/x"
     second = tracker.record(_raise(secret), route="/b", error_id="e2")
     assert first.location == second.location
-    assert second.location.startswith("tests/test_ops.py:")
+    assert second.location.startswith("tests/web/pages/test_ops.py:")
     assert "in _raise" in second.location
     groups = tracker.groups()
     assert len(groups) == 1
@@ -303,7 +303,7 @@ def test_ops_dashboards_show_sampled_traffic_queries_and_errors(ops_client: Test
     errors = ops_client.get("/ops/errors?range=24h").text
     exceptions = errors[errors.index('id="ops-exceptions"') :]
     assert "builtins.RuntimeError" in exceptions
-    assert "tests/test_ops.py:" in exceptions and "in _boom" in exceptions
+    assert "tests/web/pages/test_ops.py:" in exceptions and "in _boom" in exceptions
     assert API_KEY not in errors
     by_route = errors[errors.index('id="ops-error-routes"') :]
     assert "<code>/boom</code>" in by_route

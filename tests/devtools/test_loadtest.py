@@ -64,10 +64,11 @@ from footfall.services import open_meta
 from footfall.settings import load_settings
 from footfall.stats.v1 import V1Request
 from footfall.stats.v2 import V2Request
+from tests import ROOT
 from tests.conftest import FOOTFALL, ServerProcess, free_port
 
 SITE = "example.com"
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = ROOT
 NOW = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)
 
 
