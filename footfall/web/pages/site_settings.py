@@ -12,7 +12,9 @@ Who sees what:
 - a user who may not read the site, or a site that does not exist: the same 404 page;
 - a viewer: the tracking snippet and the viewer's own API keys, which may hold only
   ``stats:read`` and reach only the viewer's granted sites (footfall.meta.access);
-- an admin: everything; a viewer posting an admin's change gets a 403.
+- an admin: everything, and the operator keys besides their own (the keys
+  ``footfall key create`` makes without ``--user``); a viewer posting an admin's change
+  gets a 403.
 """
 
 from __future__ import annotations
@@ -34,7 +36,14 @@ from footfall.errors import ConflictError, InvalidInputError, NotFoundError
 from footfall.meta.access import grant_site, granted_domains, readable_site
 from footfall.meta.access import revoke_site as revoke_site_grant
 from footfall.meta.goals import add_goal, delete_goal, list_goals
-from footfall.meta.keys import SCOPES, ApiKey, create_key, list_user_keys, revoke_key
+from footfall.meta.keys import (
+    SCOPES,
+    ApiKey,
+    create_key,
+    list_operator_keys,
+    list_user_keys,
+    revoke_key,
+)
 from footfall.meta.shared_links import create_link, delete_link, list_links
 from footfall.meta.sites import Site, set_site_timezone
 from footfall.meta.users import MIN_PASSWORD_CHARS, User, list_users
@@ -109,6 +118,12 @@ def _own_keys(engine: sa.Engine, user: User) -> list[ApiKey]:
     return list_user_keys(engine, user.id)
 
 
+def _revocable_keys(engine: sa.Engine, user: User) -> list[ApiKey]:
+    """The keys `user` may revoke here: their own, and for an admin the operator keys."""
+    operator = list_operator_keys(engine) if user.role == "admin" else []
+    return [*_own_keys(engine, user), *operator]
+
+
 def _members(engine: sa.Engine, site: Site) -> tuple[list[User], list[str]]:
     """The viewers granted `site`, and the emails of the active viewers who are not."""
     granted = granted_domains(engine)
@@ -147,6 +162,7 @@ def _page_data(request: Request, user: User, site: Site) -> dict[str, Any]:
             "members": members,
             "candidates": others,
             "links": list_links(engine, site.id),
+            "operator_keys": [key_row(key, now) for key in list_operator_keys(engine)],
         }
     return data
 
@@ -364,11 +380,14 @@ async def create_key_form(change: Change) -> Response:
 
 @_change(admin=False)
 async def revoke_key_form(change: Change) -> Response:
-    """POST /sites/{domain}/settings/keys/{key_id}/revoke: revokes one of the user's keys."""
+    """POST /sites/{domain}/settings/keys/{key_id}/revoke: revokes one of the user's keys.
+
+    An admin may also revoke an operator key (one made on the command line without an owner).
+    """
     key_id = int(change.request.path_params["key_id"])
 
     def revoke() -> None:
-        owned = [k for k in _own_keys(change.engine, change.user) if k.id == key_id]
+        owned = [k for k in _revocable_keys(change.engine, change.user) if k.id == key_id]
         if not owned:
             raise NotFoundError("you have no such API key")
         revoke_key(change.engine, owned[0].name, actor=change.actor)

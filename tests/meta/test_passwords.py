@@ -1,6 +1,6 @@
 """Changing passwords, inviting viewers and listing a user's keys, on SQLite and PostgreSQL.
 
-`footfall user passwd` is tested with the other user commands in tests/test_users.py.
+`footfall user passwd` is tested with the other user commands in tests/meta/test_users.py.
 """
 
 from __future__ import annotations
