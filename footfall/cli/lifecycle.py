@@ -18,11 +18,20 @@ from footfall.text.quantities import noun, plural
 @click.command("import")
 @click.option("--site", "domain", required=True, help="Domain of the site the events belong to.")
 @click.argument("file", type=click.Path(allow_dash=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Import the file even if the same file was imported into the site before "
+    "(its events are then counted twice).",
+)
 @data_dir_option
 @handle_errors
-def import_cmd(domain: str, file: Path, data_dir: Path | None) -> None:
-    """Import historical events from an NDJSON FILE ('-' for stdin)."""
-    from footfall.lifecycle.importing import import_ndjson
+def import_cmd(domain: str, file: Path, force: bool, data_dir: Path | None) -> None:
+    """Import historical events from an NDJSON FILE ('-' for stdin).
+
+    A file whose bytes were already imported into the site is refused, unless --force.
+    """
+    from footfall.lifecycle.importing import AlreadyImportedError, import_ndjson
     from footfall.meta.sites import get_site
     from footfall.services import Services
 
@@ -40,7 +49,12 @@ def import_cmd(domain: str, file: Path, data_dir: Path | None) -> None:
             file = temp
         elif not file.is_file():
             raise FootfallError(f"no such file: {file}")
-        report = import_ndjson(services, site=found, path=file, progress=_progress())
+        try:
+            report = import_ndjson(
+                services, site=found, path=file, progress=_progress(), force=force
+            )
+        except AlreadyImportedError as exc:
+            raise FootfallError(f"{exc}; add --force to import them a second time") from None
     finally:
         services.close()
         if temp is not None:

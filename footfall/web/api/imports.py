@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from footfall.lifecycle.importing import import_ndjson
+from footfall.lifecycle.importing import DIGEST, AlreadyImportedError, import_ndjson
 from footfall.services import Services
 from footfall.web.api.auth import ApiError, authorize_key, resolve_site
 from footfall.web.bodies import (
@@ -27,7 +28,10 @@ MAX_IMPORT_BYTES = IMPORT_BYTES
 
 
 async def import_events(request: Request) -> Response:
-    """Imports the NDJSON body; answers with the import report (400 when nothing was usable)."""
+    """Imports the NDJSON body; answers with the import report (400 when nothing was usable).
+
+    The same body imported into the site before is refused with a 409 unless ``force=true``.
+    """
     state: Services = request.app.state.footfall
     services = state
     try:
@@ -35,14 +39,17 @@ async def import_events(request: Request) -> Response:
         site = await resolve_site(request, request.query_params.get("site_id"), rights)
     except ApiError as exc:
         return exc.response()
+    force = request.query_params.get("force") == "true"
     fd, name = tempfile.mkstemp(prefix="import-", suffix=".ndjson", dir=state.settings.data_dir)
     path = Path(name)
+    digest = hashlib.new(DIGEST)
     try:
         with os.fdopen(fd, "wb") as out:
             try:
                 check_declared_length(request.headers.get("content-length"), MAX_IMPORT_BYTES)
                 async for chunk in limited_chunks(request.stream(), MAX_IMPORT_BYTES):
                     out.write(chunk)
+                    digest.update(chunk)
             except BodyTooLarge:
                 return JSONResponse(
                     {
@@ -51,7 +58,20 @@ async def import_events(request: Request) -> Response:
                     },
                     status_code=413,
                 )
-        report = await asyncio.to_thread(import_ndjson, services, site=site, path=path)
+        try:
+            report = await asyncio.to_thread(
+                import_ndjson,
+                services,
+                site=site,
+                path=path,
+                force=force,
+                digest=digest.hexdigest(),
+            )
+        except AlreadyImportedError as exc:
+            return JSONResponse(
+                {"error": f"{exc}; add force=true to import them a second time"},
+                status_code=409,
+            )
     finally:
         path.unlink(missing_ok=True)
     status = 400 if report.rejected and not report.stored and not report.dropped else 200

@@ -304,8 +304,18 @@ def _event_paths() -> dict[str, Schema]:
                 "required; `referrer`, `user_agent`, `ip` or `visitor_id`, `props` optional. "
                 "Events go through the live enrichment and session rules at their own times. "
                 "Bad lines are reported by number; good lines are kept. Needs a key with the "
-                "`events:import` scope.",
-                "parameters": [param_ref("SiteId")],
+                "`events:import` scope. A body that was already imported into the site "
+                "is refused (409), so that its events are not counted twice, unless "
+                "`force=true`.",
+                "parameters": [
+                    param_ref("SiteId"),
+                    query(
+                        "force",
+                        {"type": "string", "enum": ["true"]},
+                        "`true` imports the body even if the same body was imported into "
+                        "the site before (its events are then counted twice).",
+                    ),
+                ],
                 "requestBody": {
                     "required": False,
                     "description": "An empty body imports nothing.",
@@ -327,6 +337,10 @@ def _event_paths() -> dict[str, Schema]:
                     ),
                     "401": response_ref("Unauthorized"),
                     "403": response_ref("Forbidden"),
+                    "409": error(
+                        "The same body was already imported into the site; the message says "
+                        "when, and how many events it stored."
+                    ),
                     "413": too_large(MAX_IMPORT_BYTES),
                     "503": response_ref("Unavailable"),
                 },
