@@ -1,6 +1,7 @@
-"""The first hour in a real browser against a real server: an admin adds a site, adds a user,
-invites a viewer, resets a password, changes their own, and deletes a site by typing its
-domain; then every administration page on a phone.
+"""The first hour in a real browser against a real server: an admin adds a site, finds and
+revokes a command-line key on its settings, adds, disables and enables a user, invites a
+viewer, resets a password, changes their own, and deletes a site by typing its domain; then
+every administration page on a phone.
 
 No console error, no Content-Security-Policy violation and no failed request may happen on
 the way; screenshots go to test-output/screenshots/.
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
+from footfall.meta.keys import create_key
 from footfall.meta.sites import add_site
 from footfall.meta.users import add_user
 from footfall.services import open_meta
@@ -35,6 +37,8 @@ def admin_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerPro
     meta = open_meta(load_settings({"data_dir": data}, environ={}))
     add_user(meta, email=ADMIN, role="admin", password=PASSWORD)
     add_site(meta, domain="old.example")
+    # An operator key, as `footfall key create` makes it: no owner.
+    create_key(meta, name="reports", scopes=("stats:read",))
     meta.dispose()
     server = ServerProcess(data_dir=data, port=free_port())
     server.start()
@@ -110,6 +114,16 @@ def test_the_first_hour_of_an_admin(
         expect(page.locator("#snippet-code")).to_contain_text('data-domain="shop.example"')
         screenshot(page, request, "site-added")
 
+        # The key made on the command line is on the settings page, and can be revoked there.
+        operator = page.get_by_role("region", name="Operator keys")
+        expect(operator).to_contain_text("reports")
+        expect(operator).to_contain_text("stats:read")
+        operator.scroll_into_view_if_needed()
+        screenshot(page, request, "operator-keys")
+        operator.get_by_role("button", name="Revoke key reports").click()
+        expect(page.get_by_role("status").first).to_have_text("API key revoked.")
+        expect(page.get_by_role("region", name="Operator keys")).to_contain_text("revoked")
+
         # Add a user with a chosen password.
         _menu(page, "Users")
         expect(page.get_by_role("heading", name="Users", exact=True)).to_be_visible()
@@ -122,6 +136,16 @@ def test_the_first_hour_of_an_admin(
             "User added with the password you chose."
         )
         expect(page.get_by_text("colleague@example.com")).to_be_visible()
+
+        # Disable the new user, then enable them again.
+        page.get_by_role("button", name="Disable colleague@example.com").click()
+        expect(page.get_by_role("status").first).to_contain_text("User disabled")
+        colleague = page.locator(".user-list li").filter(has_text="colleague@example.com")
+        expect(colleague.locator(".badge-off")).to_have_text("disabled")
+        screenshot(page, request, "user-disabled")
+        page.get_by_role("button", name="Enable colleague@example.com").click()
+        expect(page.get_by_role("status").first).to_contain_text("User enabled again")
+        expect(colleague.locator(".badge-off")).to_have_count(0)
 
         # Invite a viewer: the sign-in details are shown once.
         invite = page.locator("#invite")
