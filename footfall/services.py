@@ -376,6 +376,11 @@ class Services:
         return self._writer
 
     @property
+    def running_writer(self) -> GroupCommitWriter | None:
+        """The group-commit writer of a serving process; None before `start` (commands)."""
+        return self._writer
+
+    @property
     def rate_limits(self) -> RateLimits:
         """The rate limiter and limits (after `start`)."""
         if self._rate_limits is None:

@@ -12,16 +12,26 @@ import click
 
 from footfall.cli.common import data_dir_option, handle_errors, settings_from
 from footfall.errors import FootfallError
+from footfall.text.quantities import noun, plural
 
 
 @click.command("import")
 @click.option("--site", "domain", required=True, help="Domain of the site the events belong to.")
 @click.argument("file", type=click.Path(allow_dash=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Import the file even if the same file was imported into the site before "
+    "(its events are then counted twice).",
+)
 @data_dir_option
 @handle_errors
-def import_cmd(domain: str, file: Path, data_dir: Path | None) -> None:
-    """Import historical events from an NDJSON FILE ('-' for stdin)."""
-    from footfall.lifecycle.importing import import_ndjson
+def import_cmd(domain: str, file: Path, force: bool, data_dir: Path | None) -> None:
+    """Import historical events from an NDJSON FILE ('-' for stdin).
+
+    A file whose bytes were already imported into the site is refused, unless --force.
+    """
+    from footfall.lifecycle.importing import AlreadyImportedError, import_ndjson
     from footfall.lifecycle.spool import spool
     from footfall.meta.sites import get_site
     from footfall.services import Services
@@ -37,20 +47,28 @@ def import_cmd(domain: str, file: Path, data_dir: Path | None) -> None:
                 handle.close()
             elif not file.is_file():
                 raise FootfallError(f"no such file: {file}")
-            report = import_ndjson(services, site=found, path=file, progress=_progress())
+            try:
+                report = import_ndjson(
+                    services, site=found, path=file, progress=_progress(), force=force
+                )
+            except AlreadyImportedError as exc:
+                raise FootfallError(f"{exc}; add --force to import them a second time") from None
     finally:
         services.close()
     for line_no, error in report.errors[:20]:
         click.echo(f"line {line_no}: {error}", err=True)
     if report.rejected > 20:
-        click.echo(f"… and {report.rejected - 20} more rejected lines", err=True)
+        click.echo(f"… and {plural(report.rejected - 20, 'more rejected line')}", err=True)
+    # Bare numbers (no separators): scripts read the count of stored events from this line.
     click.echo(
-        f"imported {report.stored} events in {report.sessions} visits from {report.lines} lines "
+        f"imported {report.stored} {noun(report.stored, 'event')} in {report.sessions} "
+        f"{noun(report.sessions, 'visit')} from {report.lines} {noun(report.lines, 'line')} "
         f"({report.dropped} dropped as bots/spam, {report.rejected} rejected)"
     )
     if report.rejected:
         click.echo(
-            f"error: {report.rejected} line(s) rejected; the other lines were imported", err=True
+            f"error: {plural(report.rejected, 'line')} rejected; the other lines were imported",
+            err=True,
         )
         sys.exit(1)
 

@@ -12,6 +12,7 @@ import click
 
 from footfall.cli.common import actor, data_dir_option, handle_errors, settings_from
 from footfall.settings import Settings
+from footfall.text.quantities import plural
 
 if TYPE_CHECKING:
     import sqlalchemy as sa
@@ -103,7 +104,9 @@ def _seed_demo(services: Services) -> str:
     site = add_site(services.meta, domain=DEMO_DOMAIN, timezone="UTC", actor=actor())
     click.echo(f"seeding demo site {DEMO_DOMAIN} with {DEMO_DAYS} days of traffic…", err=True)
     report = seed_demo(services, site=site, events=DEMO_EVENTS, days=DEMO_DAYS, actor=actor())
-    click.echo(f"demo: {report.stored} events in {report.sessions} visits", err=True)
+    click.echo(
+        f"demo: {plural(report.stored, 'event')} in {plural(report.sessions, 'visit')}", err=True
+    )
     return login
 
 

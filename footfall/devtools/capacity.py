@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
+from footfall.text.quantities import format_bytes
+
 Source = Literal["measured", "default"]
 MEASURED: Source = "measured"
 DEFAULT: Source = "default"
@@ -269,15 +271,6 @@ def project(
         clickhouse=bool(reasons),
         reasons=reasons,
     )
-
-
-def format_bytes(value: float) -> str:
-    """``1536`` -> ``1.5 KiB``; binary units up to TiB."""
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(value) < 1024:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
 
 
 def format_ms(value: float) -> str:

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
 from footfall.meta.audit import Actor, record_change
 from footfall.meta.db import utcnow
-from footfall.meta.tables import goals, shared_links, site_invitations, sites, user_sites
+from footfall.meta.tables import goals, imports, shared_links, site_invitations, sites, user_sites
 
 # A hostname-like domain, optionally with a path prefix is not allowed: Plausible site ids are
 # bare domains (subdomains allowed), lower case.
@@ -295,7 +295,7 @@ def set_site_timezone(
 
 
 def delete_site(engine: sa.Engine, domain: str, *, actor: Actor | None = None) -> Site:
-    """Removes a site, its goals, its shared links and its grants to viewers; returns it.
+    """Removes a site, its goals, shared links, grants to viewers and import records; returns it.
 
     With an `actor`, records ``site.delete`` in the same transaction.
 
@@ -309,6 +309,7 @@ def delete_site(engine: sa.Engine, domain: str, *, actor: Actor | None = None) -
         conn.execute(shared_links.delete().where(shared_links.c.site_id == site.id))
         conn.execute(user_sites.delete().where(user_sites.c.site_id == site.id))
         conn.execute(site_invitations.delete().where(site_invitations.c.site_id == site.id))
+        conn.execute(imports.delete().where(imports.c.site_id == site.id))
         deleted = conn.execute(sites.delete().where(sites.c.id == site.id)).rowcount
         if deleted:  # not when a concurrent call removed it first
             record_change(conn, actor, "site.delete", site.domain, before=_snapshot(site))

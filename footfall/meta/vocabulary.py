@@ -27,6 +27,7 @@ AUDIT_ACTIONS = (
     "user.ungrant",
     "user.disable",
     "user.enable",
+    "user.passwd",
     "site.update",
     "link.create",
     "link.delete",

@@ -18,7 +18,18 @@ from footfall.web.api import (
     stats,
 )
 from footfall.web.middleware import profiling
-from footfall.web.pages import accounts, dashboard, ops, reports, site_settings, tracker
+from footfall.web.pages import (
+    account,
+    accounts,
+    admin_sites,
+    admin_users,
+    dashboard,
+    favicon,
+    ops,
+    reports,
+    site_settings,
+    tracker,
+)
 from footfall.web.pages.templating import static_files
 
 
@@ -63,7 +74,11 @@ def routes() -> list[BaseRoute]:
         Route("/readyz", probes.readyz, methods=["GET"]),
         Route("/metrics", probes.metrics_endpoint, methods=["GET"]),
         Mount("/static", app=static_files(), name="static"),
+        *favicon.ROUTES,
         *accounts.ROUTES,
+        *account.ROUTES,
+        *admin_sites.ROUTES,
+        *admin_users.ROUTES,
         *dashboard.ROUTES,
         *reports.ROUTES,
         *site_settings.ROUTES,

@@ -296,7 +296,7 @@ def test_goal_commands_and_exit_codes(tmp_path: Path) -> None:
         == "2\tpage\t/pricing\tPricing page\n"
     )
 
-    assert ff(data, "site", "delete", "example.com").returncode == 0
+    assert ff(data, "site", "delete", "example.com", "--yes").returncode == 0
     assert ff(data, "site", "add", "example.com").returncode == 0
     assert ff(data, "goal", "list", "--site", "example.com").stdout == ""
     for command in (["goal"], ["goal", "add"], ["goal", "list"], ["goal", "delete"]):

@@ -32,14 +32,21 @@ from footfall.web.api.openapi_components import (
     query,
     ref,
     response_ref,
+    too_large,
 )
 from footfall.web.api.openapi_sites import sites_paths
+from footfall.web.bodies import QUERY_BYTES
 
 _V1_COMMON = [param_ref(name) for name in ("SiteId", "Period", "Date", "Metrics", "Filters")]
 
 
 def _stats_operation(
-    summary: str, description: str, parameters: list[Schema], result: Schema
+    summary: str,
+    description: str,
+    parameters: list[Schema],
+    result: Schema,
+    *,
+    extra: dict[str, Schema] | None = None,
 ) -> Schema:
     return {
         "tags": ["Stats API"],
@@ -52,6 +59,7 @@ def _stats_operation(
             "401": response_ref("Unauthorized"),
             "429": response_ref("TooManyRequests"),
             "503": response_ref("Unavailable"),
+            **(extra or {}),
         },
     }
 
@@ -171,6 +179,7 @@ def _stats_paths() -> dict[str, Schema]:
                     "Plausible's Stats API v2: any metrics by any dimensions.",
                     [],
                     ref("V2Response"),
+                    extra={"413": too_large(QUERY_BYTES)},
                 ),
                 "requestBody": {
                     "required": True,
@@ -296,8 +305,18 @@ def _event_paths() -> dict[str, Schema]:
                 "required; `referrer`, `user_agent`, `ip` or `visitor_id`, `props` optional. "
                 "Events go through the live enrichment and session rules at their own times. "
                 "Bad lines are reported by number; good lines are kept. Needs a key with the "
-                "`events:import` scope.",
-                "parameters": [param_ref("SiteId")],
+                "`events:import` scope. A body that was already imported into the site "
+                "is refused (409), so that its events are not counted twice, unless "
+                "`force=true`.",
+                "parameters": [
+                    param_ref("SiteId"),
+                    query(
+                        "force",
+                        {"type": "string", "enum": ["true"]},
+                        "`true` imports the body even if the same body was imported into "
+                        "the site before (its events are then counted twice).",
+                    ),
+                ],
                 "requestBody": {
                     "required": False,
                     "description": "An empty body imports nothing.",
@@ -319,7 +338,11 @@ def _event_paths() -> dict[str, Schema]:
                     ),
                     "401": response_ref("Unauthorized"),
                     "403": response_ref("Forbidden"),
-                    "413": error(f"The body is larger than {MAX_IMPORT_BYTES} bytes."),
+                    "409": error(
+                        "The same body was already imported into the site; the message says "
+                        "when, and how many events it stored."
+                    ),
+                    "413": too_large(MAX_IMPORT_BYTES),
                     "503": response_ref("Unavailable"),
                 },
             }

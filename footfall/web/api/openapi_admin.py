@@ -231,4 +231,32 @@ def probe_paths() -> dict[str, Schema]:
                 },
             }
         },
+        "/metrics": {
+            "get": {
+                "tags": ["Operations"],
+                "summary": "Prometheus metrics",
+                "description": "The Prometheus text exposition (every metric is listed in "
+                "docs/metrics.md). Open to direct connections from `metrics_allow` (loopback "
+                "by default; never a request a proxy relays), and to anyone sending "
+                "`Authorization: Bearer <metrics_token>` when that setting is set. The token "
+                "is not an API key: API keys are not accepted here.",
+                "security": [],
+                "responses": {
+                    "200": _plain("The exposition (text format 0.0.4)."),
+                    "401": {
+                        **_plain("A token is configured and was not sent (or is wrong)."),
+                        "headers": {
+                            "WWW-Authenticate": header(
+                                "`Bearer`.", {"const": "Bearer"}, required=True
+                            )
+                        },
+                    },
+                    "403": _plain("No token is configured and the peer is not allowed."),
+                },
+            }
+        },
     }
+
+
+def _plain(description: str) -> Schema:
+    return {"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}}

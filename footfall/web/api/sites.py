@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
-from footfall.lifecycle.deletion import delete_site_and_events
+from footfall.lifecycle.deletion import delete_site
 from footfall.meta.shared_links import create_link, list_links
 from footfall.meta.sites import Site, add_site, change_domain, list_sites, validate_timezone
 from footfall.meta.team import the_team
@@ -190,16 +190,9 @@ async def delete_one_site(request: Request) -> Response:
         return exc.response()
     actor = request_actor(request, key)
 
-    def drain() -> None:
-        state.writer.flush_sessions()
-
-    # Off the event loop, whose thread also runs the pipeline the directory reload affects:
-    # reloading there is fine (the directory is replaced whole), and the drain must not block
-    # the loop the writer runs on.
+    # Off the event loop: the deletion waits for the writer to store what was acknowledged.
     try:
-        await asyncio.to_thread(
-            delete_site_and_events, state, site.domain, actor=actor, drain=drain
-        )
+        await asyncio.to_thread(delete_site, state, site.domain, actor=actor)
     except NotFoundError:
         return ApiError(SITE_NOT_FOUND, 404).response()
     return JSONResponse({"deleted": True})

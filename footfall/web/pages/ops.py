@@ -34,6 +34,10 @@ DEFAULT_RANGE = "1h"
 PAGES = (("performance", "Performance"), ("resources", "Resources"), ("errors", "Errors"))
 # The most points a chart draws; longer series are averaged into this many buckets.
 MAX_POINTS = 120
+# A chart's drawing in user units. Charts sit in columns at least 20rem wide, where text that
+# footfall.css sets at 14 units is drawn at least 11 px tall.
+CHART_WIDTH = 360
+CHART_HEIGHT = 200
 TOP_ROUTES = 6
 MIB = 1024 * 1024
 
@@ -107,6 +111,15 @@ def _window(state: Services, key: str) -> Window:
     return Window(key, samples, history.interval if fine else history.coarse_step)
 
 
+@dataclass(frozen=True)
+class Chart:
+    """One chart of a dashboard: its caption, its drawing, and its series' names in order."""
+
+    caption: str
+    svg: Markup
+    legend: tuple[str, ...]
+
+
 def _chart(
     window: Window,
     title: str,
@@ -115,17 +128,21 @@ def _chart(
     unit: str = "",
     scale: float = 1.0,
     formatter: Callable[[float], str] = charts.format_number,
-) -> tuple[str, Markup]:
+) -> Chart:
     svg = charts.multi_line_chart(
         window.labels(),
         [(label, window.series(name, scale)) for label, name in series],
         title=title,
         unit=unit,
         value_formatter=formatter,
-        width=480,
-        height=200,
+        width=CHART_WIDTH,
+        height=CHART_HEIGHT,
+        # The legend is HTML beside the drawing, where it wraps instead of overlapping.
+        legend=False,
+        compact_axis=True,
     )
-    return (f"{title} ({unit})" if unit else title), svg
+    caption = f"{title} ({unit})" if unit else title
+    return Chart(caption, svg, tuple(label for label, _ in series))
 
 
 def _performance(window: Window, state: Services) -> dict[str, Any]:
@@ -209,7 +226,7 @@ def _errors(window: Window, state: Services) -> dict[str, Any]:
         [("4xx", "errors_4xx_per_s"), ("5xx", "errors_5xx_per_s")],
         unit="/s",
     )
-    return {"charts": [chart], "routes": routes, "groups": state.metrics.errors.groups()}
+    return {"charts": [], "chart": chart, "routes": routes, "groups": state.metrics.errors.groups()}
 
 
 _BUILDERS: dict[str, Callable[[Window, Services], dict[str, Any]]] = {
