@@ -30,6 +30,12 @@ AUDIT_ACTIONS = (
     "site.update",
     "link.create",
     "link.delete",
+    "alert.add",
+    "alert.delete",
+    "alert.acknowledge",
+    "alert.silence",
+    "report.add",
+    "report.delete",
 )
 AUDIT_MAX_LIMIT = 10_000
 
