@@ -138,40 +138,16 @@ class Alerting:
         return delivery.deliver_due(self.meta, self.channels, self.clock)
 
     def test(self, name: str, *, actor: Actor, queue: bool = False) -> list[tuple[str, str | None]]:
-        """Sends a test notification of rule `name` to each of its channels.
-
-        Args:
-            name: The rule.
-            actor: Who asked, for the history.
-            queue: Queue the test deliveries (sent by the next delivery pass, with retries)
-                instead of sending them now.
-
-        Returns:
-            Each channel as shown, with the error of its delivery (None when it went out, or
-            when it was queued).
-
-        Raises:
-            NotFoundError: No rule has that name.
-        """
-        rule = rules_store.get_rule(self.meta, name)
-        now = self.clock()
-        measured = Measurement(rule.threshold)
-        sample = notice(rule, "firing", measured, now, since=now, test=True, url=self.page_url)
-        entry = HistoryEntry(rule.name, now, "test", actor.name, None, rule.threshold)
-        results: list[tuple[str, str | None]] = []
-        with self.meta.begin() as conn:
-            rules_store.append_history(conn, rule.id, [entry])
-            if queue:
-                self._queue(conn, rule, sample, "test", now)
-                return [(c.shown(), None) for c in rule.channels]
-        for channel in rule.channels:
-            try:
-                send(self.channels, channel, "test", sample.as_json(), now=now)
-            except DeliveryError as exc:
-                results.append((channel.shown(), str(exc)))
-            else:
-                results.append((channel.shown(), None))
-        return results
+        """Sends a test notification of rule `name` (see `send_test`)."""
+        return send_test(
+            self.meta,
+            self.channels,
+            name,
+            now=self.clock(),
+            actor=actor,
+            queue=queue,
+            url=self.page_url,
+        )
 
     # -- reports ----------------------------------------------------------------------------
 
@@ -231,3 +207,62 @@ class Alerting:
         rules_store.prune_history(self.meta, now)
         deliveries.prune(self.meta, now)
         return report
+
+
+def send_test(
+    meta: sa.Engine,
+    channels: ChannelConfig,
+    name: str,
+    *,
+    now: dt.datetime,
+    actor: Actor,
+    queue: bool = False,
+    url: str | None = None,
+) -> list[tuple[str, str | None]]:
+    """Sends a test notification of rule `name` to each of its channels.
+
+    The test is a firing notice with ``"test": true`` and the rule's threshold as its value.
+
+    Args:
+        meta: The metadata store.
+        channels: The channels' secrets and servers.
+        name: The rule.
+        now: The time.
+        actor: Who asked, for the rule's history.
+        queue: Queue the test deliveries (sent by the next delivery pass, with retries)
+            instead of sending them now.
+        url: A link to the alerts page.
+
+    Returns:
+        Each channel as shown, with the error of its delivery (None when it went out, or
+        when it was queued).
+
+    Raises:
+        NotFoundError: No rule has that name.
+    """
+    rule = rules_store.get_rule(meta, name)
+    sample = notice(rule, "firing", Measurement(rule.threshold), now, since=now, test=True, url=url)
+    entry = HistoryEntry(rule.name, now, "test", actor.name, None, rule.threshold)
+    with meta.begin() as conn:
+        rules_store.append_history(conn, rule.id, [entry])
+        if queue:
+            for channel in rule.channels:
+                deliveries.enqueue(
+                    conn,
+                    subject=rule.name,
+                    kind="test",
+                    channel=channel,
+                    payload=sample.as_json(),
+                    now=now,
+                )
+    if queue:
+        return [(c.shown(), None) for c in rule.channels]
+    results: list[tuple[str, str | None]] = []
+    for channel in rule.channels:
+        try:
+            send(channels, channel, "test", sample.as_json(), now=now)
+        except DeliveryError as exc:
+            results.append((channel.shown(), str(exc)))
+        else:
+            results.append((channel.shown(), None))
+    return results

@@ -73,15 +73,16 @@ class AlertJob:
         seconds = max(self.interval * LEASE_INTERVALS, MIN_LEASE_SECONDS)
         try:
             while True:
+                # The first round comes one interval after start, when the process has settled.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.interval)
+                self._wake.clear()
                 try:
                     if await asyncio.to_thread(self._lease, seconds):
                         await asyncio.to_thread(self.alerting.run_round)
                         self.rounds += 1
                 except Exception:  # the next round tries again; the error is in the log
                     log.exception("alerting round failed")
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.interval)
-                self._wake.clear()
         finally:
             with contextlib.suppress(Exception):
                 self._release()

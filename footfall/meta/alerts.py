@@ -34,6 +34,7 @@ from footfall.alerts.model import (
     RuleState,
     Severity,
     is_ops_metric,
+    iso,
     ops_name,
 )
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
@@ -60,6 +61,30 @@ class RuleView:
     rule: Rule
     state: RuleState
     error: str | None = None
+
+    def as_json(self, now: dt.datetime) -> dict[str, Any]:
+        """The rule and its state as the admin API and ``alert list --json`` show them."""
+        state = self.state
+        return {
+            **snapshot(self.rule),
+            "id": self.rule.id,
+            "condition": self.rule.describe(),
+            "enabled": self.rule.enabled,
+            "status": state.status,
+            "since": _iso(state.since),
+            "value": state.value,
+            "evaluated_at": _iso(state.evaluated_at),
+            "notified_at": _iso(state.notified_at),
+            "acknowledged_by": state.acknowledged_by,
+            "acknowledged_at": _iso(state.acknowledged_at),
+            "silenced_until": _iso(state.silenced_until) if state.silenced(now) else None,
+            "silenced_by": state.silenced_by if state.silenced(now) else None,
+            "error": self.error,
+        }
+
+
+def _iso(value: dt.datetime | None) -> str | None:
+    return iso(value) if value is not None else None
 
 
 def _checked_name(name: str) -> str:
