@@ -158,7 +158,7 @@ class SmtpReceiver:
                 and expected is not None
                 and (data.login.decode(), data.password.decode()) == expected
             )
-            return AuthResult(success=ok, handled=False)
+            return AuthResult(success=ok, handled=False, auth_data=data if ok else None)
 
         return check
 
