@@ -1,0 +1,144 @@
+"""The command line's alert commands, and the server's own evaluator, against real receivers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.alerts.receivers import WebhookReceiver
+from tests.cli.test_cli import ff
+from tests.conftest import ServerProcess, free_port, post_pageview
+
+pytestmark = pytest.mark.slow
+
+
+def test_alert_commands_and_run_once_with_the_server_stopped(
+    tmp_path: Path, webhook: WebhookReceiver
+) -> None:
+    data = tmp_path / "data"
+    env = {"FOOTFALL_ALERT_WEBHOOK_SECRET": "s3cret-for-tests"}
+    assert ff(data, "site", "add", "example.com").returncode == 0
+    added = ff(
+        data,
+        "alert",
+        "add",
+        "disk",
+        "--metric",
+        "ops:disk_free",
+        "--below",
+        "1e12",
+        "--webhook",
+        webhook.url + "/ops",
+        "--severity",
+        "critical",
+    )
+    assert added.returncode == 0, added.stderr
+    assert added.stdout == "alert disk: ops:disk_free over 15 min below 1e+12\n"
+    traffic = ff(
+        data,
+        "alert",
+        "add",
+        "busy",
+        "--site",
+        "example.com",
+        "--metric",
+        "visitors",
+        "--window",
+        "5",
+        "--above",
+        "100",
+        "--for",
+        "10",
+        "--webhook",
+        webhook.url,
+    )
+    assert traffic.returncode == 0, traffic.stderr
+
+    # Usage errors exit 2; refusals exit 1 with one line.
+    assert ff(data, "alert", "add", "x", "--metric", "visitors", "--log").returncode == 2
+    assert ff(data, "alert", "add", "x", "--metric", "visitors", "--above", "1").returncode == 2
+    refused = ff(data, "alert", "add", "x", "--metric", "visitors", "--above", "1", "--log")
+    assert refused.returncode == 1
+    assert refused.stderr == "error: a visitors alert counts one site's traffic: give the site\n"
+    assert ff(data, "alert", "delete", "nope").returncode == 1
+
+    first = ff(data, "alert", "run", "--once", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "evaluated 2 rules: 1 fired" in first.stdout
+    (hook,) = webhook.wait_for(1)
+    body = hook.json
+    assert (body["alert"], body["state"], body["site"], body["metric"]) == (
+        "disk",
+        "firing",
+        None,
+        "ops:disk_free",
+    )
+    assert body["severity"] == "critical" and body["threshold"] == 1e12
+    assert hook.headers["x-footfall-signature"].startswith("sha256=")
+
+    again = ff(data, "alert", "run", "--once", env=env)
+    assert again.returncode == 0 and "0 notifications queued" in again.stdout
+    assert len(webhook.received) == 1  # still firing, inside its re-notify interval
+
+    listed = ff(data, "alert", "list").stdout.splitlines()
+    assert listed[0].startswith("busy\tok\texample.com\tvisitors over 5 min above 100, for 10 min")
+    assert listed[1].startswith("disk\tfiring\t-\t")
+    assert "/ops" not in listed[1]  # a webhook's path is never shown
+    as_json = [json.loads(line) for line in ff(data, "alert", "list", "--json").stdout.splitlines()]
+    assert as_json[1]["status"] == "firing" and as_json[1]["value"] > 0
+
+    assert ff(data, "alert", "ack", "disk").returncode == 0
+    silenced = ff(data, "alert", "silence", "disk", "--minutes", "30")
+    assert silenced.returncode == 0 and "silenced until" in silenced.stdout
+    assert ff(data, "alert", "ack", "busy").returncode == 1  # not firing
+
+    tested = ff(data, "alert", "test", "busy")
+    assert tested.returncode == 0 and "sent" in tested.stdout
+    assert webhook.wait_for(2)[1].json["test"] is True
+
+    history = ff(data, "alert", "history", "disk").stdout.splitlines()
+    kinds = [line.split("\t")[2] for line in history]
+    assert kinds == ["silenced", "acknowledged", "notified", "firing", "pending"]
+    assert ff(data, "alert", "deliveries").stdout.count("\tsent\t") == 1  # tests go out at once
+    assert ff(data, "alert", "delete", "disk").returncode == 0
+
+
+def test_the_servers_own_evaluator_delivers_within_an_interval(
+    tmp_path: Path, webhook: WebhookReceiver
+) -> None:
+    data = tmp_path / "data"
+    assert ff(data, "site", "add", "example.com").returncode == 0
+    added = ff(
+        data,
+        "alert",
+        "add",
+        "first-visit",
+        "--site",
+        "example.com",
+        "--metric",
+        "visitors",
+        "--window",
+        "5",
+        "--above",
+        "0",
+        "--webhook",
+        webhook.url,
+    )
+    assert added.returncode == 0, added.stderr
+    server = ServerProcess(
+        data_dir=data,
+        port=free_port(),
+        env={"FOOTFALL_ALERT_INTERVAL_S": "1", "FOOTFALL_APPLY_INTERVAL_MS": "100"},
+    )
+    try:
+        server.start()
+        with httpx.Client(timeout=5) as client:
+            assert post_pageview(client, server.url, "/", ip="81.2.69.160") == 202
+        (hook,) = webhook.wait_for(1, timeout=30)
+        assert hook.json["alert"] == "first-visit" and hook.json["state"] == "firing"
+        assert hook.json["value"] == 1
+    finally:
+        server.stop()
