@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from footfall.web.api import alerts, audit, debug, docs, event, imports, probes, sites, stats
+from footfall.web.api import alerts as alerts_api
+from footfall.web.api import audit, debug, docs, event, imports, probes, sites, stats
 from footfall.web.middleware import profiling
-from footfall.web.pages import accounts, dashboard, ops, reports, site_settings, tracker
+from footfall.web.pages import accounts, alerts, dashboard, ops, reports, site_settings, tracker
 from footfall.web.pages.templating import static_files
 
 
@@ -19,14 +20,14 @@ def routes() -> list[BaseRoute]:
         Route("/api/v1/sites/goals", sites.list_site_goals, methods=["GET"]),
         Route("/api/v1/sites/goals/{goal_id}", sites.delete_site_goal, methods=["DELETE"]),
         Route("/api/v1/audit", audit.audit_entries, methods=["GET"]),
-        Route("/api/v1/alerts", alerts.list_alerts, methods=["GET"]),
-        Route("/api/v1/alerts", alerts.create_alert, methods=["POST"]),
-        Route("/api/v1/alerts/deliveries", alerts.list_deliveries, methods=["GET"]),
-        Route("/api/v1/alerts/{name}", alerts.get_alert, methods=["GET"]),
-        Route("/api/v1/alerts/{name}", alerts.delete_alert, methods=["DELETE"]),
-        Route("/api/v1/alerts/{name}/test", alerts.test_alert, methods=["POST"]),
-        Route("/api/v1/alerts/{name}/acknowledge", alerts.acknowledge_alert, methods=["POST"]),
-        Route("/api/v1/alerts/{name}/silence", alerts.silence_alert, methods=["POST"]),
+        Route("/api/v1/alerts", alerts_api.list_alerts, methods=["GET"]),
+        Route("/api/v1/alerts", alerts_api.create_alert, methods=["POST"]),
+        Route("/api/v1/alerts/deliveries", alerts_api.list_deliveries, methods=["GET"]),
+        Route("/api/v1/alerts/{name}", alerts_api.get_alert, methods=["GET"]),
+        Route("/api/v1/alerts/{name}", alerts_api.delete_alert, methods=["DELETE"]),
+        Route("/api/v1/alerts/{name}/test", alerts_api.test_alert, methods=["POST"]),
+        Route("/api/v1/alerts/{name}/acknowledge", alerts_api.acknowledge_alert, methods=["POST"]),
+        Route("/api/v1/alerts/{name}/silence", alerts_api.silence_alert, methods=["POST"]),
         Route("/api/v1/debug/memory", debug.memory, methods=["GET"]),
         Route("/api/v1/debug/profile", profiling.profile_loop, methods=["GET"]),
         Route("/api/v1/stats/realtime/visitors", stats.realtime_visitors, methods=["GET"]),
@@ -46,4 +47,5 @@ def routes() -> list[BaseRoute]:
         *reports.ROUTES,
         *site_settings.ROUTES,
         *ops.ROUTES,
+        *alerts.ROUTES,
     ]
