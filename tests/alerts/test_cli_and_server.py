@@ -142,3 +142,41 @@ def test_the_servers_own_evaluator_delivers_within_an_interval(
         assert hook.json["value"] == 1
     finally:
         server.stop()
+
+
+def test_every_alert_and_report_command_has_help() -> None:
+    from click.testing import CliRunner
+
+    from footfall.cli.main import main
+
+    runner = CliRunner()
+    for group, commands in (
+        (
+            "alert",
+            ("add", "list", "delete", "test", "run", "ack", "silence", "history", "deliveries"),
+        ),
+        ("report", ("add", "list", "delete", "send")),
+    ):
+        for command in (None, *commands):
+            args = [group, *([command] if command else []), "--help"]
+            result = runner.invoke(main, args)
+            assert result.exit_code == 0 and "Usage:" in result.output, args
+
+
+def test_smtp_and_webhook_secrets_come_from_files_and_stay_hidden(tmp_path: Path) -> None:
+    password = tmp_path / "smtp-password"
+    password.write_text("pw-from-a-file\n")
+    env = {
+        "FOOTFALL_SMTP_PASSWORD_FILE": str(password),
+        "FOOTFALL_ALERT_WEBHOOK_SECRET": "hook-secret-value",
+    }
+    listed = ff(tmp_path / "data", "settings", env=env)
+    assert listed.returncode == 0
+    assert "FOOTFALL_SMTP_PASSWORD=********" in listed.stdout
+    assert "FOOTFALL_ALERT_WEBHOOK_SECRET=********" in listed.stdout
+    assert "pw-from-a-file" not in listed.stdout and "hook-secret-value" not in listed.stdout
+    from footfall.settings import load_settings
+
+    settings = load_settings({}, environ=env)
+    assert settings.smtp_password == "pw-from-a-file"
+    assert "pw-from-a-file" not in repr(settings)
