@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.alerts.receivers import WebhookReceiver
+from tests.alerts.receivers import SmtpReceiver, WebhookReceiver
 from tests.cli.test_cli import ff
 from tests.conftest import ServerProcess, free_port, post_pageview
 
@@ -180,3 +180,36 @@ def test_smtp_and_webhook_secrets_come_from_files_and_stay_hidden(tmp_path: Path
     settings = load_settings({}, environ=env)
     assert settings.smtp_password == "pw-from-a-file"
     assert "pw-from-a-file" not in repr(settings)
+
+
+def test_report_commands_send_through_smtp(tmp_path: Path, smtp: SmtpReceiver) -> None:
+    data = tmp_path / "data"
+    env = {
+        "FOOTFALL_SMTP_HOST": "127.0.0.1",
+        "FOOTFALL_SMTP_PORT": str(smtp.port),
+        "FOOTFALL_SMTP_SECURITY": "none",
+        "FOOTFALL_SMTP_FROM": "footfall@example.org",
+    }
+    assert ff(data, "site", "add", "example.com").returncode == 0
+    assert ff(data, "report", "add", "--site", "example.com").returncode == 2
+    added = ff(
+        data, "report", "add", "--site", "example.com", "--weekly", "--email", "o@example.org"
+    )
+    assert added.stdout == "weekly report of example.com to o@example.org\n"
+    assert ff(data, "report", "list").stdout.startswith("example.com\tweekly\to@example.org\t")
+    sent = ff(data, "report", "send", "--site", "example.com", "--weekly", env=env)
+    assert sent.returncode == 0, sent.stderr
+    assert "queued 1 report emails; 1 sent" in sent.stdout
+    (mail,) = smtp.wait_for(1)
+    assert mail.subject.startswith("Weekly report for example.com: week of ")
+    assert "Unique visitors" in mail.part("plain")
+    assert ff(data, "report", "send", "--site", "example.com", "--monthly").returncode == 1
+    assert ff(data, "report", "delete", "--site", "example.com", "--weekly").returncode == 0
+    assert ff(data, "report", "list").stdout == ""
+    # Without SMTP settings the delivery fails, is kept, and can be retried.
+    ff(data, "report", "add", "--site", "example.com", "--monthly", "--email", "o@example.org")
+    failed = ff(data, "report", "send", "--site", "example.com", "--monthly")
+    assert failed.returncode == 1 and "1 to retry" in failed.stdout
+    listed = ff(data, "alert", "deliveries").stdout
+    assert "FOOTFALL_SMTP_HOST" in listed
+    assert ff(data, "alert", "deliveries", "--retry", "1").returncode == 1  # sent, not failed

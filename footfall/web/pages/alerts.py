@@ -138,17 +138,18 @@ Handler = Callable[[Request, User, dict[str, str], Actor], Awaitable[Response]]
 
 
 def _form(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
-    """Signed in, CSRF-checked, an admin: then `handler` with the form's text fields."""
+    """CSRF-checked, signed in, an admin: then `handler` with the form's text fields."""
 
     @functools.wraps(handler)
     async def endpoint(request: Request) -> Response:
-        user = await current_user(request)
-        if user is None:
-            return redirect("/login?next=" + PAGE)
+        # The form first: a body is refused for its size or its token before anything else.
         try:
             form = await read_form(request)
         except FormRefused as exc:
             return refused(request, exc)
+        user = await current_user(request)
+        if user is None:
+            return redirect("/login?next=" + PAGE)
         if user.role != "admin":
             return not_found(request)
         fields = {key: form_field(form, key, 2100) for key in form}
