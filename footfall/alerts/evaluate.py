@@ -180,9 +180,13 @@ def _while_breaching(
         if now - since < dt.timedelta(minutes=rule.for_minutes):
             return Outcome(state, tuple(history))
         state = dataclasses.replace(
-            state, status="firing", since=now, notified_at=None, acknowledged_by=None
+            state,
+            status="firing",
+            since=now,
+            notified_at=None,
+            acknowledged_by=None,
+            acknowledged_at=None,
         )
-        state = dataclasses.replace(state, acknowledged_at=None)
         history.append(_entry(rule, "firing", now, value))
     # Firing: notify unless told recently, acknowledged or silenced.
     if state.acknowledged_by is not None or state.silenced(now):

@@ -109,10 +109,16 @@ class Alerting:
                 measured = Measurement(None, error=str(exc))
             outcome = evaluate(rule, state, measured, now, url=self.page_url)
             history = list(outcome.history)
-            with self.meta.begin() as conn:
-                rules_store.save_state(conn, rule, outcome.state, history, error=measured.error)
-                for sent in outcome.notices:
-                    report.queued += self._queue(conn, rule, sent, "alert", now)
+            try:
+                with self.meta.begin() as conn:
+                    if not rules_store.save_state(
+                        conn, rule, outcome.state, history, error=measured.error
+                    ):
+                        continue  # deleted while it was being measured
+                    for sent in outcome.notices:
+                        report.queued += self._queue(conn, rule, sent, "alert", now)
+            except sa.exc.IntegrityError:
+                continue  # deleted between the check and the write: nothing to keep
             report.evaluated += 1
             report.errors += measured.error is not None
             report.fired += any(h.kind == "firing" for h in history)

@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -30,6 +30,7 @@ from footfall.alerts.model import (
     ChannelKind,
     Comparison,
     HistoryEntry,
+    Outcome,
     Rule,
     RuleState,
     Severity,
@@ -454,8 +455,14 @@ def save_state(
     history: Sequence[HistoryEntry] = (),
     *,
     error: str | None = None,
-) -> None:
-    """Stores a rule's state and appends its history entries, on the caller's transaction."""
+) -> bool:
+    """Stores a rule's state and appends its history entries, on the caller's transaction.
+
+    Returns:
+        False, storing nothing, when the rule no longer exists (deleted meanwhile).
+    """
+    if conn.execute(sa.select(alert_rules.c.id).where(alert_rules.c.id == rule.id)).first() is None:
+        return False
     values = _state_values(state, error)
     updated = conn.execute(
         alert_states.update().where(alert_states.c.rule_id == rule.id).values(**values)
@@ -463,6 +470,7 @@ def save_state(
     if not updated.rowcount:
         conn.execute(alert_states.insert().values(rule_id=rule.id, **values))
     append_history(conn, rule.id, history)
+    return True
 
 
 def append_history(
@@ -550,7 +558,7 @@ def prune_history(engine: sa.Engine, now: dt.datetime) -> int:
 def change_state(
     engine: sa.Engine,
     name: str,
-    change: Any,
+    change: Callable[[Rule, RuleState], Outcome],
     *,
     actor: Actor | None,
     action: str,

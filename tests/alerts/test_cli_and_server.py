@@ -137,7 +137,8 @@ def test_the_servers_own_evaluator_delivers_within_an_interval(
         server.start()
         with httpx.Client(timeout=5) as client:
             assert post_pageview(client, server.url, "/", ip="81.2.69.160") == 202
-        (hook,) = webhook.wait_for(1, timeout=30)
+        assert webhook.received or _waited(webhook, server), "no notification arrived"
+        (hook,) = webhook.received
         assert hook.json["alert"] == "first-visit" and hook.json["state"] == "firing"
         assert hook.json["value"] == 1
     finally:
@@ -213,3 +214,13 @@ def test_report_commands_send_through_smtp(tmp_path: Path, smtp: SmtpReceiver) -
     listed = ff(data, "alert", "deliveries").stdout
     assert "FOOTFALL_SMTP_HOST" in listed
     assert ff(data, "alert", "deliveries", "--retry", "1").returncode == 1  # sent, not failed
+
+
+def _waited(webhook: WebhookReceiver, server: ServerProcess) -> bool:
+    """Waits for one notification; on failure, shows what the server logged."""
+    try:
+        webhook.wait_for(1, timeout=60)
+    except AssertionError as exc:
+        log = server.log.read_text()[-3000:] if server.log else ""
+        raise AssertionError(f"{exc}; the server logged:\n{log}") from None
+    return True

@@ -47,7 +47,8 @@ def test_the_alerts_page_adds_fires_acknowledges_and_silences(
         expect(row).not_to_contain_text("/secret")
 
         # The server's job evaluates within a second: the alert fires and the hook is told.
-        (hook,) = webhook.wait_for(1, timeout=30)
+        assert webhook.received or _waited(webhook, server), "no notification arrived"
+        (hook,) = webhook.received
         assert hook.json["alert"] == "disk-low" and hook.json["state"] == "firing"
         page.reload()
         expect(row.locator("[data-status]")).to_have_text("firing")
@@ -89,3 +90,13 @@ def test_the_alerts_page_adds_fires_acknowledges_and_silences(
         server.stop()
     listed = ff(data, "report", "list")
     assert listed.stdout.startswith("example.com\tweekly\towner@example.org\t")
+
+
+def _waited(webhook: WebhookReceiver, server: ServerProcess) -> bool:
+    """Waits for one notification; on failure, shows what the server logged."""
+    try:
+        webhook.wait_for(1, timeout=60)
+    except AssertionError as exc:
+        log = server.log.read_text()[-3000:] if server.log else ""
+        raise AssertionError(f"{exc}; the server logged:\n{log}") from None
+    return True

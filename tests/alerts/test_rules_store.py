@@ -231,3 +231,21 @@ def test_history_is_pruned(tmp_path: Path, meta: sa.Engine) -> None:
             save_state(conn, rule, state, outcome.history)
     assert prune_history(meta, T0 + dt.timedelta(days=HISTORY_DAYS + 1)) == 5
     assert list_history(meta) == []
+
+
+def test_the_state_of_a_rule_deleted_meanwhile_is_not_kept(meta: sa.Engine) -> None:
+    rule = add_rule(
+        meta,
+        name="gone",
+        site="example.com",
+        metric="visitors",
+        comparison="above",
+        threshold=5,
+        window_minutes=10,
+        channels=HOOK,
+    )
+    outcome = evaluate(rule, rule_views(meta)[0].state, Measurement(9), T0)
+    delete_rule(meta, "gone")
+    with meta.begin() as conn:
+        assert not save_state(conn, rule, outcome.state, outcome.history)
+    assert list_history(meta, rule="gone") == []
