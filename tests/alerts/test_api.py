@@ -88,3 +88,67 @@ def test_rules_are_managed_over_the_api(tmp_path: Path, webhook: WebhookReceiver
         assert client.post("/api/v1/alerts/busy/acknowledge", headers=auth).status_code == 404
         actions = {e.action for e in list_entries(services.meta)}
         assert {"alert.add", "alert.acknowledge", "alert.silence", "alert.delete"} <= actions
+
+
+def test_the_api_refuses_what_it_cannot_use(tmp_path: Path) -> None:
+    settings = alert_settings(tmp_path / "data")
+    with alert_harness(settings, now=T0) as (harness, services):
+        admin = create_key(services.meta, name="ops", scopes=("admin",))[1]
+        auth = {"authorization": f"Bearer {admin}"}
+        client = harness.client
+        hook = [{"kind": "log"}]
+        cases = [
+            (b"not json", "not valid JSON"),
+            (b"[1]", "must be a JSON object"),
+            (b'{"name": "x"}', "are required"),
+            (
+                b'{"name": "x", "metric": "visitors", "above": 1, "below": 2, "channels": []}',
+                "only one",
+            ),
+            (b'{"name": "x", "metric": "visitors", "channels": []}', "give a condition"),
+            (
+                b'{"name": "x", "metric": "ops:rss", "above": true, "channels": []}',
+                "must be a number",
+            ),
+            (
+                b'{"name": "x", "metric": "ops:rss", "above": 1, "channels": "log"}',
+                "must be a list",
+            ),
+            (
+                b'{"name": "x", "metric": "ops:rss", "above": 1, "channels": [1]}',
+                "`kind` and `target`",
+            ),
+            (
+                b'{"name": "x", "metric": "ops:rss", "above": 1, "window": 1.5, "channels": []}',
+                "whole number",
+            ),
+            (b'{"name": 1, "metric": "ops:rss"}', "must be a string"),
+        ]
+        for body, message in cases:
+            answer = client.post("/api/v1/alerts", content=body, headers=auth)
+            assert answer.status_code == 400 and message in answer.json()["error"], body
+        ready = client.post(
+            "/api/v1/alerts",
+            json={"name": "ready", "metric": "ops:ready", "channels": hook},
+            headers=auth,
+        )
+        assert ready.status_code == 201 and ready.json()["alert"]["comparison"] == "below"
+        assert client.post("/api/v1/alerts/ready/acknowledge", headers=auth).status_code == 409
+        for body in ({}, {"minutes": 0}, {"until": "yesterday"}, {"until": "2020-01-01"}):
+            answer = client.post("/api/v1/alerts/ready/silence", json=body, headers=auth)
+            assert answer.status_code == 400, body
+        until = client.post(
+            "/api/v1/alerts/ready/silence", json={"until": "2026-11-03"}, headers=auth
+        )
+        assert until.json()["alert"]["silenced_until"] == "2026-11-03T00:00:00Z"
+        assert client.get("/api/v1/alerts/ready?limit=0", headers=auth).status_code == 400
+        assert client.get("/api/v1/alerts/deliveries?status=lost", headers=auth).status_code == 400
+        assert client.get("/api/v1/alerts/deliveries?limit=x", headers=auth).status_code == 400
+        assert client.post("/api/v1/alerts/nope/test", headers=auth).status_code == 404
+        assert (
+            client.post(
+                "/api/v1/alerts/nope/silence", json={"lift": True}, headers=auth
+            ).status_code
+            == 404
+        )
+        assert client.delete("/api/v1/alerts/nope", headers=auth).status_code == 404
