@@ -15,14 +15,19 @@ import datetime as dt
 import functools
 import gc
 import logging
+import shutil
 import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
+from footfall.alerts.channels import ChannelConfig, SmtpConfig
+from footfall.alerts.measure import OpsSource
+from footfall.alerts.rounds import Alerting
 from footfall.clock import Clock, SystemClock
 from footfall.cluster.cache import RedisCache
 from footfall.errors import ConfigError, StoreError
@@ -31,6 +36,7 @@ from footfall.ingest.pipeline import Pipeline
 from footfall.ingest.salts import SaltKeeper
 from footfall.ingest.sources import SourceClassifier
 from footfall.ingest.useragent import UserAgentParser
+from footfall.jobs.alerting import LEASE, AlertJob, holder_name
 from footfall.jobs.housekeeping import (
     KEY_USAGE_FLUSH_SECONDS,
     run_housekeeping,
@@ -41,6 +47,7 @@ from footfall.jobs.warming import run_cache_warmer
 from footfall.lifecycle.spool import remove_spools
 from footfall.meta import db
 from footfall.meta.keys import KeyUsage
+from footfall.meta.leases import release_lease, take_lease
 from footfall.meta.salts import SqlSaltStore
 from footfall.meta.sites import SiteDirectory
 from footfall.monitoring.gcstats import GcStats
@@ -48,7 +55,12 @@ from footfall.monitoring.history import History
 from footfall.monitoring.leaks import LeakDetector
 from footfall.monitoring.metrics import Metrics
 from footfall.monitoring.pools import PoolStats
-from footfall.monitoring.readiness import WriterWatch
+from footfall.monitoring.readiness import (
+    WriterFigures,
+    WriterWatch,
+    data_dir_writable,
+    readiness_checks,
+)
 from footfall.monitoring.sampler import HISTORY_FILE, SampledFigures, run_sampler
 from footfall.monitoring.tracing import MemoryTracer
 from footfall.security.ratelimit import RateLimits, open_rate_limits
@@ -162,6 +174,22 @@ def open_journal(store: EventStore, directory: Path) -> Journal:
     return journal
 
 
+def channel_config(settings: Settings) -> ChannelConfig:
+    """The alert channels' secrets and servers from the settings."""
+    smtp = None
+    if settings.smtp_host:
+        smtp = SmtpConfig(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            security=settings.smtp_security,
+            sender=settings.smtp_from,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            timeout=settings.smtp_timeout_s,
+        )
+    return ChannelConfig(webhook_secret=settings.alert_webhook_secret, smtp=smtp)
+
+
 @dataclass
 class Services:
     """Everything a footfall process runs on.
@@ -197,6 +225,8 @@ class Services:
     _rate_limits: RateLimits | None = None
     _signer: Signer | None = None
     _jobs: JobRunner | None = None
+    _alert_job: AlertJob | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
     _closed: bool = False
 
     # -- building ---------------------------------------------------------------------------
@@ -293,6 +323,7 @@ class Services:
         self._writer = self.new_writer(loop)
         self._rate_limits = open_rate_limits(settings)
         self._signer = signer_for(settings)
+        self._loop = loop
         self.history.load(self._history_file, now=time.time())
         self.metrics.bind(
             data_dir=settings.data_dir,
@@ -421,6 +452,13 @@ class Services:
                 ),
             )
         )
+        self._alert_job = AlertJob(
+            self.alerting(),
+            interval=settings.alert_interval_s,
+            lease=self._take_alert_lease,
+            release=lambda: release_lease(self.meta, LEASE, holder_name()),
+        )
+        jobs.append(Job("alerts", self._alert_job.run))
         if settings.cache_warming:
             jobs.append(
                 Job(
@@ -435,6 +473,81 @@ class Services:
                 )
             )
         return jobs
+
+    # -- alerting ---------------------------------------------------------------------------
+
+    def alerting(self) -> Alerting:
+        """Alert evaluation, delivery and email reports over this process's stores and figures.
+
+        In a serving process (after `start`) ops rules also see the live figures: readiness,
+        queue depth, the leak detector; elsewhere only the sampled history and the disk.
+        """
+        settings = self.settings
+        serving = self._loop is not None
+        return Alerting(
+            meta=self.meta,
+            stats=self.stats,
+            ops=OpsSource(
+                samples=self.history.samples,
+                disk_free=self._disk_free,
+                ready=self._ready_now if serving else None,
+                queue_depth=(lambda: self.writer.queue_depth) if serving else None,
+                leak_suspected=self.leaks.leak_suspected if serving else None,
+            ),
+            channels=channel_config(settings),
+            clock=self.clock.now,
+            public_url=settings.public_url,
+        )
+
+    def kick_alerts(self) -> None:
+        """Runs the alerting job's next round now (call on the event loop)."""
+        if self._alert_job is not None:
+            self._alert_job.kick()
+
+    def _take_alert_lease(self, seconds: float) -> bool:
+        return take_lease(self.meta, LEASE, holder_name(), now=self.clock.now(), seconds=seconds)
+
+    def _disk_free(self) -> int | None:
+        try:
+            return shutil.disk_usage(self.settings.data_dir).free
+        except OSError:
+            return None
+
+    def _ready_now(self) -> bool:
+        """Whether every readiness check passes (called from a worker thread)."""
+        if self._loop is None:
+            return False
+        future = asyncio.run_coroutine_threadsafe(self.readiness(), self._loop)
+        checks = future.result(timeout=60)
+        return all(check["ok"] for check in checks.values())
+
+    async def readiness(self) -> dict[str, dict[str, Any]]:
+        """The readiness checks of ``GET /readyz`` (on the event loop, after `start`)."""
+        settings = self.settings
+        writer = self.writer
+        stats = writer.stats
+        try:
+            await asyncio.to_thread(self.sites.reload)
+            metadata: dict[str, Any] = {"ok": True}
+        except Exception as exc:  # reported, not raised: this is the check's whole job
+            metadata = {"ok": False, "error": exc.__class__.__name__}
+        unwritable = await asyncio.to_thread(data_dir_writable, settings.data_dir)
+        return readiness_checks(
+            metadata=metadata,
+            unwritable=unwritable,
+            data_dir=settings.data_dir,
+            min_free_mb=settings.min_free_disk_mb,
+            writer=WriterFigures(
+                depth=writer.queue_depth,
+                limit=settings.ingest_queue_size,
+                commits=stats.commits,
+                failures=stats.failures,
+                has_room=writer.has_room(),
+            ),
+            watch=self.writer_watch,
+            memory=self.leaks.status(),
+            now=time.monotonic(),
+        )
 
     # -- figures for monitoring -------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import click
 
+from footfall.cli.alerts import alert
 from footfall.cli.audit import audit_cmd
 from footfall.cli.data import capacity, demo_data
 from footfall.cli.debug import debug, profile
@@ -15,6 +16,7 @@ from footfall.cli.keys import key
 from footfall.cli.lifecycle import import_cmd
 from footfall.cli.loadtest import loadtest
 from footfall.cli.operations import migrate, settings_cmd
+from footfall.cli.reports import report
 from footfall.cli.serve import serve
 from footfall.cli.sites import site
 from footfall.cli.users import user
@@ -33,6 +35,8 @@ for _command in (
     key,
     user,
     goal,
+    alert,
+    report,
     audit_cmd,
     import_cmd,
     migrate,

@@ -220,3 +220,127 @@ imports = sa.Table(
     sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_imports_site_id_digest", "site_id", "digest"),
 )
+
+# Alert rules (footfall.meta.alerts). A traffic rule names its site; an ops rule has none.
+alert_rules = sa.Table(
+    "alert_rules",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column(
+        "site_id",
+        sa.Integer,
+        sa.ForeignKey("sites.id", ondelete="CASCADE"),
+        nullable=True,
+        index=True,
+    ),
+    sa.Column("metric", sa.String(40), nullable=False),
+    sa.Column("comparison", sa.String(16), nullable=False),
+    sa.Column("threshold", sa.Float, nullable=False),
+    sa.Column("window_minutes", sa.Integer, nullable=False),
+    sa.Column("for_minutes", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("renotify_minutes", sa.Integer, nullable=False, server_default="60"),
+    sa.Column("severity", sa.String(16), nullable=False, server_default="warning"),
+    # A JSON list of {"kind": ..., "target": ...}: webhook and Slack URLs, email addresses.
+    sa.Column("channels", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("goal", sa.String(255), nullable=True),
+    sa.Column("route", sa.String(255), nullable=True),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# Where each rule stands between evaluations (one row per rule that was evaluated or acted on).
+alert_states = sa.Table(
+    "alert_states",
+    metadata,
+    sa.Column(
+        "rule_id",
+        sa.Integer,
+        sa.ForeignKey("alert_rules.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("since", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("value", sa.Float, nullable=True),
+    sa.Column("evaluated_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("notified_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("acknowledged_by", sa.String(255), nullable=True),
+    sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("silenced_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("silenced_by", sa.String(255), nullable=True),
+    sa.Column("error", sa.String(500), nullable=True),
+)
+
+# What happened to rules: changes of state, notifications, acknowledgements, silences. The rule's
+# name is kept, so the history of a deleted rule still reads.
+alert_history = sa.Table(
+    "alert_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "rule_id",
+        sa.Integer,
+        sa.ForeignKey("alert_rules.id", ondelete="SET NULL"),
+        nullable=True,
+        index=True,
+    ),
+    sa.Column("rule_name", sa.String(100), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("value", sa.Float, nullable=True),
+    sa.Column("threshold", sa.Float, nullable=True),
+    sa.Column("detail", sa.String(500), nullable=False, server_default=""),
+    sqlite_autoincrement=True,
+)
+
+# The outbox: every notification and report email, one row per channel, until it is delivered
+# or has failed every attempt (footfall.meta.deliveries).
+alert_deliveries = sa.Table(
+    "alert_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("subject", sa.String(100), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("target", sa.String(2000), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True, index=True),
+    sa.Column("last_error", sa.String(500), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    sqlite_autoincrement=True,
+)
+
+# Weekly and monthly email reports of a site (footfall.meta.reports).
+report_subscriptions = sa.Table(
+    "report_subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "site_id",
+        sa.Integer,
+        sa.ForeignKey("sites.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("period", sa.String(8), nullable=False),
+    # Comma-separated email addresses.
+    sa.Column("recipients", sa.Text, nullable=False),
+    # The last period sent, e.g. 2026-W44 or 2026-10.
+    sa.Column("last_sent", sa.String(16), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("site_id", "period", name="uq_report_subscriptions_site_id_period"),
+    sa.CheckConstraint("period IN ('weekly', 'monthly')", name="ck_report_subscriptions_period"),
+)
+
+# Leases of jobs that run once per cluster: the holder runs the job until the lease expires.
+job_leases = sa.Table(
+    "job_leases",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(128), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -33,6 +33,12 @@ AUDIT_ACTIONS = (
     "link.delete",
     "guest.invite",
     "guest.remove",
+    "alert.add",
+    "alert.delete",
+    "alert.acknowledge",
+    "alert.silence",
+    "report.add",
+    "report.delete",
 )
 AUDIT_MAX_LIMIT = 10_000
 

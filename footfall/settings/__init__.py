@@ -16,12 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from footfall.errors import ConfigError
+from footfall.settings.notifications import NOTIFICATION_SETTINGS
 from footfall.settings.registry import (
     REDACTED,
-    REGISTRY,
     Setting,
     check_secret_key,
 )
+from footfall.settings.registry import REGISTRY as _CORE_SETTINGS
 
 __all__ = [
     "REDACTED",
@@ -33,6 +34,8 @@ __all__ = [
     "load_settings",
 ]
 
+# Every setting, in the order `footfall settings` and the docs list them.
+REGISTRY: tuple[Setting, ...] = _CORE_SETTINGS + NOTIFICATION_SETTINGS
 _BY_NAME = {setting.name: setting for setting in REGISTRY}
 
 
@@ -84,6 +87,16 @@ class Settings:
     body_timeout_s: int = 30
     keep_alive_timeout_s: int = 5
     max_connections: int = 1000
+    alert_interval_s: float = 60.0
+    alert_webhook_secret: str = dataclasses.field(default="", repr=False)
+    public_url: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = dataclasses.field(default="", repr=False)
+    smtp_from: str = ""
+    smtp_timeout_s: float = 10.0
 
     @property
     def metadata_url(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
+from footfall.web.api import alerts as alerts_api
 from footfall.web.api import (
     audit,
     debug,
@@ -23,6 +24,7 @@ from footfall.web.pages import (
     accounts,
     admin_sites,
     admin_users,
+    alerts,
     dashboard,
     favicon,
     ops,
@@ -60,6 +62,14 @@ def routes() -> list[BaseRoute]:
         Route("/api/v1/sites/{site_id}", sites.update_site, methods=["PUT"]),
         Route("/api/v1/sites/{site_id}", sites.delete_one_site, methods=["DELETE"]),
         Route("/api/v1/audit", audit.audit_entries, methods=["GET"]),
+        Route("/api/v1/alerts", alerts_api.list_alerts, methods=["GET"]),
+        Route("/api/v1/alerts", alerts_api.create_alert, methods=["POST"]),
+        Route("/api/v1/alerts/deliveries", alerts_api.list_deliveries, methods=["GET"]),
+        Route("/api/v1/alerts/{name}", alerts_api.get_alert, methods=["GET"]),
+        Route("/api/v1/alerts/{name}", alerts_api.delete_alert, methods=["DELETE"]),
+        Route("/api/v1/alerts/{name}/test", alerts_api.test_alert, methods=["POST"]),
+        Route("/api/v1/alerts/{name}/acknowledge", alerts_api.acknowledge_alert, methods=["POST"]),
+        Route("/api/v1/alerts/{name}/silence", alerts_api.silence_alert, methods=["POST"]),
         Route("/api/v1/debug/memory", debug.memory, methods=["GET"]),
         Route("/api/v1/debug/profile", profiling.profile_loop, methods=["GET"]),
         Route("/api/v1/stats/realtime/visitors", stats.realtime_visitors, methods=["GET"]),
@@ -83,4 +93,5 @@ def routes() -> list[BaseRoute]:
         *reports.ROUTES,
         *site_settings.ROUTES,
         *ops.ROUTES,
+        *alerts.ROUTES,
     ]

@@ -16,6 +16,7 @@ from footfall.meta.keys import SCOPES
 from footfall.stats.v1 import V1_METRICS
 from footfall.web.api.imports import MAX_IMPORT_BYTES
 from footfall.web.api.openapi_admin import admin_paths, probe_paths
+from footfall.web.api.openapi_alerts import alert_paths
 from footfall.web.api.openapi_components import (
     HEADERS,
     NUMBER,
@@ -377,6 +378,7 @@ def openapi_document() -> dict[str, Any]:
                 {"name": "Stats API", "description": "Plausible's Stats API v1 and v2."},
                 {"name": "Sites API", "description": "Goals of a site."},
                 {"name": "Administration", "description": "The audit log and memory diagnostics."},
+                {"name": "Alerts", "description": "Alert rules, their state and deliveries."},
                 {"name": "Operations", "description": "Probes for orchestrators."},
             ],
             "security": [{"bearerAuth": []}],
@@ -385,6 +387,7 @@ def openapi_document() -> dict[str, Any]:
                 **_stats_paths(),
                 **sites_paths(),
                 **admin_paths(),
+                **alert_paths(),
                 **probe_paths(),
             },
             "components": {
