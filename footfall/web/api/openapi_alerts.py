@@ -10,6 +10,7 @@ from footfall.web.api.openapi_components import (
     json_content,
     query,
     response_ref,
+    too_large,
 )
 from footfall.web.bodies import SITES_API_BYTES
 
@@ -68,7 +69,7 @@ _AUTH: dict[str, Schema] = {
 }
 _BODY: dict[str, Schema] = {
     "400": error("A parameter is missing or invalid, or the body is not a JSON object."),
-    "413": error(f"The body is larger than {SITES_API_BYTES} bytes."),
+    "413": too_large(SITES_API_BYTES),
 }
 _REQUEST: Schema = {
     "type": "object",

@@ -15,6 +15,7 @@ from footfall.web.api.openapi_components import (
     query,
     ref,
     response_ref,
+    too_large,
 )
 
 _TAG = ["Sites API"]
@@ -28,7 +29,7 @@ _STATUSES: dict[str, Schema] = {
     "503": response_ref("Unavailable"),
 }
 _BODY_STATUSES: dict[str, Schema] = {
-    "413": error(f"The body is larger than {sites_common.MAX_BODY_BYTES} bytes."),
+    "413": too_large(sites_common.MAX_BODY_BYTES),
     "415": error("The body is neither JSON nor form-encoded."),
 }
 _DELETED = json_content(
