@@ -102,7 +102,11 @@ def test_compose_references_resolve(name: str) -> None:
                 assert str(value).removeprefix("/run/secrets/") in service["secrets"]
     # Every footfall server is probed by footfall itself, waits for its stores and keeps its
     # data on a volume of its own.
-    servers = {n: s for n, s in services.items() if "serve" in s.get("command", ["serve"])}
+    servers = {
+        n: s
+        for n, s in services.items()
+        if s["image"].startswith("${FOOTFALL_IMAGE") and "serve" in s.get("command", ["serve"])
+    }
     assert servers
     data_volumes = []
     for service in servers.values():
