@@ -196,3 +196,37 @@ def test_commands_read_vault_and_the_health_check_does_not(
     assert len(failed.stderr.strip().splitlines()) == 1
     probe = run("healthcheck", environ={**gone, "FOOTFALL_PORT": str(free_port())})
     assert probe.returncode == 1 and "did not answer" in probe.stderr
+
+
+def test_fields_that_are_not_text_and_destroyed_versions(vault: VaultServer) -> None:
+    vault.api("POST", "secret/data/footfall", {"data": {"metrics_token": 12345}})
+    with pytest.raises(ConfigError, match="the field metrics_token of the Vault secret"):
+        load_settings({}, environ=_env(vault, vault.root_token))
+    vault.put_secret({"secret_key": KEY_1})
+    vault.put_secret({"secret_key": KEY_2})
+    vault.put_secret({"secret_key": KEY_3})
+    # Destroyed (not only deleted) versions end the history the same way.
+    vault.api("PUT", "secret/destroy/footfall", {"versions": [3]})
+    source = VaultSecrets(addr=vault.addr, token=vault.root_token)
+    try:
+        fields = source.read(dt.datetime.now(dt.UTC))
+    finally:
+        source.close()
+    assert (fields["secret_key"], fields["secret_key_fallbacks"]) == (KEY_3, "")
+    vault.api("PUT", "secret/destroy/footfall", {"versions": [4]})
+    with pytest.raises(ConfigError, match=r"has no current version|there is no secret"):
+        load_settings({}, environ=_env(vault, vault.root_token))
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"FOOTFALL_VAULT_ADDR": "https://u:p@vault:8200"}, "not in the URL"),
+        ({"FOOTFALL_VAULT_PATH": "../other"}, "FOOTFALL_VAULT_PATH: expected a path"),
+        ({"FOOTFALL_VAULT_MOUNT": "kv v2"}, "FOOTFALL_VAULT_MOUNT: expected a path"),
+        ({"FOOTFALL_VAULT_REFRESH_S": "0"}, "FOOTFALL_VAULT_REFRESH_S: must be greater than 0"),
+    ],
+)
+def test_vault_settings_are_checked(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings({}, environ=env)

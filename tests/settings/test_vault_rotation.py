@@ -5,12 +5,14 @@ A real `footfall serve` process reads its secret key from a real OpenBao server 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import secrets
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import httpx
@@ -18,9 +20,11 @@ import pytest
 from starlette.testclient import TestClient
 
 from footfall.errors import ConfigError
+from footfall.jobs.secrets import run_secret_refresher
 from footfall.security.signing import Signer
 from footfall.services import Services
 from footfall.settings import Settings
+from footfall.settings.vault import VaultError
 from footfall.web.app import create_app
 from tests.conftest import CHROME_UA, FOOTFALL, PASSWORD, ServerProcess, csrf_of
 from tests.services import free_port
@@ -132,3 +136,31 @@ def test_a_refresh_changes_only_what_can_change_while_running(
         assert services.apply_secrets({"metrics_token": KEY_3}) == ["metrics_token"]
         metrics = client.get("/metrics", headers={"authorization": f"Bearer {KEY_3}"})
         assert metrics.status_code == 200
+
+
+def test_the_refresher_keeps_going_through_failures_and_logs_them_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    reads: list[int] = []
+    applied: list[Mapping[str, str]] = []
+
+    def read() -> Mapping[str, str]:
+        reads.append(1)
+        if len(reads) <= 3:
+            raise VaultError("cannot read secret/footfall from Vault at http://127.0.0.1:1: down")
+        return {"secret_key": KEY_1}
+
+    async def run_a_while() -> None:
+        task = asyncio.create_task(run_secret_refresher(read, applied.append, 0.01))
+        while not applied:
+            await asyncio.sleep(0.01)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+    with caplog.at_level(logging.WARNING, logger="footfall.jobs.secrets"):
+        asyncio.run(run_a_while())
+    assert applied[0] == {"secret_key": KEY_1}
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1  # three failures, one line (at most every five minutes)
+    assert warnings[0].startswith("reading the secrets again failed (cannot read secret/footfall")
