@@ -168,6 +168,10 @@ def docker(tmp_path: Path) -> Iterator[list[str]]:
             daemon.kill()
             daemon.wait()
         log.close()
+        # dockerd leaves its network namespace mounted under its exec root.
+        mounts = Path("/proc/mounts").read_text().split("\n")
+        for mount in sorted({m.split()[1] for m in mounts if f" {state}/" in m}, reverse=True):
+            subprocess.run(["umount", mount], capture_output=True, check=False)
         shutil.rmtree(state, ignore_errors=True)
 
 
