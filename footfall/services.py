@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -43,6 +43,7 @@ from footfall.jobs.housekeeping import (
     run_key_usage_writer,
 )
 from footfall.jobs.runner import Job, JobRunner
+from footfall.jobs.secrets import run_secret_refresher
 from footfall.jobs.warming import run_cache_warmer
 from footfall.lifecycle.spool import remove_spools
 from footfall.meta import db
@@ -69,13 +70,16 @@ from footfall.sessions.cache import SessionCache
 from footfall.sessions.ids import IdAllocator
 from footfall.sessions.numbering import VisitorNumbers
 from footfall.sessions.rule import SESSION_TIMEOUT_MINUTES, session_from_row
-from footfall.settings import Settings
+from footfall.settings import Settings, vault_secrets, with_secret_fields
 from footfall.stats.cache import MemoryCache, NullCache, QueryCache
 from footfall.stats.engine import StatsEngine
 from footfall.storage.base import EventStore
 from footfall.storage.duckdb.store import DuckDBEventStore
 from footfall.storage.journal import Journal, pending_entries
 from footfall.storage.writer import GroupCommitWriter, WriteGeneration
+
+if TYPE_CHECKING:
+    from footfall.settings.vault import VaultSecrets
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +92,9 @@ _REPAIR_MARGIN = dt.timedelta(hours=2)
 _NUMBERS_WINDOW = dt.timedelta(days=2)
 # Journal entries replayed per store write after a crash.
 _REPLAY_BATCH = 50_000
+# Secret settings a running server takes from a refreshed secret store; the others (database
+# and Redis URLs, ...) are in use by open connections and take effect at the next start.
+LIVE_SECRETS = frozenset({"secret_key", "secret_key_fallbacks", "metrics_token"})
 
 
 def prepare_data_dir(path: Path) -> None:
@@ -227,6 +234,8 @@ class Services:
     _jobs: JobRunner | None = None
     _alert_job: AlertJob | None = None
     _loop: asyncio.AbstractEventLoop | None = None
+    _vault: VaultSecrets | None = None
+    _restart_needed: tuple[str, ...] = ()
     _closed: bool = False
 
     # -- building ---------------------------------------------------------------------------
@@ -376,6 +385,9 @@ class Services:
         if self._jobs is not None:
             await self._jobs.stop()
             self._jobs = None
+        if self._vault is not None:
+            self._vault.close()
+            self._vault = None
         with contextlib.suppress(OSError):
             self.history.dump(self._history_file)
         self.tracer.close()
@@ -459,6 +471,19 @@ class Services:
             release=lambda: release_lease(self.meta, LEASE, holder_name()),
         )
         jobs.append(Job("alerts", self._alert_job.run))
+        if settings.vault_addr:
+            self._vault = vault = vault_secrets(settings)
+            jobs.append(
+                Job(
+                    "secrets",
+                    functools.partial(
+                        run_secret_refresher,
+                        lambda: vault.read(self.clock.now()),
+                        self.apply_secrets,
+                        settings.vault_refresh_s,
+                    ),
+                )
+            )
         if settings.cache_warming:
             jobs.append(
                 Job(
@@ -548,6 +573,44 @@ class Services:
             memory=self.leaks.status(),
             now=time.monotonic(),
         )
+
+    def apply_secrets(self, fields: Mapping[str, str]) -> list[str]:
+        """Takes in secret settings read again from the secret store (Vault).
+
+        The secret key, its fallbacks and the metrics token take effect at once: requests
+        signed or checked after this call use them. A change to any other secret is logged and
+        takes effect at the next start. A secret missing from `fields` keeps its value.
+
+        Args:
+            fields: Setting names and their text, as `VaultSecrets.read` returns them.
+
+        Returns:
+            The names of the settings that changed and took effect.
+
+        Raises:
+            ConfigError: A value is malformed; nothing is changed.
+        """
+        source = (
+            "the Vault secret"
+            if self._vault is None
+            else f"the Vault secret {self._vault.location}"
+        )
+        fresh = with_secret_fields(self.settings, fields, source=source)
+        changed = sorted(n for n in fields if getattr(fresh, n) != getattr(self.settings, n))
+        live = [n for n in changed if n in LIVE_SECRETS]
+        later = [n for n in changed if n not in LIVE_SECRETS]
+        if later and tuple(later) != self._restart_needed:
+            log.warning(
+                "%s changed in %s; takes effect at the next start", ", ".join(later), source
+            )
+        self._restart_needed = tuple(later)
+        if not live:
+            return []
+        self.settings = self.settings.replace(**{n: getattr(fresh, n) for n in live})
+        if self._signer is not None and {"secret_key", "secret_key_fallbacks"} & set(live):
+            self._signer = signer_for(self.settings)
+        log.info("%s changed in %s; in use from now on", ", ".join(live), source)
+        return live
 
     # -- figures for monitoring -------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from footfall.cli.audit import audit_cmd
 from footfall.cli.data import capacity, demo_data
 from footfall.cli.debug import debug, profile
 from footfall.cli.goals import goal
+from footfall.cli.healthcheck import healthcheck
 from footfall.cli.keys import key
 from footfall.cli.lifecycle import import_cmd
 from footfall.cli.loadtest import loadtest
@@ -41,6 +42,7 @@ for _command in (
     import_cmd,
     migrate,
     settings_cmd,
+    healthcheck,
     debug,
     profile,
     demo_data,

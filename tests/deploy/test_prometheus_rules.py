@@ -48,7 +48,9 @@ def test_every_rule_has_the_shape_prometheus_loads() -> None:
         labels = rule.get("labels", {})
         assert labels.get("severity") in _SEVERITIES
         assert all(isinstance(v, str) for v in labels.values())
-        assert {"summary", "description"} <= set(rule.get("annotations", {}))
+        annotations = set(rule.get("annotations", {}))
+        # What happened, and where to read what to do about it.
+        assert "summary" in annotations and annotations & {"description", "runbook"}
 
 
 def test_rules_use_only_metrics_footfall_documents() -> None:
