@@ -9,7 +9,7 @@ from typing import Any, Literal, cast
 import sqlalchemy as sa
 
 from footfall.errors import InvalidInputError, NotFoundError
-from footfall.meta.alerts import checked_email
+from footfall.meta.alert_checks import checked_email
 from footfall.meta.audit import Actor, record_change
 from footfall.meta.db import utcnow
 from footfall.meta.tables import report_subscriptions, sites

@@ -20,6 +20,7 @@ from footfall.meta.goals import add_goal
 from footfall.meta.sites import get_site
 from footfall.meta.users import add_user
 from footfall.services import open_meta
+from footfall.text.quantities import noun
 from footfall.web.pages import formatting
 from footfall.web.pages.dashboard_data import REVERSED_RANGE
 from tests.conftest import sign_in
@@ -77,8 +78,10 @@ def _tooltips(html: str) -> list[tuple[str, str]]:
 
 def _value(metric: str, value: Any) -> str:
     shown, _, unit = formatting.chart_formats(metric)
-    text = shown(float(value or 0))
-    return f"{text} {unit}" if unit else text
+    number = float(value or 0)
+    text = shown(number)
+    # "1 visitor", "2 visitors": the unit agrees with the number.
+    return f"{text} {noun(number, unit.removesuffix('s'))}" if unit else text
 
 
 @pytest.mark.parametrize(
@@ -187,10 +190,10 @@ def test_the_realtime_view_answers_like_the_stats_api(
     # One point a minute; the minutes with a visit hold one visitor each.
     points = _tooltips(page.text)
     assert len(points) == 30 and points[-1][0] == "12:00"
-    assert [v for _, v in points].count("1 visitors") == 3
+    assert [v for _, v in points].count("1 visitor") == 3
     body = admin.get("/sites/example.com/realtime/body?metric=pageviews")
     assert body.status_code == 200 and "<html" not in body.text
-    assert _tooltips(body.text)[-3][1] == "1 pageviews"
+    assert _tooltips(body.text)[-3][1] == "1 pageview"
     sourced = admin.get("/sites/example.com/realtime?f=visit:source==Google").text
     assert _realtime_numbers(sourced)[1] == "3"
 
