@@ -14,6 +14,7 @@ import pytest
 
 from footfall.storage.base import EventStore
 from footfall.storage.duckdb.store import DuckDBEventStore
+from tests.services import chdb_store
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,11 @@ BACKENDS = {
         name="duckdb",
         open=lambda directory: DuckDBEventStore(directory / "events.duckdb"),
         slow_statement="SELECT count(*) FROM range(100000000000) WHERE range % 7 = 3",
+    ),
+    "clickhouse": Backend(
+        name="clickhouse",
+        open=lambda directory: chdb_store(directory / "chdb"),
+        slow_statement="SELECT count() FROM numbers(100000000000) WHERE number % 7 = 3",
     ),
 }
 
