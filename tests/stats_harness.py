@@ -103,9 +103,17 @@ class StatsHarness:
         return response.status_code, response.json()
 
 
-def prepare_site(data_dir: Path, *, timezone: str = "UTC") -> tuple[Settings, Site, str]:
-    """Settings for `data_dir` with example.com registered, and a `stats:read` key."""
-    settings = load_settings({"data_dir": data_dir}, environ={})
+def prepare_site(
+    data_dir: Path, *, timezone: str = "UTC", events_url: str | None = None
+) -> tuple[Settings, Site, str]:
+    """Settings for `data_dir` with example.com registered, and a `stats:read` key.
+
+    Args:
+        data_dir: The data directory.
+        timezone: The site's time zone.
+        events_url: The event store (the DuckDB file in `data_dir` when None).
+    """
+    settings = load_settings({"data_dir": data_dir, "events_url": events_url}, environ={})
     meta = open_meta(settings)
     site = add_site(meta, domain="example.com", timezone=timezone)
     key = create_key(meta, name="reader", scopes=("stats:read",))[1]
