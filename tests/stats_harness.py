@@ -18,6 +18,7 @@ from footfall.meta.sites import Site, add_site
 from footfall.services import open_meta
 from footfall.settings import Settings, load_settings
 from footfall.web.app import create_app
+from tests.services import chdb_url
 
 CHROME = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -101,6 +102,21 @@ class StatsHarness:
             "/api/v2/query", json=body, headers={"authorization": f"Bearer {self.key}"}
         )
         return response.status_code, response.json()
+
+
+# The event stores every Stats API suite runs against (one parametrised suite, not copies).
+STATS_BACKENDS = ("duckdb", "clickhouse")
+
+
+def events_url_for(backend: str, directory: Path) -> str | None:
+    """The FOOTFALL_EVENTS_URL of a backend's store in `directory` (None: DuckDB's default).
+
+    ClickHouse runs in-process (chdb); the test is skipped when it is not installed, and
+    fails instead under FOOTFALL_REQUIRE_ALL=1.
+    """
+    if backend == "duckdb":
+        return None
+    return chdb_url(directory / "chdb")
 
 
 def prepare_site(
