@@ -12,7 +12,7 @@ from footfall.cli.data import capacity, demo_data
 from footfall.cli.debug import debug, profile
 from footfall.cli.goals import goal
 from footfall.cli.keys import key
-from footfall.cli.lifecycle import import_cmd
+from footfall.cli.lifecycle import import_cmd, migrate_events_cmd
 from footfall.cli.loadtest import loadtest
 from footfall.cli.operations import migrate, settings_cmd
 from footfall.cli.serve import serve
@@ -35,6 +35,7 @@ for _command in (
     goal,
     audit_cmd,
     import_cmd,
+    migrate_events_cmd,
     migrate,
     settings_cmd,
     debug,

@@ -21,6 +21,7 @@ from footfall.settings.registry import (
     REGISTRY,
     Setting,
     check_secret_key,
+    redact_url,
 )
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "check_secret_key",
     "describe",
     "load_settings",
+    "redact_url",
 ]
 
 _BY_NAME = {setting.name: setting for setting in REGISTRY}

@@ -37,7 +37,13 @@ from footfall.storage.clickhouse.sessions import (
     repair_sql,
     versioned_rows,
 )
-from footfall.storage.schema import EVENT_SCHEMA, SESSION_COLUMNS, SESSION_SCHEMA, rows_to_table
+from footfall.storage.schema import (
+    EVENT_COLUMNS,
+    EVENT_SCHEMA,
+    SESSION_COLUMNS,
+    SESSION_SCHEMA,
+    rows_to_table,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +56,7 @@ _REJECTED = {427, 36, 6, 41}
 # What the stats engine's SQL expects: empty aggregates are NULL (as in standard SQL).
 _QUERY_SETTINGS = {"aggregate_functions_null_for_empty": 1, "timeout_overflow_mode": "throw"}
 _SESSION_LIST = ", ".join(SESSION_COLUMNS)
+_EVENT_LIST = ", ".join(EVENT_COLUMNS)
 _TAG_UNSAFE = re.compile(r"[^A-Za-z0-9 :_./,=()-]")
 _LOAD_CHUNK = 1_000_000
 
@@ -428,6 +435,37 @@ class ClickHouseEventStore:
         else:
             rows = self._rows("SELECT count() FROM events WHERE site_id = $1", [site_id])
         return int(rows[0][0]) if rows else 0
+
+    def scan(self, table: str, start: dt.datetime, end: dt.datetime) -> pa.Table:
+        """Stored rows of `events` (by timestamp) or current `sessions` (by start) in range."""
+        if table == "events":
+            sql = f"SELECT {_EVENT_LIST} FROM events WHERE timestamp >= $1 AND timestamp < $2"
+            schema = EVENT_SCHEMA
+        else:
+            sql = current_sessions_sql(_SESSION_LIST, "start >= $1 AND start < $2")
+            schema = SESSION_SCHEMA
+        text, values = bind(sql, [start, end])
+        try:
+            found = self._client.query_arrow(text, parameters=values)
+        except ClickHouseError as exc:
+            raise self._error("read failed", exc) from None
+        # Stored times are UTC; the schema's are naive UTC.
+        columns = [
+            found.column(f.name).cast(pa.int64()).cast(f.type)
+            if pa.types.is_timestamp(f.type)
+            else found.column(f.name).cast(f.type)
+            for f in schema
+        ]
+        return pa.Table.from_arrays(columns, schema=schema)
+
+    def daily_counts(self, start: dt.datetime, end: dt.datetime) -> dict[tuple[int, str], int]:
+        """Events per (site_id, UTC day) in [start, end)."""
+        rows = self._rows(
+            "SELECT site_id, toString(toDate(timestamp)), count() FROM events "
+            "WHERE timestamp >= $1 AND timestamp < $2 GROUP BY site_id, toDate(timestamp)",
+            [start, end],
+        )
+        return {(int(s), str(d)): int(n) for s, d, n in rows}
 
     def repair_sessions(self, since: dt.datetime) -> int:
         """Rebuilds, from their events, the sessions that had events at or after `since`.
