@@ -138,10 +138,18 @@ def prepare_site(
 
 @contextmanager
 def open_harness(
-    data_dir: Path, *, now: dt.datetime, timezone: str = "UTC"
+    data_dir: Path, *, now: dt.datetime, timezone: str = "UTC", backend: str = "duckdb"
 ) -> Iterator[StatsHarness]:
-    """A fresh site in `data_dir`, served in-process on a clock frozen at `now` (UTC)."""
-    settings, _, key = prepare_site(data_dir, timezone=timezone)
+    """A fresh site in `data_dir`, served in-process on a clock frozen at `now` (UTC).
+
+    Args:
+        data_dir: The data directory.
+        now: The frozen clock's time.
+        timezone: The site's time zone.
+        backend: The event store (one of `STATS_BACKENDS`).
+    """
+    url = events_url_for(backend, data_dir)
+    settings, _, key = prepare_site(data_dir, timezone=timezone, events_url=url)
     with serve(settings, key, now=now) as harness:
         yield harness
 
