@@ -9,6 +9,7 @@ process and several processes must not share a path, so a lock file guards it.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -136,6 +137,9 @@ def connect(target: Target, settings: dict[str, Any] | None = None) -> Client:
     Raises:
         StoreError: It cannot be reached (the message shows the URL without the password).
     """
+    # The driver logs each failed request itself, with a traceback; the store's errors say
+    # the same in one line (and the request's URL, which it logs, holds no password either).
+    logging.getLogger("clickhouse_connect").setLevel(logging.CRITICAL)
     try:
         if target.path is not None:
             client = clickhouse_connect.get_client(dsn=f"chdb://{target.path}", settings=settings)

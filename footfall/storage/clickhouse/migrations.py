@@ -46,7 +46,7 @@ CREATE TABLE IF NOT EXISTS events (
   timestamp DateTime64(6, 'UTC') CODEC(Delta(8), ZSTD(1)),
   name LowCardinality(String),
   hostname LowCardinality(String),
-  pathname String CODEC(ZSTD(3)),
+  pathname LowCardinality(String),
   visitor_id UInt64,
   visitor UInt32 CODEC(Delta(4), ZSTD(1)),
   session_id UInt64 CODEC(ZSTD(1)),
@@ -74,15 +74,18 @@ CREATE TABLE IF NOT EXISTS sessions (
   pageviews UInt32 CODEC(T64, ZSTD(1)),
   events UInt32 CODEC(T64, ZSTD(1)),
   is_bounce Bool,
-  entry_page String CODEC(ZSTD(3)),
-  exit_page String CODEC(ZSTD(3)),
+  entry_page LowCardinality(String),
+  exit_page LowCardinality(String),
   hostname LowCardinality(String),
   exit_hostname LowCardinality(String),
   entry_props_keys Array(LowCardinality(String)),
   entry_props_values Array(String) CODEC(ZSTD(3)),{_VISIT_COLUMNS},
   sign Int8,
   version UInt32,
-  batch UInt64 CODEC(Delta(8), ZSTD(1))
+  batch UInt64 CODEC(Delta(8), ZSTD(1)),
+  -- Sessions are sorted by start; their last event's time follows it closely, so a min/max
+  -- index on it skips the granules of visits that ended before a range.
+  INDEX last_event timestamp TYPE minmax GRANULARITY 1
 ) ENGINE = VersionedCollapsingMergeTree(sign, version)
 PARTITION BY toYYYYMM(start)
 ORDER BY (site_id, toDate(start), visitor, session_id)
