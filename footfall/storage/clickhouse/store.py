@@ -58,7 +58,8 @@ _QUERY_SETTINGS = {"aggregate_functions_null_for_empty": 1, "timeout_overflow_mo
 _SESSION_LIST = ", ".join(SESSION_COLUMNS)
 _EVENT_LIST = ", ".join(EVENT_COLUMNS)
 _TAG_UNSAFE = re.compile(r"[^A-Za-z0-9 :_./,=()-]")
-_LOAD_CHUNK = 1_000_000
+# Rows per insert of an import: bigger parts merge less, but chdb holds each insert in memory.
+_LOAD_CHUNK = 262_144
 
 
 def _tag(tag: str) -> str:
