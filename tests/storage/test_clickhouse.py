@@ -168,3 +168,22 @@ def test_an_unreachable_server_is_one_line_without_the_password() -> None:
 
 def test_chdb_url_of_a_directory(tmp_path: Path) -> None:
     assert chdb_url(tmp_path).startswith("chdb:///")
+
+
+def test_footfall_migrate_brings_the_clickhouse_schema_up_to_date(tmp_path: Path) -> None:
+    url = chdb_url(tmp_path / "chdb")
+    done = subprocess.run(
+        [sys.executable, "-m", "footfall", "migrate", "--data-dir", str(tmp_path / "data")],
+        env={"FOOTFALL_EVENTS_URL": url, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "event store schema up to date" in done.stdout
+    opened = chdb_store(tmp_path / "chdb")
+    try:
+        assert opened.count_events() == 0
+    finally:
+        opened.close()
