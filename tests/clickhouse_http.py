@@ -119,6 +119,12 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:
             self._error(str(exc))
             return
+        if self.server.lose_answers and _INSERT.match(query):
+            # The insert is stored, but the client never hears back (a dropped connection).
+            self.server.lose_answers -= 1
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
         self._answer(200, payload, "application/octet-stream", fmt)
 
     def _answer(self, status: int, payload: bytes, kind: str, fmt: str = "") -> None:
@@ -155,6 +161,8 @@ class _Server(ThreadingHTTPServer):
         self.user = user
         self.password = password
         self.spool = Path(tempfile.mkdtemp(prefix="chdb-http-"))
+        # How many of the next inserts are stored without an answer.
+        self.lose_answers = 0
 
     def run(
         self,
@@ -196,13 +204,22 @@ class _Server(ThreadingHTTPServer):
 @contextmanager
 def clickhouse_http(path: Path, *, user: str = "footfall", password: str = "") -> Iterator[str]:
     """Serves ClickHouse's HTTP interface from chdb on `path`; yields the store URL."""
+    with clickhouse_http_server(path, user=user, password=password) as (url, _):
+        yield url
+
+
+@contextmanager
+def clickhouse_http_server(
+    path: Path, *, user: str = "footfall", password: str = ""
+) -> Iterator[tuple[str, Any]]:
+    """Like `clickhouse_http`, also yielding the server (to make it lose answers)."""
     server = _Server(path, user, password)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     port = server.server_address[1]
     try:
         credentials = f"{quote(user, safe='')}:{quote(password, safe='')}"
-        yield f"clickhouse://{credentials}@127.0.0.1:{port}/footfall"
+        yield f"clickhouse://{credentials}@127.0.0.1:{port}/footfall", server
     finally:
         server.shutdown()
         server.server_close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 
 from footfall.errors import StoreError
-from tests.clickhouse_http import clickhouse_http
+from tests.clickhouse_http import clickhouse_http, clickhouse_http_server
 from tests.services import chdb_store, chdb_url, require_chdb
 from tests.storage.rows import T0, event, session
 
@@ -187,3 +188,29 @@ def test_footfall_migrate_brings_the_clickhouse_schema_up_to_date(tmp_path: Path
         assert opened.count_events() == 0
     finally:
         opened.close()
+
+
+def test_an_insert_whose_answer_is_lost_over_http_is_stored_once(tmp_path: Path) -> None:
+    from footfall.storage.clickhouse.store import ClickHouseEventStore
+
+    require_chdb()
+    with clickhouse_http_server(tmp_path / "server", password="pw") as (url, server):
+        store = ClickHouseEventStore(url)
+        try:
+            server.lose_answers = 1
+            first = [event(pathname="/a"), event(pathname="/b")]
+            # The writer keeps the rows and tries again with what came since.
+            with contextlib.suppress(StoreError):
+                store.write(first, [], [], journal_seq=3)
+            store.write([*first, event(pathname="/c")], [], [], journal_seq=4)
+            assert store.count_events() == 3
+            server.lose_answers = 1
+            store._command("SYSTEM STOP MERGES sessions")
+            with contextlib.suppress(StoreError):
+                store.write([], [session()], [])
+            later = session(last=T0 + MINUTE, pageviews=2, exit_page="/b")
+            store.write([], [], [later])
+            assert _one(store, "SELECT sum(sign) FROM sessions") == 1
+            assert _one(store, "SELECT sum(sign * pageviews) FROM sessions") == 2
+        finally:
+            store.close()

@@ -21,7 +21,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import ClickHouseError
+from clickhouse_connect.driver.exceptions import ClickHouseError, OperationalError
 
 from footfall.errors import QueryRejectedError, QueryTimeoutError, StoreError
 from footfall.monitoring.pools import PoolStats
@@ -60,6 +60,16 @@ _EVENT_LIST = ", ".join(EVENT_COLUMNS)
 _TAG_UNSAFE = re.compile(r"[^A-Za-z0-9 :_./,=()-]")
 # Rows per insert of an import: bigger parts merge less, but chdb holds each insert in memory.
 _LOAD_CHUNK = 262_144
+
+
+def _outcome_unknown(exc: BaseException) -> bool:
+    """True when a failed request may still have been carried out (no answer came back).
+
+    An answer from ClickHouse carries an error code; a broken connection does not.
+    """
+    if isinstance(exc, OSError):
+        return True
+    return isinstance(exc, OperationalError) and getattr(exc, "code", None) is None
 
 
 def _tag(tag: str) -> str:
@@ -181,11 +191,10 @@ class ClickHouseEventStore:
             self._client.insert_arrow(
                 table, data, settings={"insert_deduplication_token": f"{table}-{batch}"}
             )
-        except ClickHouseError as exc:
-            raise self._error("write failed", exc) from None
-        except OSError as exc:
-            # The request may or may not have reached the server.
-            self._unsettled = (table, batch, data.num_rows, None)
+        except (ClickHouseError, OSError) as exc:
+            if _outcome_unknown(exc):
+                # The request may have been stored: the next write finds out (`_settle`).
+                self._unsettled = (table, batch, data.num_rows, None)
             raise self._error("write failed", exc) from None
 
     def _settle(self) -> tuple[str, int, int, Any] | None:
