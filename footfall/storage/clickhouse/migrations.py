@@ -58,7 +58,9 @@ CREATE TABLE IF NOT EXISTS events (
   batch UInt64 CODEC(Delta(8), ZSTD(1))
 ) ENGINE = MergeTree
 PARTITION BY toYYYYMM(timestamp)
-ORDER BY (site_id, toDate(timestamp), name, visitor, timestamp)
+-- Not the raw timestamp as a last key column: ClickHouse would then test time ranges against it
+-- instead of toDate(timestamp), and prune no granule of a site's range by day.
+ORDER BY (site_id, toDate(timestamp), name, visitor)
 SETTINGS non_replicated_deduplication_window = 1000
 """
 
