@@ -214,3 +214,24 @@ def test_an_insert_whose_answer_is_lost_over_http_is_stored_once(tmp_path: Path)
             assert _one(store, "SELECT sum(sign * pageviews) FROM sessions") == 2
         finally:
             store.close()
+
+
+def test_a_time_range_reads_only_its_days(store: Any) -> None:
+    # Nine days of events, about 21,600 a day: a one-day range must skip most granules by the key.
+    store._command(
+        "INSERT INTO events (site_id, timestamp, name, visitor) SELECT 1, "
+        "toDateTime64('2026-10-01 00:00:00', 6, 'UTC') + toIntervalSecond(number * 4), "
+        "'pageview', toUInt32(number % 5000) FROM numbers(200000)"
+    )
+    explained = store.query(
+        "EXPLAIN indexes = 1 SELECT count() FROM events WHERE site_id = $1 "
+        "AND timestamp BETWEEN $2 AND $3 AND name <> 'engagement'",
+        [1, T0.replace(month=10, day=5, hour=0), T0.replace(month=10, day=5, hour=23)],
+        timeout=10,
+        tag="test",
+    )
+    lines = [row[0].strip() for row in explained]
+    start = lines.index("PrimaryKey")
+    granules = next(line for line in lines[start:] if line.startswith("Granules:"))
+    read, total = (int(n) for n in granules.split()[1].split("/"))
+    assert read * 4 < total, granules
