@@ -142,7 +142,9 @@ def connect(target: Target, settings: dict[str, Any] | None = None) -> Client:
     logging.getLogger("clickhouse_connect").setLevel(logging.CRITICAL)
     try:
         if target.path is not None:
-            client = clickhouse_connect.get_client(dsn=f"chdb://{target.path}", settings=settings)
+            client = clickhouse_connect.get_client(
+                dsn=f"chdb://{target.path}", settings=settings, query_limit=0
+            )
         else:
             client = clickhouse_connect.get_client(
                 host=target.host,
@@ -152,6 +154,8 @@ def connect(target: Target, settings: dict[str, Any] | None = None) -> Client:
                 secure=target.secure,
                 # Requests from several threads share the client: no HTTP session to lock.
                 autogenerate_session_id=False,
+                # Every row of an answer: the stats engine applies its own limits.
+                query_limit=0,
                 settings=settings,
             )
         if target.database != "default":
