@@ -48,6 +48,17 @@ _INSERT = re.compile(r"^\s*INSERT\s+INTO\s+(.+?)\s+FORMAT\s+(\w+)\s*$", re.IGNOR
 _CODE = re.compile(r"Code: (\d+)")
 
 
+def _form_fields(body: bytes, boundary: str) -> dict[str, str]:
+    """The named fields of a multipart/form-data body."""
+    fields: dict[str, str] = {}
+    for part in body.split(b"--" + boundary.encode()):
+        head, sep, value = part.partition(b"\r\n\r\n")
+        found = re.search(rb'name="([^"]+)"', head)
+        if sep and found:
+            fields[found.group(1).decode()] = value.removesuffix(b"\r\n").decode()
+    return fields
+
+
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
@@ -99,6 +110,11 @@ class _Handler(BaseHTTPRequestHandler):
         if not self._authorised(params):
             self._error("Code: 516. DB::Exception: default: Authentication failed. (AUTH_FAILED)")
             return
+        kind = self.headers.get("Content-Type", "")
+        if kind.startswith("multipart/form-data"):
+            # Large parameters come as form fields in the body, the statement among them.
+            params.update(_form_fields(body, kind.split("boundary=", 1)[1].strip('"')))
+            body = b""
         query = params.get("query")
         data = b""
         if query is None:

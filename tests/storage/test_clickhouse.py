@@ -235,3 +235,25 @@ def test_a_time_range_reads_only_its_days(store: Any) -> None:
     granules = next(line for line in lines[start:] if line.startswith("Granules:"))
     read, total = (int(n) for n in granules.split()[1].split("/"))
     assert read * 4 < total, granules
+
+
+def test_a_repair_of_many_sessions_over_http(tmp_path: Path) -> None:
+    from footfall.storage.clickhouse.store import ClickHouseEventStore
+
+    require_chdb()
+    with clickhouse_http(tmp_path / "server", password="pw") as url:
+        first = ClickHouseEventStore(url)
+        n = 5000
+        first.write(
+            [event(session_id=s, visitor=s, at=T0 + s * MINUTE / 100) for s in range(1, n + 1)],
+            [session(session_id=s, visitor=s, pageviews=9) for s in range(1, n + 1)],
+            [],
+        )
+        first.close()
+        again = ClickHouseEventStore(url)  # knows no session state: reads them back
+        try:
+            assert again.repair_sessions(T0) == n
+            assert _one(again, "SELECT sum(sign) FROM sessions") == n
+            assert _one(again, "SELECT sum(sign * pageviews) FROM sessions") == n
+        finally:
+            again.close()

@@ -87,7 +87,9 @@ CREATE TABLE IF NOT EXISTS sessions (
   batch UInt64 CODEC(Delta(8), ZSTD(1)),
   -- Sessions are sorted by start; their last event's time follows it closely, so a min/max
   -- index on it skips the granules of visits that ended before a range.
-  INDEX last_event timestamp TYPE minmax GRANULARITY 1
+  INDEX last_event timestamp TYPE minmax GRANULARITY 1,
+  -- A session's rows by id, for writing the cancel row of a state this process did not write.
+  INDEX session session_id TYPE bloom_filter(0.01) GRANULARITY 4
 ) ENGINE = VersionedCollapsingMergeTree(sign, version)
 PARTITION BY toYYYYMM(start)
 ORDER BY (site_id, toDate(start), visitor, session_id)

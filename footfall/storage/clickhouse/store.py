@@ -60,6 +60,7 @@ _EVENT_LIST = ", ".join(EVENT_COLUMNS)
 _TAG_UNSAFE = re.compile(r"[^A-Za-z0-9 :_./,=()-]")
 # Rows per insert of an import: bigger parts merge less, but chdb holds each insert in memory.
 _LOAD_CHUNK = 262_144
+_IDS_PER_READ = 500
 
 
 def _outcome_unknown(exc: BaseException) -> bool:
@@ -279,13 +280,16 @@ class ClickHouseEventStore:
 
     def _read_states(self, rows: list[SessionRow]) -> list[tuple[int, SessionRow]]:
         """The current stored state and version of sessions the cache does not know."""
-        ids = [int(r[SESSION_ID]) for r in rows]
-        oldest = min(r[SESSION_COLUMNS.index("start")] for r in rows)
-        found = self._rows(
-            current_sessions_sql(f"{_SESSION_LIST}, version", "session_id IN $1 AND start >= $2"),
-            [ids, oldest],
-        )
-        return [(int(r[-1]), tuple(r[:-1])) for r in found]
+        out: list[tuple[int, SessionRow]] = []
+        # By id alone (a skip index finds them): a rebuilt session's start may differ from the
+        # stored one's, so a bound on it could miss the state to cancel.
+        sql = current_sessions_sql(f"{_SESSION_LIST}, version", "session_id IN $1")
+        # The ids travel as a parameter (in the URL over HTTP): a few hundred at a time.
+        for first in range(0, len(rows), _IDS_PER_READ):
+            chunk = rows[first : first + _IDS_PER_READ]
+            found = self._rows(sql, [[int(r[SESSION_ID]) for r in chunk]])
+            out.extend((int(r[-1]), tuple(r[:-1])) for r in found)
+        return out
 
     def load(self, events: pa.Table | pa.RecordBatchReader, sessions: pa.Table) -> None:
         """Stores a bulk import's rows under one batch id, then bumps the data version.
