@@ -313,9 +313,7 @@ class ClickHouseEventStore:
                 if isinstance(exc, StoreError):
                     raise
                 raise self._error("import failed", exc) from None
-            for row in sessions.to_pylist():
-                self._states.put(1, tuple(row[c] for c in SESSION_COLUMNS))
-            self._states.trim()
+            # Imported sessions are not cached: one that a live event continues is read back.
         self.bump_data_version()
 
     def _load(
