@@ -257,3 +257,38 @@ def test_a_repair_of_many_sessions_over_http(tmp_path: Path) -> None:
             assert _one(again, "SELECT sum(sign * pageviews) FROM sessions") == n
         finally:
             again.close()
+
+
+def test_a_schema_newer_than_this_release_is_refused(tmp_path: Path) -> None:
+    from footfall.storage.clickhouse import migrations
+
+    first = chdb_store(tmp_path / "chdb")
+    first._client.insert(
+        "footfall_migrations",
+        [[migrations.LATEST + 1, "from the future", 0, 1]],
+        column_names=["version", "name", "applied_at", "applied"],
+    )
+    first.close()
+    with pytest.raises(StoreError, match="knows up to"):
+        chdb_store(tmp_path / "chdb")
+
+
+def test_a_read_only_store_changes_nothing(tmp_path: Path) -> None:
+    from footfall.storage.clickhouse.store import ClickHouseEventStore
+
+    first = chdb_store(tmp_path / "chdb")
+    first.write([event()], [session()], [])
+    version = first.data_version()
+    first.close()
+    reader = ClickHouseEventStore(chdb_url(tmp_path / "chdb"), read_only=True)
+    try:
+        assert reader.count_events() == 1
+        assert reader.data_version() == version
+        assert reader.was_closed_cleanly
+    finally:
+        reader.close()
+    again = chdb_store(tmp_path / "chdb")
+    try:
+        assert again.was_closed_cleanly  # the reader did not mark it otherwise
+    finally:
+        again.close()
