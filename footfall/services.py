@@ -134,8 +134,35 @@ def open_event_store(settings: Settings, *, read_only: bool = False) -> EventSto
 
     Raises:
         StoreError: It cannot be opened (StoreBusyError when another process holds it).
+        ConfigError: ``FOOTFALL_EVENTS_URL`` names a ClickHouse store but the ``clickhouse``
+            extra is not installed.
     """
-    return DuckDBEventStore(settings.event_store_path, read_only=read_only)
+    if not settings.events_url:
+        return DuckDBEventStore(settings.event_store_path, read_only=read_only)
+    return open_event_store_at(settings.events_url, read_only=read_only)
+
+
+def open_event_store_at(url: str, *, read_only: bool = False) -> EventStore:
+    """Opens the event store at a URL: ``duckdb:///PATH``, ``chdb:///PATH`` or ClickHouse's.
+
+    Raises:
+        StoreError: It cannot be opened.
+        ConfigError: The URL names no known store, or its driver is not installed.
+    """
+    scheme = url.split(":", 1)[0]
+    if scheme == "duckdb":
+        return DuckDBEventStore(Path(url.removeprefix("duckdb://")), read_only=read_only)
+    if scheme not in ("chdb", "clickhouse", "http", "https"):
+        raise ConfigError(f"unknown event store URL scheme {scheme!r}")
+    try:
+        # Imported here: the ClickHouse drivers are an optional extra.
+        from footfall.storage.clickhouse.store import ClickHouseEventStore
+    except ImportError as exc:
+        raise ConfigError(
+            f"the ClickHouse event store needs the clickhouse extra "
+            f"(pip install 'footfall[clickhouse]'): {exc}"
+        ) from None
+    return ClickHouseEventStore(url, read_only=read_only)
 
 
 def open_cache(settings: Settings) -> QueryCache:

@@ -89,3 +89,62 @@ def _progress() -> Callable[[str], None] | None:
             bar.update(1)
 
     return advance
+
+
+@click.command("migrate-events")
+@click.option(
+    "--to",
+    "url",
+    required=True,
+    metavar="URL",
+    help="The store to copy to: chdb:///PATH, clickhouse://USER:PASS@HOST:8123/DB, "
+    "https://USER:PASS@HOST:8443/DB or duckdb:///PATH.",
+)
+@data_dir_option
+@handle_errors
+def migrate_events_cmd(url: str, data_dir: Path | None) -> None:
+    """Copy the event history to another event store, then compare the counts.
+
+    Copies day by day from the store FOOTFALL_EVENTS_URL names (the DuckDB file in the data
+    directory by default); run it again after an interruption to go on where it stopped.
+    Stop the server first. Then point FOOTFALL_EVENTS_URL at URL.
+    """
+    from footfall.lifecycle.migrate_events import migrate_events
+    from footfall.services import open_event_store, open_event_store_at
+    from footfall.settings import redact_url
+
+    settings = settings_from(data_dir=data_dir)
+    shown = redact_url(url)
+    source = open_event_store(settings, read_only=True)
+    try:
+        target = open_event_store_at(url)
+        try:
+            report = migrate_events(source, target, progress=_day_progress())
+        finally:
+            target.close()
+    finally:
+        source.close()
+    click.echo(
+        f"copied {report.events} events and {report.sessions} visits over {report.copied_days} "
+        f"days to {shown} ({report.skipped_days} days were already there)"
+    )
+    if report.mismatches:
+        for site_id, day, want, got in report.mismatches[:20]:
+            click.echo(f"site {site_id}, {day}: {want} events here, {got} there", err=True)
+        raise FootfallError(f"the counts of {len(report.mismatches)} site-days disagree")
+    click.echo("verified: the events per site and day agree")
+
+
+def _day_progress() -> Callable[[int, int], None] | None:
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(unit="day", file=sys.stderr, leave=False)
+
+    def advance(done: int, total: int) -> None:
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    return advance

@@ -20,14 +20,22 @@ from footfall.settings import Settings, describe
 @data_dir_option
 @handle_errors
 def migrate(revision: str, data_dir: Path | None) -> None:
-    """Apply metadata database migrations (also done at every start)."""
+    """Apply metadata database migrations (also done at every start).
+
+    With a ClickHouse event store (FOOTFALL_EVENTS_URL), its schema is brought up to date too.
+    """
     from footfall.meta import db
+    from footfall.services import open_event_store
 
     settings = settings_from(data_dir=data_dir)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = db.create_engine(settings.metadata_url)
     current = db.migrate(engine, revision)
     click.echo(f"metadata schema at revision {current or 'base'}")
+    if settings.events_url and not settings.events_url.startswith("duckdb:"):
+        # Opening a ClickHouse store applies its missing migrations.
+        open_event_store(settings).close()
+        click.echo("event store schema up to date")
 
 
 @click.command("settings")

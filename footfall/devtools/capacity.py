@@ -377,4 +377,9 @@ def advice(p: Projection) -> str:
             f"(top pages under {CLICKHOUSE_TOP_PAGES_MS / 1000:.0f} s, disk under "
             f"{format_bytes(CLICKHOUSE_DISK_BYTES)}, peak ingest within one process)."
         )
-    return "Recommendation: move to the ClickHouse backend: " + "; ".join(p.reasons) + "."
+    return (
+        "Recommendation: move to the ClickHouse backend: "
+        + "; ".join(p.reasons)
+        + ". Set FOOTFALL_EVENTS_URL and copy the history with `footfall migrate-events --to "
+        "URL` (docs/clickhouse.md)."
+    )

@@ -33,6 +33,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from footfall.ingest.pipeline import DropReason, Pipeline
+from footfall.monitoring.disk import path_bytes
 from footfall.monitoring.errors import ErrorTracker
 from footfall.monitoring.gcstats import GcStats
 from footfall.monitoring.leaks import LeakDetector
@@ -367,7 +368,7 @@ def _storage(data_dir: Path, paths: Mapping[str, Path]) -> Iterator[Metric]:
     )
     for name, path in paths.items():
         with contextlib.suppress(OSError):  # not created yet, or removed under us
-            files.add_metric((name,), os.stat(path).st_size)
+            files.add_metric((name,), path_bytes(path))
     yield files
     with contextlib.suppress(OSError):
         free = shutil.disk_usage(data_dir).free

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import psutil
 
+from footfall.monitoring.disk import path_bytes
 from footfall.monitoring.gcstats import GcStats
 from footfall.monitoring.history import History
 from footfall.monitoring.leaks import LeakDetector, current_rss
@@ -119,7 +119,7 @@ class OpsSampler:
         figures = self._figures
         for name, path in figures.files().items():
             with contextlib.suppress(OSError):
-                size = os.stat(path).st_size
+                size = path_bytes(path)
                 wal = Path(f"{path}.wal")
                 if wal.exists():
                     size += wal.stat().st_size

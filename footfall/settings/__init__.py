@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from footfall.errors import ConfigError
 from footfall.settings import registry
 from footfall.settings.notifications import NOTIFICATION_SETTINGS
-from footfall.settings.registry import REDACTED, Setting, check_secret_key
+from footfall.settings.registry import REDACTED, Setting, check_secret_key, redact_url
 from footfall.settings.vault_settings import VAULT_SETTINGS
 
 if TYPE_CHECKING:
@@ -34,6 +34,7 @@ __all__ = [
     "check_secret_key",
     "describe",
     "load_settings",
+    "redact_url",
     "vault_secrets",
     "with_secret_fields",
 ]
@@ -51,6 +52,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     database_url: str = dataclasses.field(default="", repr=False)
+    events_url: str | None = dataclasses.field(default=None, repr=False)
     log_level: str = "info"
     ingest_queue_size: int = 50_000
     commit_max_batch: int = 20_000
@@ -289,5 +291,10 @@ def describe(settings: Settings) -> Iterator[tuple[Setting, str]]:
     """Yields each setting with its current value as text, secrets redacted."""
     for setting in REGISTRY:
         value = getattr(settings, setting.name)
-        shown = (REDACTED if value else "(not set)") if setting.secret else str(value)
+        if not setting.secret:
+            shown = str(value)
+        elif not value:
+            shown = "(not set)"
+        else:
+            shown = setting.shown(value) if setting.shown is not None else REDACTED
         yield setting, shown

@@ -422,7 +422,7 @@ class StatsEngine:
         return value
 
     def _visitor_bounds(self, query: Query, part: Part, scope: Scope) -> tuple[str, str] | None:
-        if "visitors" not in part.metrics:
+        if "visitors" not in part.metrics or not self.dialect.uses_visitor_bounds:
             return None
         table = "sessions" if part.table == "sessions" else "events"
         probe = self._scope(query)

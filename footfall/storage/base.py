@@ -122,6 +122,24 @@ class EventReader(Protocol):
         """How many events are stored, for one site or all."""
         ...
 
+    def scan(self, table: str, start: dt.datetime, end: dt.datetime) -> pa.Table:
+        """Stored rows of one table in a time range, for copying them elsewhere.
+
+        Args:
+            table: ``events`` (by `timestamp`) or ``sessions`` (by `start`, each session's
+                current state once).
+            start: Inclusive lower bound (naive UTC).
+            end: Exclusive upper bound (naive UTC).
+
+        Returns:
+            The rows in `EVENT_SCHEMA` or `SESSION_SCHEMA`.
+        """
+        ...
+
+    def daily_counts(self, start: dt.datetime, end: dt.datetime) -> dict[tuple[int, str], int]:
+        """Events per (site_id, UTC day as ``YYYY-MM-DD``) in a time range (naive UTC)."""
+        ...
+
 
 class EventStore(EventWriter, EventReader, Protocol):
     """One event-store backend: writes, reads, queries under a time limit, administration.

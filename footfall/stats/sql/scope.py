@@ -207,8 +207,16 @@ class Scope:
                 return f"session_id IN (SELECT session_id FROM events WHERE {inner})"
             return self._compare(SESSION_TABLE_COLUMNS[dim], cond)
         if dim in SESSION_TABLE_COLUMNS and dim not in EVENT_TABLE_COLUMNS:
+            # Entry and exit pages and hostnames change while a visit goes on: test the
+            # session's current row only.
+            session_range = self.sessions_range()
+            current = self.dialect.current_sessions(session_range)
             inner = " AND ".join(
-                [self.sessions_range(), self._condition("sessions", cond, aliased)]
+                [
+                    session_range,
+                    *([current] if current else []),
+                    self._condition("sessions", cond, aliased),
+                ]
             )
             return f"session_id IN (SELECT session_id FROM sessions WHERE {inner})"
         if dim == "event:goal":
@@ -236,8 +244,8 @@ class Scope:
             if cond.case_sensitive:
                 expr = f"{column} IN ({', '.join(p.add(v) for v in values)})"
             else:
-                items = ", ".join(f"lower({p.add(str(v))})" for v in values)
-                expr = f"lower({column}) IN ({items})"
+                items = ", ".join(d.lower(p.add(str(v))) for v in values)
+                expr = f"{d.lower(column)} IN ({items})"
         elif op in ("contains", "contains_not"):
             expr = " OR ".join(
                 d.contains(column, p.add(str(v)), case_sensitive=cond.case_sensitive)

@@ -24,7 +24,7 @@ from footfall.text.quantities import noun
 from footfall.web.pages import formatting
 from footfall.web.pages.dashboard_data import REVERSED_RANGE
 from tests.conftest import sign_in
-from tests.stats_harness import FIREFOX, IPHONE, StatsHarness, open_harness
+from tests.stats_harness import FIREFOX, IPHONE, STATS_BACKENDS, StatsHarness, open_harness
 
 NOW = dt.datetime(2026, 11, 20, 12, 0)
 PASSWORD = "correct horse battery"
@@ -32,11 +32,16 @@ GOOGLE = "https://www.google.com/"
 PAGES = 120  # more than one page of details
 
 
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StatsHarness]:
-    """example.com with two weeks of traffic, many pages, a goal, props, and live visitors."""
+@pytest.fixture(scope="module", params=STATS_BACKENDS)
+def shop(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[StatsHarness]:
+    """example.com with two weeks of traffic, many pages, a goal, props, and live visitors.
+
+    Stored in each event-store backend in turn: the dashboard shows the same on every one.
+    """
     data = tmp_path_factory.mktemp("parity") / "data"
-    with open_harness(data, now=NOW) as harness:
+    with open_harness(data, now=NOW, backend=request.param) as harness:
         for days in range(1, 15):
             day = NOW - dt.timedelta(days=days, hours=3)
             for n in range(days % 4 + 1):
