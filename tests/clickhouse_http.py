@@ -51,7 +51,7 @@ _CODE = re.compile(r"Code: (\d+)")
 class _Handler(BaseHTTPRequestHandler):
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the base signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
     def do_GET(self) -> None:
@@ -201,7 +201,8 @@ def clickhouse_http(path: Path, *, user: str = "footfall", password: str = "") -
     thread.start()
     port = server.server_address[1]
     try:
-        yield f"clickhouse://{quote(user, safe='')}:{quote(password, safe='')}@127.0.0.1:{port}/footfall"
+        credentials = f"{quote(user, safe='')}:{quote(password, safe='')}"
+        yield f"clickhouse://{credentials}@127.0.0.1:{port}/footfall"
     finally:
         server.shutdown()
         server.server_close()

@@ -1,4 +1,4 @@
-"""What only the ClickHouse store does: versioned sessions, batch ids, migrations, secrets, locks."""
+"""What only the ClickHouse store does: versioned sessions, batch ids, migrations, locks."""
 
 from __future__ import annotations
 
