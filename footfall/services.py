@@ -20,11 +20,14 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import sqlalchemy as sa
 
 from footfall.clock import Clock, SystemClock
 from footfall.cluster.cache import RedisCache
+from footfall.cluster.config import shares_state
+from footfall.cluster.node import ClusterState
 from footfall.errors import ConfigError, StoreError
 from footfall.ingest.geo import GeoLocator
 from footfall.ingest.pipeline import Pipeline
@@ -54,15 +57,17 @@ from footfall.monitoring.tracing import MemoryTracer
 from footfall.security.ratelimit import RateLimits, open_rate_limits
 from footfall.security.signing import Signer, signer_for
 from footfall.sessions.cache import SessionCache
-from footfall.sessions.ids import IdAllocator
+from footfall.sessions.ids import Allocator, IdAllocator
 from footfall.sessions.numbering import VisitorNumbers
 from footfall.sessions.rule import SESSION_TIMEOUT_MINUTES, session_from_row
+from footfall.sessions.store import LocalSessions, SessionStore
 from footfall.settings import Settings
 from footfall.stats.cache import MemoryCache, NullCache, QueryCache
 from footfall.stats.engine import StatsEngine
-from footfall.storage.base import EventStore
+from footfall.storage.base import EventStore, SharedEventStore
 from footfall.storage.duckdb.store import DuckDBEventStore
-from footfall.storage.journal import Journal, pending_entries
+from footfall.storage.journal import Journal
+from footfall.storage.replay import open_journal
 from footfall.storage.writer import GroupCommitWriter, WriteGeneration
 
 log = logging.getLogger(__name__)
@@ -74,8 +79,6 @@ _REPAIR_MARGIN = dt.timedelta(hours=2)
 # Visitor hashes under the current or the previous salt can recur; both salts were made within
 # the last two days, so the visitors of sessions active since then cover them.
 _NUMBERS_WINDOW = dt.timedelta(days=2)
-# Journal entries replayed per store write after a crash.
-_REPLAY_BATCH = 50_000
 
 
 def prepare_data_dir(path: Path) -> None:
@@ -167,26 +170,51 @@ def open_cache(settings: Settings) -> QueryCache:
     return MemoryCache(settings.query_cache_entries)
 
 
-def open_journal(store: EventStore, directory: Path) -> Journal:
-    """Applies journal entries the store lacks (after a crash), then opens the journal."""
-    journal = Journal(directory)
-    applied = store.applied_journal_seq()
-    last = applied
-    batch: list[tuple[object, ...]] = []
-    for seq, rows in pending_entries(directory, applied, counts=journal.replay):
-        batch.extend(rows)
-        last = seq
-        if len(batch) >= _REPLAY_BATCH:
-            store.write(batch, [], [], journal_seq=last)
-            batch = []
-    if batch or last != applied:
-        store.write(batch, [], [], journal_seq=last)
-    # Rows journalled by a release without visitor numbers were stored with 0; number them now.
-    store.fill_visitor_numbers()
-    journal.set_sequence(last)
-    store.checkpoint()  # the replayed segments may go only once the store holds them for good
-    journal.drop_applied(last)
-    return journal
+def _local_sessions(
+    settings: Settings, store: EventStore, journal: Journal, clock: Clock
+) -> tuple[LocalSessions, IdAllocator, IdAllocator]:
+    """This process's sessions and counters, continuing from what the store holds."""
+    sessions = SessionCache(settings.session_cache_size)
+    since = clock.now().astimezone(dt.UTC).replace(tzinfo=None) - _RESUME_WINDOW
+    if not store.was_closed_cleanly or journal.replay.entries:
+        # Sessions trail their events (replayed ones have none): rebuild the newest ones.
+        newest = store.newest_event_time()
+        if newest is not None:
+            store.repair_sessions(newest - _REPAIR_MARGIN)
+    # Only after the repair: a session lost in a crash still owns its id in the events.
+    session_ids = IdAllocator(store.max_session_id() + 1)
+    for row in store.open_sessions(since):
+        sessions.put(session_from_row(row))
+    # After the replay and the repair every number in use is stored: continue after them.
+    visitor_ids = IdAllocator(store.max_visitor() + 1)
+    local = LocalSessions(
+        sessions, new_session_id=session_ids.next, visitor_numbers=VisitorNumbers(visitor_ids.next)
+    )
+    return local, session_ids, visitor_ids
+
+
+def journal_dir(settings: Settings, worker: int | None = None) -> Path:
+    """The ingest journal of a single process, or of one of several workers."""
+    base = settings.data_dir / "journal"
+    return base if worker is None else base / str(worker)
+
+
+def prepare_workers(settings: Settings) -> None:
+    """What ``serve --workers N`` does once before forking: migrations, journals no worker owns.
+
+    Opens and closes the services as a single process would, which migrates both stores and
+    replays the journal of an earlier single-process run, then does the same for the journal
+    of every worker index the pool no longer has (an earlier run with more workers).
+
+    Raises:
+        ConfigError: A setting is malformed.
+        StoreError: A store cannot be reached or migrated.
+    """
+    Services.open(settings).close()
+    base = journal_dir(settings)
+    for path in sorted(base.iterdir() if base.is_dir() else []):
+        if path.is_dir() and path.name.isdigit() and int(path.name) >= settings.workers:
+            Services.open(settings, worker=int(path.name)).close()
 
 
 @dataclass
@@ -206,11 +234,10 @@ class Services:
     journal: Journal
     salts: SaltKeeper
     sites: SiteDirectory
-    session_ids: IdAllocator
-    sessions: SessionCache
+    session_ids: Allocator
+    sessions: SessionStore
     pipeline: Pipeline
-    visitor_ids: IdAllocator
-    visitor_numbers: VisitorNumbers
+    visitor_ids: Allocator
     generation: WriteGeneration
     stats: StatsEngine
     metrics: Metrics
@@ -220,6 +247,8 @@ class Services:
     history: History = field(default_factory=History)
     gc_stats: GcStats = field(default_factory=GcStats)
     key_usage: KeyUsage = field(default_factory=KeyUsage)
+    worker: int | None = None
+    cluster: ClusterState | None = None
     _writer: GroupCommitWriter | None = None
     _rate_limits: RateLimits | None = None
     _signer: Signer | None = None
@@ -229,11 +258,19 @@ class Services:
     # -- building ---------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, settings: Settings, *, clock: Clock | None = None) -> Services:
+    def open(
+        cls, settings: Settings, *, clock: Clock | None = None, worker: int | None = None
+    ) -> Services:
         """Creates the data directory, migrates the metadata store and opens the event store.
 
         After a crash it replays the journal into the store, rebuilds the newest sessions and
         reloads the live sessions and visitor numbers, so ingest continues where it stopped.
+
+        Args:
+            settings: The settings.
+            clock: The time source (the system clock by default).
+            worker: The index of this worker under ``serve --workers N``: it journals in
+                ``journal/<worker>`` of the data directory, which only it replays.
 
         Raises:
             ConfigError: The database or Redis URL is malformed or unsupported.
@@ -243,24 +280,29 @@ class Services:
         clock = clock or SystemClock()
         meta = open_meta(settings)
         store = open_event_store(settings)
-        remove_spools(settings.data_dir)  # only now: holding the store, no other process imports
-        journal = open_journal(store, settings.data_dir / "journal")
+        cluster = ClusterState.open(settings.redis_url or "") if shares_state(settings) else None
+        if worker is None:
+            remove_spools(settings.data_dir)  # holding the store, no other process imports
+        directory = journal_dir(settings, worker)
+        sessions: SessionStore
+        session_ids: Allocator
+        visitor_ids: Allocator
+        if cluster is None:
+            journal = open_journal(store, directory)
+            sessions, session_ids, visitor_ids = _local_sessions(settings, store, journal, clock)
+        else:
+            shared = cast(SharedEventStore, store)
+            if worker is not None:
+                shared.use_stream(cluster.journal_stream(directory, store))
+            # Sessions are journalled with their events: the replay restores them, no repair.
+            journal = open_journal(store, directory, versions=shared)
+            sessions, session_ids, visitor_ids = (
+                cluster.sessions,
+                cluster.session_ids,
+                cluster.visitor_ids,
+            )
         salts = SaltKeeper(SqlSaltStore(meta))
         sites = SiteDirectory(meta)
-        sessions = SessionCache(settings.session_cache_size)
-        since = clock.now().astimezone(dt.UTC).replace(tzinfo=None) - _RESUME_WINDOW
-        if not store.was_closed_cleanly or journal.replay.entries:
-            # Sessions trail their events (replayed ones have none): rebuild the newest ones.
-            newest = store.newest_event_time()
-            if newest is not None:
-                store.repair_sessions(newest - _REPAIR_MARGIN)
-        # Only after the repair: a session lost in a crash still owns its id in the events.
-        session_ids = IdAllocator(store.max_session_id() + 1)
-        for row in store.open_sessions(since):
-            sessions.put(session_from_row(row))
-        # After the replay and the repair every number in use is stored: continue after them.
-        visitor_ids = IdAllocator(store.max_visitor() + 1)
-        visitor_numbers = VisitorNumbers(visitor_ids.next)
         pipeline = Pipeline(
             site_id_for=sites.site_id_for,
             salts=lambda: salts.ring(clock.now()),
@@ -268,12 +310,10 @@ class Services:
             geo=GeoLocator(),
             sources=SourceClassifier(),
             sessions=sessions,
-            new_session_id=session_ids.next,
-            visitor_numbers=visitor_numbers,
             clock=clock,
         )
         generation = WriteGeneration()
-        metrics = Metrics()
+        metrics = Metrics(worker=worker)
         stats = StatsEngine(
             store,
             cache=open_cache(settings),
@@ -296,13 +336,19 @@ class Services:
             sessions=sessions,
             pipeline=pipeline,
             visitor_ids=visitor_ids,
-            visitor_numbers=visitor_numbers,
             generation=generation,
             stats=stats,
             metrics=metrics,
             history=History(interval=settings.ops_sample_seconds),
+            worker=worker,
+            cluster=cluster,
         )
-        services.remember_recent_visitors()
+        if cluster is None or cluster.sessions.raise_counters(
+            session_id=store.max_session_id(), visitor=store.max_visitor()
+        ):
+            # Redis had no counters (a new cluster, or Redis lost its data): give it the
+            # numbers of the visitors that may come back, as a restarted process reloads them.
+            services.remember_recent_visitors()
         return services
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -324,6 +370,8 @@ class Services:
             queue_limit=settings.ingest_queue_size,
             session_flush_seconds=settings.session_flush_ms / 1000,
             apply_interval_seconds=settings.apply_interval_ms / 1000,
+            # Shared sessions are written as versioned rows, journalled with their events.
+            versions=None if self.cluster is None else cast(SharedEventStore, self.store),
         )
         self._rate_limits = open_rate_limits(settings)
         self._signer = signer_for(settings)
@@ -340,7 +388,9 @@ class Services:
             pools=self.pools(),
             buffers={"writer_batch": self._writer.buffers},
         )
-        self._jobs = JobRunner(self.jobs())
+        self._jobs = JobRunner(
+            self.jobs(), leases=None if self.cluster is None else self.cluster.leases
+        )
         self._jobs.start()
         # Start-up objects (parsers, tables, caches) live for the whole process: keep them out
         # of every collection, and collect the young generation less often on the hot path.
@@ -376,6 +426,8 @@ class Services:
         self.store.close()  # checkpoints: the journal may go after, not before
         self.journal.drop_applied(applied, closed=True)
         self.meta.dispose()
+        if self.cluster is not None:
+            self.cluster.close()
 
     # -- what `start` adds ------------------------------------------------------------------
 
@@ -410,7 +462,6 @@ class Services:
                     run_housekeeping,
                     clock=self.clock,
                     salts=self.salts,
-                    visitor_numbers=self.visitor_numbers,
                     sessions=self.sessions,
                 ),
             ),
@@ -438,6 +489,7 @@ class Services:
                         live_ttl=settings.query_cache_live_ttl_s,
                         budget_seconds=settings.cache_warming_budget_ms / 1000,
                     ),
+                    once_per_cluster=True,  # the query cache is shared then
                 )
             )
         return jobs
@@ -482,7 +534,9 @@ class Services:
 
     @property
     def _history_file(self) -> Path:
-        return self.settings.data_dir / HISTORY_FILE
+        if self.worker is None:
+            return self.settings.data_dir / HISTORY_FILE
+        return self.settings.data_dir / f"{Path(HISTORY_FILE).stem}-{self.worker}.json"
 
     # -- shared by the ingest paths ---------------------------------------------------------
 
@@ -496,6 +550,6 @@ class Services:
             site_id: Only this site's visitors; every site's when None.
         """
         now = self.clock.now().astimezone(dt.UTC).replace(tzinfo=None)
-        self.visitor_numbers.remember(
+        self.sessions.remember_visitors(
             self.store.recent_visitors(now - _NUMBERS_WINDOW, site_id=site_id)
         )

@@ -17,6 +17,11 @@ Two stages:
   journal rotation, and at least every `checkpoint_seconds` while it writes, which also bounds
   the session rows such a loss can take to the window `repair_sessions` rebuilds.
 
+When several processes share the sessions (`footfall.storage.versions`), each change arrives
+with its version and the state it replaced: those rows are journalled with their events and
+written by the apply thread just before the events, under the same journal entry, so a
+replay after a crash knows which of the two inserts it still has to make.
+
 The queue is bounded across both stages: `has_room` turns false and the caller answers 503
 instead of letting memory grow while the store falls behind.
 """
@@ -30,15 +35,18 @@ import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from footfall.errors import StoreError
 from footfall.monitoring.pools import BufferStats
-from footfall.storage.base import EventRow, EventStore, SessionRow
+from footfall.storage.base import EventRow, EventStore, SessionRow, SessionVersionWriter
 from footfall.storage.journal import Journal
+from footfall.storage.versions import SessionVersions
 
 log = logging.getLogger(__name__)
 
-SessionChange = tuple[SessionRow, bool]
+# (row, created) for this process's sessions; (row, version, replaced row) for shared ones.
+SessionChange = tuple[Any, ...]
 # Rotate the journal once it is fully applied and at least this large (keeps it small).
 _ROTATE_APPLIED_BYTES = 4 << 20
 # Checkpoint at least this often while writing (far inside the session repair's two hours).
@@ -113,6 +121,7 @@ class _Batch:
 
     events: list[EventRow] = field(default_factory=list)
     sessions: _SessionChanges = field(default_factory=_SessionChanges)
+    versions: SessionVersions = field(default_factory=SessionVersions)
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
 
@@ -150,8 +159,12 @@ class GroupCommitWriter:
         apply_interval_seconds: float = 1.0,
         rotate_bytes: int = _ROTATE_APPLIED_BYTES,
         checkpoint_seconds: float = _CHECKPOINT_SECONDS,
+        versions: SessionVersionWriter | None = None,
     ) -> None:
         self._store = store
+        # Set when sessions are shared: their versioned rows go there, with the events.
+        self._versions = versions
+        self._retry: list[tuple[int, _Batch]] | None = None
         self._journal = journal
         self._loop = loop
         self._max_batch = max_batch
@@ -220,7 +233,10 @@ class GroupCommitWriter:
         future: asyncio.Future[None] = self._loop.create_future()
         batch = self._pending
         batch.events.extend(events)
-        batch.sessions.add(sessions)
+        if self._versions is None:
+            batch.sessions.add(sessions)
+        else:
+            batch.versions.add(sessions)
         batch.waiters.append(future)
         if len(batch.waiters) == 1:
             if self._max_wait:
@@ -243,6 +259,7 @@ class GroupCommitWriter:
         """Keeps an applied (or failed) batch for reuse; its rows are dropped (any thread)."""
         batch.events.clear()
         batch.sessions.clear()
+        batch.versions.clear()
         if len(self._spare) < _SPARE_BATCHES:
             self._spare.append(batch)
 
@@ -253,7 +270,7 @@ class GroupCommitWriter:
         self._pending = self._new_batch()
         error: BaseException | None = None
         try:
-            seq = self._journal.append(batch.events) if batch.events else 0
+            seq = self._journal.append(batch.events, batch.versions.rows()) if batch.events else 0
             self.stats.journal_commits += 1
         except Exception as exc:  # the waiters learn of it; the next batch tries again
             log.exception("journal append of %d events failed", len(batch.events))
@@ -290,6 +307,9 @@ class GroupCommitWriter:
     def _next_work(self) -> list[tuple[int, _Batch]] | None:
         """Everything journalled so far; [] when only sessions are due; None when finished."""
         with self._apply_cond:
+            if self._retry is not None:  # a failed write is repeated exactly (batch ids)
+                work, self._retry = self._retry, None
+                return work
             while not self._to_apply:
                 if self._flush_waiters or self._checkpoint_wanted:
                     return []
@@ -338,17 +358,28 @@ class GroupCommitWriter:
         seq = max(s for s, _ in work)
         started = time.perf_counter()
         try:
+            if self._versions is not None:
+                # Sessions first: a replay then finds them stored whenever the events are.
+                versions = SessionVersions()
+                for _, batch in work:
+                    versions.merge(batch.versions)
+                if versions:
+                    self._versions.write_session_versions(versions.rows(), journal_seq=seq)
             self._store.write(events, [], [], journal_seq=seq)
         except Exception:
             # The events are safe in the journal: keep them and try again shortly.
             log.exception("applying %d journalled events failed; retrying", len(events))
             self.stats.failures += 1
             with self._apply_cond:
-                self._to_apply[:0] = work
+                if self._versions is None:
+                    self._to_apply[:0] = work
+                else:
+                    self._retry = work
             time.sleep(1.0)
             return
         for _, batch in work:
-            self._dirty.merge(batch.sessions)
+            if self._versions is None:
+                self._dirty.merge(batch.sessions)
             self._recycle(batch)
         self._applied_seq = seq
         self._written_since_checkpoint = True
