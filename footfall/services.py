@@ -29,6 +29,7 @@ from footfall.cluster.cache import RedisCache
 from footfall.cluster.config import shares_state
 from footfall.cluster.node import ClusterState
 from footfall.errors import ConfigError, StoreError
+from footfall.ingest.deferred import Sessionizer
 from footfall.ingest.geo import GeoLocator
 from footfall.ingest.pipeline import Pipeline
 from footfall.ingest.salts import SaltKeeper
@@ -60,7 +61,7 @@ from footfall.sessions.cache import SessionCache
 from footfall.sessions.ids import Allocator, IdAllocator
 from footfall.sessions.numbering import VisitorNumbers
 from footfall.sessions.rule import SESSION_TIMEOUT_MINUTES, session_from_row
-from footfall.sessions.store import LocalSessions, SessionStore
+from footfall.sessions.store import LocalSessions, SessionBook
 from footfall.settings import Settings
 from footfall.stats.cache import MemoryCache, NullCache, QueryCache
 from footfall.stats.engine import StatsEngine
@@ -170,6 +171,25 @@ def open_cache(settings: Settings) -> QueryCache:
     return MemoryCache(settings.query_cache_entries)
 
 
+def _pipeline(
+    settings: Settings,
+    sites: SiteDirectory,
+    salts: SaltKeeper,
+    clock: Clock,
+    sessions: LocalSessions | None,
+) -> Pipeline:
+    """The live ingest pipeline (without sessions when they are shared)."""
+    return Pipeline(
+        site_id_for=sites.site_id_for,
+        salts=lambda: salts.ring(clock.now()),
+        user_agents=UserAgentParser(cache_size=settings.ua_cache_size),
+        geo=GeoLocator(),
+        sources=SourceClassifier(),
+        sessions=sessions,
+        clock=clock,
+    )
+
+
 def _local_sessions(
     settings: Settings, store: EventStore, journal: Journal, clock: Clock
 ) -> tuple[LocalSessions, IdAllocator, IdAllocator]:
@@ -235,7 +255,7 @@ class Services:
     salts: SaltKeeper
     sites: SiteDirectory
     session_ids: Allocator
-    sessions: SessionStore
+    sessions: SessionBook
     pipeline: Pipeline
     visitor_ids: Allocator
     generation: WriteGeneration
@@ -249,6 +269,7 @@ class Services:
     key_usage: KeyUsage = field(default_factory=KeyUsage)
     worker: int | None = None
     cluster: ClusterState | None = None
+    sessionizer: Sessionizer | None = None
     _writer: GroupCommitWriter | None = None
     _rate_limits: RateLimits | None = None
     _signer: Signer | None = None
@@ -284,34 +305,34 @@ class Services:
         if worker is None:
             remove_spools(settings.data_dir)  # holding the store, no other process imports
         directory = journal_dir(settings, worker)
-        sessions: SessionStore
+        salts = SaltKeeper(SqlSaltStore(meta))
+        sites = SiteDirectory(meta)
+        sessions: SessionBook
         session_ids: Allocator
         visitor_ids: Allocator
+        sessionizer: Sessionizer | None = None
         if cluster is None:
             journal = open_journal(store, directory)
-            sessions, session_ids, visitor_ids = _local_sessions(settings, store, journal, clock)
+            local, session_ids, visitor_ids = _local_sessions(settings, store, journal, clock)
+            pipeline = _pipeline(settings, sites, salts, clock, local)
+            sessions = local
         else:
             shared = cast(SharedEventStore, store)
             if worker is not None:
                 shared.use_stream(cluster.journal_stream(directory, store))
-            # Sessions are journalled with their events: the replay restores them, no repair.
-            journal = open_journal(store, directory, versions=shared)
+            # Sessions are decided once events are journalled: the replay decides those of
+            # the entries the store lacks (no repair), and the shared store keeps them.
+            pipeline = _pipeline(settings, sites, salts, clock, None)
+            sessionizer = Sessionizer(
+                cluster.sessions, stream=shared.stream, dropped=pipeline.dropped
+            )
+            journal = open_journal(store, directory, shared=(sessionizer, shared))
+            cluster.sessions.forget_stored(shared.stream, store.applied_journal_seq())
             sessions, session_ids, visitor_ids = (
                 cluster.sessions,
                 cluster.session_ids,
                 cluster.visitor_ids,
             )
-        salts = SaltKeeper(SqlSaltStore(meta))
-        sites = SiteDirectory(meta)
-        pipeline = Pipeline(
-            site_id_for=sites.site_id_for,
-            salts=lambda: salts.ring(clock.now()),
-            user_agents=UserAgentParser(cache_size=settings.ua_cache_size),
-            geo=GeoLocator(),
-            sources=SourceClassifier(),
-            sessions=sessions,
-            clock=clock,
-        )
         generation = WriteGeneration()
         metrics = Metrics(worker=worker)
         stats = StatsEngine(
@@ -342,6 +363,7 @@ class Services:
             history=History(interval=settings.ops_sample_seconds),
             worker=worker,
             cluster=cluster,
+            sessionizer=sessionizer,
         )
         if cluster is None or cluster.sessions.raise_counters(
             session_id=store.max_session_id(), visitor=store.max_visitor()
@@ -370,8 +392,10 @@ class Services:
             queue_limit=settings.ingest_queue_size,
             session_flush_seconds=settings.session_flush_ms / 1000,
             apply_interval_seconds=settings.apply_interval_ms / 1000,
-            # Shared sessions are written as versioned rows, journalled with their events.
-            versions=None if self.cluster is None else cast(SharedEventStore, self.store),
+            # Shared sessions are decided after the journal, and written as versioned rows.
+            shared=None
+            if self.sessionizer is None
+            else (self.sessionizer, cast(SharedEventStore, self.store)),
         )
         self._rate_limits = open_rate_limits(settings)
         self._signer = signer_for(settings)

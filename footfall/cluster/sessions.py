@@ -1,29 +1,34 @@
-"""Live sessions in Redis: one atomic script per visitor event, shared by every worker.
+"""Live sessions in Redis, shared by every worker: one atomic script per journalled event.
 
-`RedisSessions` implements `footfall.sessions.store.SessionStore`. Each event runs one Lua
-script (`_TRACK`), which Redis executes atomically, so two workers receiving the same
-visitor's events at the same moment still build one session. The script applies Plausible's
-rule exactly as `footfall.sessions.rule` does in memory — continue when at most 30 whole
+`RedisSessions` implements `footfall.sessions.store.SharedSessions`. Workers journal events
+first and decide their sessions afterwards, in batches (`footfall.ingest.deferred`); each event
+runs one Lua script (`_TRACK`), which Redis executes atomically, so two workers applying the
+same visitor's events at the same moment still build one session. The script applies
+Plausible's rule as `footfall.sessions.rule` does in memory — continue when at most 30 whole
 minutes passed since the last sign of life, else start a new session under the current salt's
 hash; entry and exit pages from pageviews; a bounce until a second pageview or an interactive
-custom event — and in the same step:
+custom event — ordered by time rather than arrival (see `footfall.sessions.store`), and in the
+same step:
 
-* numbers a new session with a cluster-wide counter (``INCR``) and gives it the visitor's
-  number, allocating the next one from another counter the first time a hash is seen that day;
+* numbers a new session with a cluster-wide counter and gives it the visitor's number,
+  allocating the next one from another counter the first time a hash is seen that day;
 * counts a version per change, and returns the state it replaced, which the writer stores as
-  ClickHouse's cancel row (`footfall.storage.versions`).
+  ClickHouse's cancel row (`footfall.storage.versions`);
+* keeps its outcome under the event's id — journal stream, entry and position — until the
+  writer has stored it: applied again (a retried write, a replay after a crash), the event
+  returns the same outcome instead of counting twice.
 
 Keys (prefix ``footfall:``): ``session:<site>:<hash>`` a hash per live session, expiring 35
 minutes after its last event; ``visitor:<site>:<hash>`` the visitor number of a hash, kept for
-the two days a salt can be in use; ``seq:session`` and ``seq:visitor`` the counters.
-The immutable part of a session (visit attributes and entry props) is stored as one JSON value
-the script never reads.
+the two days a salt can be in use; ``seq:session`` and ``seq:visitor`` the counters;
+``result:<stream>:<entry>`` the outcomes of one journal entry's events. The immutable part of
+a session (visit attributes and entry props) is one JSON value the script never reads.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import orjson
@@ -31,7 +36,7 @@ import redis
 
 from footfall.errors import StoreError
 from footfall.sessions.rule import Session
-from footfall.sessions.store import Hit, Opening, SessionFigures, Tracked
+from footfall.sessions.store import Deferred, SessionFigures, Tracked
 
 PREFIX = "footfall:"
 SESSION_COUNTER = PREFIX + "seq:session"
@@ -40,20 +45,32 @@ VISITOR_COUNTER = PREFIX + "seq:visitor"
 SESSION_TTL_MS = 35 * 60 * 1000
 # A hash is looked up for new sessions on the day of its salt only; two days is ample.
 NUMBER_TTL_MS = 50 * 3600 * 1000
+# Outcomes wait for the writer; a worker that never comes back leaves them for a week.
+RESULT_TTL_MS = 7 * 24 * 3600 * 1000
 _EPOCH = dt.datetime(1970, 1, 1)
-_REMEMBER_CHUNK = 5000
+# Commands sent in one round trip.
+_CHUNK = 2000
 
-# KEYS: current hash's session, previous hash's session (or ""), the session counter, the
-# current hash's visitor number, the visitor counter.
-# ARGV: timestamp (epoch seconds), name, hostname, pathname, interactive (1/0), session TTL,
-# number TTL, the new session's immutable part (JSON).
-# Returns {0} for an engagement event without a session, else {which key (1 or 2), created
-# (1/0), state} or {which, 0, state, replaced state}; a state is the values of FIELDS.
+# KEYS: the current hash's session, the previous hash's session (or ""), the session counter,
+# the current hash's visitor number, the visitor counter, the entry's outcomes.
+# ARGV: position in the entry, timestamp (epoch seconds), name, hostname, pathname,
+# interactive (1/0), session TTL, number TTL, outcome TTL, the immutable part (JSON).
+# Returns the outcome as JSON: [0] for an engagement event without a session, else
+# [which key (1 or 2), created (1/0), state, replaced state or false, immutable part]; a state
+# lists the first 13 FIELDS. fpv and lpv are the times of the entry and exit pageviews.
 _TRACK = """
-local FIELDS = {'sid', 'vn', 'start', 'o', 'last', 'seen', 'pv', 'ev', 'bounce', 'entry',
-                'exit', 'host', 'xhost', 'ver'}
-local ts = tonumber(ARGV[1])
-local name = ARGV[2]
+local FIELDS = {'sid', 'vn', 'start', 'last', 'seen', 'pv', 'ev', 'bounce', 'entry', 'exit',
+                'host', 'xhost', 'ver', 'fpv', 'lpv', 'o'}
+local done = redis.call('HGET', KEYS[6], ARGV[1])
+if done then return done end
+local ts = tonumber(ARGV[2])
+local name = ARGV[3]
+local function finish(outcome)
+  local out = cjson.encode(outcome)
+  redis.call('HSET', KEYS[6], ARGV[1], out)
+  redis.call('PEXPIRE', KEYS[6], ARGV[9])
+  return out
+end
 local function load(key)
   if key == '' then return nil end
   local values = redis.call('HMGET', key, unpack(FIELDS))
@@ -61,10 +78,11 @@ local function load(key)
   return values
 end
 local function continues(s)
-  local seen = tonumber(s[6])
-  local last = tonumber(s[5])
-  if seen < last then seen = last end
+  local seen = math.max(tonumber(s[5]), tonumber(s[4]))
   return math.floor((ts - seen) / 60) <= 30
+end
+local function view(s)
+  return {s[1], s[2], s[3], s[4], s[5], s[6], s[7], s[8], s[9], s[10], s[11], s[12], s[13]}
 end
 local key = KEYS[1]
 local which = 1
@@ -79,53 +97,56 @@ elseif not continues(s) then
 end
 if s ~= nil then
   if name == 'engagement' then
-    s[6] = ts
-    redis.call('HSET', key, 'seen', ts)
-    redis.call('PEXPIRE', key, ARGV[6])
-    return {which, 0, s}
+    if ts > tonumber(s[5]) then
+      s[5] = ts
+      redis.call('HSET', key, 'seen', ts)
+    end
+    redis.call('PEXPIRE', key, ARGV[7])
+    return finish({which, 0, view(s), false, s[16]})
   end
-  local old = {unpack(s)}
-  if ts > tonumber(s[5]) then s[5] = ts end
-  s[8] = tonumber(s[8]) + 1
-  local pv = tonumber(s[7])
+  local old = view(s)
+  s[3] = math.min(tonumber(s[3]), ts)
+  s[4] = math.max(tonumber(s[4]), ts)
+  s[7] = tonumber(s[7]) + 1
+  local pv = tonumber(s[6])
   if name == 'pageview' then
     pv = pv + 1
-    s[7] = pv
-    s[11] = ARGV[4]
-    s[13] = ARGV[3]
-    if s[10] == '' then
-      s[10] = ARGV[4]
-      s[12] = ARGV[3]
+    s[6] = pv
+    if s[14] == '' or ts < tonumber(s[14]) then
+      s[9], s[11], s[14] = ARGV[5], ARGV[4], ts
+    end
+    if s[15] == '' or ts >= tonumber(s[15]) then
+      s[10], s[12], s[15] = ARGV[5], ARGV[4], ts
     end
   end
-  if s[9] == '1' and (pv >= 2 or (name ~= 'pageview' and ARGV[5] == '1')) then s[9] = '0' end
-  s[14] = tonumber(s[14]) + 1
-  redis.call('HSET', key, 'last', s[5], 'pv', s[7], 'ev', s[8], 'bounce', s[9],
-             'entry', s[10], 'exit', s[11], 'host', s[12], 'xhost', s[13], 'ver', s[14])
-  redis.call('PEXPIRE', key, ARGV[6])
-  return {which, 0, s, old}
+  if s[8] == '1' and (pv >= 2 or (name ~= 'pageview' and ARGV[6] == '1')) then s[8] = '0' end
+  s[13] = tonumber(s[13]) + 1
+  redis.call('HSET', key, 'start', s[3], 'last', s[4], 'pv', s[6], 'ev', s[7], 'bounce', s[8],
+             'entry', s[9], 'exit', s[10], 'host', s[11], 'xhost', s[12], 'ver', s[13],
+             'fpv', s[14], 'lpv', s[15])
+  redis.call('PEXPIRE', key, ARGV[7])
+  return finish({which, 0, view(s), old, s[16]})
 end
-if name == 'engagement' then return {0} end
+if name == 'engagement' then return finish({0}) end
 local sid = redis.call('INCR', KEYS[3])
 local vn = redis.call('GET', KEYS[4])
 if not vn then
   vn = redis.call('INCR', KEYS[5])
-  redis.call('SET', KEYS[4], vn, 'PX', ARGV[7])
+  redis.call('SET', KEYS[4], vn, 'PX', ARGV[8])
 end
-local pageview = name == 'pageview'
-local bounce = '0'
-if pageview or ARGV[5] ~= '1' then bounce = '1' end
-local entry, host = '', ''
-if pageview then entry, host = ARGV[4], ARGV[3] end
-s = {sid, vn, ts, ARGV[8], ts, ts, pageview and 1 or 0, 1, bounce, entry, entry, host, host, 1}
+local bounce, entry, host, at = '1', '', '', ''
+if name ~= 'pageview' and ARGV[6] == '1' then bounce = '0' end
+if name == 'pageview' then entry, host, at = ARGV[5], ARGV[4], ts end
+s = {sid, vn, ts, ts, ts, 0, 1, bounce, entry, entry, host, host, 1, at, at, ARGV[10]}
+if name == 'pageview' then s[6] = 1 end
 local kv = {}
 for i, field in ipairs(FIELDS) do
   kv[#kv + 1] = field
   kv[#kv + 1] = s[i]
 end
-redis.call("HSET", KEYS[1], unpack(kv))
-redis.call('PEXPIRE', KEYS[1], ARGV[6])
-return {1, 1, s}
+redis.call('HSET', KEYS[1], unpack(kv))
+redis.call('PEXPIRE', KEYS[1], ARGV[7])
+return finish({1, 1, view(s), false, s[16]})
 """
 
 # Raises a counter to at least ARGV[1]; returns 1 when the counter did not exist.
@@ -137,10 +158,6 @@ end
 if found then return 0 end
 return 1
 """
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def _time(value: Any) -> dt.datetime:
@@ -157,6 +174,11 @@ def number_key(site_id: int, visitor_id: int) -> str:
     return f"{PREFIX}visitor:{site_id}:{visitor_id}"
 
 
+def result_key(stream: int, seq: int) -> str:
+    """The Redis key of the outcomes of one journal entry's events."""
+    return f"{PREFIX}result:{stream}:{seq}"
+
+
 class RedisSessions:
     """Live sessions, session ids and visitor numbers in Redis (see the module docstring)."""
 
@@ -165,31 +187,41 @@ class RedisSessions:
         self._track = client.register_script(_TRACK)
         self._raise = client.register_script(_RAISE)
         # The immutable part of recent sessions, decoded once: (visit, entry props).
-        self._openings: dict[bytes, tuple[tuple[Any, ...], tuple[tuple[str, str], ...]]] = {}
+        self._openings: dict[str, tuple[tuple[Any, ...], tuple[tuple[str, str], ...]]] = {}
 
-    def track(
-        self,
-        site_id: int,
-        visitor_ids: Sequence[int],
-        hit: Hit,
-        opening: Callable[[], Opening],
-    ) -> Tracked | None:
-        """Applies one event to its visitor's session in one atomic script.
+    def track_batch(self, stream: int, events: Sequence[Deferred]) -> list[Tracked | None]:
+        """Applies journalled events in order, a few thousand per round trip.
 
         Raises:
-            StoreError: Redis failed; nothing was changed, or the change is unknown.
+            StoreError: Redis failed; asking again with the same events is safe.
         """
-        opened = opening() if hit.name != "engagement" else Opening((), ())
-        current = visitor_ids[0]
-        previous = visitor_ids[1] if len(visitor_ids) > 1 else None
+        outcomes: list[Any] = []
+        try:
+            for first in range(0, len(events), _CHUNK):
+                pipe = self._client.pipeline(transaction=False)
+                for event in events[first : first + _CHUNK]:
+                    self._script_call(pipe, stream, event)
+                outcomes.extend(pipe.execute())
+        except redis.RedisError as exc:
+            raise StoreError(f"the session store (Redis) failed: {exc}") from None
+        return [self._tracked(e, orjson.loads(o)) for e, o in zip(events, outcomes, strict=True)]
+
+    def _script_call(self, pipe: Any, stream: int, event: Deferred) -> None:
+        ids = event.visitor_ids
+        hit = event.hit
+        opening = b""
+        if hit.name != "engagement":
+            opening = orjson.dumps([event.opening.visit, event.opening.props])
         keys = [
-            session_key(site_id, current),
-            "" if previous is None else session_key(site_id, previous),
+            session_key(event.site_id, ids[0]),
+            session_key(event.site_id, ids[1]) if len(ids) > 1 else "",
             SESSION_COUNTER,
-            number_key(site_id, current),
+            number_key(event.site_id, ids[0]),
             VISITOR_COUNTER,
+            result_key(stream, event.seq),
         ]
         args: list[bytes | str | int] = [
+            event.index,
             int((hit.timestamp - _EPOCH).total_seconds()),
             hit.name,
             hit.hostname,
@@ -197,26 +229,26 @@ class RedisSessions:
             1 if hit.interactive else 0,
             SESSION_TTL_MS,
             NUMBER_TTL_MS,
-            orjson.dumps([opened.visit, opened.props]),
+            RESULT_TTL_MS,
+            opening,
         ]
-        try:
-            found = self._track(keys=keys, args=args)
-        except redis.RedisError as exc:
-            raise StoreError(f"the session store (Redis) failed: {exc}") from None
-        if found[0] == 0:
+        self._track(keys=keys, args=args, client=pipe)
+
+    def _tracked(self, event: Deferred, outcome: list[Any]) -> Tracked | None:
+        if outcome[0] == 0:
             return None
-        visitor_id = current if found[0] == 1 else visitor_ids[1]
-        session = self._session(site_id, visitor_id, found[2])
-        if hit.name == "engagement":
+        visitor_id = event.visitor_ids[outcome[0] - 1]
+        session = self._session(event.site_id, visitor_id, outcome[2], outcome[4])
+        if event.hit.name == "engagement":
             return Tracked(session, None)
-        version = int(found[2][13])
-        if found[1] == 1:
+        version = int(outcome[2][12])
+        if not outcome[3]:
             return Tracked(session, (session.as_row(), version, None))
-        replaced = self._session(site_id, visitor_id, found[3])
+        replaced = self._session(event.site_id, visitor_id, outcome[3], outcome[4])
         return Tracked(session, (session.as_row(), version, replaced.as_row()))
 
-    def _session(self, site_id: int, visitor_id: int, state: list[Any]) -> Session:
-        sid, vn, start, blob, last, seen, pv, ev, bounce, entry, exit_, host, xhost, _ = state
+    def _session(self, site_id: int, visitor_id: int, state: list[Any], blob: str) -> Session:
+        sid, vn, start, last, seen, pv, ev, bounce, entry, exit_, host, xhost, _ = state
         opening = self._openings.get(blob)
         if opening is None:
             visit, props = orjson.loads(blob)
@@ -233,15 +265,41 @@ class RedisSessions:
             last=_time(last),
             pageviews=int(pv),
             events=int(ev),
-            is_bounce=_text(bounce) == "1",
-            entry_page=_text(entry),
-            exit_page=_text(exit_),
-            hostname=_text(host),
-            exit_hostname=_text(xhost),
+            is_bounce=str(bounce) == "1",
+            entry_page=str(entry),
+            exit_page=str(exit_),
+            hostname=str(host),
+            exit_hostname=str(xhost),
             entry_props=opening[1],
             visit=opening[0],
             seen=_time(seen),
         )
+
+    def forget(self, stream: int, seqs: Iterable[int]) -> None:
+        """Drops the kept outcomes of journal entries the event store now holds.
+
+        A failure is not raised: the outcomes expire on their own.
+        """
+        keys = [result_key(stream, seq) for seq in seqs]
+        try:
+            for first in range(0, len(keys), _CHUNK):
+                self._client.delete(*keys[first : first + _CHUNK])
+        except redis.RedisError:
+            pass
+
+    def forget_stored(self, stream: int, applied: int) -> None:
+        """Drops the outcomes of a stream's entries up to `applied` (left by a crash)."""
+        pattern = f"{PREFIX}result:{stream}:*"
+        try:
+            stale = [
+                key
+                for key in self._client.scan_iter(match=pattern, count=1000)
+                if int(key.rsplit(b":", 1)[1]) <= applied
+            ]
+            for first in range(0, len(stale), _CHUNK):
+                self._client.delete(*stale[first : first + _CHUNK])
+        except redis.RedisError:
+            pass
 
     def raise_counters(self, *, session_id: int, visitor: int) -> bool:
         """Raises the id counters to at least the stored maxima; True if Redis had none.
@@ -261,7 +319,7 @@ class RedisSessions:
         pipe = self._client.pipeline(transaction=False)
         for count, (site_id, visitor_id, number) in enumerate(rows, start=1):
             pipe.set(number_key(site_id, visitor_id), number, px=NUMBER_TTL_MS, nx=True)
-            if count % _REMEMBER_CHUNK == 0:
+            if count % _CHUNK == 0:
                 pipe.execute()
         pipe.execute()
 

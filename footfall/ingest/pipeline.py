@@ -29,6 +29,8 @@ from footfall.storage.schema import NO_SCROLL_DEPTH
 # Most events have no custom properties: their rows share one pair of empty columns instead of
 # two new lists each (every row lives until the apply thread stores it, about a second).
 _NO_PROPS: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+# The visit attributes of a pending engagement event: it never opens a session.
+_NO_VISIT = ("", "", "", "", "", "", "", "", "", "", "", 0, "", "", "", "", "")
 
 
 class DropReason(StrEnum):
@@ -64,7 +66,8 @@ class Pipeline:
     """Turns validated event requests into event and session rows.
 
     Runs on the event loop thread only: its caches and the in-process session store are not
-    locked.
+    locked. Without a session store (workers sharing their sessions) it leaves step 7 to the
+    writer and returns pending rows (`footfall.ingest.deferred`).
     """
 
     def __init__(
@@ -75,7 +78,7 @@ class Pipeline:
         user_agents: UserAgentParser,
         geo: GeoLocator,
         sources: SourceClassifier,
-        sessions: SessionStore,
+        sessions: SessionStore | None,
         clock: Clock,
     ) -> None:
         self._site_id_for = site_id_for
@@ -121,9 +124,29 @@ class Pipeline:
                 self._drop(outcome, DropReason.NOT_FOUND)
                 continue
             identity = (client.user_agent, client.ip, domain, root)
+            visitors = _visitors(salts, identity)
+            head = (site_id, now, request.name, page.hostname, page.pathname)
+            tail = (
+                props_keys,
+                props_values,
+                NO_SCROLL_DEPTH if request.scroll_depth is None else request.scroll_depth,
+                request.engagement_time or 0,
+                request.interactive,
+            )
+            if self._sessions is None:
+                # Shared sessions are decided once the event is journalled.
+                visit = (
+                    _NO_VISIT
+                    if request.name == "engagement"
+                    else self._opening(request, page, props, client, ua).visit
+                )
+                previous = visitors[1] if len(visitors) > 1 else 0
+                outcome.events.append((*head, visitors[0], 0, previous, *tail, *visit))
+                self.accepted += 1
+                continue
             tracked = self._sessions.track(
                 site_id,
-                _visitors(salts, identity),
+                visitors,
                 Hit(now, request.name, page.hostname, page.pathname, request.interactive),
                 lambda: self._opening(request, page, props, client, ua),
             )
@@ -133,19 +156,11 @@ class Pipeline:
             session = tracked.session
             outcome.events.append(
                 (
-                    site_id,
-                    now,
-                    request.name,
-                    page.hostname,
-                    page.pathname,
+                    *head,
                     session.visitor_id,
                     session.visitor,
                     session.session_id,
-                    props_keys,
-                    props_values,
-                    NO_SCROLL_DEPTH if request.scroll_depth is None else request.scroll_depth,
-                    request.engagement_time or 0,
-                    request.interactive,
+                    *tail,
                     *session.visit,
                 )
             )
@@ -216,7 +231,9 @@ class Pipeline:
         return Opening(visit=visit, props=props)
 
 
-def _session_figures(sessions: SessionStore) -> CacheFigures:
+def _session_figures(sessions: SessionStore | None) -> CacheFigures:
+    if sessions is None:  # shared: none held here
+        return CacheFigures(0, 0, 0)
     figures = sessions.figures()
     return CacheFigures(figures.entries, figures.capacity, figures.evictions)
 

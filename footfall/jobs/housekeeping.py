@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from footfall.clock import Clock
 from footfall.ingest.salts import SaltKeeper, next_rotation
 from footfall.meta.keys import KeyUsage
-from footfall.sessions.store import SessionStore
+from footfall.sessions.store import SessionBook
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ async def run_housekeeping(
     *,
     clock: Clock,
     salts: SaltKeeper,
-    sessions: SessionStore,
+    sessions: SessionBook,
 ) -> None:
     """Wakes at least once a minute and just after midnight UTC, until cancelled."""
     while True:

@@ -1,12 +1,22 @@
 """Where live sessions are kept: this process's memory, or a store every worker shares.
 
-The pipeline asks a `SessionStore` to apply one event to its visitor's session (`track`): the
-store continues the session when the 30-minute rule allows, or opens a new one with a new id
-and the visitor's number, and says what the writer must store. `LocalSessions` keeps them in
-this process (the single-process default). A shared store (Redis, `footfall.cluster.sessions`)
-does the same in one atomic step per event, so workers that receive one visitor's events at
-the same time build one session, and it tells the writer each state's version and the state
-it replaced (ClickHouse stores a session's changes as cancel and new rows).
+In one process the pipeline asks a `SessionStore` to apply each event to its visitor's session
+(`track`) before the event is journalled: the store continues the session when the 30-minute
+rule allows, or opens a new one with a new id and the visitor's number, and says what the
+writer must store. `LocalSessions` keeps them in this process's memory.
+
+Workers sharing their sessions (`SharedSessions`, in Redis: `footfall.cluster.sessions`)
+decide sessions *after* the events are journalled, a batch at a time
+(`footfall.ingest.deferred`): so the shared state only ever holds events that survive a crash
+of the worker that took them. Each event is applied in one atomic step under an id made of its
+journal stream, entry and position, and its outcome is kept until the writer has stored it:
+applying it again (a retried write, a replay after a crash) returns the same outcome rather
+than counting the event twice. Each change carries its version and the state it replaced
+(ClickHouse stores a session's changes as cancel and new rows). Because a late event (one
+replayed after a crash) may be applied after later ones of its visitor, the shared rule orders
+by time rather than by arrival: the entry page is the earliest pageview's, the exit page the
+latest's, the start the earliest event's. For events that arrive in time order, as they do in
+one process, both rules agree.
 """
 
 from __future__ import annotations
@@ -75,8 +85,24 @@ class SessionFigures:
     evictions: int
 
 
-class SessionStore(Protocol):
+class SessionBook(Protocol):
     """Live sessions and the visitor numbers of the hashes that can still recur."""
+
+    def remember_visitors(self, rows: Iterable[tuple[int, int, int]]) -> None:
+        """Adds stored (site_id, visitor_id, visitor) numbers; safe from any thread."""
+        ...
+
+    def housekeep(self, now: dt.datetime, salt_created: dt.datetime) -> None:
+        """Forgets what can no longer recur: ended sessions, numbers of retired salts."""
+        ...
+
+    def figures(self) -> SessionFigures:
+        """How many live sessions this process holds (for monitoring)."""
+        ...
+
+
+class SessionStore(SessionBook, Protocol):
+    """Sessions decided as each event arrives, by the process that took it."""
 
     def track(
         self,
@@ -102,16 +128,48 @@ class SessionStore(Protocol):
         """
         ...
 
-    def remember_visitors(self, rows: Iterable[tuple[int, int, int]]) -> None:
-        """Adds stored (site_id, visitor_id, visitor) numbers; safe from any thread."""
+
+@dataclass(frozen=True, slots=True)
+class Deferred:
+    """A journalled event whose session is decided now, under a cluster-unique id.
+
+    Attributes:
+        seq: Its journal entry.
+        index: Its position in the entry.
+        site_id: The site.
+        visitor_ids: The hash under the current salt, then under the previous one if any.
+        hit: The event.
+        opening: The attributes of a session it would open.
+    """
+
+    seq: int
+    index: int
+    site_id: int
+    visitor_ids: tuple[int, ...]
+    hit: Hit
+    opening: Opening
+
+
+class SharedSessions(SessionBook, Protocol):
+    """Sessions several workers share, decided after the events are journalled."""
+
+    def track_batch(self, stream: int, events: Sequence[Deferred]) -> list[Tracked | None]:
+        """Applies journalled events of one stream, each once however often it is asked.
+
+        Args:
+            stream: The journal stream the events were journalled in.
+            events: The events, in journal order.
+
+        Returns:
+            Per event, its session and change, or None for an engagement event of no session.
+
+        Raises:
+            StoreError: The shared store failed; ask again with the same events.
+        """
         ...
 
-    def housekeep(self, now: dt.datetime, salt_created: dt.datetime) -> None:
-        """Forgets what can no longer recur: ended sessions, numbers of retired salts."""
-        ...
-
-    def figures(self) -> SessionFigures:
-        """How many live sessions this process holds (for monitoring)."""
+    def forget(self, stream: int, seqs: Iterable[int]) -> None:
+        """Drops the kept outcomes of journal entries the event store now holds."""
         ...
 
 

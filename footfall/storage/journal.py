@@ -8,8 +8,6 @@ it applied up to. After a crash the entries past that number are replayed.
 Format: one line per group commit in numbered segment files: the CRC32 of the rest of the line
 as eight lower-case hex digits, a space, then ``{"s": seq, "e": [row, ...]}`` encoded with
 orjson and its newline (the checksum covers the newline, so a line cut short never passes).
-When sessions are shared by several processes the entry also holds its versioned session rows,
-``"v": [[sign, version, row], ...]`` (`footfall.storage.versions`).
 Lines written before checksums existed start with the ``{`` of their JSON and are read as they
 are. A line that fails its checksum is skipped, counted and logged, and the lines after it are
 kept; a torn last line (the process died mid-write, before the fsync that would have
@@ -32,7 +30,6 @@ from typing import Any
 import orjson
 
 from footfall.storage.schema import EVENT_COLUMNS
-from footfall.storage.versions import VersionedRow, from_journal
 
 log = logging.getLogger(__name__)
 
@@ -48,8 +45,6 @@ _HEADER = 9
 _ENTRY_START = b' {"s":'
 
 Entry = tuple[int, list[tuple[Any, ...]]]
-# An entry with its versioned session rows (empty unless sessions are shared).
-FullEntry = tuple[int, list[tuple[Any, ...]], list[VersionedRow]]
 
 
 @dataclass
@@ -110,20 +105,12 @@ class Journal:
         """Continues numbering after `seq` (the highest number already used)."""
         self._seq = seq
 
-    def append(self, rows: Sequence[tuple[Any, ...]], sessions: Sequence[VersionedRow] = ()) -> int:
-        """Writes one batch durably and returns its sequence number.
-
-        Args:
-            rows: The batch's event rows.
-            sessions: Its versioned session rows, when sessions are shared.
-        """
+    def append(self, rows: Sequence[tuple[Any, ...]]) -> int:
+        """Writes one batch durably and returns its sequence number."""
         seq = self._seq + 1
-        entry: dict[str, Any] = {"s": seq, "e": rows}
-        if sessions:
-            entry["v"] = sessions
         # orjson appends the newline itself, and writev sends the checksum and the line in one
         # call: neither copies the line.
-        payload = orjson.dumps(entry, option=_DUMP_OPTIONS)
+        payload = orjson.dumps({"s": seq, "e": rows}, option=_DUMP_OPTIONS)
         header = _header(payload)
         try:
             written = os.writev(self._file.fileno(), (header, payload))
@@ -179,7 +166,7 @@ class Journal:
         self._file.close()
 
 
-def _parse(data: bytes | memoryview) -> FullEntry | None:
+def _parse(data: bytes | memoryview) -> Entry | None:
     try:
         entry = orjson.loads(data)
         rows = [tuple(row) for row in entry["e"]]
@@ -193,12 +180,12 @@ def _parse(data: bytes | memoryview) -> FullEntry | None:
                 dt.datetime.fromisoformat(row[_TIMESTAMP]).replace(tzinfo=None),
                 *row[_TIMESTAMP + 1 :],
             )
-        return int(entry["s"]), rows, from_journal(entry.get("v", ()))
+        return int(entry["s"]), rows
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         return None
 
 
-def _checked(data: bytes, start: int = 0) -> FullEntry | None:
+def _checked(data: bytes, start: int = 0) -> Entry | None:
     """The checksummed entry that starts at `start` of `data` and runs to its end, if valid."""
     body = memoryview(data)[start + _HEADER :]
     if data[start + _HEADER - 1 : start + _HEADER] != b" ":
@@ -208,13 +195,13 @@ def _checked(data: bytes, start: int = 0) -> FullEntry | None:
     return _parse(body)
 
 
-def _decode(line: bytes) -> FullEntry | None:
+def _decode(line: bytes) -> Entry | None:
     if line.startswith(b"{"):  # written before checksums: nothing to verify
         return _parse(line)
     return _checked(line)
 
 
-def _resync(line: bytes) -> FullEntry | None:
+def _resync(line: bytes) -> Entry | None:
     """A whole entry at the end of a corrupt line, when the corruption took a newline.
 
     The checksum makes a false match practically impossible (one in four billion).
@@ -228,7 +215,7 @@ def _resync(line: bytes) -> FullEntry | None:
     return None
 
 
-def _scan(path: Path) -> Iterator[tuple[int, FullEntry | None, bool]]:
+def _scan(path: Path) -> Iterator[tuple[int, Entry | None, bool]]:
     """(line number, entry or None when corrupt, whether the line is complete) per line."""
     with path.open("rb") as handle:
         for number, line in enumerate(handle, start=1):
@@ -255,24 +242,13 @@ def read_segment(path: Path) -> Iterator[Entry]:
     """The good entries of one segment, in order (corrupt lines and a torn tail left out)."""
     for _, entry, _ in _scan(path):
         if entry is not None:
-            yield entry[0], entry[1]
+            yield entry
 
 
 def pending_entries(
     directory: Path, after_seq: int, *, counts: ReplayCounts | None = None
 ) -> Iterator[Entry]:
     """Every journal entry with a sequence number above `after_seq`, oldest first.
-
-    As `pending_batches`, without the session rows.
-    """
-    for seq, rows, _ in pending_batches(directory, after_seq, counts=counts):
-        yield seq, rows
-
-
-def pending_batches(
-    directory: Path, after_seq: int, *, counts: ReplayCounts | None = None
-) -> Iterator[FullEntry]:
-    """Every journal entry with a sequence number above `after_seq`, with its session rows.
 
     A corrupt line is skipped and the entries after it are kept; unless the entries around it
     show that it was applied already, it is logged (segment and line number) and counted in
@@ -292,7 +268,7 @@ def pending_batches(
             elif entry is None:
                 suspect.append((path.name, number))
             else:
-                seq = entry[0]
+                seq, rows = entry
                 # The numbers between `last` and `seq` belong to lines lost or never written.
                 if seq - 1 > last:
                     _report(suspect, counts)
@@ -304,7 +280,7 @@ def pending_batches(
                 if seq > after_seq:
                     if counts is not None:
                         counts.entries += 1
-                    yield entry
+                    yield seq, rows
     _report(suspect, counts)
 
 

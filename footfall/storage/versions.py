@@ -13,16 +13,13 @@ out, so a busy session costs two rows per write, not two per event.
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from footfall.storage.base import SessionRow
 from footfall.storage.schema import SESSION_COLUMNS
 
 _SESSION_ID = SESSION_COLUMNS.index("session_id")
-# Columns of a session row that are times (journalled as ISO text).
-_TIMES = (SESSION_COLUMNS.index("start"), SESSION_COLUMNS.index("timestamp"))
 
 # (sign, version, row): a row of a versioned sessions table.
 VersionedRow = tuple[int, int, SessionRow]
@@ -48,11 +45,6 @@ class SessionVersions:
             if replaced is not None:
                 self._put((session_id, version - 1), -1, replaced)
 
-    def add_rows(self, rows: Iterable[VersionedRow]) -> None:
-        """Takes (sign, version, row) rows as journalled."""
-        for sign, version, row in rows:
-            self._put((row[_SESSION_ID], version), sign, row)
-
     def merge(self, newer: SessionVersions) -> None:
         """Takes every row of `newer` into these."""
         for key, (sign, row) in newer._rows.items():
@@ -74,14 +66,3 @@ class SessionVersions:
         found[0] += sign
         if found[0] == 0:
             del self._rows[key]
-
-
-def from_journal(rows: Iterable[Sequence[Any]]) -> list[VersionedRow]:
-    """Rows read back from the journal, their times naive UTC again."""
-    out: list[VersionedRow] = []
-    for sign, version, row in rows:
-        values = list(row)
-        for i in _TIMES:
-            values[i] = dt.datetime.fromisoformat(values[i]).replace(tzinfo=None)
-        out.append((int(sign), int(version), tuple(values)))
-    return out

@@ -17,10 +17,12 @@ Two stages:
   journal rotation, and at least every `checkpoint_seconds` while it writes, which also bounds
   the session rows such a loss can take to the window `repair_sessions` rebuilds.
 
-When several processes share the sessions (`footfall.storage.versions`), each change arrives
-with its version and the state it replaced: those rows are journalled with their events and
-written by the apply thread just before the events, under the same journal entry, so a
-replay after a crash knows which of the two inserts it still has to make.
+When several processes share the sessions, the journal holds pending rows whose sessions
+are not decided yet (`footfall.ingest.deferred`): the apply thread has them decided by
+`sessionize` (one round trip to the shared sessions per apply), then writes the versioned
+session rows (`footfall.storage.versions`) and the events under the same journal entry,
+sessions first, so that a replay after a crash knows which of the two inserts it still has to
+make.
 
 The queue is bounded across both stages: `has_room` turns false and the caller answers 503
 instead of letting memory grow while the store falls behind.
@@ -35,7 +37,7 @@ import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from footfall.errors import StoreError
 from footfall.monitoring.pools import BufferStats
@@ -53,6 +55,20 @@ _ROTATE_APPLIED_BYTES = 4 << 20
 _CHECKPOINT_SECONDS = 300.0
 # Applied batches kept for reuse: about the group commits of one apply interval under load.
 _SPARE_BATCHES = 1024
+
+
+class Sessionize(Protocol):
+    """Decides the sessions of pending rows (`footfall.ingest.deferred.Sessionizer`)."""
+
+    def __call__(
+        self, entries: Sequence[tuple[int, Sequence[EventRow]]]
+    ) -> tuple[list[EventRow], list[SessionChange]]:
+        """(journal seq, pending rows) entries → (event rows, session changes)."""
+        ...
+
+    def forget(self, seqs: Sequence[int]) -> None:
+        """Called once the entries' rows are stored."""
+        ...
 
 
 class WriteGeneration:
@@ -121,7 +137,6 @@ class _Batch:
 
     events: list[EventRow] = field(default_factory=list)
     sessions: _SessionChanges = field(default_factory=_SessionChanges)
-    versions: SessionVersions = field(default_factory=SessionVersions)
     waiters: list[asyncio.Future[None]] = field(default_factory=list)
 
 
@@ -159,11 +174,11 @@ class GroupCommitWriter:
         apply_interval_seconds: float = 1.0,
         rotate_bytes: int = _ROTATE_APPLIED_BYTES,
         checkpoint_seconds: float = _CHECKPOINT_SECONDS,
-        versions: SessionVersionWriter | None = None,
+        shared: tuple[Sessionize, SessionVersionWriter] | None = None,
     ) -> None:
         self._store = store
-        # Set when sessions are shared: their versioned rows go there, with the events.
-        self._versions = versions
+        # Set when sessions are shared: who decides them, and where their versioned rows go.
+        self._shared = shared
         self._retry: list[tuple[int, _Batch]] | None = None
         self._journal = journal
         self._loop = loop
@@ -233,10 +248,7 @@ class GroupCommitWriter:
         future: asyncio.Future[None] = self._loop.create_future()
         batch = self._pending
         batch.events.extend(events)
-        if self._versions is None:
-            batch.sessions.add(sessions)
-        else:
-            batch.versions.add(sessions)
+        batch.sessions.add(sessions)
         batch.waiters.append(future)
         if len(batch.waiters) == 1:
             if self._max_wait:
@@ -259,7 +271,6 @@ class GroupCommitWriter:
         """Keeps an applied (or failed) batch for reuse; its rows are dropped (any thread)."""
         batch.events.clear()
         batch.sessions.clear()
-        batch.versions.clear()
         if len(self._spare) < _SPARE_BATCHES:
             self._spare.append(batch)
 
@@ -270,7 +281,7 @@ class GroupCommitWriter:
         self._pending = self._new_batch()
         error: BaseException | None = None
         try:
-            seq = self._journal.append(batch.events, batch.versions.rows()) if batch.events else 0
+            seq = self._journal.append(batch.events) if batch.events else 0
             self.stats.journal_commits += 1
         except Exception as exc:  # the waiters learn of it; the next batch tries again
             log.exception("journal append of %d events failed", len(batch.events))
@@ -354,42 +365,52 @@ class GroupCommitWriter:
             self._release_flush_waiters()
 
     def _apply(self, work: list[tuple[int, _Batch]]) -> None:
-        events = [row for _, batch in work for row in batch.events]
+        taken = sum(len(batch.events) for _, batch in work)
         seq = max(s for s, _ in work)
         started = time.perf_counter()
         try:
-            if self._versions is not None:
-                # Sessions first: a replay then finds them stored whenever the events are.
-                versions = SessionVersions()
-                for _, batch in work:
-                    versions.merge(batch.versions)
-                if versions:
-                    self._versions.write_session_versions(versions.rows(), journal_seq=seq)
+            if self._shared is None:
+                events = [row for _, batch in work for row in batch.events]
+            else:
+                events = self._write_shared(work, seq)
             self._store.write(events, [], [], journal_seq=seq)
         except Exception:
             # The events are safe in the journal: keep them and try again shortly.
             log.exception("applying %d journalled events failed; retrying", len(events))
             self.stats.failures += 1
             with self._apply_cond:
-                if self._versions is None:
+                if self._shared is None:
                     self._to_apply[:0] = work
                 else:
-                    self._retry = work
+                    self._retry = work  # the same entries again: the same batch ids
             time.sleep(1.0)
             return
+        if self._shared is not None:
+            self._shared[0].forget([s for s, _ in work])
         for _, batch in work:
-            if self._versions is None:
-                self._dirty.merge(batch.sessions)
+            self._dirty.merge(batch.sessions)
             self._recycle(batch)
         self._applied_seq = seq
         self._written_since_checkpoint = True
         with self._apply_cond:
-            self._backlog -= len(events)
+            self._backlog -= taken
         self.stats.commits += 1
         self._generation.advance()
         self.stats.events += len(events)
         self.stats.last_batch = len(events)
         self.stats.last_commit_seconds = time.perf_counter() - started
+
+    def _write_shared(self, work: list[tuple[int, _Batch]], seq: int) -> list[EventRow]:
+        """Decides the sessions of pending rows and writes them; returns the event rows."""
+        assert self._shared is not None  # nosec B101 - only called when sessions are shared
+        sessionize, versions = self._shared
+        events, changes = sessionize([(s, batch.events) for s, batch in work])
+        rows = SessionVersions()
+        rows.add(changes)
+        if rows:
+            # Sessions first: a replay then finds them stored whenever the events are.
+            versions.write_session_versions(rows.rows(), journal_seq=seq)
+        return events
 
     def _flush_sessions(self) -> None:
         self._last_session_flush = time.monotonic()

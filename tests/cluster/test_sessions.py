@@ -1,4 +1,4 @@
-"""Sessions in Redis follow the same rule as sessions in memory, atomically per event."""
+"""Sessions in Redis follow the same rule as sessions in memory, atomically and once per event."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from footfall.errors import StoreError
 from footfall.sessions.cache import SessionCache
 from footfall.sessions.ids import IdAllocator
 from footfall.sessions.numbering import VisitorNumbers
-from footfall.sessions.store import Hit, LocalSessions, Opening, SessionStore
+from footfall.sessions.store import Deferred, Hit, LocalSessions, Opening, Tracked
 from footfall.storage.versions import SessionVersions
 
 T0 = dt.datetime(2026, 11, 2, 10, 0)
@@ -54,11 +54,19 @@ SCRIPT: list[tuple[float, tuple[int, ...], str, str, bool]] = [
 ]
 
 
-def _replay(store: SessionStore) -> list[tuple[Any, ...] | None]:
+def _deferred(seq: int, ids: tuple[int, ...], hit: Hit, index: int = 0) -> Deferred:
+    return Deferred(seq, index, SITE, ids, hit, _opening(hit.pathname))
+
+
+def _replay(store: LocalSessions | RedisSessions) -> list[tuple[Any, ...] | None]:
     out: list[tuple[Any, ...] | None] = []
-    for minutes, ids, name, path, interactive in SCRIPT:
+    for seq, (minutes, ids, name, path, interactive) in enumerate(SCRIPT, start=1):
         hit = Hit(T0 + dt.timedelta(minutes=minutes), name, "example.com", path, interactive)
-        tracked = store.track(SITE, ids, hit, lambda path=path: _opening(path))  # type: ignore[misc]
+        tracked: Tracked | None
+        if isinstance(store, LocalSessions):
+            tracked = store.track(SITE, ids, hit, lambda path=path: _opening(path))  # type: ignore[misc]
+        else:
+            (tracked,) = store.track_batch(1, [_deferred(seq, ids, hit)])
         if tracked is None:
             out.append(None)
             continue
@@ -105,7 +113,7 @@ def test_workers_sending_one_visitors_events_at_once_build_one_session(
             store = RedisSessions(client)
             for n in range(per_thread):
                 hit = Hit(T0, "pageview", "example.com", f"/{worker}/{n}", True)
-                tracked = store.track(SITE, (7,), hit, lambda: _opening("/"))
+                (tracked,) = store.track_batch(worker, [_deferred(n + 1, (7,), hit)])
                 assert tracked is not None and tracked.change is not None
                 with lock:
                     changes.append(tracked.change)
@@ -125,6 +133,45 @@ def test_workers_sending_one_visitors_events_at_once_build_one_session(
     assert row[7] == threads * per_thread  # pageviews
 
 
+def test_an_event_is_applied_once_however_often_it_is_asked(redis_client: redis.Redis) -> None:
+    sessions = RedisSessions(redis_client)
+    hits = [
+        Hit(T0 + dt.timedelta(seconds=n), "pageview", "example.com", f"/{n}", True)
+        for n in range(3)
+    ]
+    batch = [_deferred(5, (7,), hit, index) for index, hit in enumerate(hits)]
+    first = sessions.track_batch(2, batch[:2])
+    again = sessions.track_batch(2, batch)  # a retried write: the first two are known
+    assert [t.change for t in again[:2] if t] == [t.change for t in first if t]
+    assert again[2] is not None and again[2].session.pageviews == 3
+    assert redis_client.get(SESSION_COUNTER) == b"1"
+    sessions.forget(2, [5])
+    assert not redis_client.exists("footfall:result:2:5")
+
+
+def test_a_late_event_lands_where_it_belongs_in_time(redis_client: redis.Redis) -> None:
+    """A replayed event may be applied after later ones: the outcome does not depend on it."""
+    paths = ["/a", "/b", "/c", "/d"]
+    hits = [
+        Hit(T0 + dt.timedelta(seconds=10 * n), "pageview", "example.com", p, True)
+        for n, p in enumerate(paths)
+    ]
+    in_order = RedisSessions(redis_client).track_batch(
+        1, [_deferred(1, (7,), h, i) for i, h in enumerate(hits)]
+    )
+    shuffled = [2, 0, 3, 1]
+    late = RedisSessions(redis_client).track_batch(
+        1, [_deferred(2, (8,), hits[i], n) for n, i in enumerate(shuffled)]
+    )
+    final, other = in_order[-1], late[-1]
+    assert final is not None and other is not None
+    columns = ("start", "last", "pageviews", "entry_page", "exit_page", "is_bounce")
+    assert [getattr(other.session, c) for c in columns] == [
+        getattr(final.session, c) for c in columns
+    ]
+    assert (other.session.entry_page, other.session.exit_page) == ("/a", "/d")
+
+
 def test_ids_come_from_counters_every_process_shares(redis_client: redis.Redis) -> None:
     sessions = RedisSessions(redis_client)
     assert sessions.raise_counters(session_id=41, visitor=9) is True  # Redis had none
@@ -134,7 +181,7 @@ def test_ids_come_from_counters_every_process_shares(redis_client: redis.Redis) 
     assert two.reserve(100) == 43
     assert one.next() == 143
     hit = Hit(T0, "pageview", "example.com", "/", True)
-    tracked = sessions.track(SITE, (5,), hit, lambda: _opening("/"))
+    (tracked,) = sessions.track_batch(1, [_deferred(1, (5,), hit)])
     assert tracked is not None
     assert (tracked.session.session_id, tracked.session.visitor) == (144, 10)
 
@@ -147,8 +194,7 @@ def test_remembered_numbers_are_used_and_never_replace_a_live_one(
     sessions.remember_visitors([(SITE, 5, 7), (SITE, 6, 8)])
     sessions.remember_visitors([(SITE, 5, 99)])
     hit = Hit(T0, "pageview", "example.com", "/", True)
-    first = sessions.track(SITE, (5,), hit, lambda: _opening("/"))
-    other = sessions.track(SITE, (9,), hit, lambda: _opening("/"))
+    first, other = sessions.track_batch(1, [_deferred(1, (5,), hit), _deferred(1, (9,), hit, 1)])
     assert first is not None and other is not None
     assert first.session.visitor == 7
     assert other.session.visitor == 101
@@ -158,4 +204,4 @@ def test_an_unreachable_redis_is_a_store_error() -> None:
     client = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
     hit = Hit(T0, "pageview", "example.com", "/", True)
     with pytest.raises(StoreError, match="session store"):
-        RedisSessions(client).track(SITE, (5,), hit, lambda: _opening("/"))
+        RedisSessions(client).track_batch(1, [_deferred(1, (5,), hit)])

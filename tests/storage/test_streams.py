@@ -8,8 +8,6 @@ from typing import Any
 
 import pytest
 
-from footfall.storage.journal import Journal, pending_batches, read_segment
-from footfall.storage.replay import open_journal
 from footfall.storage.versions import SessionVersions
 from tests.services import chdb_store
 from tests.storage.rows import T0, event, session
@@ -80,41 +78,3 @@ def test_versioned_rows_from_several_writers_sum_to_the_final_state(store: Any) 
     # first: +v2, -v4, +v5 (v1 came and went within its batch); second: -v2, +v4.
     assert _one(store, "SELECT count() FROM sessions") == 5
     assert store.scan("sessions", T0, T0 + 60 * MINUTE).column("exit_page").to_pylist() == ["/5"]
-
-
-def test_the_journal_keeps_session_rows_with_their_events(tmp_path: Path) -> None:
-    journal = Journal(tmp_path / "journal")
-    rows = SessionVersions()
-    rows.add(_changes(2))
-    journal.append([event()], rows.rows())
-    journal.append([event(pathname="/b")])
-    journal.close()
-    found = list(pending_batches(tmp_path / "journal", 0))
-    assert [(seq, len(events)) for seq, events, _ in found] == [(1, 1), (2, 1)]
-    assert found[0][2] == rows.rows()
-    assert found[1][2] == []
-    assert [seq for seq, _ in read_segment(journal.segments()[0])] == [1, 2]
-
-
-def test_a_replay_writes_the_session_rows_the_store_lacks(tmp_path: Path, store: Any) -> None:
-    store._command("SYSTEM STOP MERGES sessions")
-    store.use_stream(3)
-    changes = _changes(3)
-    journal = Journal(tmp_path / "journal")
-    for seq, change in enumerate(changes, start=1):
-        rows = SessionVersions()
-        rows.add([change])
-        journal.append([event(at=T0 + seq * MINUTE)], rows.rows())
-    journal.close()
-    # The worker died after storing entry 2's sessions but before storing its events.
-    done = SessionVersions()
-    done.add(changes[:2])
-    store.write([event(at=T0 + MINUTE)], [], [], journal_seq=1)
-    store.write_session_versions(done.rows(), journal_seq=2)
-    reopened = open_journal(store, tmp_path / "journal", versions=store)
-    reopened.close()
-    assert store.applied_journal_seq() == 3
-    assert store.applied_session_seq() == 3
-    assert store.count_events() == 3
-    assert _one(store, "SELECT sum(sign) FROM sessions") == 1
-    assert _one(store, "SELECT sum(sign * pageviews) FROM sessions") == 3
