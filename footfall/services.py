@@ -28,6 +28,7 @@ from footfall.clock import Clock, SystemClock
 from footfall.cluster.cache import RedisCache
 from footfall.cluster.config import shares_state
 from footfall.cluster.node import ClusterState
+from footfall.cluster.version import SharedDataVersion
 from footfall.errors import ConfigError, StoreError
 from footfall.ingest.deferred import Sessionizer
 from footfall.ingest.geo import GeoLocator
@@ -344,6 +345,7 @@ class Services:
             past_ttl=settings.query_cache_past_ttl_s,
             on_query=metrics.on_query,
             generation=generation,
+            data_version=None if cluster is None else SharedDataVersion(store),
         )
         services = cls(
             settings=settings,
