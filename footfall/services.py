@@ -28,6 +28,7 @@ from footfall.clock import Clock, SystemClock
 from footfall.cluster.cache import RedisCache
 from footfall.cluster.config import shares_state
 from footfall.cluster.node import ClusterState
+from footfall.cluster.streams import STREAM_FILE
 from footfall.cluster.version import SharedDataVersion
 from footfall.errors import ConfigError, StoreError
 from footfall.ingest.deferred import Sessionizer
@@ -214,6 +215,20 @@ def _local_sessions(
     return local, session_ids, visitor_ids
 
 
+def _finish_local_journal(store: EventStore, directory: Path) -> None:
+    """Replays a journal of complete rows (one process's sessions) before sessions are shared.
+
+    Their sessions are rebuilt from the events, as after a single process's crash.
+    """
+    journal = open_journal(store, directory)
+    if journal.replay.entries:
+        newest = store.newest_event_time()
+        if newest is not None:
+            store.repair_sessions(newest - _REPAIR_MARGIN)
+    journal.close()
+    journal.drop_applied(store.applied_journal_seq(), closed=True)
+
+
 def journal_dir(settings: Settings, worker: int | None = None) -> Path:
     """The ingest journal of a single process, or of one of several workers."""
     base = settings.data_dir / "journal"
@@ -319,8 +334,11 @@ class Services:
             sessions = local
         else:
             shared = cast(SharedEventStore, store)
-            if worker is not None:
-                shared.use_stream(cluster.journal_stream(directory, store))
+            if not (directory / STREAM_FILE).exists():
+                _finish_local_journal(store, directory)  # written before state was shared
+            # Every journal its own stream, a single process's too (several machines may run
+            # one each): its position and batch ids in the store are its own.
+            shared.use_stream(cluster.journal_stream(directory, store))
             # Sessions are decided once events are journalled: the replay decides those of
             # the entries the store lacks (no repair), and the shared store keeps them.
             pipeline = _pipeline(settings, sites, salts, clock, None)
