@@ -109,6 +109,7 @@ class WorkerPool:
         pid = os.fork()
         if pid == 0:  # the child: never returns into the parent's code
             code = 1
+            self._children.clear()  # the siblings are the parent's to signal, not this copy's
             try:
                 for sig in (signal.SIGTERM, signal.SIGINT):
                     signal.signal(sig, signal.SIG_DFL)
