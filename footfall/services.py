@@ -21,7 +21,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 
@@ -30,7 +30,12 @@ from footfall.alerts.measure import OpsSource
 from footfall.alerts.rounds import Alerting
 from footfall.clock import Clock, SystemClock
 from footfall.cluster.cache import RedisCache
+from footfall.cluster.config import shares_state
+from footfall.cluster.node import ClusterState
+from footfall.cluster.streams import STREAM_FILE
+from footfall.cluster.version import SharedDataVersion
 from footfall.errors import ConfigError, StoreError
+from footfall.ingest.deferred import Sessionizer
 from footfall.ingest.geo import GeoLocator
 from footfall.ingest.pipeline import Pipeline
 from footfall.ingest.salts import SaltKeeper
@@ -67,15 +72,17 @@ from footfall.monitoring.tracing import MemoryTracer
 from footfall.security.ratelimit import RateLimits, open_rate_limits
 from footfall.security.signing import Signer, signer_for
 from footfall.sessions.cache import SessionCache
-from footfall.sessions.ids import IdAllocator
+from footfall.sessions.ids import Allocator, IdAllocator
 from footfall.sessions.numbering import VisitorNumbers
 from footfall.sessions.rule import SESSION_TIMEOUT_MINUTES, session_from_row
+from footfall.sessions.store import LocalSessions, SessionBook
 from footfall.settings import Settings, vault_secrets, with_secret_fields
 from footfall.stats.cache import MemoryCache, NullCache, QueryCache
 from footfall.stats.engine import StatsEngine
-from footfall.storage.base import EventStore
+from footfall.storage.base import EventStore, SharedEventStore
 from footfall.storage.duckdb.store import DuckDBEventStore
-from footfall.storage.journal import Journal, pending_entries
+from footfall.storage.journal import Journal
+from footfall.storage.replay import open_journal
 from footfall.storage.writer import GroupCommitWriter, WriteGeneration
 
 if TYPE_CHECKING:
@@ -90,8 +97,6 @@ _REPAIR_MARGIN = dt.timedelta(hours=2)
 # Visitor hashes under the current or the previous salt can recur; both salts were made within
 # the last two days, so the visitors of sessions active since then cover them.
 _NUMBERS_WINDOW = dt.timedelta(days=2)
-# Journal entries replayed per store write after a crash.
-_REPLAY_BATCH = 50_000
 # Secret settings a running server takes from a refreshed secret store; the others (database
 # and Redis URLs, ...) are in use by open connections and take effect at the next start.
 LIVE_SECRETS = frozenset({"secret_key", "secret_key_fallbacks", "metrics_token"})
@@ -186,26 +191,84 @@ def open_cache(settings: Settings) -> QueryCache:
     return MemoryCache(settings.query_cache_entries)
 
 
-def open_journal(store: EventStore, directory: Path) -> Journal:
-    """Applies journal entries the store lacks (after a crash), then opens the journal."""
-    journal = Journal(directory)
-    applied = store.applied_journal_seq()
-    last = applied
-    batch: list[tuple[object, ...]] = []
-    for seq, rows in pending_entries(directory, applied, counts=journal.replay):
-        batch.extend(rows)
-        last = seq
-        if len(batch) >= _REPLAY_BATCH:
-            store.write(batch, [], [], journal_seq=last)
-            batch = []
-    if batch or last != applied:
-        store.write(batch, [], [], journal_seq=last)
-    # Rows journalled by a release without visitor numbers were stored with 0; number them now.
-    store.fill_visitor_numbers()
-    journal.set_sequence(last)
-    store.checkpoint()  # the replayed segments may go only once the store holds them for good
-    journal.drop_applied(last)
-    return journal
+def _pipeline(
+    settings: Settings,
+    sites: SiteDirectory,
+    salts: SaltKeeper,
+    clock: Clock,
+    sessions: LocalSessions | None,
+) -> Pipeline:
+    """The live ingest pipeline (without sessions when they are shared)."""
+    return Pipeline(
+        site_id_for=sites.site_id_for,
+        salts=lambda: salts.ring(clock.now()),
+        user_agents=UserAgentParser(cache_size=settings.ua_cache_size),
+        geo=GeoLocator(),
+        sources=SourceClassifier(),
+        sessions=sessions,
+        clock=clock,
+    )
+
+
+def _local_sessions(
+    settings: Settings, store: EventStore, journal: Journal, clock: Clock
+) -> tuple[LocalSessions, IdAllocator, IdAllocator]:
+    """This process's sessions and counters, continuing from what the store holds."""
+    sessions = SessionCache(settings.session_cache_size)
+    since = clock.now().astimezone(dt.UTC).replace(tzinfo=None) - _RESUME_WINDOW
+    if not store.was_closed_cleanly or journal.replay.entries:
+        # Sessions trail their events (replayed ones have none): rebuild the newest ones.
+        newest = store.newest_event_time()
+        if newest is not None:
+            store.repair_sessions(newest - _REPAIR_MARGIN)
+    # Only after the repair: a session lost in a crash still owns its id in the events.
+    session_ids = IdAllocator(store.max_session_id() + 1)
+    for row in store.open_sessions(since):
+        sessions.put(session_from_row(row))
+    # After the replay and the repair every number in use is stored: continue after them.
+    visitor_ids = IdAllocator(store.max_visitor() + 1)
+    local = LocalSessions(
+        sessions, new_session_id=session_ids.next, visitor_numbers=VisitorNumbers(visitor_ids.next)
+    )
+    return local, session_ids, visitor_ids
+
+
+def _finish_local_journal(store: EventStore, directory: Path) -> None:
+    """Replays a journal of complete rows (one process's sessions) before sessions are shared.
+
+    Their sessions are rebuilt from the events, as after a single process's crash.
+    """
+    journal = open_journal(store, directory)
+    if journal.replay.entries:
+        newest = store.newest_event_time()
+        if newest is not None:
+            store.repair_sessions(newest - _REPAIR_MARGIN)
+    journal.close()
+    journal.drop_applied(store.applied_journal_seq(), closed=True)
+
+
+def journal_dir(settings: Settings, worker: int | None = None) -> Path:
+    """The ingest journal of a single process, or of one of several workers."""
+    base = settings.data_dir / "journal"
+    return base if worker is None else base / str(worker)
+
+
+def prepare_workers(settings: Settings) -> None:
+    """What ``serve --workers N`` does once before forking: migrations, journals no worker owns.
+
+    Opens and closes the services as a single process would, which migrates both stores and
+    replays the journal of an earlier single-process run, then does the same for the journal
+    of every worker index the pool no longer has (an earlier run with more workers).
+
+    Raises:
+        ConfigError: A setting is malformed.
+        StoreError: A store cannot be reached or migrated.
+    """
+    Services.open(settings).close()
+    base = journal_dir(settings)
+    for path in sorted(base.iterdir() if base.is_dir() else []):
+        if path.is_dir() and path.name.isdigit() and int(path.name) >= settings.workers:
+            Services.open(settings, worker=int(path.name)).close()
 
 
 def channel_config(settings: Settings) -> ChannelConfig:
@@ -241,11 +304,10 @@ class Services:
     journal: Journal
     salts: SaltKeeper
     sites: SiteDirectory
-    session_ids: IdAllocator
-    sessions: SessionCache
+    session_ids: Allocator
+    sessions: SessionBook
     pipeline: Pipeline
-    visitor_ids: IdAllocator
-    visitor_numbers: VisitorNumbers
+    visitor_ids: Allocator
     generation: WriteGeneration
     stats: StatsEngine
     metrics: Metrics
@@ -255,6 +317,9 @@ class Services:
     history: History = field(default_factory=History)
     gc_stats: GcStats = field(default_factory=GcStats)
     key_usage: KeyUsage = field(default_factory=KeyUsage)
+    worker: int | None = None
+    cluster: ClusterState | None = None
+    sessionizer: Sessionizer | None = None
     _writer: GroupCommitWriter | None = None
     _rate_limits: RateLimits | None = None
     _signer: Signer | None = None
@@ -268,11 +333,19 @@ class Services:
     # -- building ---------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, settings: Settings, *, clock: Clock | None = None) -> Services:
+    def open(
+        cls, settings: Settings, *, clock: Clock | None = None, worker: int | None = None
+    ) -> Services:
         """Creates the data directory, migrates the metadata store and opens the event store.
 
         After a crash it replays the journal into the store, rebuilds the newest sessions and
         reloads the live sessions and visitor numbers, so ingest continues where it stopped.
+
+        Args:
+            settings: The settings.
+            clock: The time source (the system clock by default).
+            worker: The index of this worker under ``serve --workers N``: it journals in
+                ``journal/<worker>`` of the data directory, which only it replays.
 
         Raises:
             ConfigError: The database or Redis URL is malformed or unsupported.
@@ -282,40 +355,46 @@ class Services:
         clock = clock or SystemClock()
         meta = open_meta(settings)
         store = open_event_store(settings)
-        remove_spools(settings.data_dir)  # only now: holding the store, no other process imports
-        journal = open_journal(store, settings.data_dir / "journal")
+        cluster = ClusterState.open(settings.redis_url or "") if shares_state(settings) else None
+        if worker is None:
+            remove_spools(settings.data_dir)  # holding the store, no other process imports
+        directory = journal_dir(settings, worker)
         salts = SaltKeeper(SqlSaltStore(meta))
         # Made now rather than by the first event: a request then never writes a salt,
         # except on the day's first event after midnight.
         salts.ring(clock.now())
         sites = SiteDirectory(meta)
-        sessions = SessionCache(settings.session_cache_size)
-        since = clock.now().astimezone(dt.UTC).replace(tzinfo=None) - _RESUME_WINDOW
-        if not store.was_closed_cleanly or journal.replay.entries:
-            # Sessions trail their events (replayed ones have none): rebuild the newest ones.
-            newest = store.newest_event_time()
-            if newest is not None:
-                store.repair_sessions(newest - _REPAIR_MARGIN)
-        # Only after the repair: a session lost in a crash still owns its id in the events.
-        session_ids = IdAllocator(store.max_session_id() + 1)
-        for row in store.open_sessions(since):
-            sessions.put(session_from_row(row))
-        # After the replay and the repair every number in use is stored: continue after them.
-        visitor_ids = IdAllocator(store.max_visitor() + 1)
-        visitor_numbers = VisitorNumbers(visitor_ids.next)
-        pipeline = Pipeline(
-            site_id_for=sites.site_id_for,
-            salts=lambda: salts.ring(clock.now()),
-            user_agents=UserAgentParser(cache_size=settings.ua_cache_size),
-            geo=GeoLocator(),
-            sources=SourceClassifier(),
-            sessions=sessions,
-            new_session_id=session_ids.next,
-            visitor_numbers=visitor_numbers,
-            clock=clock,
-        )
+        sessions: SessionBook
+        session_ids: Allocator
+        visitor_ids: Allocator
+        sessionizer: Sessionizer | None = None
+        if cluster is None:
+            journal = open_journal(store, directory)
+            local, session_ids, visitor_ids = _local_sessions(settings, store, journal, clock)
+            pipeline = _pipeline(settings, sites, salts, clock, local)
+            sessions = local
+        else:
+            shared = cast(SharedEventStore, store)
+            if not (directory / STREAM_FILE).exists():
+                _finish_local_journal(store, directory)  # written before state was shared
+            # Every journal its own stream, a single process's too (several machines may run
+            # one each): its position and batch ids in the store are its own.
+            shared.use_stream(cluster.journal_stream(directory, store))
+            # Sessions are decided once events are journalled: the replay decides those of
+            # the entries the store lacks (no repair), and the shared store keeps them.
+            pipeline = _pipeline(settings, sites, salts, clock, None)
+            sessionizer = Sessionizer(
+                cluster.sessions, stream=shared.stream, dropped=pipeline.dropped
+            )
+            journal = open_journal(store, directory, shared=(sessionizer, shared))
+            cluster.sessions.forget_stored(shared.stream, store.applied_journal_seq())
+            sessions, session_ids, visitor_ids = (
+                cluster.sessions,
+                cluster.session_ids,
+                cluster.visitor_ids,
+            )
         generation = WriteGeneration()
-        metrics = Metrics()
+        metrics = Metrics(worker=worker)
         stats = StatsEngine(
             store,
             cache=open_cache(settings),
@@ -325,6 +404,7 @@ class Services:
             past_ttl=settings.query_cache_past_ttl_s,
             on_query=metrics.on_query,
             generation=generation,
+            data_version=None if cluster is None else SharedDataVersion(store),
         )
         services = cls(
             settings=settings,
@@ -338,13 +418,20 @@ class Services:
             sessions=sessions,
             pipeline=pipeline,
             visitor_ids=visitor_ids,
-            visitor_numbers=visitor_numbers,
             generation=generation,
             stats=stats,
             metrics=metrics,
             history=History(interval=settings.ops_sample_seconds),
+            worker=worker,
+            cluster=cluster,
+            sessionizer=sessionizer,
         )
-        services.remember_recent_visitors()
+        if cluster is None or cluster.sessions.raise_counters(
+            session_id=store.max_session_id(), visitor=store.max_visitor()
+        ):
+            # Redis had no counters (a new cluster, or Redis lost its data): give it the
+            # numbers of the visitors that may come back, as a restarted process reloads them.
+            services.remember_recent_visitors()
         return services
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -373,7 +460,9 @@ class Services:
             pools=self.pools(),
             buffers={"writer_batch": self._writer.buffers},
         )
-        self._jobs = JobRunner(self.jobs())
+        self._jobs = JobRunner(
+            self.jobs(), leases=None if self.cluster is None else self.cluster.leases
+        )
         self._jobs.start()
         # Start-up objects (parsers, tables, caches) live for the whole process: keep them out
         # of every collection, and collect the young generation less often on the hot path.
@@ -404,6 +493,10 @@ class Services:
             queue_limit=settings.ingest_queue_size,
             session_flush_seconds=settings.session_flush_ms / 1000,
             apply_interval_seconds=settings.apply_interval_ms / 1000,
+            # Shared sessions are decided after the journal, and written as versioned rows.
+            shared=None
+            if self.sessionizer is None
+            else (self.sessionizer, cast(SharedEventStore, self.store)),
         )
 
     async def stop(self) -> None:
@@ -435,6 +528,8 @@ class Services:
         self.store.close()  # checkpoints: the journal may go after, not before
         self.journal.drop_applied(applied, closed=True)
         self.meta.dispose()
+        if self.cluster is not None:
+            self.cluster.close()
 
     # -- what `start` adds ------------------------------------------------------------------
 
@@ -474,7 +569,6 @@ class Services:
                     run_housekeeping,
                     clock=self.clock,
                     salts=self.salts,
-                    visitor_numbers=self.visitor_numbers,
                     sessions=self.sessions,
                 ),
             ),
@@ -522,6 +616,7 @@ class Services:
                         live_ttl=settings.query_cache_live_ttl_s,
                         budget_seconds=settings.cache_warming_budget_ms / 1000,
                     ),
+                    once_per_cluster=True,  # the query cache is shared then
                 )
             )
         return jobs
@@ -679,7 +774,9 @@ class Services:
 
     @property
     def _history_file(self) -> Path:
-        return self.settings.data_dir / HISTORY_FILE
+        if self.worker is None:
+            return self.settings.data_dir / HISTORY_FILE
+        return self.settings.data_dir / f"{Path(HISTORY_FILE).stem}-{self.worker}.json"
 
     # -- shared by the ingest paths ---------------------------------------------------------
 
@@ -693,6 +790,6 @@ class Services:
             site_id: Only this site's visitors; every site's when None.
         """
         now = self.clock.now().astimezone(dt.UTC).replace(tzinfo=None)
-        self.visitor_numbers.remember(
+        self.sessions.remember_visitors(
             self.store.recent_visitors(now - _NUMBERS_WINDOW, site_id=site_id)
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import socket
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,6 +33,13 @@ log = logging.getLogger(__name__)
 @click.command()
 @click.option("--host", default=None, help="Interface to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Port to listen on (default 8000).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Server processes sharing the port (default 1, or FOOTFALL_WORKERS); more than one "
+    "needs a ClickHouse server, PostgreSQL and Redis.",
+)
 @data_dir_option
 @click.option(
     "--demo",
@@ -40,8 +48,11 @@ log = logging.getLogger(__name__)
     "(only when the data directory has no sites).",
 )
 @handle_errors
-def serve(host: str | None, port: int | None, data_dir: Path | None, demo: bool) -> None:
+def serve(
+    host: str | None, port: int | None, workers: int | None, data_dir: Path | None, demo: bool
+) -> None:
     """Run the HTTP service."""
+    from footfall.cluster.config import check_workers
     from footfall.security.signing import resolve_secret_key
     from footfall.services import Services, prepare_data_dir
     from footfall.web.app import create_app
@@ -49,8 +60,17 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, demo: bool)
 
     # --demo is for trying footfall out: it needs no secret key.
     environment = "development" if demo else None
-    settings = settings_from(host=host, port=port, data_dir=data_dir, environment=environment)
+    settings = settings_from(
+        host=host, port=port, workers=workers, data_dir=data_dir, environment=environment
+    )
     _configure_logging(settings)
+    check_workers(settings, settings.workers)
+    if settings.workers > 1:
+        if demo:
+            raise click.UsageError("--demo runs one worker; leave out --workers")
+        prepare_data_dir(settings.data_dir)
+        _serve_workers(resolve_secret_key(settings))
+        return
     # Before the secret key, which development mode keeps in the data directory.
     prepare_data_dir(settings.data_dir)
     # Checked before anything is seeded or bound, so a missing key is the only message.
@@ -80,6 +100,50 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, demo: bool)
                 sock.close()
     finally:
         services.close()  # when start-up failed (closing twice does nothing)
+
+
+def _serve_workers(settings: Settings) -> None:
+    """Brings the stores up to date once, binds the port, then runs and watches the workers."""
+    from footfall.services import prepare_workers
+    from footfall.web.server import bind_sockets
+    from footfall.web.workers import WorkerPool
+
+    # Migrations and the replay of journals no worker will own run here, once, before any
+    # worker opens the stores; the parent then holds nothing but the listening sockets.
+    prepare_workers(settings)
+    sockets = bind_sockets(settings.host, settings.port)
+    try:
+        log.info(
+            "footfall listening on http://%s:%d (%d workers)",
+            settings.host,
+            settings.port,
+            settings.workers,
+        )
+        WorkerPool(
+            count=settings.workers, run=functools.partial(_run_worker, settings, sockets)
+        ).serve()
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def _run_worker(settings: Settings, sockets: list[socket.socket], index: int) -> None:
+    """One worker (in its own process): its own services on the shared sockets."""
+    from footfall.services import Services
+    from footfall.web.app import create_app
+    from footfall.web.server import ConnectionLimits, run_server
+
+    services = Services.open(settings, worker=index)
+    try:
+        run_server(
+            create_app(settings, services=services),
+            sockets,
+            limits=ConnectionLimits.from_settings(settings),
+            log_level=settings.log_level,
+            on_stopped=functools.partial(_close, services),
+        )
+    finally:
+        services.close()
 
 
 def _close(services: Services) -> None:

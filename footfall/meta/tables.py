@@ -49,6 +49,9 @@ salts = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("salt", sa.LargeBinary(16), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # The UTC day the salt is for (unique: one rotation per day, whichever process wins).
+    sa.Column("day", sa.Date, nullable=True),
+    sa.Index("ix_salts_day", "day", unique=True),
 )
 
 goals = sa.Table(

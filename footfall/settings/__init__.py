@@ -51,6 +51,7 @@ class Settings:
     data_dir: Path = Path("footfall-data")
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = 1
     database_url: str = dataclasses.field(default="", repr=False)
     events_url: str | None = dataclasses.field(default=None, repr=False)
     log_level: str = "info"

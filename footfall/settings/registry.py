@@ -245,6 +245,15 @@ REGISTRY: tuple[Setting, ...] = (
         maximum=65535,
     ),
     Setting(
+        "workers",
+        1,
+        "Server processes sharing the port; more than one needs a ClickHouse server, PostgreSQL "
+        "and Redis (the embedded stores open in one process only).",
+        parse=_parse_int,
+        minimum=1,
+        maximum=64,
+    ),
+    Setting(
         "database_url",
         "",
         "SQLAlchemy URL of the metadata database; empty means a SQLite "

@@ -127,6 +127,8 @@ class StatsEngine:
             cache) with its shape (`footfall.stats.shape`) and its duration in seconds.
         generation: The store's write generation; changes whenever events or sessions were
             written, so a live result computed at the current generation is still exact.
+        data_version: The data version cache keys carry, when not the store's own (several
+            workers sharing one cache agree on one: `footfall.cluster.version`).
     """
 
     def __init__(
@@ -140,6 +142,7 @@ class StatsEngine:
         past_ttl: float = 86400.0,
         on_query: Callable[[str, float], None] | None = None,
         generation: Callable[[], int] = lambda: 0,
+        data_version: Callable[[], int] | None = None,
     ) -> None:
         self._store = store
         self._on_query = on_query
@@ -148,7 +151,7 @@ class StatsEngine:
         self.warming = WarmingStats()
         self._flight: SingleFlight[QueryResult] = SingleFlight()
         self.cache: QueryCache = cache if cache is not None else NullCache()
-        self._data_version = store.data_version
+        self._data_version = data_version or store.data_version
         self._now = now
         self._timeout = timeout_seconds
         self._live_ttl = live_ttl

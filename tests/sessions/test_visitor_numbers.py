@@ -24,6 +24,7 @@ from footfall.lifecycle.importing import import_ndjson
 from footfall.meta.sites import add_site, get_site
 from footfall.services import IdAllocator, Services, open_meta
 from footfall.sessions.numbering import VisitorNumbers
+from footfall.sessions.store import LocalSessions
 from footfall.settings import Settings
 from footfall.storage.duckdb.store import SCHEMA_VERSION, DuckDBEventStore
 from footfall.storage.schema import EVENT_COLUMNS
@@ -197,7 +198,8 @@ def test_numbers_survive_a_restart(settings: Settings, clock: FixedClock) -> Non
         _ingest(second, "/c1", ip=IP_C)
         _ingest(second, "/a2", ip=IP_A)
         seen = _event_numbers(second.store)
-        assert len(second.visitor_numbers) == 3  # two remembered entries taken in, one new
+        assert isinstance(second.sessions, LocalSessions)
+        assert len(second.sessions.visitor_numbers) == 3  # two remembered taken in, one new
     finally:
         second.close()
     assert seen["/a2"][2] != seen["/a1"][2]  # a new session ...

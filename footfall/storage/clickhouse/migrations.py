@@ -146,6 +146,7 @@ CREATE TABLE IF NOT EXISTS footfall_migrations (
 ) ENGINE = ReplacingMergeTree(applied_at)
 ORDER BY version
 """
+LEDGER = _LEDGER
 
 
 def applied_version(client: Client) -> int:

@@ -26,7 +26,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError, OperationalErr
 from footfall.errors import QueryRejectedError, QueryTimeoutError, StoreError
 from footfall.monitoring.pools import PoolStats
 from footfall.storage.base import EventRow, SessionRow
-from footfall.storage.clickhouse import migrations
+from footfall.storage.clickhouse import migrations, streams
 from footfall.storage.clickhouse.connection import PathLock, Target, connect, parse_url
 from footfall.storage.clickhouse.params import bind
 from footfall.storage.clickhouse.sessions import (
@@ -47,9 +47,6 @@ from footfall.storage.schema import (
 
 log = logging.getLogger(__name__)
 
-# Batch ids at or above this are the store's own (imports, writes without a journal entry);
-# below it, a batch id is the journal entry whose events the insert completes.
-_OWN_BATCHES = 1 << 62
 # ClickHouse error codes that mean "stopped at the time limit" and "refused a value".
 _TIMED_OUT = {159, 394}
 _REJECTED = {427, 36, 6, 41}
@@ -95,6 +92,7 @@ class ClickHouseEventStore:
         """
         self.target: Target = parse_url(url)
         self.read_only = read_only
+        self.stream, self._journal_base = 0, 0  # `use_stream` (streams.py)
         self.pool_stats: PoolStats | None = None
         self._lock: PathLock | None = None
         if self.target.path is not None:
@@ -175,16 +173,22 @@ class ClickHouseEventStore:
             raise self._error("write failed", exc) from None
 
     def _read_applied(self) -> int:
-        rows = self._rows("SELECT max(batch) FROM events WHERE batch < $1", [_OWN_BATCHES])
-        stored = int(rows[0][0]) if rows and rows[0][0] is not None else 0
-        return max(stored, int(self._get_info("journal_seq") or 0))
+        return max(
+            self._max_batch("events", streams.journal_range(self.stream)) - self._journal_base,
+            int(self._get_info(streams.info_key("journal_seq", self.stream)) or 0),
+        )
+
+    def _max_batch(self, table: str, span: tuple[int, int]) -> int:
+        """The largest batch id of `table` in [first, end) of `span`; first - 1 when none."""
+        rows = self._rows(
+            f"SELECT max(batch), count() FROM {table} WHERE batch >= $1 AND batch < $2",
+            list(span),
+        )
+        return int(rows[0][0]) if rows and rows[0][1] else span[0] - 1
 
     def _first_own_batch(self) -> int:
-        rows = self._rows(
-            "SELECT greatest((SELECT max(batch) FROM events), (SELECT max(batch) FROM sessions))"
-        )
-        top = int(rows[0][0]) if rows and rows[0][0] is not None else 0
-        return max(top + 1, _OWN_BATCHES)
+        span = streams.own_range(self.stream)
+        return max(self._max_batch(t, span) for t in ("events", "sessions")) + 1
 
     def _insert(self, table: str, data: pa.Table, batch: int) -> None:
         """Inserts one batch; on an unknown outcome remembers it for `_settle`."""
@@ -235,7 +239,8 @@ class ClickHouseEventStore:
                 if stored is not None and stored[0] == "events" and rows[0] == stored[3]:
                     rows = rows[stored[2] :]  # the retry starts with the stored batch
                 if rows:
-                    batch = journal_seq if journal_seq is not None else next(self._batches)
+                    seq = journal_seq
+                    batch = next(self._batches) if seq is None else self._journal_base + seq
                     table = rows_to_table(rows, EVENT_SCHEMA)
                     table = table.append_column("batch", pa.array([batch] * len(rows), pa.uint64()))
                     try:
@@ -245,7 +250,7 @@ class ClickHouseEventStore:
                             self._unsettled = (*self._unsettled[:3], rows[0])
                         raise
             elif journal_seq is not None and journal_seq > self._applied:
-                self._set_info("journal_seq", str(journal_seq))
+                self._set_info(streams.info_key("journal_seq", self.stream), str(journal_seq))
             if journal_seq is not None:
                 self._applied = max(self._applied, journal_seq)
             if stored is not None and stored[0] == "sessions":
@@ -354,6 +359,44 @@ class ClickHouseEventStore:
     def applied_journal_seq(self) -> int:
         """The highest ingest-journal entry whose events are stored (0 when none)."""
         return self._applied
+
+    def write_session_versions(
+        self, rows: Sequence[tuple[int, int, SessionRow]], *, journal_seq: int
+    ) -> None:
+        """Inserts (sign, version, row) session rows as given, under the journal entry's batch.
+
+        An insert of unknown outcome is not repeated once found stored.
+
+        Raises:
+            StoreError: The insert failed (retry it with the same rows and entry).
+        """
+        batch = self._journal_base + journal_seq
+        with self._write_lock:
+            pending = self._unsettled
+            if pending and pending[:2] == ("sessions", batch) and self._settle() is not None:
+                return
+            try:
+                self._insert("sessions", streams.versioned_table(rows, batch), batch)
+            except StoreError:
+                if self._unsettled is not None:
+                    self._unsettled = (*self._unsettled[:3], [])
+                raise
+
+    def applied_session_seq(self) -> int:
+        """The highest journal entry of this stream whose session rows are stored (0 if none)."""
+        return max(
+            self._max_batch("sessions", streams.journal_range(self.stream)) - self._journal_base, 0
+        )
+
+    def use_stream(self, stream: int) -> None:
+        """Journals from now on as `stream` (one worker's journal among several)."""
+        with self._write_lock:
+            self.stream, self._journal_base = (
+                streams.check_stream(stream),
+                streams.journal_range(stream)[0],
+            )
+            self._batches = itertools.count(self._first_own_batch())
+            self._applied = self._read_applied()
 
     def checkpoint(self) -> None:
         """Nothing to do: ClickHouse has no write-ahead log of its own to fold.
