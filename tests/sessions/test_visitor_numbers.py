@@ -22,7 +22,8 @@ from footfall.ingest.pipeline import ClientContext, Outcome
 from footfall.ingest.request import parse_event
 from footfall.lifecycle.importing import import_ndjson
 from footfall.meta.sites import add_site, get_site
-from footfall.services import IdAllocator, Services, open_meta
+from footfall.services import Services, open_meta
+from footfall.sessions.ids import IdAllocator
 from footfall.sessions.numbering import VisitorNumbers
 from footfall.sessions.store import LocalSessions
 from footfall.settings import Settings

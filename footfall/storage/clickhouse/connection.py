@@ -11,6 +11,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from urllib.parse import unquote, urlsplit
 
 import clickhouse_connect
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import ClickHouseError
+from clickhouse_connect.driver.exceptions import ClickHouseError, OperationalError
 
 from footfall.errors import StoreBusyError, StoreError
 
@@ -166,3 +167,21 @@ def connect(target: Target, settings: dict[str, Any] | None = None) -> Client:
             f"cannot open the event store {target.shown}: {target.scrub(str(exc))}"
         ) from None
     return client
+
+
+_TAG_UNSAFE = re.compile(r"[^A-Za-z0-9 :_./,=()-]")
+
+
+def outcome_unknown(exc: BaseException) -> bool:
+    """True when a failed request may still have been carried out (no answer came back).
+
+    An answer from ClickHouse carries an error code; a broken connection does not.
+    """
+    if isinstance(exc, OSError):
+        return True
+    return isinstance(exc, OperationalError) and getattr(exc, "code", None) is None
+
+
+def query_tag(tag: str) -> str:
+    """`tag` as a safe SQL comment naming what asked (for ``system.query_log``)."""
+    return _TAG_UNSAFE.sub("_", tag)[:120] or "footfall"

@@ -1,9 +1,7 @@
 """The ClickHouse event store: events, versioned sessions and store facts in one database.
 
-One client serves every thread: clickhouse-connect pools HTTP connections for a server, and
-chdb runs one statement at a time per process. Every insert carries a batch id (the journal
-entry it completes, for live events) and a deduplication token made from it, so a batch that is
-sent again after a failure that left its fate unknown is found and not stored twice.
+One client serves every thread (pooled HTTP, or chdb one statement at a time). Each insert
+carries a batch id and a deduplication token, so a batch sent again is not stored twice.
 """
 
 from __future__ import annotations
@@ -11,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
-import re
 import threading
 import time
 from collections.abc import Sequence
@@ -21,13 +18,20 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 from clickhouse_connect.driver.client import Client
-from clickhouse_connect.driver.exceptions import ClickHouseError, OperationalError
+from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from footfall.errors import QueryRejectedError, QueryTimeoutError, StoreError
 from footfall.monitoring.pools import PoolStats
 from footfall.storage.base import EventRow, SessionRow
 from footfall.storage.clickhouse import migrations, streams
-from footfall.storage.clickhouse.connection import PathLock, Target, connect, parse_url
+from footfall.storage.clickhouse.connection import (
+    PathLock,
+    Target,
+    connect,
+    outcome_unknown,
+    parse_url,
+    query_tag,
+)
 from footfall.storage.clickhouse.params import bind
 from footfall.storage.clickhouse.sessions import (
     SESSION_ID,
@@ -54,24 +58,9 @@ _REJECTED = {427, 36, 6, 41}
 _QUERY_SETTINGS = {"aggregate_functions_null_for_empty": 1, "timeout_overflow_mode": "throw"}
 _SESSION_LIST = ", ".join(SESSION_COLUMNS)
 _EVENT_LIST = ", ".join(EVENT_COLUMNS)
-_TAG_UNSAFE = re.compile(r"[^A-Za-z0-9 :_./,=()-]")
 # Rows per insert of an import: bigger parts merge less, but chdb holds each insert in memory.
 _LOAD_CHUNK = 262_144
 _IDS_PER_READ = 500
-
-
-def _outcome_unknown(exc: BaseException) -> bool:
-    """True when a failed request may still have been carried out (no answer came back).
-
-    An answer from ClickHouse carries an error code; a broken connection does not.
-    """
-    if isinstance(exc, OSError):
-        return True
-    return isinstance(exc, OperationalError) and getattr(exc, "code", None) is None
-
-
-def _tag(tag: str) -> str:
-    return _TAG_UNSAFE.sub("_", tag)[:120] or "footfall"
 
 
 class ClickHouseEventStore:
@@ -197,7 +186,7 @@ class ClickHouseEventStore:
                 table, data, settings={"insert_deduplication_token": f"{table}-{batch}"}
             )
         except (ClickHouseError, OSError) as exc:
-            if _outcome_unknown(exc):
+            if outcome_unknown(exc):
                 # The request may have been stored: the next write finds out (`_settle`).
                 self._unsettled = (table, batch, data.num_rows, None)
             raise self._error("write failed", exc) from None
@@ -552,7 +541,7 @@ class ClickHouseEventStore:
             QueryRejectedError: ClickHouse refused a value (an invalid regular expression).
             StoreError: Any other failure.
         """
-        label = _tag(tag)
+        label = query_tag(tag)
         text, values = bind(sql, params)
         settings = {
             **_QUERY_SETTINGS,

@@ -1,9 +1,9 @@
 """Salts: the UTC day each one is for, unique, so that one salt is made per day however many
 processes rotate at midnight at once.
 
-Revision ID: 0007
-Revises: 0006
-Create Date: 2027-01-10
+Revision ID: 0010
+Revises: 0009
+Create Date: 2026-12-07
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

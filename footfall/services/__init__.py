@@ -15,8 +15,6 @@ import datetime as dt
 import functools
 import gc
 import logging
-import shutil
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,22 +23,15 @@ from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 
-from footfall.alerts.channels import ChannelConfig, SmtpConfig
-from footfall.alerts.measure import OpsSource
 from footfall.alerts.rounds import Alerting
 from footfall.clock import Clock, SystemClock
-from footfall.cluster.cache import RedisCache
 from footfall.cluster.config import shares_state
 from footfall.cluster.node import ClusterState
 from footfall.cluster.streams import STREAM_FILE
 from footfall.cluster.version import SharedDataVersion
-from footfall.errors import ConfigError, StoreError
 from footfall.ingest.deferred import Sessionizer
-from footfall.ingest.geo import GeoLocator
 from footfall.ingest.pipeline import Pipeline
 from footfall.ingest.salts import SaltKeeper
-from footfall.ingest.sources import SourceClassifier
-from footfall.ingest.useragent import UserAgentParser
 from footfall.jobs.alerting import LEASE, AlertJob, holder_name
 from footfall.jobs.housekeeping import (
     KEY_USAGE_FLUSH_SECONDS,
@@ -62,25 +53,45 @@ from footfall.monitoring.leaks import LeakDetector
 from footfall.monitoring.metrics import Metrics
 from footfall.monitoring.pools import PoolStats
 from footfall.monitoring.readiness import (
-    WriterFigures,
     WriterWatch,
-    data_dir_writable,
-    readiness_checks,
 )
 from footfall.monitoring.sampler import HISTORY_FILE, SampledFigures, run_sampler
 from footfall.monitoring.tracing import MemoryTracer
 from footfall.security.ratelimit import RateLimits, open_rate_limits
 from footfall.security.signing import Signer, signer_for
-from footfall.sessions.cache import SessionCache
-from footfall.sessions.ids import Allocator, IdAllocator
-from footfall.sessions.numbering import VisitorNumbers
-from footfall.sessions.rule import SESSION_TIMEOUT_MINUTES, session_from_row
-from footfall.sessions.store import LocalSessions, SessionBook
+from footfall.services.opening import (  # re-exported: the composition root's openers
+    _finish_local_journal,
+    _local_sessions,
+    _pipeline,
+)
+from footfall.services.opening import (
+    channel_config as channel_config,
+)
+from footfall.services.opening import (
+    journal_dir as journal_dir,
+)
+from footfall.services.opening import (
+    open_cache as open_cache,
+)
+from footfall.services.opening import (
+    open_event_store as open_event_store,
+)
+from footfall.services.opening import (
+    open_event_store_at as open_event_store_at,
+)
+from footfall.services.opening import (
+    open_meta as open_meta,
+)
+from footfall.services.opening import (
+    prepare_data_dir as prepare_data_dir,
+)
+from footfall.services.readiness import alerting_of, readiness_of
+from footfall.sessions.ids import Allocator
+from footfall.sessions.rule import SESSION_TIMEOUT_MINUTES
+from footfall.sessions.store import SessionBook
 from footfall.settings import Settings, vault_secrets, with_secret_fields
-from footfall.stats.cache import MemoryCache, NullCache, QueryCache
 from footfall.stats.engine import StatsEngine
 from footfall.storage.base import EventStore, SharedEventStore
-from footfall.storage.duckdb.store import DuckDBEventStore
 from footfall.storage.journal import Journal
 from footfall.storage.replay import open_journal
 from footfall.storage.writer import GroupCommitWriter, WriteGeneration
@@ -100,191 +111,6 @@ _NUMBERS_WINDOW = dt.timedelta(days=2)
 # Secret settings a running server takes from a refreshed secret store; the others (database
 # and Redis URLs, ...) are in use by open connections and take effect at the next start.
 LIVE_SECRETS = frozenset({"secret_key", "secret_key_fallbacks", "metrics_token"})
-
-
-def prepare_data_dir(path: Path) -> None:
-    """Creates the data directory if needed and checks that footfall can write in it.
-
-    Raises:
-        StoreError: It cannot be created or written; the message names the path.
-    """
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        # Trying is the only reliable check: permissions, ACLs, read-only mounts, quotas.
-        with tempfile.TemporaryFile(dir=path, prefix=".write-check-"):
-            pass
-    except OSError as exc:
-        raise StoreError(
-            f"data directory {path} is not writable: {exc.strerror or exc} (choose another "
-            "with --data-dir or FOOTFALL_DATA_DIR, or give this user write access)"
-        ) from exc
-
-
-def open_meta(settings: Settings) -> sa.Engine:
-    """Opens the metadata store and brings its schema up to date.
-
-    Raises:
-        ConfigError: ``FOOTFALL_DATABASE_URL`` cannot be parsed or names an unsupported
-            database (the message shows the URL without its password).
-        StoreError: The data directory is not writable, or the database cannot be reached.
-    """
-    prepare_data_dir(settings.data_dir)
-    engine = db.create_engine(settings.metadata_url)
-    db.migrate(engine)
-    return engine
-
-
-def open_event_store(settings: Settings, *, read_only: bool = False) -> EventStore:
-    """Opens the event store the settings name (the embedded DuckDB file by default).
-
-    Raises:
-        StoreError: It cannot be opened (StoreBusyError when another process holds it).
-        ConfigError: ``FOOTFALL_EVENTS_URL`` names a ClickHouse store but the ``clickhouse``
-            extra is not installed.
-    """
-    if not settings.events_url:
-        return DuckDBEventStore(settings.event_store_path, read_only=read_only)
-    return open_event_store_at(settings.events_url, read_only=read_only)
-
-
-def open_event_store_at(url: str, *, read_only: bool = False) -> EventStore:
-    """Opens the event store at a URL: ``duckdb:///PATH``, ``chdb:///PATH`` or ClickHouse's.
-
-    Raises:
-        StoreError: It cannot be opened.
-        ConfigError: The URL names no known store, or its driver is not installed.
-    """
-    scheme = url.split(":", 1)[0]
-    if scheme == "duckdb":
-        return DuckDBEventStore(Path(url.removeprefix("duckdb://")), read_only=read_only)
-    if scheme not in ("chdb", "clickhouse", "http", "https"):
-        raise ConfigError(f"unknown event store URL scheme {scheme!r}")
-    try:
-        # Imported here: the ClickHouse drivers are an optional extra.
-        from footfall.storage.clickhouse.store import ClickHouseEventStore
-    except ImportError as exc:
-        raise ConfigError(
-            f"the ClickHouse event store needs the clickhouse extra "
-            f"(pip install 'footfall[clickhouse]'): {exc}"
-        ) from None
-    return ClickHouseEventStore(url, read_only=read_only)
-
-
-def open_cache(settings: Settings) -> QueryCache:
-    """The query cache the settings ask for.
-
-    Returns:
-        A `RedisCache` when a Redis URL is set, else a `MemoryCache` of
-        ``query_cache_entries``, or a `NullCache` when that is 0.
-
-    Raises:
-        ConfigError: The Redis URL is malformed.
-    """
-    if settings.redis_url:
-        try:
-            return RedisCache(settings.redis_url)
-        except ValueError as exc:
-            # The URL may hold a password, so the message names the variable, not the value.
-            raise ConfigError(f"FOOTFALL_REDIS_URL: {exc}") from None
-    if settings.query_cache_entries == 0:
-        return NullCache()
-    return MemoryCache(settings.query_cache_entries)
-
-
-def _pipeline(
-    settings: Settings,
-    sites: SiteDirectory,
-    salts: SaltKeeper,
-    clock: Clock,
-    sessions: LocalSessions | None,
-) -> Pipeline:
-    """The live ingest pipeline (without sessions when they are shared)."""
-    return Pipeline(
-        site_id_for=sites.site_id_for,
-        salts=lambda: salts.ring(clock.now()),
-        user_agents=UserAgentParser(cache_size=settings.ua_cache_size),
-        geo=GeoLocator(),
-        sources=SourceClassifier(),
-        sessions=sessions,
-        clock=clock,
-    )
-
-
-def _local_sessions(
-    settings: Settings, store: EventStore, journal: Journal, clock: Clock
-) -> tuple[LocalSessions, IdAllocator, IdAllocator]:
-    """This process's sessions and counters, continuing from what the store holds."""
-    sessions = SessionCache(settings.session_cache_size)
-    since = clock.now().astimezone(dt.UTC).replace(tzinfo=None) - _RESUME_WINDOW
-    if not store.was_closed_cleanly or journal.replay.entries:
-        # Sessions trail their events (replayed ones have none): rebuild the newest ones.
-        newest = store.newest_event_time()
-        if newest is not None:
-            store.repair_sessions(newest - _REPAIR_MARGIN)
-    # Only after the repair: a session lost in a crash still owns its id in the events.
-    session_ids = IdAllocator(store.max_session_id() + 1)
-    for row in store.open_sessions(since):
-        sessions.put(session_from_row(row))
-    # After the replay and the repair every number in use is stored: continue after them.
-    visitor_ids = IdAllocator(store.max_visitor() + 1)
-    local = LocalSessions(
-        sessions, new_session_id=session_ids.next, visitor_numbers=VisitorNumbers(visitor_ids.next)
-    )
-    return local, session_ids, visitor_ids
-
-
-def _finish_local_journal(store: EventStore, directory: Path) -> None:
-    """Replays a journal of complete rows (one process's sessions) before sessions are shared.
-
-    Their sessions are rebuilt from the events, as after a single process's crash.
-    """
-    journal = open_journal(store, directory)
-    if journal.replay.entries:
-        newest = store.newest_event_time()
-        if newest is not None:
-            store.repair_sessions(newest - _REPAIR_MARGIN)
-    journal.close()
-    journal.drop_applied(store.applied_journal_seq(), closed=True)
-
-
-def journal_dir(settings: Settings, worker: int | None = None) -> Path:
-    """The ingest journal of a single process, or of one of several workers."""
-    base = settings.data_dir / "journal"
-    return base if worker is None else base / str(worker)
-
-
-def prepare_workers(settings: Settings) -> None:
-    """What ``serve --workers N`` does once before forking: migrations, journals no worker owns.
-
-    Opens and closes the services as a single process would, which migrates both stores and
-    replays the journal of an earlier single-process run, then does the same for the journal
-    of every worker index the pool no longer has (an earlier run with more workers).
-
-    Raises:
-        ConfigError: A setting is malformed.
-        StoreError: A store cannot be reached or migrated.
-    """
-    Services.open(settings).close()
-    base = journal_dir(settings)
-    for path in sorted(base.iterdir() if base.is_dir() else []):
-        if path.is_dir() and path.name.isdigit() and int(path.name) >= settings.workers:
-            Services.open(settings, worker=int(path.name)).close()
-
-
-def channel_config(settings: Settings) -> ChannelConfig:
-    """The alert channels' secrets and servers from the settings."""
-    smtp = None
-    if settings.smtp_host:
-        smtp = SmtpConfig(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            security=settings.smtp_security,
-            sender=settings.smtp_from,
-            username=settings.smtp_username,
-            password=settings.smtp_password,
-            timeout=settings.smtp_timeout_s,
-        )
-    return ChannelConfig(webhook_secret=settings.alert_webhook_secret, smtp=smtp)
 
 
 @dataclass
@@ -629,22 +455,7 @@ class Services:
         In a serving process (after `start`) ops rules also see the live figures: readiness,
         queue depth, the leak detector; elsewhere only the sampled history and the disk.
         """
-        settings = self.settings
-        serving = self._loop is not None
-        return Alerting(
-            meta=self.meta,
-            stats=self.stats,
-            ops=OpsSource(
-                samples=self.history.samples,
-                disk_free=self._disk_free,
-                ready=self._ready_now if serving else None,
-                queue_depth=(lambda: self.writer.queue_depth) if serving else None,
-                leak_suspected=self.leaks.leak_suspected if serving else None,
-            ),
-            channels=channel_config(settings),
-            clock=self.clock.now,
-            public_url=settings.public_url,
-        )
+        return alerting_of(self, serving=self._loop is not None)
 
     def kick_alerts(self) -> None:
         """Runs the alerting job's next round now (call on the event loop)."""
@@ -654,13 +465,7 @@ class Services:
     def _take_alert_lease(self, seconds: float) -> bool:
         return take_lease(self.meta, LEASE, holder_name(), now=self.clock.now(), seconds=seconds)
 
-    def _disk_free(self) -> int | None:
-        try:
-            return shutil.disk_usage(self.settings.data_dir).free
-        except OSError:
-            return None
-
-    def _ready_now(self) -> bool:
+    def ready_now(self) -> bool:
         """Whether every readiness check passes (called from a worker thread)."""
         if self._loop is None:
             return False
@@ -670,31 +475,7 @@ class Services:
 
     async def readiness(self) -> dict[str, dict[str, Any]]:
         """The readiness checks of ``GET /readyz`` (on the event loop, after `start`)."""
-        settings = self.settings
-        writer = self.writer
-        stats = writer.stats
-        try:
-            await asyncio.to_thread(self.sites.reload)
-            metadata: dict[str, Any] = {"ok": True}
-        except Exception as exc:  # reported, not raised: this is the check's whole job
-            metadata = {"ok": False, "error": exc.__class__.__name__}
-        unwritable = await asyncio.to_thread(data_dir_writable, settings.data_dir)
-        return readiness_checks(
-            metadata=metadata,
-            unwritable=unwritable,
-            data_dir=settings.data_dir,
-            min_free_mb=settings.min_free_disk_mb,
-            writer=WriterFigures(
-                depth=writer.queue_depth,
-                limit=settings.ingest_queue_size,
-                commits=stats.commits,
-                failures=stats.failures,
-                has_room=writer.has_room(),
-            ),
-            watch=self.writer_watch,
-            memory=self.leaks.status(),
-            now=time.monotonic(),
-        )
+        return await readiness_of(self)
 
     def apply_secrets(self, fields: Mapping[str, str]) -> list[str]:
         """Takes in secret settings read again from the secret store (Vault).
@@ -793,3 +574,21 @@ class Services:
         self.sessions.remember_visitors(
             self.store.recent_visitors(now - _NUMBERS_WINDOW, site_id=site_id)
         )
+
+
+def prepare_workers(settings: Settings) -> None:
+    """What ``serve --workers N`` does once before forking: migrations, journals no worker owns.
+
+    Opens and closes the services as a single process would, which migrates both stores and
+    replays the journal of an earlier single-process run, then does the same for the journal
+    of every worker index the pool no longer has (an earlier run with more workers).
+
+    Raises:
+        ConfigError: A setting is malformed.
+        StoreError: A store cannot be reached or migrated.
+    """
+    Services.open(settings).close()
+    base = journal_dir(settings)
+    for path in sorted(base.iterdir() if base.is_dir() else []):
+        if path.is_dir() and path.name.isdigit() and int(path.name) >= settings.workers:
+            Services.open(settings, worker=int(path.name)).close()
