@@ -94,8 +94,12 @@ def _measure(backend: str, data: Path, runs: int) -> dict[str, Any]:
         site = get_site(services.meta, DOMAIN)
         events = services.store.count_events(site.id)
         on_disk = _bytes_on_disk(backend, services)
-        uncached = StatsEngine(services.store, now=services.clock.now, cache=NullCache())
-        cached = StatsEngine(services.store, now=services.clock.now, cache=MemoryCache(1000))
+        uncached = StatsEngine(
+            services.store, now=services.clock.now, cache=NullCache(), timeout_seconds=300
+        )
+        cached = StatsEngine(
+            services.store, now=services.clock.now, cache=MemoryCache(1000), timeout_seconds=300
+        )
 
         def ask(engine: StatsEngine, endpoint: str, params: dict[str, str]) -> list[Any]:
             request = V1Request(params, site_id=site.id, timezone=site.timezone, goals=(), now=NOW)
