@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.cluster.harness import reach_workers, start_workers, worker_pids
-from tests.conftest import free_port
+from tests.conftest import PASSWORD, csrf_of, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -59,6 +59,7 @@ def test_rate_limits_and_the_query_cache_are_shared_by_the_workers(
 ) -> None:
     from footfall.meta.keys import create_key
     from footfall.meta.sites import add_site
+    from footfall.meta.users import add_user
     from footfall.services import open_meta
     from footfall.settings import load_settings
 
@@ -69,6 +70,7 @@ def test_rate_limits_and_the_query_cache_are_shared_by_the_workers(
     meta = open_meta(settings)
     add_site(meta, domain="example.com", timezone="UTC")
     key = create_key(meta, name="reader", scopes=("stats:read",))[1]
+    add_user(meta, email="ops@example.com", role="admin", password=PASSWORD)
     meta.dispose()
     port = free_port()
     # No cache warming: only the two questions below touch the cache counters.
@@ -108,6 +110,21 @@ def test_rate_limits_and_the_query_cache_are_shared_by_the_workers(
         misses = "footfall_query_cache_misses_total"
         assert _counter(after, hits) == _counter(before, hits) + 1
         assert _counter(after, misses) == _counter(before, misses)
+
+        # Whichever worker answers /ops shows both, and the cluster's totals.
+        form = clients[0].get(f"{url}/login")
+        clients[0].post(
+            f"{url}/login",
+            data={
+                "email": "ops@example.com",
+                "password": PASSWORD,
+                "csrf_token": csrf_of(form.text),
+            },
+        )
+        page = clients[0].get(f"{url}/ops/performance")
+        assert page.status_code == 200
+        assert page.text.count("<tr><td><code>") >= 2, page.text[-3000:]
+        assert "Cluster (2)" in page.text
     finally:
         for client in clients.values():
             client.close()
