@@ -104,13 +104,12 @@ def serve(
 
 def _serve_workers(settings: Settings) -> None:
     """Brings the stores up to date once, binds the port, then runs and watches the workers."""
-    from footfall.services import prepare_workers
     from footfall.web.server import bind_sockets
     from footfall.web.workers import WorkerPool
 
     # Migrations and the replay of journals no worker will own run here, once, before any
     # worker opens the stores; the parent then holds nothing but the listening sockets.
-    prepare_workers(settings)
+    _prepare_workers(settings)
     sockets = bind_sockets(settings.host, settings.port)
     try:
         log.info(
@@ -125,6 +124,26 @@ def _serve_workers(settings: Settings) -> None:
     finally:
         for sock in sockets:
             sock.close()
+
+
+def _prepare_workers(settings: Settings) -> None:
+    """What ``serve --workers N`` does once before forking: migrations, journals no worker owns.
+
+    Opens and closes the services as a single process would, which migrates both stores and
+    replays the journal of an earlier single-process run, then does the same for the journal
+    of every worker index the pool no longer has (an earlier run with more workers).
+
+    Raises:
+        ConfigError: A setting is malformed.
+        StoreError: A store cannot be reached or migrated.
+    """
+    from footfall.services import Services, journal_dir
+
+    Services.open(settings).close()
+    base = journal_dir(settings)
+    for path in sorted(base.iterdir() if base.is_dir() else []):
+        if path.is_dir() and path.name.isdigit() and int(path.name) >= settings.workers:
+            Services.open(settings, worker=int(path.name)).close()
 
 
 def _run_worker(settings: Settings, sockets: list[socket.socket], index: int) -> None:

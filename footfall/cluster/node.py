@@ -2,8 +2,9 @@
 
 `ClusterState.open` connects to Redis (no command is sent until first use) and gathers what
 the composition root wires in when the state is shared (`footfall.cluster.config.shares_state`):
-live sessions and the id counters (`sessions.py`), job leases (`leases.py`) and the journal
-stream of this worker's journal directory (`streams.py`).
+live sessions and the id counters (`sessions.py`), job leases (`leases.py`), the journal
+stream of this worker's journal directory (`streams.py`) and the board where workers show
+their ops figures to each other (`board.py`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import redis
 
+from footfall.cluster.board import WorkerBoard, worker_name
 from footfall.cluster.leases import RedisLeases
 from footfall.cluster.sessions import (
     SESSION_COUNTER,
@@ -41,9 +43,10 @@ class ClusterState:
     session_ids: RedisAllocator
     visitor_ids: RedisAllocator
     leases: RedisLeases
+    board: WorkerBoard
 
     @classmethod
-    def open(cls, url: str) -> ClusterState:
+    def open(cls, url: str, *, worker: int | None = None) -> ClusterState:
         """Creates the client (connecting lazily).
 
         Raises:
@@ -61,6 +64,7 @@ class ClusterState:
             session_ids=RedisAllocator(client, SESSION_COUNTER),
             visitor_ids=RedisAllocator(client, VISITOR_COUNTER),
             leases=RedisLeases(client),
+            board=WorkerBoard(client, worker_name(worker)),
         )
 
     def journal_stream(self, directory: Path, store: EventStore) -> int:

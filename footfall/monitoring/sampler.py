@@ -48,6 +48,7 @@ class SampledFigures:
         gc_stats: GC pauses per generation.
         pools: Pooled connections by name.
         buffers: Reused buffers by name.
+        publish: Called with every sample in a worker thread (a cluster's board of workers).
     """
 
     data_dir: Path
@@ -61,6 +62,7 @@ class SampledFigures:
     gc_stats: GcStats | None = None
     pools: Mapping[str, PoolStats | None] = field(default_factory=dict)
     buffers: Mapping[str, BufferStats] = field(default_factory=dict)
+    publish: Callable[[Mapping[str, float]], None] | None = None
 
 
 class OpsSampler:
@@ -184,4 +186,6 @@ async def run_sampler(figures: SampledFigures, interval: float) -> None:
         else:
             figures.history.add(time.time(), values)
             figures.leaks.add(int(values["rss_bytes"]), time.monotonic())
+            if figures.publish is not None:
+                await asyncio.to_thread(figures.publish, values)
         await asyncio.sleep(interval)

@@ -181,7 +181,11 @@ class Services:
         clock = clock or SystemClock()
         meta = open_meta(settings)
         store = open_event_store(settings)
-        cluster = ClusterState.open(settings.redis_url or "") if shares_state(settings) else None
+        cluster = (
+            ClusterState.open(settings.redis_url or "", worker=worker)
+            if shares_state(settings)
+            else None
+        )
         if worker is None:
             remove_spools(settings.data_dir)  # holding the store, no other process imports
         directory = journal_dir(settings, worker)
@@ -551,6 +555,7 @@ class Services:
             gc_stats=self.gc_stats,
             pools=self.pools(),
             buffers={"writer_batch": self.writer.buffers},
+            publish=None if self.cluster is None else self.cluster.board.publish,
         )
 
     @property
@@ -574,21 +579,3 @@ class Services:
         self.sessions.remember_visitors(
             self.store.recent_visitors(now - _NUMBERS_WINDOW, site_id=site_id)
         )
-
-
-def prepare_workers(settings: Settings) -> None:
-    """What ``serve --workers N`` does once before forking: migrations, journals no worker owns.
-
-    Opens and closes the services as a single process would, which migrates both stores and
-    replays the journal of an earlier single-process run, then does the same for the journal
-    of every worker index the pool no longer has (an earlier run with more workers).
-
-    Raises:
-        ConfigError: A setting is malformed.
-        StoreError: A store cannot be reached or migrated.
-    """
-    Services.open(settings).close()
-    base = journal_dir(settings)
-    for path in sorted(base.iterdir() if base.is_dir() else []):
-        if path.is_dir() and path.name.isdigit() and int(path.name) >= settings.workers:
-            Services.open(settings, worker=int(path.name)).close()

@@ -7,6 +7,7 @@ no query reaches the event store. ``?range=`` picks the window: 1h and 6h show e
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from footfall.cluster.board import WorkerRow
 from footfall.monitoring.history import Sample
 from footfall.services import Services
 from footfall.web.pages import charts
@@ -236,6 +238,15 @@ _BUILDERS: dict[str, Callable[[Window, Services], dict[str, Any]]] = {
 }
 
 
+def worker_rows(rows: list[WorkerRow]) -> dict[str, Any]:
+    """Each worker's latest figures, and the cluster's (sums; CPU as the workers' total)."""
+    totals: dict[str, float] = {}
+    for row in rows:
+        for name, value in row.figures.items():
+            totals[name] = totals.get(name, 0.0) + value
+    return {"workers": rows, "cluster": totals}
+
+
 def _when(at: float) -> str:
     return dt.datetime.fromtimestamp(at, dt.UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
 
@@ -253,6 +264,11 @@ async def ops_page(request: Request) -> Response:
         key = DEFAULT_RANGE
     state = _state(request)
     window = _window(state, key)
+    workers = (
+        await asyncio.to_thread(state.cluster.board.rows)
+        if state.cluster is not None and page == "performance"
+        else []
+    )
     context = {
         "user": user,
         "page": page,
@@ -264,6 +280,7 @@ async def ops_page(request: Request) -> Response:
         "when": _when,
         "ms": lambda v: "-" if v is None else charts.format_number(round(v, 1)),
         **_BUILDERS[page](window, state),
+        **worker_rows(workers),
     }
     return render_page(request, "ops.html", context, headers={"Cache-Control": "no-store"})
 
