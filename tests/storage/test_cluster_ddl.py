@@ -65,7 +65,7 @@ def test_sharded_tables_are_replicated_locally_and_distributed_by_visitor(parser
         "ENGINE = ReplicatedMergeTree('/clickhouse/tables/{shard}/{database}/events_local'"
         in events_local
     )
-    assert "ORDER BY (site_id, toDate(timestamp), name, visitor, timestamp)" in events_local
+    assert "ORDER BY (site_id, toDate(timestamp), name, visitor)" in events_local
     assert "non_replicated_deduplication_window" not in events_local
     sessions_local = _formatted(parser, by_table["sessions_local"])
     assert "ReplicatedVersionedCollapsingMergeTree(" in sessions_local
