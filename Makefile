@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: run test lint bench install clean docs
+.PHONY: run test lint bench install clean docs image-test
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,12 +21,20 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto --cov=footfall --cov-report=term -q
 
+# The deployment files (Dockerfile, compose, Kubernetes, workflows, Prometheus rules, systemd
+# units) are validated offline by deploy/tools/lint, with the validators of the dev extra.
 lint: $(STAMP)
 	$(BIN)/ruff check footfall tests bench
 	$(BIN)/ruff format --check footfall tests bench
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/bandit -q -c pyproject.toml -r footfall
+	deploy/tools/fetch-promtool $(VENV)/tools
+	deploy/tools/lint
+
+# Builds the container image from a debootstrapped base and runs it (root, docker.io, debootstrap).
+image-test: $(STAMP)
+	FOOTFALL_IMAGE_TEST=1 $(BIN)/python -m pytest -q -s tests/deploy/test_image.py
 
 # Benchmarks write their tables to stdout; copy them into docs/benchmarks.md with the command.
 bench: $(STAMP)

@@ -100,7 +100,7 @@ class ServerProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, timeout: float = 30.0) -> None:
+    def start(self, timeout: float = 90.0) -> None:
         self.log = self.data_dir.parent / f"server-{self.port}.log"
         handle = self.log.open("ab")
         self.process = subprocess.Popen(

@@ -306,3 +306,25 @@ def engine(meta_url: str) -> Iterator[sa.Engine]:
     meta_db.migrate(engine)
     yield engine
     engine.dispose()
+
+
+def require_chdb() -> None:
+    """Skips the test without the chdb and clickhouse-connect packages (fails under REQUIRE_ALL)."""
+    try:
+        import chdb  # noqa: F401
+        import clickhouse_connect  # noqa: F401
+    except ImportError as exc:
+        unavailable(f"ClickHouse in-process is not installed ({exc})")
+
+
+def chdb_url(directory: Path) -> str:
+    """The event-store URL of a chdb data directory (chdb is skipped if it is missing)."""
+    require_chdb()
+    return f"chdb://{directory}"
+
+
+def chdb_store(directory: Path) -> Any:
+    """A ClickHouse event store running in this process on `directory`."""
+    from footfall.storage.clickhouse.store import ClickHouseEventStore
+
+    return ClickHouseEventStore(chdb_url(directory))

@@ -18,6 +18,7 @@ from footfall.meta.sites import Site, add_site
 from footfall.services import open_meta
 from footfall.settings import Settings, load_settings
 from footfall.web.app import create_app
+from tests.services import chdb_url
 
 CHROME = (
     "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -103,9 +104,32 @@ class StatsHarness:
         return response.status_code, response.json()
 
 
-def prepare_site(data_dir: Path, *, timezone: str = "UTC") -> tuple[Settings, Site, str]:
-    """Settings for `data_dir` with example.com registered, and a `stats:read` key."""
-    settings = load_settings({"data_dir": data_dir}, environ={})
+# The event stores every Stats API suite runs against (one parametrised suite, not copies).
+STATS_BACKENDS = ("duckdb", "clickhouse")
+
+
+def events_url_for(backend: str, directory: Path) -> str | None:
+    """The FOOTFALL_EVENTS_URL of a backend's store in `directory` (None: DuckDB's default).
+
+    ClickHouse runs in-process (chdb); the test is skipped when it is not installed, and
+    fails instead under FOOTFALL_REQUIRE_ALL=1.
+    """
+    if backend == "duckdb":
+        return None
+    return chdb_url(directory / "chdb")
+
+
+def prepare_site(
+    data_dir: Path, *, timezone: str = "UTC", events_url: str | None = None
+) -> tuple[Settings, Site, str]:
+    """Settings for `data_dir` with example.com registered, and a `stats:read` key.
+
+    Args:
+        data_dir: The data directory.
+        timezone: The site's time zone.
+        events_url: The event store (the DuckDB file in `data_dir` when None).
+    """
+    settings = load_settings({"data_dir": data_dir, "events_url": events_url}, environ={})
     meta = open_meta(settings)
     site = add_site(meta, domain="example.com", timezone=timezone)
     key = create_key(meta, name="reader", scopes=("stats:read",))[1]
@@ -114,10 +138,18 @@ def prepare_site(data_dir: Path, *, timezone: str = "UTC") -> tuple[Settings, Si
 
 @contextmanager
 def open_harness(
-    data_dir: Path, *, now: dt.datetime, timezone: str = "UTC"
+    data_dir: Path, *, now: dt.datetime, timezone: str = "UTC", backend: str = "duckdb"
 ) -> Iterator[StatsHarness]:
-    """A fresh site in `data_dir`, served in-process on a clock frozen at `now` (UTC)."""
-    settings, _, key = prepare_site(data_dir, timezone=timezone)
+    """A fresh site in `data_dir`, served in-process on a clock frozen at `now` (UTC).
+
+    Args:
+        data_dir: The data directory.
+        now: The frozen clock's time.
+        timezone: The site's time zone.
+        backend: The event store (one of `STATS_BACKENDS`).
+    """
+    url = events_url_for(backend, data_dir)
+    settings, _, key = prepare_site(data_dir, timezone=timezone, events_url=url)
     with serve(settings, key, now=now) as harness:
         yield harness
 

@@ -79,3 +79,28 @@ def test_settings_doc_matches_registry() -> None:
     for setting in REGISTRY:
         assert f"`{setting.env_var}`" in doc, f"{setting.env_var} missing from docs/settings.md"
         assert setting.help in doc, f"help text of {setting.env_var} is stale in the docs"
+
+
+def test_events_url_is_shown_without_its_password() -> None:
+    url = "clickhouse://footfall:hunter2@ch.internal:8123/analytics"
+    settings = load_settings({}, environ={"FOOTFALL_EVENTS_URL": url})
+    assert settings.events_url == url
+    shown = dict((s.name, v) for s, v in describe(settings))
+    assert shown["events_url"] == f"clickhouse://footfall:{REDACTED}@ch.internal:8123/analytics"
+    assert "hunter2" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mysql://u:hunter2@db/x",
+        "clickhouse://u:hunter2@/db",
+        "clickhouse://u:hunter2@host:port/db",
+        "https://u:hunter2@host:8443/bad-name;drop",
+        "chdb://host/relative",
+    ],
+)
+def test_a_bad_events_url_is_refused_without_showing_it(url: str) -> None:
+    with pytest.raises(ConfigError, match="FOOTFALL_EVENTS_URL") as raised:
+        load_settings({}, environ={"FOOTFALL_EVENTS_URL": url})
+    assert "hunter2" not in str(raised.value)

@@ -24,6 +24,7 @@ from footfall.devtools.demo_data import (
     send_to_server,
 )
 from footfall.errors import FootfallError, NotFoundError, StoreBusyError
+from footfall.text.quantities import plural
 
 if TYPE_CHECKING:
     from footfall.devtools.capacity import Figures, Projection
@@ -149,13 +150,13 @@ def demo_data(
         click.echo(f"line {line_no}: {error}", err=True)
     rate = report.lines / report.seconds if report.seconds > 0 else 0.0
     click.echo(
-        f"generated {report.lines:,} events for {domain} over {days} days ending "
-        f"{window_end.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}: {report.stored:,} stored in "
-        f"{report.sessions:,} visits ({report.dropped:,} dropped as bots/spam, "
+        f"generated {plural(report.lines, 'event')} for {domain} over {plural(days, 'day')} "
+        f"ending {window_end.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}: {report.stored:,} stored "
+        f"in {plural(report.sessions, 'visit')} ({report.dropped:,} dropped as bots/spam, "
         f"{report.rejected:,} rejected) in {report.seconds:.1f} s ({rate:,.0f} events/s)"
     )
     if report.rejected:
-        click.echo(f"error: {report.rejected} generated line(s) rejected", err=True)
+        click.echo(f"error: {plural(report.rejected, 'generated line')} rejected", err=True)
         sys.exit(1)
 
 
@@ -269,13 +270,8 @@ def capacity(
 
 
 def _capacity_text(figures: Figures, store: StoreInfo, result: Projection) -> str:
-    from footfall.devtools.capacity import (
-        advice,
-        figure_rows,
-        format_bytes,
-        projection_rows,
-        render_table,
-    )
+    from footfall.devtools.capacity import advice, figure_rows, projection_rows, render_table
+    from footfall.text.quantities import format_bytes
 
     lines = [
         f"capacity for {result.events_per_day:,} events/day kept {result.retention_days:,} "

@@ -7,14 +7,23 @@ from __future__ import annotations
 
 import click
 
+from footfall.cli.alerts import alert
 from footfall.cli.audit import audit_cmd
 from footfall.cli.data import capacity, demo_data
 from footfall.cli.debug import debug, profile
 from footfall.cli.goals import goal
+from footfall.cli.healthcheck import healthcheck
 from footfall.cli.keys import key
-from footfall.cli.lifecycle import backup, export_cmd, import_cmd, restore_cmd
+from footfall.cli.lifecycle import (
+    backup,
+    export_cmd,
+    import_cmd,
+    migrate_events_cmd,
+    restore_cmd,
+)
 from footfall.cli.loadtest import loadtest
 from footfall.cli.operations import migrate, settings_cmd
+from footfall.cli.reports import report
 from footfall.cli.serve import serve
 from footfall.cli.sites import site
 from footfall.cli.users import user
@@ -33,13 +42,17 @@ for _command in (
     key,
     user,
     goal,
+    alert,
+    report,
     audit_cmd,
     import_cmd,
     export_cmd,
     backup,
     restore_cmd,
+    migrate_events_cmd,
     migrate,
     settings_cmd,
+    healthcheck,
     debug,
     profile,
     demo_data,

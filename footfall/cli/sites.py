@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from footfall.cli.common import actor, data_dir_option, handle_errors, settings_from
+from footfall.errors import FootfallError
 
 
 @click.group()
@@ -46,23 +47,30 @@ def site_list(data_dir: Path | None) -> None:
 
 @site.command("delete")
 @click.argument("domain")
+@click.option(
+    "--yes",
+    is_flag=True,
+    help="Delete without asking (for scripts). Without it, the domain must be typed again.",
+)
 @data_dir_option
 @handle_errors
-def site_delete(domain: str, data_dir: Path | None) -> None:
-    """Delete a site and every event stored for it."""
-    from footfall.meta.sites import delete_site, get_site
+def site_delete(domain: str, yes: bool, data_dir: Path | None) -> None:
+    """Delete a site and every event stored for it: this cannot be undone."""
+    from footfall.lifecycle.deletion import delete_site
+    from footfall.meta.sites import get_site
     from footfall.services import Services
 
     # Opening the services first replays any journal left by a crash, so no event of the site
-    # can come back after the deletion.
+    # can come back after the deletion; and a store in use is reported before asking.
     services = Services.open(settings_from(data_dir=data_dir))
     try:
         found = get_site(services.meta, domain)
-        services.store.delete_site(found.id)
-        delete_site(services.meta, found.domain, actor=actor())
+        if not yes:
+            _confirm_deletion(found.domain)
+        deleted = delete_site(services, found.domain, actor=actor())
     finally:
         services.close()
-    click.echo(f"deleted {found.domain} and its events")
+    click.echo(f"deleted {deleted.domain} and its events")
 
 
 def _retention(value: str) -> int | None:
@@ -129,15 +137,23 @@ def _apply_retention(data_dir: Path | None, domain: str) -> list[str]:
     return here_or_on_server(settings, here=here, there=there, actor=actor().name)
 
 
-def _confirm(domain: str, what: str, yes: bool) -> None:
-    """Asks for the domain on a terminal; without one, --yes is required."""
-    if yes:
-        return
+def _confirm_deletion(domain: str, *, events_only: bool = False) -> None:
+    """Asks for the domain to be typed again; refuses without a terminal to ask on."""
+    what = (
+        f"every event of {domain} (the site stays)"
+        if events_only
+        else f"{domain} and all its events"
+    )
     if not sys.stdin.isatty():
-        raise click.UsageError(f"{what} cannot be undone: pass --yes to confirm")
-    typed = click.prompt(f"{what} cannot be undone. Type {domain} to confirm", default="")
-    if typed.strip().lower() != domain.strip().lower():
-        raise click.UsageError("the domain typed does not match: nothing was deleted")
+        of_it = "every event of it" if events_only else "it and all its events"
+        raise FootfallError(
+            f"refusing to delete {domain} without confirmation: pass --yes to delete {of_it}"
+        )
+    typed = click.prompt(
+        f"This deletes {what}. Type the domain to confirm", default="", show_default=False
+    )
+    if typed.strip().lower().removeprefix("www.") != domain:
+        raise FootfallError(f"the typed domain is not {domain}: nothing was deleted")
 
 
 @site.command("reset")
@@ -154,7 +170,8 @@ def site_reset(domain: str, yes: bool, data_dir: Path | None) -> None:
 
     settings = settings_from(data_dir=data_dir)
     found = get_site(open_meta(settings), domain)
-    _confirm(found.domain, f"Deleting every event of {found.domain}", yes)
+    if not yes:
+        _confirm_deletion(found.domain, events_only=True)
 
     def here() -> tuple[int, int]:
         services = Services.open(settings)

@@ -9,6 +9,7 @@ import click
 
 from footfall.cli.common import actor, data_dir_option, handle_errors, open_meta_for, settings_from
 from footfall.meta.vocabulary import ROLES
+from footfall.text.quantities import plural
 
 
 @click.group()
@@ -48,6 +49,25 @@ def user_add(email: str, role: str, password_stdin: bool, data_dir: Path | None)
         actor=actor(),
     )
     click.echo(f"added user {created.email} ({created.role})")
+
+
+@user.command("passwd")
+@click.argument("email")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the new password from the first line of stdin instead of prompting twice.",
+)
+@data_dir_option
+@handle_errors
+def user_passwd(email: str, password_stdin: bool, data_dir: Path | None) -> None:
+    """Set a user's password; every browser signed in as the user is signed out."""
+    from footfall.meta.users import get_user, set_password
+
+    engine = open_meta_for(data_dir)
+    found = get_user(engine, email)  # an unknown user is reported before asking for a password
+    ended = set_password(engine, found.email, _read_password(password_stdin), actor=actor())
+    click.echo(f"changed the password of {found.email}; signed out of {plural(ended, 'session')}")
 
 
 @user.command("list")

@@ -28,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
+from footfall.text.quantities import format_bytes
+
 Source = Literal["measured", "default"]
 MEASURED: Source = "measured"
 DEFAULT: Source = "default"
@@ -271,15 +273,6 @@ def project(
     )
 
 
-def format_bytes(value: float) -> str:
-    """``1536`` -> ``1.5 KiB``; binary units up to TiB."""
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(value) < 1024:
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} TiB"
-
-
 def format_ms(value: float) -> str:
     """Milliseconds, with the precision that matters at their size."""
     if value >= 10_000:
@@ -384,4 +377,9 @@ def advice(p: Projection) -> str:
             f"(top pages under {CLICKHOUSE_TOP_PAGES_MS / 1000:.0f} s, disk under "
             f"{format_bytes(CLICKHOUSE_DISK_BYTES)}, peak ingest within one process)."
         )
-    return "Recommendation: move to the ClickHouse backend: " + "; ".join(p.reasons) + "."
+    return (
+        "Recommendation: move to the ClickHouse backend: "
+        + "; ".join(p.reasons)
+        + ". Set FOOTFALL_EVENTS_URL and copy the history with `footfall migrate-events --to "
+        "URL` (docs/clickhouse.md)."
+    )

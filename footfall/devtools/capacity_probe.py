@@ -311,6 +311,7 @@ def pipeline_events_per_second(count: int = PIPELINE_EVENTS) -> float:
     from footfall.ingest.useragent import UserAgentParser
     from footfall.sessions.cache import SessionCache
     from footfall.sessions.numbering import VisitorNumbers
+    from footfall.sessions.store import LocalSessions
 
     now = dt.datetime.now(dt.UTC)
     clock = FixedClock(now)
@@ -323,9 +324,11 @@ def pipeline_events_per_second(count: int = PIPELINE_EVENTS) -> float:
         user_agents=UserAgentParser(),
         geo=GeoLocator(),
         sources=SourceClassifier(),
-        sessions=SessionCache(100_000),
-        new_session_id=lambda: next(counter),
-        visitor_numbers=VisitorNumbers(lambda: next(numbers)),
+        sessions=LocalSessions(
+            SessionCache(100_000),
+            new_session_id=lambda: next(counter),
+            visitor_numbers=VisitorNumbers(lambda: next(numbers)),
+        ),
         clock=clock,
     )
     # Synthetic traffic, not secrets: the same requests every time.

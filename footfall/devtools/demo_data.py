@@ -329,6 +329,12 @@ def send_to_server(
     report = DemoDataReport()
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="footfall-demo-data-") as tmp:
+        # An empty body first: a refused key or an unknown site is answered before any chunk
+        # is sent (the server would otherwise answer while a large body is still being sent,
+        # and the sender see a broken pipe instead of the reason).
+        probe = Path(tmp) / "probe.ndjson"
+        probe.touch()
+        post_chunk(endpoint, key, probe)
         writer = ChunkWriter(
             generate_batches(domain=domain, events=events, days=days, end=end, seed=seed),
             directory=Path(tmp),

@@ -17,6 +17,9 @@ from typing import Final
 
 from crawlerdetect.providers.crawlers import data as _CRAWLERS
 from crawlerdetect.providers.exclusions import data as _EXCLUSIONS
+from device_detector.parser import Bot as MatomoBot
+from device_detector.parser import Library as MatomoLibrary
+from device_detector.utils import clean_ua
 
 __all__ = [
     "CrawlerPatterns",
@@ -24,6 +27,7 @@ __all__ = [
     "crawler_patterns",
     "fold",
     "grams",
+    "http_library",
     "is_bot",
     "required_literal",
     "simplify",
@@ -314,6 +318,25 @@ def crawler_patterns() -> CrawlerPatterns:
     return CrawlerPatterns(_CRAWLERS, _EXCLUSIONS)
 
 
+def http_library(user_agent: str) -> str | None:
+    """The HTTP library that sent this agent, as Matomo's device-detector names it; else None.
+
+    Server-side senders (a backend posting events, an app's HTTP client) keep their library's
+    default User-Agent: ``python-requests/2.31``, ``curl/8.5``, ``Go-http-client/1.1``.
+    crawlerdetect calls every such agent a crawler; Plausible does not, because the database
+    it asks (UAInspector, a port of Matomo's device-detector, `lib/plausible/ingestion/event.ex`)
+    files them as *library* clients, not bots. This asks the same database: the agent must
+    match one of its library clients and none of its bots (bots are checked first there too).
+
+    Args:
+        user_agent: The header value, already bounded in length.
+
+    Returns:
+        The library's name (``"Python Requests"``), or None for anything else.
+    """
+    return _matomo().library(user_agent)
+
+
 def is_bot(user_agent: str, *, browser: str, device_family: str | None) -> bool:
     """Whether an event with this User-Agent comes from a bot and is not counted.
 
@@ -325,11 +348,37 @@ def is_bot(user_agent: str, *, browser: str, device_family: str | None) -> bool:
         device_family: uap-core's device family (``"Spider"`` for known crawlers), if any.
 
     Returns:
-        True for headless browsers, uap-core's spiders and crawlerdetect's crawlers.
+        True for headless browsers, and for uap-core's spiders and crawlerdetect's crawlers
+        unless Matomo's device-detector names the agent an HTTP library (`http_library`).
     """
-    return (
-        browser == "Headless Chrome"
-        or "HeadlessChrome" in user_agent
-        or device_family == "Spider"
-        or crawler_patterns().is_crawler(user_agent)
-    )
+    if browser == "Headless Chrome" or "HeadlessChrome" in user_agent:
+        return True
+    if device_family != "Spider" and not crawler_patterns().is_crawler(user_agent):
+        return False
+    # Only agents already taken for crawlers pay for the second opinion (a few ms, once per
+    # agent: the parser caches results), so browsers never do.
+    return http_library(user_agent) is None
+
+
+class _Matomo:
+    """Matomo's bot and library lists, through the device-detector package."""
+
+    def __init__(self) -> None:
+        # The package compiles each of its ~1,000 regexes on first use, which can cost a
+        # request half a second; compiling them all now takes about 0.4 s, once per process.
+        for parser in (MatomoBot, MatomoLibrary):
+            for entry in parser("", None).regex_list:
+                entry["regex"].search("")
+
+    def library(self, user_agent: str) -> str | None:
+        cleaned = clean_ua(user_agent, user_agent.lower())
+        if MatomoBot(cleaned, None).parse().is_bot():
+            return None
+        found = MatomoLibrary(cleaned, None, os_details={}).parse()
+        name = found.ua_data.get("name") if found.ua_data else None
+        return str(name) if name else None
+
+
+@functools.cache
+def _matomo() -> _Matomo:
+    return _Matomo()

@@ -14,12 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from footfall.clock import Clock
-from footfall.ingest.caches import (
-    CacheFigures,
-    lru_figures,
-    module_cache_figures,
-    session_figures,
-)
+from footfall.ingest.caches import CacheFigures, lru_figures, module_cache_figures
 from footfall.ingest.domains import root_domain
 from footfall.ingest.geo import GeoLocator
 from footfall.ingest.request import GOALS_WITH_PATH, MAX_PROPS, EventRequest
@@ -28,14 +23,14 @@ from footfall.ingest.sources import SourceClassifier, is_spam_referrer
 from footfall.ingest.urls import PageUrl, parse_page_url_cached
 from footfall.ingest.useragent import UserAgentInfo, UserAgentParser
 from footfall.ingest.visitor import visitor_id
-from footfall.sessions.cache import SessionCache
-from footfall.sessions.numbering import VisitorNumbers
-from footfall.sessions.rule import Session, continues, extend_session, start_session
+from footfall.sessions.store import Hit, Opening, SessionChange, SessionStore
 from footfall.storage.schema import NO_SCROLL_DEPTH
 
 # Most events have no custom properties: their rows share one pair of empty columns instead of
 # two new lists each (every row lives until the apply thread stores it, about a second).
 _NO_PROPS: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+# The visit attributes of a pending engagement event: it never opens a session.
+_NO_VISIT = ("", "", "", "", "", "", "", "", "", "", "", 0, "", "", "", "", "")
 
 
 class DropReason(StrEnum):
@@ -63,14 +58,16 @@ class Outcome:
     """Rows to store for one request, and how many domain-events were dropped."""
 
     events: list[tuple[Any, ...]] = field(default_factory=list)
-    sessions: list[tuple[tuple[Any, ...], bool]] = field(default_factory=list)
+    sessions: list[SessionChange] = field(default_factory=list)
     dropped: int = 0
 
 
 class Pipeline:
     """Turns validated event requests into event and session rows.
 
-    Runs on the event loop thread only: the session cache it owns is not locked.
+    Runs on the event loop thread only: its caches and the in-process session store are not
+    locked. Without a session store (workers sharing their sessions) it leaves step 7 to the
+    writer and returns pending rows (`footfall.ingest.deferred`).
     """
 
     def __init__(
@@ -81,9 +78,7 @@ class Pipeline:
         user_agents: UserAgentParser,
         geo: GeoLocator,
         sources: SourceClassifier,
-        sessions: SessionCache,
-        new_session_id: Callable[[], int],
-        visitor_numbers: VisitorNumbers,
+        sessions: SessionStore | None,
         clock: Clock,
     ) -> None:
         self._site_id_for = site_id_for
@@ -92,8 +87,6 @@ class Pipeline:
         self.geo = geo
         self.sources = sources
         self._sessions = sessions
-        self._new_session_id = new_session_id
-        self._visitor_numbers = visitor_numbers
         self._clock = clock
         self.accepted = 0
         self.dropped: Counter[DropReason] = Counter()
@@ -131,39 +124,55 @@ class Pipeline:
                 self._drop(outcome, DropReason.NOT_FOUND)
                 continue
             identity = (client.user_agent, client.ip, domain, root)
-            session, created = self._session_for(
-                site_id, salts, identity, request, page, props, now, client, ua
+            visitors = _visitors(salts, identity)
+            head = (site_id, now, request.name, page.hostname, page.pathname)
+            tail = (
+                props_keys,
+                props_values,
+                NO_SCROLL_DEPTH if request.scroll_depth is None else request.scroll_depth,
+                request.engagement_time or 0,
+                request.interactive,
             )
-            if session is None:
+            if self._sessions is None:
+                # Shared sessions are decided once the event is journalled.
+                visit = (
+                    _NO_VISIT
+                    if request.name == "engagement"
+                    else self._opening(request, page, props, client, ua).visit
+                )
+                previous = visitors[1] if len(visitors) > 1 else 0
+                outcome.events.append((*head, visitors[0], 0, previous, *tail, *visit))
+                self.accepted += 1
+                continue
+            tracked = self._sessions.track(
+                site_id,
+                visitors,
+                Hit(now, request.name, page.hostname, page.pathname, request.interactive),
+                lambda: self._opening(request, page, props, client, ua),
+            )
+            if tracked is None:
                 self._drop(outcome, DropReason.NO_SESSION_FOR_ENGAGEMENT)
                 continue
+            session = tracked.session
             outcome.events.append(
                 (
-                    site_id,
-                    now,
-                    request.name,
-                    page.hostname,
-                    page.pathname,
+                    *head,
                     session.visitor_id,
                     session.visitor,
                     session.session_id,
-                    props_keys,
-                    props_values,
-                    NO_SCROLL_DEPTH if request.scroll_depth is None else request.scroll_depth,
-                    request.engagement_time or 0,
-                    request.interactive,
+                    *tail,
                     *session.visit,
                 )
             )
-            if request.name != "engagement":
-                outcome.sessions.append((session.as_row(), created))
+            if tracked.change is not None:
+                outcome.sessions.append(tracked.change)
             self.accepted += 1
         return outcome
 
     def cache_figures(self) -> dict[str, CacheFigures]:
         """Entries, bound and evictions of every bounded cache the pipeline reads."""
         return {
-            "sessions": session_figures(self._sessions),
+            "sessions": _session_figures(self._sessions),
             "user_agents": lru_figures(self.user_agents),
             "geo": lru_figures(self.geo),
             "sources": lru_figures(self.sources),
@@ -185,45 +194,18 @@ class Pipeline:
         outcome.dropped += count
         self.dropped[reason] += count
 
-    def _session_for(
+    def _opening(
         self,
-        site_id: int,
-        salts: SaltRing,
-        identity: tuple[str, str, str, str],
         request: EventRequest,
         page: PageUrl,
         props: tuple[tuple[str, str], ...],
-        now: dt.datetime,
         client: ClientContext,
         ua: UserAgentInfo,
-    ) -> tuple[Session | None, bool]:
-        hostname, pathname = page.hostname, page.pathname
-        current = _visitor(salts.current, identity)
-        candidates = [current]
-        if salts.previous is not None and self._sessions.get(site_id, current) is None:
-            # Only a visit that began before the last midnight rotation is keyed by the old salt.
-            candidates.append(_visitor(salts.previous, identity))
-        for vid in candidates:
-            session = self._sessions.get(site_id, vid)
-            if session is not None and continues(session, now):
-                if request.name == "engagement":
-                    session.seen = now
-                else:
-                    extend_session(
-                        session,
-                        timestamp=now,
-                        name=request.name,
-                        hostname=hostname,
-                        pathname=pathname,
-                        interactive=request.interactive,
-                    )
-                self._sessions.put(session)
-                return session, False
-        if request.name == "engagement":
-            return None, False
+    ) -> Opening:
+        """The visit attributes of a session this event opens: source, country, device."""
         source = self.sources.classify(
             referrer=request.referrer,
-            page_hostname=hostname,
+            page_hostname=page.hostname,
             query=page.query,
         )
         country = "A1" if client.ip_type == "anonymous_vpn_ip" else self.geo.country(client.ip)
@@ -246,21 +228,14 @@ class Pipeline:
             ua.os,
             ua.os_version,
         )
-        session = start_session(
-            site_id=site_id,
-            session_id=self._new_session_id(),
-            visitor_id=current,
-            visitor=self._visitor_numbers.number_for(site_id, current),
-            timestamp=now,
-            name=request.name,
-            hostname=hostname,
-            pathname=pathname,
-            interactive=request.interactive,
-            props=props,
-            visit=visit,
-        )
-        self._sessions.put(session)
-        return session, True
+        return Opening(visit=visit, props=props)
+
+
+def _session_figures(sessions: SessionStore | None) -> CacheFigures:
+    if sessions is None:  # shared: none held here
+        return CacheFigures(0, 0, 0)
+    figures = sessions.figures()
+    return CacheFigures(figures.entries, figures.capacity, figures.evictions)
 
 
 def _naive_utc_second(now: dt.datetime) -> dt.datetime:
@@ -273,6 +248,14 @@ def _naive_utc_second(now: dt.datetime) -> dt.datetime:
 def _visitor(salt: bytes, identity: tuple[str, str, str, str]) -> int:
     user_agent, ip, domain, root = identity
     return visitor_id(salt, user_agent=user_agent, ip=ip, domain=domain, root_domain=root)
+
+
+def _visitors(salts: SaltRing, identity: tuple[str, str, str, str]) -> tuple[int, ...]:
+    """The visitor's hash under the current salt, then under the previous one if any."""
+    current = _visitor(salts.current, identity)
+    if salts.previous is None:
+        return (current,)
+    return current, _visitor(salts.previous, identity)
 
 
 def _with_path(request: EventRequest, pathname: str) -> tuple[tuple[str, str], ...]:

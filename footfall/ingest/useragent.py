@@ -18,7 +18,7 @@ from typing import Final, Literal
 import ua_parser
 from ua_parser import OS, Device, Domain, UserAgent, load_builtins, load_lazy_builtins
 
-from footfall.ingest.bots import crawler_patterns, is_bot
+from footfall.ingest.bots import crawler_patterns, http_library, is_bot
 
 __all__ = ["MAX_LENGTH", "Engine", "UserAgentInfo", "UserAgentParser", "bounded", "engines"]
 
@@ -265,6 +265,7 @@ class UserAgentParser:
         self.engine: Engine = engine or engines()[0]
         self._resolver = _build_resolver(self.engine)
         crawler_patterns()  # compiled now rather than on the first request
+        http_library("")  # likewise the library and bot lists it consults
         self._parse_cached = functools.lru_cache(maxsize=cache_size)(self._parse_uncached)
 
     def parse(self, user_agent: str) -> UserAgentInfo:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import time
 
@@ -12,9 +11,7 @@ import sqlalchemy as sa
 from footfall.clock import Clock
 from footfall.ingest.salts import SaltKeeper, next_rotation
 from footfall.meta.keys import KeyUsage
-from footfall.sessions.cache import SessionCache
-from footfall.sessions.numbering import VisitorNumbers
-from footfall.sessions.rule import SESSION_TIMEOUT_MINUTES
+from footfall.sessions.store import SessionBook
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +25,7 @@ async def run_housekeeping(
     *,
     clock: Clock,
     salts: SaltKeeper,
-    visitor_numbers: VisitorNumbers,
-    sessions: SessionCache,
+    sessions: SessionBook,
 ) -> None:
     """Wakes at least once a minute and just after midnight UTC, until cancelled."""
     while True:
@@ -38,11 +34,7 @@ async def run_housekeeping(
         await asyncio.sleep(max(wait, 0.5))
         now = clock.now()
         ring = salts.ring(now)
-        visitor_numbers.rotate(ring.current_created)
-        sessions.expire(
-            now.astimezone(dt.UTC).replace(tzinfo=None)
-            - dt.timedelta(minutes=SESSION_TIMEOUT_MINUTES + 1)
-        )
+        sessions.housekeep(now, ring.current_created)
 
 
 async def run_key_usage_writer(usage: KeyUsage, meta: sa.Engine, interval: float) -> None:

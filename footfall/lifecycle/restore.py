@@ -185,7 +185,7 @@ def restore(
     check_manifest(manifest, settings, meta_kind)
     with _staging(settings.data_dir) as staging:
         reader.extract(manifest, staging, progress)
-        restore_event_store(settings, staging / EVENTS_DIR, into=staging)
+        restore_event_store(settings, staging / EVENTS_DIR, into=staging, replace=force)
         if force:
             _clear(settings.data_dir, keep=staging)
         meta = manifest.get("metadata")

@@ -24,12 +24,12 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from footfall.errors import InvalidInputError, NotFoundError
+from footfall.errors import ConflictError, InvalidInputError, NotFoundError
 from footfall.meta.audit import Actor, record_change
 from footfall.meta.db import utcnow
 from footfall.meta.sites import Site, get_site
 from footfall.meta.tables import sites, user_sites, users
-from footfall.meta.users import get_user
+from footfall.meta.users import User, add_user, generate_password, get_user, normalise_email
 from footfall.meta.vocabulary import VIEWER_SCOPES
 
 if TYPE_CHECKING:
@@ -237,3 +237,56 @@ def readable_site(engine: sa.Engine, user_id: int, domain: str) -> Site | None:
     except NotFoundError:
         return None
     return site if can_read_site(engine, user_id, site.id) else None
+
+
+@dataclass(frozen=True, slots=True)
+class Invitation:
+    """What inviting a viewer to a site did.
+
+    Attributes:
+        user: The viewer, new or existing.
+        password: The new viewer's first password, to be handed over once; None when the
+            viewer existed (their password is unchanged).
+        granted: False when the viewer could already read the site.
+    """
+
+    user: User
+    password: str | None
+    granted: bool
+
+
+def invite_viewer(
+    engine: sa.Engine, email: str, domain: str, *, actor: Actor | None = None
+) -> Invitation:
+    """Lets `email` read the site `domain`, creating a viewer with a random password if needed.
+
+    Audited as ``user.add`` (for a new viewer) and ``user.grant``. No message is sent: the
+    caller shows the new password once, for the admin to pass on.
+
+    Args:
+        engine: The metadata store.
+        email: The viewer's address; case and surrounding spaces do not matter.
+        domain: The site's domain.
+        actor: Who invites, for the audit log.
+
+    Raises:
+        InvalidInputError: Malformed email; the user is an admin (who reads every site) or
+            is disabled.
+        NotFoundError: No such site (checked before any user is created).
+    """
+    email = normalise_email(email)
+    get_site(engine, domain)
+    password = None
+    try:
+        user = get_user(engine, email)
+    except NotFoundError:
+        password = generate_password()
+        try:
+            user = add_user(engine, email=email, role="viewer", password=password, actor=actor)
+        except ConflictError:  # added by someone else meanwhile: invite that account
+            password = None
+            user = get_user(engine, email)
+    if user.disabled_at is not None:
+        raise InvalidInputError(f"{user.email} is disabled: enable the account first")
+    granted = grant_site(engine, user.email, domain, actor=actor)
+    return Invitation(user=user, password=password, granted=granted)

@@ -200,6 +200,22 @@ def list_keys(engine: sa.Engine) -> list[ApiKey]:
     return [_row_to_key(row) for row in rows]
 
 
+def list_user_keys(engine: sa.Engine, user_id: int) -> list[ApiKey]:
+    """The keys the user with id `user_id` owns, newest first, whichever tool made them."""
+    query = _KEYS_WITH_OWNERS.where(api_keys.c.user_id == user_id).order_by(api_keys.c.id.desc())
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [_row_to_key(row) for row in rows]
+
+
+def list_operator_keys(engine: sa.Engine) -> list[ApiKey]:
+    """The keys no user owns (``footfall key create`` without ``--user``), newest first."""
+    query = _KEYS_WITH_OWNERS.where(api_keys.c.user_id.is_(None)).order_by(api_keys.c.id.desc())
+    with engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [_row_to_key(row) for row in rows]
+
+
 def revoke_key(engine: sa.Engine, name: str, *, actor: Actor | None = None) -> ApiKey:
     """Marks the named key revoked (idempotent) and returns it.
 

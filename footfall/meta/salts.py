@@ -29,11 +29,23 @@ def load_salts(engine: sa.Engine) -> list[tuple[bytes, dt.datetime]]:
 
 def save_rotation(
     engine: sa.Engine, *, new_salt: bytes, created_at: dt.datetime, delete_before: dt.datetime
-) -> None:
-    """Stores a new salt and deletes salts created before `delete_before`, in one transaction."""
-    with engine.begin() as conn:
-        conn.execute(salts.insert().values(salt=new_salt, created_at=created_at))
-        conn.execute(salts.delete().where(salts.c.created_at < delete_before))
+) -> bool:
+    """Stores a new salt and deletes salts created before `delete_before`, in one transaction.
+
+    The salt is for the UTC day of `created_at`, and a day has one salt: when several
+    processes rotate at once, the first to commit wins and the others change nothing.
+
+    Returns:
+        True when this call stored the salt; False when the day had one already.
+    """
+    day = created_at.astimezone(dt.UTC).date()
+    try:
+        with engine.begin() as conn:
+            conn.execute(salts.insert().values(salt=new_salt, created_at=created_at, day=day))
+            conn.execute(salts.delete().where(salts.c.created_at < delete_before))
+    except sa.exc.IntegrityError:
+        return False
+    return True
 
 
 class SqlSaltStore:
@@ -49,7 +61,10 @@ class SqlSaltStore:
     def save_rotation(
         self, *, new_salt: bytes, created_at: dt.datetime, delete_before: dt.datetime
     ) -> None:
-        """Stores a new salt and deletes those created before `delete_before`, atomically."""
+        """Stores a new salt and deletes those created before `delete_before`, atomically.
+
+        Another process that rotated for the same day first wins; `load` then returns its salt.
+        """
         save_rotation(
             self._engine, new_salt=new_salt, created_at=created_at, delete_before=delete_before
         )

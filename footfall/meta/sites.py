@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import time
 import zoneinfo
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
 from footfall.meta.audit import Actor, record_change
 from footfall.meta.db import utcnow
-from footfall.meta.tables import goals, shared_links, sites, user_sites
+from footfall.meta.tables import goals, imports, shared_links, site_invitations, sites, user_sites
 
 # A hostname-like domain, optionally with a path prefix is not allowed: Plausible site ids are
 # bare domains (subdomains allowed), lower case.
@@ -24,15 +25,21 @@ _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a
 # The longest retention a site may have: a century of days, beyond any real need.
 MAX_RETENTION_DAYS = 36_500
 
+# Plausible's limits on declared custom properties (`lib/plausible/props.ex`).
+MAX_CUSTOM_PROPS = 300
+MAX_CUSTOM_PROP_BYTES = 300
+
 
 @dataclass(frozen=True, slots=True)
 class Site:
     """A website whose traffic footfall counts.
 
     Attributes:
-        id: The site's id (events are stored under it).
-        domain: Lower case, without ``www.``.
+        id: The site's id.
+        domain: Its domain, lower case, without ``www.``.
         timezone: The IANA zone its days are counted in.
+        domain_changed_from: The domain before the last rename, still accepted.
+        custom_props: The custom property names declared for it, in declaration order.
         retention_days: Events older than this many whole days are deleted; None keeps all.
     """
 
@@ -40,6 +47,31 @@ class Site:
     domain: str
     timezone: str
     retention_days: int | None = None
+    domain_changed_from: str | None = None
+    custom_props: tuple[str, ...] = ()
+
+
+def _row_to_site(row: sa.Row[tuple[object, ...]]) -> Site:
+    m = row._mapping
+    props = json.loads(str(m["custom_props"] or "[]"))
+    return Site(
+        id=int(m["id"]),
+        domain=str(m["domain"]),
+        timezone=str(m["timezone"]),
+        domain_changed_from=m["domain_changed_from"],
+        custom_props=tuple(str(p) for p in props),
+        retention_days=None if m["retention_days"] is None else int(m["retention_days"]),
+    )
+
+
+def _taken(conn: sa.Connection, domain: str, *, other_than: int | None = None) -> bool:
+    """True when another site has `domain` as its domain or its previous domain."""
+    query = sa.select(sites.c.id).where(
+        sa.or_(sites.c.domain == domain, sites.c.domain_changed_from == domain)
+    )
+    if other_than is not None:
+        query = query.where(sites.c.id != other_than)
+    return conn.execute(query).first() is not None
 
 
 def normalise_domain(domain: str) -> str:
@@ -78,15 +110,6 @@ def validate_retention(days: int | None) -> int | None:
     return days
 
 
-def _site(row: sa.Row[Any]) -> Site:
-    return Site(
-        id=int(row.id),
-        domain=row.domain,
-        timezone=row.timezone,
-        retention_days=None if row.retention_days is None else int(row.retention_days),
-    )
-
-
 def _snapshot(site: Site) -> dict[str, Any]:
     state: dict[str, Any] = {"domain": site.domain, "timezone": site.timezone}
     if site.retention_days is not None:
@@ -106,7 +129,7 @@ def add_site(
     domain = normalise_domain(domain)
     timezone = validate_timezone(timezone)
     with engine.begin() as conn:
-        if conn.execute(sa.select(sites.c.id).where(sites.c.domain == domain)).first():
+        if _taken(conn, domain):
             raise ConflictError(f"site {domain} already exists")
         conn.execute(sites.insert().values(domain=domain, timezone=timezone, created_at=utcnow()))
         site_id = conn.execute(sa.select(sites.c.id).where(sites.c.domain == domain)).scalar_one()
@@ -119,11 +142,14 @@ def list_sites(engine: sa.Engine) -> list[Site]:
     """All sites, ordered by domain."""
     with engine.connect() as conn:
         rows = conn.execute(sa.select(sites).order_by(sites.c.domain)).all()
-    return [_site(row) for row in rows]
+    return [_row_to_site(row) for row in rows]
 
 
 def get_site(engine: sa.Engine, domain: str) -> Site:
-    """The site registered under `domain` (www-stripped).
+    """The site registered under `domain` (www-stripped), or renamed from it.
+
+    A renamed site is still found by its previous domain, as Plausible finds it during a
+    domain change (`lib/plausible/site/domain.ex`).
 
     Raises:
         NotFoundError: No such site.
@@ -134,9 +160,113 @@ def get_site(engine: sa.Engine, domain: str) -> Site:
     if "\x00" not in value:
         with engine.connect() as conn:
             row = conn.execute(sa.select(sites).where(sites.c.domain == value)).first()
+            if row is None:
+                query = sa.select(sites).where(sites.c.domain_changed_from == value)
+                row = conn.execute(query).first()
     if row is None:
         raise NotFoundError(f"no site {value}: add it with 'footfall site add {value}'")
-    return _site(row)
+    return _row_to_site(row)
+
+
+def change_domain(
+    engine: sa.Engine, domain: str, new_domain: str, *, actor: Actor | None = None
+) -> Site:
+    """Renames a site; its previous domain keeps naming it (for the API and for ingest).
+
+    With an `actor`, records ``site.update`` (the domain before and after).
+
+    Raises:
+        InvalidInputError: The new domain is malformed or the site's current one.
+        ConflictError: Another site has the new domain, now or before a rename.
+        NotFoundError: No such site.
+    """
+    site = get_site(engine, domain)
+    value = normalise_domain(new_domain)
+    if value == site.domain:
+        raise InvalidInputError("New domain must be different than the current one")
+    with engine.begin() as conn:
+        if _taken(conn, value, other_than=site.id):
+            raise ConflictError(f"site {value} already exists")
+        done = conn.execute(
+            sites.update()
+            .where(sites.c.id == site.id, sites.c.domain == site.domain)
+            .values(domain=value, domain_changed_from=site.domain)
+        ).rowcount
+        if not done:
+            raise NotFoundError(f"no site {site.domain}")
+        after = dataclasses.replace(site, domain=value, domain_changed_from=site.domain)
+        record_change(
+            conn, actor, "site.update", value, before=_snapshot(site), after=_snapshot(after)
+        )
+    return after
+
+
+def checked_prop_name(name: str) -> str:
+    """A custom property name as declared, or InvalidInputError (Plausible's message)."""
+    if len(name.encode()) > MAX_CUSTOM_PROP_BYTES:
+        raise InvalidInputError("Parameter `property` is too long")
+    if not name.strip() or "\x00" in name:
+        raise InvalidInputError("Parameter `property` must name a property")
+    return name
+
+
+def allow_prop(engine: sa.Engine, site_id: int, name: str, *, actor: Actor | None = None) -> Site:
+    """Declares custom property `name` for the site (idempotent); returns the site.
+
+    Raises:
+        InvalidInputError: The name is too long or blank, or the site has the most allowed.
+        NotFoundError: No such site.
+    """
+    name = checked_prop_name(name)
+    return _update_props(engine, site_id, actor, add=name)
+
+
+def disallow_prop(
+    engine: sa.Engine, site_id: int, name: str, *, actor: Actor | None = None
+) -> Site:
+    """Removes custom property `name` from the site's declared ones (idempotent).
+
+    Raises:
+        NotFoundError: No such site.
+    """
+    return _update_props(engine, site_id, actor, remove=name)
+
+
+def _update_props(
+    engine: sa.Engine,
+    site_id: int,
+    actor: Actor | None,
+    *,
+    add: str | None = None,
+    remove: str | None = None,
+) -> Site:
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(sites).where(sites.c.id == site_id)).first()
+        if row is None:
+            raise NotFoundError(f"no site with id {site_id}")
+        site = _row_to_site(row)
+        props = list(site.custom_props)
+        if add is not None and add not in props:
+            if len(props) >= MAX_CUSTOM_PROPS:
+                raise InvalidInputError("Can't add any more custom properties")
+            props.append(add)
+        if remove is not None and remove in props:
+            props.remove(remove)
+        if props == list(site.custom_props):
+            return site
+        conn.execute(
+            sites.update().where(sites.c.id == site_id).values(custom_props=json.dumps(props))
+        )
+        after = dataclasses.replace(site, custom_props=tuple(props))
+        record_change(
+            conn,
+            actor,
+            "site.update",
+            site.domain,
+            before={"custom_props": list(site.custom_props)},
+            after={"custom_props": props},
+        )
+    return after
 
 
 def set_site_timezone(
@@ -157,7 +287,7 @@ def set_site_timezone(
         row = conn.execute(sa.select(sites).where(sites.c.id == site.id)).first()
         if row is None:  # removed since get_site read it
             raise NotFoundError(f"no site {site.domain}")
-        before = _site(row)
+        before = _row_to_site(row)
         if before.timezone == timezone:
             return before
         conn.execute(sites.update().where(sites.c.id == site.id).values(timezone=timezone))
@@ -192,7 +322,7 @@ def set_site_retention(
         row = conn.execute(sa.select(sites).where(sites.c.id == site.id)).first()
         if row is None:  # removed since get_site read it
             raise NotFoundError(f"no site {site.domain}")
-        before = _site(row)
+        before = _row_to_site(row)
         if before.retention_days == days:
             return before
         conn.execute(sites.update().where(sites.c.id == site.id).values(retention_days=days))
@@ -206,7 +336,7 @@ def set_site_retention(
 
 
 def delete_site(engine: sa.Engine, domain: str, *, actor: Actor | None = None) -> Site:
-    """Removes a site, its goals, its shared links and its grants to viewers; returns it.
+    """Removes a site, its goals, shared links, grants to viewers and import records; returns it.
 
     With an `actor`, records ``site.delete`` in the same transaction.
 
@@ -219,6 +349,8 @@ def delete_site(engine: sa.Engine, domain: str, *, actor: Actor | None = None) -
         conn.execute(goals.delete().where(goals.c.site_id == site.id))
         conn.execute(shared_links.delete().where(shared_links.c.site_id == site.id))
         conn.execute(user_sites.delete().where(user_sites.c.site_id == site.id))
+        conn.execute(site_invitations.delete().where(site_invitations.c.site_id == site.id))
+        conn.execute(imports.delete().where(imports.c.site_id == site.id))
         deleted = conn.execute(sites.delete().where(sites.c.id == site.id)).rowcount
         if deleted:  # not when a concurrent call removed it first
             record_change(conn, actor, "site.delete", site.domain, before=_snapshot(site))
@@ -236,8 +368,11 @@ class SiteDirectory:
         self.reload()
 
     def reload(self) -> None:
-        """Reads every site from the metadata store."""
-        self._ids = {site.domain: site.id for site in list_sites(self._engine)}
+        """Reads every site from the metadata store (a renamed site under both domains)."""
+        found = list_sites(self._engine)
+        ids = {site.domain_changed_from: site.id for site in found if site.domain_changed_from}
+        ids.update((site.domain, site.id) for site in found)
+        self._ids = ids
         self._loaded_at = time.monotonic()
 
     def site_id_for(self, domain: str) -> int | None:

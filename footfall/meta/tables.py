@@ -13,6 +13,11 @@ sites = sa.Table(
     sa.Column("domain", sa.String(255), nullable=False, unique=True),
     sa.Column("timezone", sa.String(64), nullable=False, server_default="UTC"),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # The domain before the last rename: the API and ingest still find the site by it.
+    sa.Column("domain_changed_from", sa.String(255), nullable=True),
+    # A JSON array of the custom property names declared through the Sites API.
+    sa.Column("custom_props", sa.Text, nullable=False, server_default="[]"),
+    sa.Index("ix_sites_domain_changed_from", "domain_changed_from", unique=True),
     # Events older than this many days (whole days in the site's time zone) are deleted by the
     # retention job; NULL keeps every event. The range is checked in footfall.meta.sites.
     sa.Column("retention_days", sa.Integer, nullable=True),
@@ -47,6 +52,9 @@ salts = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("salt", sa.LargeBinary(16), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    # The UTC day the salt is for (unique: one rotation per day, whichever process wins).
+    sa.Column("day", sa.Date, nullable=True),
+    sa.Index("ix_salts_day", "day", unique=True),
 )
 
 goals = sa.Table(
@@ -168,4 +176,177 @@ shared_links = sa.Table(
     sa.UniqueConstraint("site_id", "name", name="uq_shared_links_site_id_name"),
     # A deleted link's id is never handed out again on SQLite either.
     sqlite_autoincrement=True,
+)
+
+# Pending guests of a site: addresses without a footfall account yet. Adding a viewer with such
+# an address turns its invitations into grants (footfall.meta.guests).
+site_invitations = sa.Table(
+    "site_invitations",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "site_id",
+        sa.Integer,
+        sa.ForeignKey("sites.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("email", sa.String(254), nullable=False, index=True),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("site_id", "email", name="uq_site_invitations_site_id_email"),
+    sqlite_autoincrement=True,
+)
+
+# The one team every site belongs to, as Plausible's Sites API names teams (one row).
+team = sa.Table(
+    "team",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("identifier", sa.String(36), nullable=False, unique=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Files imported into a site (footfall.meta.imports), by the SHA-256 of their bytes, so that
+# importing the same file again is refused instead of counting its events twice.
+imports = sa.Table(
+    "imports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "site_id",
+        sa.Integer,
+        sa.ForeignKey("sites.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("lines", sa.Integer, nullable=False),
+    sa.Column("stored", sa.Integer, nullable=False),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_imports_site_id_digest", "site_id", "digest"),
+)
+
+# Alert rules (footfall.meta.alerts). A traffic rule names its site; an ops rule has none.
+alert_rules = sa.Table(
+    "alert_rules",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column(
+        "site_id",
+        sa.Integer,
+        sa.ForeignKey("sites.id", ondelete="CASCADE"),
+        nullable=True,
+        index=True,
+    ),
+    sa.Column("metric", sa.String(40), nullable=False),
+    sa.Column("comparison", sa.String(16), nullable=False),
+    sa.Column("threshold", sa.Float, nullable=False),
+    sa.Column("window_minutes", sa.Integer, nullable=False),
+    sa.Column("for_minutes", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("renotify_minutes", sa.Integer, nullable=False, server_default="60"),
+    sa.Column("severity", sa.String(16), nullable=False, server_default="warning"),
+    # A JSON list of {"kind": ..., "target": ...}: webhook and Slack URLs, email addresses.
+    sa.Column("channels", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("goal", sa.String(255), nullable=True),
+    sa.Column("route", sa.String(255), nullable=True),
+    sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sqlite_autoincrement=True,
+)
+
+# Where each rule stands between evaluations (one row per rule that was evaluated or acted on).
+alert_states = sa.Table(
+    "alert_states",
+    metadata,
+    sa.Column(
+        "rule_id",
+        sa.Integer,
+        sa.ForeignKey("alert_rules.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("since", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("value", sa.Float, nullable=True),
+    sa.Column("evaluated_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("notified_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("acknowledged_by", sa.String(255), nullable=True),
+    sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("silenced_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("silenced_by", sa.String(255), nullable=True),
+    sa.Column("error", sa.String(500), nullable=True),
+)
+
+# What happened to rules: changes of state, notifications, acknowledgements, silences. The rule's
+# name is kept, so the history of a deleted rule still reads.
+alert_history = sa.Table(
+    "alert_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "rule_id",
+        sa.Integer,
+        sa.ForeignKey("alert_rules.id", ondelete="SET NULL"),
+        nullable=True,
+        index=True,
+    ),
+    sa.Column("rule_name", sa.String(100), nullable=False),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("actor", sa.String(255), nullable=False),
+    sa.Column("value", sa.Float, nullable=True),
+    sa.Column("threshold", sa.Float, nullable=True),
+    sa.Column("detail", sa.String(500), nullable=False, server_default=""),
+    sqlite_autoincrement=True,
+)
+
+# The outbox: every notification and report email, one row per channel, until it is delivered
+# or has failed every attempt (footfall.meta.deliveries).
+alert_deliveries = sa.Table(
+    "alert_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("subject", sa.String(100), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("target", sa.String(2000), nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True, index=True),
+    sa.Column("last_error", sa.String(500), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+    sqlite_autoincrement=True,
+)
+
+# Weekly and monthly email reports of a site (footfall.meta.reports).
+report_subscriptions = sa.Table(
+    "report_subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column(
+        "site_id",
+        sa.Integer,
+        sa.ForeignKey("sites.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column("period", sa.String(8), nullable=False),
+    # Comma-separated email addresses.
+    sa.Column("recipients", sa.Text, nullable=False),
+    # The last period sent, e.g. 2026-W44 or 2026-10.
+    sa.Column("last_sent", sa.String(16), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("site_id", "period", name="uq_report_subscriptions_site_id_period"),
+    sa.CheckConstraint("period IN ('weekly', 'monthly')", name="ck_report_subscriptions_period"),
+)
+
+# Leases of jobs that run once per cluster: the holder runs the job until the lease expires.
+job_leases = sa.Table(
+    "job_leases",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("holder", sa.String(128), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
 )

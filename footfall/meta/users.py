@@ -19,7 +19,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
 from footfall.meta.audit import Actor, record_change
 from footfall.meta.db import as_utc, utcnow
-from footfall.meta.tables import login_sessions, users
+from footfall.meta.tables import login_sessions, site_invitations, user_sites, users
 from footfall.meta.vocabulary import ROLES
 
 MIN_PASSWORD_CHARS = 12
@@ -134,6 +134,7 @@ def add_user(
             row = conn.execute(sa.select(users).where(users.c.email == email)).one()
             created = _row_to_user(row)
             record_change(conn, actor, "user.add", email, after={"email": email, "role": role})
+            _accept_invitations(conn, created)
     except sa.exc.IntegrityError as exc:
         # Another process added the same email between the check and the insert.
         raise conflict from exc
@@ -143,6 +144,21 @@ def add_user(
             raise ConflictError("setup is closed: a user already exists") from exc
         raise
     return created
+
+
+def _accept_invitations(conn: sa.Connection, user: User) -> None:
+    """Turns the Sites API's invitations for the new user's address into site grants.
+
+    An admin reads every site: its invitations are simply dropped.
+    """
+    query = sa.select(site_invitations.c.site_id).where(site_invitations.c.email == user.email)
+    site_ids = [int(site_id) for (site_id,) in conn.execute(query)]
+    if user.role != "admin":
+        for site_id in site_ids:
+            conn.execute(
+                user_sites.insert().values(user_id=user.id, site_id=site_id, created_at=utcnow())
+            )
+    conn.execute(site_invitations.delete().where(site_invitations.c.email == user.email))
 
 
 def _lock_users(conn: sa.Connection) -> None:
@@ -190,6 +206,14 @@ def hash_password(password: str) -> str:
     """
     _check_password(password)
     return _HASHER.hash(password)
+
+
+def generate_password() -> str:
+    """A random password for someone else to receive (an invitation, a reset): 128 bits.
+
+    22 URL-safe characters, which survive being read aloud, pasted or sent in a message.
+    """
+    return secrets.token_urlsafe(16)
 
 
 def password_matches(password_hash: str | None, password: str) -> bool:
@@ -265,6 +289,67 @@ def get_user_by_id(engine: sa.Engine, user_id: int) -> User:
     if row is None:
         raise NotFoundError(f"no user with id {user_id}")
     return _row_to_user(row)
+
+
+def set_password(
+    engine: sa.Engine,
+    email: str,
+    password: str,
+    *,
+    actor: Actor | None = None,
+    keep_session_hash: str | None = None,
+) -> int:
+    """Replaces a user's password and ends the user's sessions; returns how many ended.
+
+    The session whose token hashes to `keep_session_hash` (the browser making the change)
+    stays signed in; every other one is signed out, so a stolen session does not outlive the
+    password. The count of failed sign-ins and any lockout are cleared: they were guesses at
+    the old password. With an `actor`, records ``user.passwd`` (the email and the number of
+    sessions ended, never a password or hash) in the same transaction.
+
+    Args:
+        engine: The metadata store.
+        email: The user's address; case and surrounding spaces do not matter.
+        password: The new password, `MIN_PASSWORD_CHARS` to `MAX_PASSWORD_CHARS` long.
+        actor: Who makes the change, for the audit log.
+        keep_session_hash: The stored hash of the one session to keep, if any.
+
+    Raises:
+        InvalidInputError: Malformed email, or a too short or too long password.
+        NotFoundError: No user has the email.
+    """
+    email = normalise_email(email)
+    password_hash = hash_password(password)
+    with engine.begin() as conn:
+        row = conn.execute(sa.select(users.c.id).where(users.c.email == email)).first()
+        if row is None:
+            raise NotFoundError(f"no user {email}: 'footfall user list' shows the users")
+        conn.execute(
+            users.update()
+            .where(users.c.id == row.id)
+            .values(password_hash=password_hash, failed_logins=0, locked_until=None)
+        )
+        ended = login_sessions.delete().where(login_sessions.c.user_id == row.id)
+        if keep_session_hash is not None:
+            ended = ended.where(login_sessions.c.token_hash != keep_session_hash)
+        count = int(conn.execute(ended).rowcount or 0)
+        record_change(
+            conn, actor, "user.passwd", email, after={"email": email, "sessions_ended": count}
+        )
+    return count
+
+
+def check_current_password(engine: sa.Engine, user_id: int, password: str) -> bool:
+    """True when `password` is the current password of the user with id `user_id`.
+
+    One argon2 verification whatever the outcome (also for an unknown or disabled user).
+    """
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.select(users.c.password_hash, users.c.disabled_at).where(users.c.id == user_id)
+        ).first()
+    stored = row.password_hash if row is not None and row.disabled_at is None else None
+    return password_matches(stored, password)
 
 
 def _iso(value: dt.datetime | None) -> str | None:

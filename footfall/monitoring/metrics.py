@@ -33,8 +33,10 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from footfall.ingest.pipeline import DropReason, Pipeline
+from footfall.monitoring.disk import path_bytes
 from footfall.monitoring.errors import ErrorTracker
 from footfall.monitoring.gcstats import GcStats
+from footfall.monitoring.labels import WorkerRegistry
 from footfall.monitoring.leaks import LeakDetector
 from footfall.monitoring.pools import BufferStats, PoolStats
 from footfall.monitoring.timings import IntervalTimings, SlowQueries
@@ -113,8 +115,11 @@ class Metrics:
         errors: Unexpected exceptions, grouped.
     """
 
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry(auto_describe=True)
+    def __init__(self, *, worker: int | None = None) -> None:
+        """Creates the registry; under ``serve --workers N`` every sample names its `worker`."""
+        self.registry = (
+            CollectorRegistry(auto_describe=True) if worker is None else WorkerRegistry(worker)
+        )
         self.ingest_requests: dict[str, int] = {"POST": 0, "OPTIONS": 0}
         self.routes = IntervalTimings()
         self.queries = IntervalTimings()
@@ -367,7 +372,7 @@ def _storage(data_dir: Path, paths: Mapping[str, Path]) -> Iterator[Metric]:
     )
     for name, path in paths.items():
         with contextlib.suppress(OSError):  # not created yet, or removed under us
-            files.add_metric((name,), os.stat(path).st_size)
+            files.add_metric((name,), path_bytes(path))
     yield files
     with contextlib.suppress(OSError):
         free = shutil.disk_usage(data_dir).free

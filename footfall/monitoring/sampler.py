@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import gc
 import logging
-import os
 import shutil
 import time
 from collections.abc import Callable, Mapping
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import psutil
 
+from footfall.monitoring.disk import path_bytes
 from footfall.monitoring.gcstats import GcStats
 from footfall.monitoring.history import History
 from footfall.monitoring.leaks import LeakDetector, current_rss
@@ -48,6 +48,7 @@ class SampledFigures:
         gc_stats: GC pauses per generation.
         pools: Pooled connections by name.
         buffers: Reused buffers by name.
+        publish: Called with every sample in a worker thread (a cluster's board of workers).
     """
 
     data_dir: Path
@@ -61,6 +62,7 @@ class SampledFigures:
     gc_stats: GcStats | None = None
     pools: Mapping[str, PoolStats | None] = field(default_factory=dict)
     buffers: Mapping[str, BufferStats] = field(default_factory=dict)
+    publish: Callable[[Mapping[str, float]], None] | None = None
 
 
 class OpsSampler:
@@ -119,7 +121,7 @@ class OpsSampler:
         figures = self._figures
         for name, path in figures.files().items():
             with contextlib.suppress(OSError):
-                size = os.stat(path).st_size
+                size = path_bytes(path)
                 wal = Path(f"{path}.wal")
                 if wal.exists():
                     size += wal.stat().st_size
@@ -184,4 +186,6 @@ async def run_sampler(figures: SampledFigures, interval: float) -> None:
         else:
             figures.history.add(time.time(), values)
             figures.leaks.add(int(values["rss_bytes"]), time.monotonic())
+            if figures.publish is not None:
+                await asyncio.to_thread(figures.publish, values)
         await asyncio.sleep(interval)

@@ -3,6 +3,19 @@
 from __future__ import annotations
 
 import threading
+from typing import Protocol
+
+
+class Allocator(Protocol):
+    """Hands out increasing ids that no other holder of the same allocator gets."""
+
+    def next(self) -> int:
+        """One new id."""
+        ...
+
+    def reserve(self, count: int) -> int:
+        """Reserves `count` consecutive ids and returns the first."""
+        ...
 
 
 class IdAllocator:

@@ -2,26 +2,29 @@
 
 Values come from command-line flags, then ``FOOTFALL_<NAME>`` environment variables, then the
 defaults in the registry (`footfall.settings.registry`). A secret may also be read from the
-file named by ``FOOTFALL_<NAME>_FILE``.
+file named by ``FOOTFALL_<NAME>_FILE``, or from HashiCorp Vault when ``FOOTFALL_VAULT_ADDR`` is
+set (`footfall.settings.vault`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import ipaddress
 import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from footfall.errors import ConfigError
-from footfall.settings.registry import (
-    REDACTED,
-    REGISTRY,
-    Setting,
-    check_secret_key,
-)
+from footfall.settings import registry
+from footfall.settings.notifications import NOTIFICATION_SETTINGS
+from footfall.settings.registry import REDACTED, Setting, check_secret_key, redact_url
+from footfall.settings.vault_settings import VAULT_SETTINGS
+
+if TYPE_CHECKING:
+    from footfall.settings.vault import VaultSecrets
 
 __all__ = [
     "REDACTED",
@@ -31,8 +34,13 @@ __all__ = [
     "check_secret_key",
     "describe",
     "load_settings",
+    "redact_url",
+    "vault_secrets",
+    "with_secret_fields",
 ]
 
+# Every setting, in the order `footfall settings` and the docs list them.
+REGISTRY: tuple[Setting, ...] = (*registry.REGISTRY, *NOTIFICATION_SETTINGS, *VAULT_SETTINGS)
 _BY_NAME = {setting.name: setting for setting in REGISTRY}
 
 
@@ -43,7 +51,9 @@ class Settings:
     data_dir: Path = Path("footfall-data")
     host: str = "127.0.0.1"
     port: int = 8000
+    workers: int = 1
     database_url: str = dataclasses.field(default="", repr=False)
+    events_url: str | None = dataclasses.field(default=None, repr=False)
     log_level: str = "info"
     ingest_queue_size: int = 50_000
     commit_max_batch: int = 20_000
@@ -85,6 +95,25 @@ class Settings:
     body_timeout_s: int = 30
     keep_alive_timeout_s: int = 5
     max_connections: int = 1000
+    alert_interval_s: float = 60.0
+    alert_webhook_secret: str = dataclasses.field(default="", repr=False)
+    public_url: str = ""
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = dataclasses.field(default="", repr=False)
+    smtp_from: str = ""
+    smtp_timeout_s: float = 10.0
+    vault_addr: str = ""
+    vault_token: str = dataclasses.field(default="", repr=False)
+    vault_role_id: str = ""
+    vault_secret_id: str = dataclasses.field(default="", repr=False)
+    vault_auth_mount: str = "approle"
+    vault_mount: str = "secret"
+    vault_path: str = "footfall"
+    vault_refresh_s: float = 60.0
+    vault_cacert: str = ""
 
     @property
     def metadata_url(self) -> str:
@@ -139,19 +168,25 @@ def _read_secret_file(setting: Setting, path: str) -> str:
 
 
 def load_settings(
-    flags: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    vault: bool = True,
 ) -> Settings:
-    """Builds `Settings` from flags, then the environment, then defaults.
+    """Builds `Settings` from flags, then the environment, then defaults, then Vault's secrets.
 
     Args:
         flags: Values given on the command line, already typed; None entries are ignored.
         environ: The environment to read (defaults to ``os.environ``).
+        vault: Read the secret settings from Vault when ``FOOTFALL_VAULT_ADDR`` is set; False
+            for a command that needs no secret (the health check).
 
     Returns:
         The validated settings.
 
     Raises:
-        ConfigError: A value is malformed or out of range; the message names the variable.
+        ConfigError: A value is malformed or out of range (the message names the variable);
+            Vault cannot be read, or it holds a setting that is also set here.
     """
     flags = {k: v for k, v in (flags or {}).items() if v is not None}
     environ = os.environ if environ is None else environ
@@ -159,8 +194,10 @@ def load_settings(
     if unknown:
         raise ConfigError(f"unknown setting {unknown[0]!r}")
     values: dict[str, Any] = {}
+    given: set[str] = set()
     for setting in REGISTRY:
         source = f"--{setting.name.replace('_', '-')}"
+        given.add(setting.name)
         if setting.name in flags:
             value = flags[setting.name]
         elif setting.env_var in environ:
@@ -174,13 +211,82 @@ def load_settings(
             source = f"{setting.env_var}_FILE"
             value = _read_secret_file(setting, environ[source])
         else:
+            given.discard(setting.name)
             values[setting.name] = setting.default
             continue
         try:
             values[setting.name] = setting.validate(value)
         except ValueError as exc:
             raise ConfigError(f"{source}: {exc}{_shown(setting, value)}") from exc
-    return Settings(**values)
+    settings = Settings(**values)
+    if vault and settings.vault_addr:
+        settings = _with_vault(settings, given)
+    return settings
+
+
+def vault_secrets(settings: Settings) -> VaultSecrets:
+    """The Vault client the settings describe (``vault_addr`` must be set).
+
+    Raises:
+        ConfigError: Neither a token nor AppRole credentials are set.
+    """
+    from footfall.settings.vault import VaultSecrets
+
+    return VaultSecrets(
+        addr=settings.vault_addr,
+        mount=settings.vault_mount,
+        path=settings.vault_path,
+        token=settings.vault_token,
+        role_id=settings.vault_role_id,
+        secret_id=settings.vault_secret_id,
+        auth_mount=settings.vault_auth_mount,
+        cacert=settings.vault_cacert,
+        # A replaced key still verifies what it signed: sessions last longest; and other
+        # processes may sign with it until their next read.
+        key_lifetime=dt.timedelta(hours=settings.session_hours, seconds=settings.vault_refresh_s),
+    )
+
+
+def with_secret_fields(settings: Settings, fields: Mapping[str, str], *, source: str) -> Settings:
+    """`settings` with secret settings replaced by text from a secret store.
+
+    Args:
+        settings: The settings to start from.
+        fields: Setting names and their text, as `VaultSecrets.read` returns them.
+        source: Where they come from, for error messages (``the Vault secret secret/footfall``).
+
+    Raises:
+        ConfigError: A field is not a secret setting, or its value is malformed (the message
+            names the field, never the value).
+    """
+    changes: dict[str, Any] = {}
+    for name, raw in fields.items():
+        setting = _BY_NAME.get(name)
+        if setting is None or not setting.secret:
+            raise ConfigError(f"{source}: {name!r} is not a secret setting")
+        try:
+            changes[name] = setting.validate(setting.parse(raw))
+        except ValueError as exc:
+            raise ConfigError(f"{source}, field {name}: {exc}") from exc
+    return dataclasses.replace(settings, **changes)
+
+
+def _with_vault(settings: Settings, given: set[str]) -> Settings:
+    """Adds the secrets of the Vault secret; a secret set both here and in Vault is refused."""
+    secrets = vault_secrets(settings)
+    try:
+        fields = secrets.read(dt.datetime.now(dt.UTC))
+    finally:
+        secrets.close()
+    source = f"the Vault secret {secrets.location}"
+    clash = sorted(set(fields) & given)
+    if clash:
+        name = clash[0]
+        why = " (it holds secret_key, whose fallbacks come with it)" if "fallbacks" in name else ""
+        raise ConfigError(
+            f"{_BY_NAME[name].env_var} is set and {source} provides {name} too{why}: keep one"
+        )
+    return with_secret_fields(settings, fields, source=source)
 
 
 def _shown(setting: Setting, value: object) -> str:
@@ -192,5 +298,10 @@ def describe(settings: Settings) -> Iterator[tuple[Setting, str]]:
     """Yields each setting with its current value as text, secrets redacted."""
     for setting in REGISTRY:
         value = getattr(settings, setting.name)
-        shown = (REDACTED if value else "(not set)") if setting.secret else str(value)
+        if not setting.secret:
+            shown = str(value)
+        elif not value:
+            shown = "(not set)"
+        else:
+            shown = setting.shown(value) if setting.shown is not None else REDACTED
         yield setting, shown

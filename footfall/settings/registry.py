@@ -42,6 +42,43 @@ def _parse_bool(raw: str) -> bool:
     raise ValueError("expected true or false")
 
 
+EVENT_STORE_SCHEMES = ("duckdb", "chdb", "clickhouse", "http", "https")
+
+
+def redact_url(url: str) -> str:
+    """The URL with the password of its user part replaced by `REDACTED` (for display)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rsplit("@", 1)[1]
+    return parts._replace(netloc=f"{user}:{REDACTED}@{host}").geturl()
+
+
+def _check_events_url(value: str | None) -> None:
+    """Accepts an empty value (DuckDB in the data dir) or a URL of a known event store."""
+    if not value:
+        return
+    parts = urlsplit(value)
+    if parts.scheme not in EVENT_STORE_SCHEMES:
+        raise ValueError(
+            "expected clickhouse://USER:PASS@HOST:8123/DB, https://USER:PASS@HOST:8443/DB, "
+            "chdb:///PATH or duckdb:///PATH"
+        )
+    if parts.scheme in ("chdb", "duckdb"):
+        if parts.netloc or not parts.path or parts.path == "/":
+            raise ValueError(f"expected {parts.scheme}:///PATH (an absolute path, no host)")
+        return
+    try:
+        port = parts.port  # raises ValueError for a malformed port
+    except ValueError:
+        raise ValueError("the port is not a number") from None
+    if not parts.hostname or port == 0:
+        raise ValueError("a ClickHouse URL needs a host")
+    if parts.path.strip("/") and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", parts.path[1:]):
+        raise ValueError("the database name may hold letters, digits and underscores only")
+
+
 def _parse_origins(raw: str) -> str:
     """Comma-separated browser origins, checked and normalised (lower case, no blanks)."""
     origins: list[str] = []
@@ -152,6 +189,8 @@ class Setting:
         maximum: Largest allowed value for numbers.
         greater_than: Exclusive lower bound for numbers (for durations that must be positive).
         check: Further validation of the typed value (raises ValueError).
+        shown: How a secret's value is displayed (e.g. a URL without its password); a secret
+            without it is shown fully redacted.
     """
 
     name: str
@@ -164,6 +203,7 @@ class Setting:
     maximum: int | None = None
     greater_than: float | None = None
     check: Callable[[Any], None] | None = None
+    shown: Callable[[Any], str] | None = None
 
     @property
     def env_var(self) -> str:
@@ -205,11 +245,32 @@ REGISTRY: tuple[Setting, ...] = (
         maximum=65535,
     ),
     Setting(
+        "workers",
+        1,
+        "Server processes sharing the port; more than one needs a ClickHouse server, PostgreSQL "
+        "and Redis (the embedded stores open in one process only).",
+        parse=_parse_int,
+        minimum=1,
+        maximum=64,
+    ),
+    Setting(
         "database_url",
         "",
         "SQLAlchemy URL of the metadata database; empty means a SQLite "
         "file in the data directory. Use postgresql+psycopg://... for PostgreSQL.",
         secret=True,
+    ),
+    Setting(
+        "events_url",
+        None,
+        "Event store: unset for the DuckDB file in the data directory; "
+        "clickhouse://USER:PASS@HOST:8123/DB (or https://USER:PASS@HOST:8443/DB) for a "
+        "ClickHouse server or cluster; chdb:///PATH for ClickHouse in-process. The password "
+        "is never shown.",
+        parse=_parse_optional,
+        secret=True,
+        check=_check_events_url,
+        shown=redact_url,
     ),
     Setting(
         "log_level",

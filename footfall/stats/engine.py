@@ -127,6 +127,8 @@ class StatsEngine:
             cache) with its shape (`footfall.stats.shape`) and its duration in seconds.
         generation: The store's write generation; changes whenever events or sessions were
             written, so a live result computed at the current generation is still exact.
+        data_version: The data version cache keys carry, when not the store's own (several
+            workers sharing one cache agree on one: `footfall.cluster.version`).
     """
 
     def __init__(
@@ -140,6 +142,7 @@ class StatsEngine:
         past_ttl: float = 86400.0,
         on_query: Callable[[str, float], None] | None = None,
         generation: Callable[[], int] = lambda: 0,
+        data_version: Callable[[], int] | None = None,
     ) -> None:
         self._store = store
         self._on_query = on_query
@@ -148,7 +151,7 @@ class StatsEngine:
         self.warming = WarmingStats()
         self._flight: SingleFlight[QueryResult] = SingleFlight()
         self.cache: QueryCache = cache if cache is not None else NullCache()
-        self._data_version = store.data_version
+        self._data_version = data_version or store.data_version
         self._now = now
         self._timeout = timeout_seconds
         self._live_ttl = live_ttl
@@ -422,7 +425,7 @@ class StatsEngine:
         return value
 
     def _visitor_bounds(self, query: Query, part: Part, scope: Scope) -> tuple[str, str] | None:
-        if "visitors" not in part.metrics:
+        if "visitors" not in part.metrics or not self.dialect.uses_visitor_bounds:
             return None
         table = "sessions" if part.table == "sessions" else "events"
         probe = self._scope(query)
@@ -491,7 +494,8 @@ class StatsEngine:
                 key = tuple(dims[i] for i in kept) if grouped else ()
                 total = by_group.get(key, 0)
                 if metric == "percentage":
-                    values[metric] = round(100 * visitors / total, 2) if total else None
+                    # One decimal (`sql/special_metrics.ex`), unlike the conversion rates.
+                    values[metric] = round(100 * visitors / total, 1) if total else None
                 else:
                     values[metric] = round(100 * visitors / total, 2) if total else 0.0
 

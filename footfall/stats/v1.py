@@ -95,7 +95,7 @@ class V1Request:
         except orjson.JSONDecodeError:
             decoded = None
         if isinstance(decoded, list):
-            parsed = list(parse_v2_filters(decoded, goals=self.goals))
+            parsed = list(parse_v2_filters(decoded, goals=self.goals, wildcards=True))
         elif decoded is not None and not isinstance(decoded, str | int | float):
             parsed = []
         else:
@@ -238,7 +238,7 @@ def _int_param(value: str | None, default: int) -> int | None:
 def _check_goals(cond: Condition, goals: tuple[Goal, ...], *, prefix: str) -> None:
     names = {g.display_name for g in goals}
     for value in cond.values:
-        if value in names or cond.op.startswith("contains"):
+        if value in names or cond.op.startswith("contains") or not cond.case_sensitive:
             continue
         text = str(value)
         if text.startswith("Visit "):

@@ -44,6 +44,8 @@ V2_METRICS = frozenset(
     }
 )
 _COMPARISONS = frozenset({"is", "is_not", "contains", "contains_not", "matches", "matches_not"})
+_WILDCARDS = frozenset({"matches_wildcard", "matches_wildcard_not"})
+_BEHAVIOURAL = "Behavioral filters (has_done, has_not_done)"
 _KEYS = frozenset(
     {
         "site_id",
@@ -79,15 +81,45 @@ def _valid_filter_dimension(name: str) -> bool:
 
 
 def parse_filters(
-    raw: list[Any], *, goals: tuple[Goal, ...], pointer: str = "#/filters"
+    raw: list[Any],
+    *,
+    goals: tuple[Goal, ...],
+    pointer: str = "#/filters",
+    wildcards: bool = False,
 ) -> tuple[Filter, ...]:
-    """Parses a v2 filter list; raises StatsQueryError naming the bad entry."""
-    return tuple(_filter(item, f"{pointer}/{i}", top=True) for i, item in enumerate(raw))
+    """Parses a v2 filter list; raises StatsQueryError naming the bad entry.
+
+    Args:
+        raw: The ``filters`` array.
+        goals: The site's configured goals.
+        pointer: The JSON pointer of the array, for messages.
+        wildcards: Also accept ``matches_wildcard`` and ``matches_wildcard_not``, as Plausible's
+            v1 endpoints do for JSON filters (`legacy_stats_api_filter_parser.ex` hands them to
+            the same parser with the internal schema).
+    """
+    comparisons = _COMPARISONS | _WILDCARDS if wildcards else _COMPARISONS
+    return tuple(
+        _filter(item, f"{pointer}/{i}", top=True, comparisons=comparisons)
+        for i, item in enumerate(raw)
+    )
 
 
 def _filter(
-    item: Any, pointer: str, *, top: bool, behavioural: bool = True, depth: int = 0
+    item: Any,
+    pointer: str,
+    *,
+    top: bool,
+    comparisons: frozenset[str],
+    behavioural: bool = False,
+    depth: int = 0,
 ) -> Filter:
+    """One filter of the tree at `pointer`.
+
+    `top` is true where `event:goal` and `event:hostname` may be filtered: at the top level, and
+    anywhere inside a behavioural filter, whose contents Plausible's top-level rule ignores
+    (`query_builder.ex`, `validate_toplevel_only_filter_dimension`). `behavioural` is true
+    inside `has_done` or `has_not_done`.
+    """
     if depth > MAX_FILTER_DEPTH:
         # Refused before anything is built: a deep filter costs work at every level.
         raise StatsQueryError(
@@ -98,31 +130,42 @@ def _filter(
     def bad() -> StatsQueryError:
         return StatsQueryError(f"{pointer}: Invalid filter {_dumps(item)}")
 
+    def child(value: Any, at: str, *, inside: bool = behavioural) -> Filter:
+        return _filter(
+            value,
+            at,
+            top=inside,
+            comparisons=comparisons,
+            behavioural=inside,
+            depth=depth + 1,
+        )
+
     if not isinstance(item, list) or not item or not isinstance(item[0], str):
         raise bad()
     op = item[0]
     if op in ("and", "or"):
         if len(item) != 2 or not isinstance(item[1], list) or not item[1]:
             raise bad()
-        children = tuple(
-            _filter(c, f"{pointer}/1/{i}", top=False, behavioural=behavioural, depth=depth + 1)
-            for i, c in enumerate(item[1])
-        )
+        children = tuple(child(c, f"{pointer}/1/{i}") for i, c in enumerate(item[1]))
         return And(children) if op == "and" else Or(children)
     if op == "not":
         if len(item) != 2:
             raise bad()
-        return Not(
-            _filter(item[1], f"{pointer}/1", top=False, behavioural=behavioural, depth=depth + 1)
-        )
+        return Not(child(item[1], f"{pointer}/1"))
     if op in ("has_done", "has_not_done"):
-        if len(item) != 2 or not top or not behavioural:
+        if len(item) != 2:
             raise bad()
-        child = _filter(item[1], f"{pointer}/1", top=False, behavioural=False, depth=depth + 1)
-        if any(not c.dimension.startswith("event:") for c in iter_conditions((child,))):
-            raise bad()
-        return HasDone(child, negated=op == "has_not_done")
-    if op not in _COMPARISONS or len(item) not in (3, 4):
+        if behavioural:
+            raise StatsQueryError(f"Invalid filters. {_BEHAVIOURAL} cannot be nested.")
+        inner = child(item[1], f"{pointer}/1", inside=True)
+        # Plausible checks this after parsing (`query_builder.ex`,
+        # `validate_behavioral_filters`): the visitors who did something are found by events.
+        if any(not c.dimension.startswith("event:") for c in iter_conditions((inner,))):
+            raise StatsQueryError(
+                f"Invalid filters. {_BEHAVIOURAL} can only be used with event dimension filters."
+            )
+        return HasDone(inner, negated=op == "has_not_done")
+    if op not in comparisons or len(item) not in (3, 4):
         raise bad()
     dimension, clauses = item[1], item[2]
     if not isinstance(dimension, str) or not _valid_filter_dimension(dimension):
@@ -333,7 +376,10 @@ class V2Request:
     ) -> None:
         filtered = {c.dimension for c in iter_conditions(filters)}
         for cond in iter_conditions(filters):
-            if cond.dimension == "event:goal" and cond.op == "is":
+            # Plausible checks only plain `is` goal filters (`query_builder.ex`,
+            # `validate_filtered_goals_exist` matches three-element filters): one with
+            # `{"case_sensitive": false}` selects whichever goals match and is not checked.
+            if cond.dimension == "event:goal" and cond.op == "is" and cond.case_sensitive:
                 names = {g.display_name for g in self.goals}
                 for value in cond.values:
                     if value not in names:

@@ -118,6 +118,28 @@ class EventWriter(Protocol):
         ...
 
 
+class SessionVersionWriter(Protocol):
+    """A store whose sessions several processes change, each row with its version.
+
+    Implemented by the ClickHouse store (`VersionedCollapsingMergeTree`); used when sessions
+    are shared (`footfall.storage.versions`).
+    """
+
+    def write_session_versions(
+        self, rows: Sequence[tuple[int, int, SessionRow]], *, journal_seq: int
+    ) -> None:
+        """Inserts (sign, version, row) session rows as given, under a journal entry's id.
+
+        Raises:
+            StoreError: Nothing was written (retry with the same rows and entry).
+        """
+        ...
+
+    def applied_session_seq(self) -> int:
+        """The highest journal entry whose session rows are stored (0 when none)."""
+        ...
+
+
 class EventReader(Protocol):
     """What the ingest side reads back: live sessions and visitor numbers after a restart."""
 
@@ -160,6 +182,24 @@ class EventReader(Protocol):
 
     def count_events(self, site_id: int | None = None) -> int:
         """How many events are stored, for one site or all."""
+        ...
+
+    def scan(self, table: str, start: dt.datetime, end: dt.datetime) -> pa.Table:
+        """Stored rows of one table in a time range, for copying them elsewhere.
+
+        Args:
+            table: ``events`` (by `timestamp`) or ``sessions`` (by `start`, each session's
+                current state once).
+            start: Inclusive lower bound (naive UTC).
+            end: Exclusive upper bound (naive UTC).
+
+        Returns:
+            The rows in `EVENT_SCHEMA` or `SESSION_SCHEMA`.
+        """
+        ...
+
+    def daily_counts(self, start: dt.datetime, end: dt.datetime) -> dict[tuple[int, str], int]:
+        """Events per (site_id, UTC day as ``YYYY-MM-DD``) in a time range (naive UTC)."""
         ...
 
 
@@ -248,4 +288,18 @@ class EventStore(EventWriter, EventReader, Protocol):
 
     def close(self) -> None:
         """Flushes and releases the store; after a clean close `was_closed_cleanly` holds."""
+        ...
+
+
+class SharedEventStore(EventStore, SessionVersionWriter, Protocol):
+    """An event store several processes write to, each from its own journal stream.
+
+    Attributes:
+        stream: The journal stream this process writes as (0: a single process).
+    """
+
+    stream: int
+
+    def use_stream(self, stream: int) -> None:
+        """Journals from now on as `stream`: its position and batch ids, apart from others'."""
         ...

@@ -17,6 +17,13 @@ Two stages:
   journal rotation, and at least every `checkpoint_seconds` while it writes, which also bounds
   the session rows such a loss can take to the window `repair_sessions` rebuilds.
 
+When several processes share the sessions, the journal holds pending rows whose sessions
+are not decided yet (`footfall.ingest.deferred`): the apply thread has them decided by
+`sessionize` (one round trip to the shared sessions per apply), then writes the versioned
+session rows (`footfall.storage.versions`) and the events under the same journal entry,
+sessions first, so that a replay after a crash knows which of the two inserts it still has to
+make.
+
 The queue is bounded across both stages: `has_room` turns false and the caller answers 503
 instead of letting memory grow while the store falls behind.
 """
@@ -30,22 +37,39 @@ import time
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from footfall.errors import StoreError
 from footfall.monitoring.pools import BufferStats
 from footfall.monitoring.quiet import QuietLog
-from footfall.storage.base import EventRow, EventStore, SessionRow
+from footfall.storage.base import EventRow, EventStore, SessionRow, SessionVersionWriter
 from footfall.storage.journal import Journal
+from footfall.storage.versions import SessionVersions
 
 log = logging.getLogger(__name__)
 
-SessionChange = tuple[SessionRow, bool]
+# (row, created) for this process's sessions; (row, version, replaced row) for shared ones.
+SessionChange = tuple[Any, ...]
 # Rotate the journal once it is fully applied and at least this large (keeps it small).
 _ROTATE_APPLIED_BYTES = 4 << 20
 # Checkpoint at least this often while writing (far inside the session repair's two hours).
 _CHECKPOINT_SECONDS = 300.0
 # Applied batches kept for reuse: about the group commits of one apply interval under load.
 _SPARE_BATCHES = 1024
+
+
+class Sessionize(Protocol):
+    """Decides the sessions of pending rows (`footfall.ingest.deferred.Sessionizer`)."""
+
+    def __call__(
+        self, entries: Sequence[tuple[int, Sequence[EventRow]]]
+    ) -> tuple[list[EventRow], list[SessionChange]]:
+        """(journal seq, pending rows) entries → (event rows, session changes)."""
+        ...
+
+    def forget(self, seqs: Sequence[int]) -> None:
+        """Called once the entries' rows are stored."""
+        ...
 
 
 class WriteGeneration:
@@ -151,8 +175,12 @@ class GroupCommitWriter:
         apply_interval_seconds: float = 1.0,
         rotate_bytes: int = _ROTATE_APPLIED_BYTES,
         checkpoint_seconds: float = _CHECKPOINT_SECONDS,
+        shared: tuple[Sessionize, SessionVersionWriter] | None = None,
     ) -> None:
         self._store = store
+        # Set when sessions are shared: who decides them, and where their versioned rows go.
+        self._shared = shared
+        self._retry: list[tuple[int, _Batch]] | None = None
         self._journal = journal
         self._loop = loop
         # Each kind of failure logged once a minute: on a full disk every write fails.
@@ -295,6 +323,9 @@ class GroupCommitWriter:
     def _next_work(self) -> list[tuple[int, _Batch]] | None:
         """Everything journalled so far; [] when only sessions are due; None when finished."""
         with self._apply_cond:
+            if self._retry is not None:  # a failed write is repeated exactly (batch ids)
+                work, self._retry = self._retry, None
+                return work
             while not self._to_apply:
                 if self._flush_waiters or self._checkpoint_wanted:
                     return []
@@ -339,33 +370,55 @@ class GroupCommitWriter:
             self._release_flush_waiters()
 
     def _apply(self, work: list[tuple[int, _Batch]]) -> None:
-        events = [row for _, batch in work for row in batch.events]
+        taken = sum(len(batch.events) for _, batch in work)
         seq = max(s for s, _ in work)
         started = time.perf_counter()
         try:
+            if self._shared is None:
+                events = [row for _, batch in work for row in batch.events]
+            else:
+                events = self._write_shared(work, seq)
             self._store.write(events, [], [], journal_seq=seq)
         except Exception as exc:
             # The events are safe in the journal: keep them and try again shortly.
+            count = sum(len(batch.events) for _, batch in work)
             self._quiet.exception(
-                "apply", "applying %d journalled events failed; retrying", len(events), exc=exc
+                "apply", "applying %d journalled events failed; retrying", count, exc=exc
             )
             self.stats.failures += 1
             with self._apply_cond:
-                self._to_apply[:0] = work
+                if self._shared is None:
+                    self._to_apply[:0] = work
+                else:
+                    self._retry = work  # the same entries again: the same batch ids
             time.sleep(1.0)
             return
+        if self._shared is not None:
+            self._shared[0].forget([s for s, _ in work])
         for _, batch in work:
             self._dirty.merge(batch.sessions)
             self._recycle(batch)
         self._applied_seq = seq
         self._written_since_checkpoint = True
         with self._apply_cond:
-            self._backlog -= len(events)
+            self._backlog -= taken
         self.stats.commits += 1
         self._generation.advance()
         self.stats.events += len(events)
         self.stats.last_batch = len(events)
         self.stats.last_commit_seconds = time.perf_counter() - started
+
+    def _write_shared(self, work: list[tuple[int, _Batch]], seq: int) -> list[EventRow]:
+        """Decides the sessions of pending rows and writes them; returns the event rows."""
+        assert self._shared is not None  # nosec B101 - only called when sessions are shared
+        sessionize, versions = self._shared
+        events, changes = sessionize([(s, batch.events) for s, batch in work])
+        rows = SessionVersions()
+        rows.add(changes)
+        if rows:
+            # Sessions first: a replay then finds them stored whenever the events are.
+            versions.write_session_versions(rows.rows(), journal_seq=seq)
+        return events
 
     def _flush_sessions(self) -> None:
         self._last_session_flush = time.monotonic()

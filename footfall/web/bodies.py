@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator, Mapping
 from starlette.requests import Request
 from starlette.types import Receive
 
+from footfall.text.quantities import format_bytes
+
 # Bytes each endpoint reads at most (POST /api/event's is the `max_body_bytes` setting).
 FORM_BYTES = 16 * 1024
 QUERY_BYTES = 256 * 1024
@@ -26,11 +28,16 @@ LIMITS = {
 }
 
 
+def describe_limit(limit: int) -> str:
+    """A limit as people read it: ``64 KiB``, ``1 GiB``, or ``1,000,000 bytes`` if not binary."""
+    return format_bytes(limit) if limit % 1024 == 0 else f"{limit:,} bytes"
+
+
 class BodyTooLarge(ValueError):
     """The body exceeds the endpoint's limit; the message says which."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(f"request body larger than {limit} bytes")
+        super().__init__(f"request body larger than {describe_limit(limit)}")
         self.limit = limit
 
 

@@ -64,9 +64,9 @@ def test_sites_keys_and_exit_codes(tmp_path: Path) -> None:
     assert "revoked" in ff(data, "key", "list").stdout
     assert ff(data, "key", "revoke", "nope").returncode == 1
 
-    deleted = ff(data, "site", "delete", "example.com")
+    deleted = ff(data, "site", "delete", "example.com", "--yes")
     assert deleted.returncode == 0 and ff(data, "site", "list").stdout == ""
-    assert ff(data, "site", "delete", "example.com").returncode == 1
+    assert ff(data, "site", "delete", "example.com", "--yes").returncode == 1
 
 
 def test_every_command_has_help(tmp_path: Path) -> None:

@@ -23,7 +23,6 @@ from footfall.devtools.capacity import (
     Figures,
     QueryCost,
     advice,
-    format_bytes,
     ingest_per_core_from_pipeline,
     project,
 )
@@ -32,6 +31,7 @@ from footfall.devtools.demo_data import build_into_store
 from footfall.meta.sites import add_site
 from footfall.services import Services
 from footfall.settings import Settings, load_settings
+from footfall.text.quantities import format_bytes
 from tests.conftest import ServerProcess
 
 END = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
@@ -138,8 +138,8 @@ def test_ingest_per_core_scales_with_this_machines_pipeline() -> None:
 def test_format_bytes() -> None:
     assert format_bytes(512) == "512 B"
     assert format_bytes(1536) == "1.5 KiB"
-    assert format_bytes(3 * 2**30) == "3.0 GiB"
-    assert format_bytes(2 * 2**40) == "2.0 TiB"
+    assert format_bytes(3 * 2**30) == "3 GiB"
+    assert format_bytes(2 * 2**40) == "2 TiB"
 
 
 # -- measuring a live store ------------------------------------------------------------------

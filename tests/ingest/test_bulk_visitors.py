@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from footfall.ingest.bulk.distinct import Encoded, Vocabulary
 from footfall.ingest.bulk.visitors import Identities, VisitorHasher, number_visitors
 from footfall.ingest.visitor import VISITOR_ID_MARKER, visitor_id
-from footfall.services import IdAllocator
+from footfall.sessions.ids import IdAllocator
 from footfall.storage.duckdb.store import DuckDBEventStore
 from footfall.storage.schema import EVENT_SCHEMA, SESSION_COLUMNS, SESSION_SCHEMA, rows_to_table
 

@@ -184,8 +184,6 @@ def test_browsers(
         GOOGLEBOT,
         GOOGLEBOT_SMARTPHONE,
         BINGBOT,
-        CURL,
-        PYTHON_REQUESTS,
         HEADLESS_CHROME,
         AHREFS,
         GPTBOT,
@@ -193,6 +191,22 @@ def test_browsers(
 )
 def test_bots(parser: UserAgentParser, ua: str) -> None:
     assert parser.parse(ua).is_bot
+
+
+@pytest.mark.parametrize(
+    "ua",
+    [
+        CURL,
+        PYTHON_REQUESTS,
+        "node-fetch/1.0 (+https://github.com/bitinn/node-fetch)",
+        "node",
+        "Go-http-client/1.1",
+        "axios/1.6.0",
+    ],
+)
+def test_http_libraries_are_not_bots(parser: UserAgentParser, ua: str) -> None:
+    # Server-side senders keep their library's agent; Plausible counts them.
+    assert not parser.parse(ua).is_bot
 
 
 def test_headless_chrome_is_named(parser: UserAgentParser) -> None:

@@ -265,7 +265,7 @@ def test_cli_import_from_stdin_and_unknown_site(settings: Settings) -> None:
         stdin=line + "\n",
     )
     assert ok.returncode == 0, ok.stderr
-    assert "imported 1 events" in ok.stdout
+    assert "imported 1 event in 1 visit from 1 line " in ok.stdout
     missing = _run(
         "import", "--site", "nope.example", "-", "--data-dir", str(settings.data_dir), stdin=line
     )

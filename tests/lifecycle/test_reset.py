@@ -27,7 +27,7 @@ def test_reset_needs_confirmation_and_keeps_the_site(tmp_path: Path) -> None:
         stdin=subprocess.DEVNULL,
         check=False,
     )
-    assert done.returncode == 2 and "pass --yes" in done.stderr
+    assert done.returncode == 1 and "pass --yes" in done.stderr
     services = Services.open(settings)
     try:
         stored = services.store.count_events()

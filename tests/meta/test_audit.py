@@ -266,7 +266,7 @@ def test_audit_command_lists_every_cli_action(tmp_path: Path) -> None:
     assert ff(data, "key", "revoke", "ci").returncode == 0
     assert ff(data, "goal", "add", "--site", "example.com", "--event", "Signup").returncode == 0
     assert ff(data, "goal", "delete", "--site", "example.com", "1").returncode == 0
-    assert ff(data, "site", "delete", "example.com").returncode == 0
+    assert ff(data, "site", "delete", "example.com", "--yes").returncode == 0
     # Failures record nothing.
     assert ff(data, "key", "revoke", "nope").returncode == 1
 

@@ -17,7 +17,8 @@ from footfall.meta.keys import create_key
 from footfall.meta.sites import Site, add_site, delete_site
 from footfall.services import open_meta
 from footfall.settings import Settings
-from footfall.web.api.auth import INVALID_KEY, MISSING_KEY
+from footfall.web.api.auth import MISSING_KEY
+from footfall.web.api.sites_common import INVALID_SITES_KEY
 from tests.conftest import FOOTFALL
 
 # -- metadata functions ----------------------------------------------------------------------
@@ -295,7 +296,7 @@ def test_goal_commands_and_exit_codes(tmp_path: Path) -> None:
         == "2\tpage\t/pricing\tPricing page\n"
     )
 
-    assert ff(data, "site", "delete", "example.com").returncode == 0
+    assert ff(data, "site", "delete", "example.com", "--yes").returncode == 0
     assert ff(data, "site", "add", "example.com").returncode == 0
     assert ff(data, "goal", "list", "--site", "example.com").stdout == ""
     for command in (["goal"], ["goal", "add"], ["goal", "list"], ["goal", "delete"]):
@@ -478,7 +479,7 @@ def test_put_needs_a_valid_key_with_sites_write(
     missing = client.put(GOALS, json=body)
     assert (missing.status_code, missing.json()) == (401, {"error": MISSING_KEY})
     invalid = client.put(GOALS, json=body, headers={"authorization": "Bearer ff_nope"})
-    assert (invalid.status_code, invalid.json()) == (401, {"error": INVALID_KEY})
+    assert (invalid.status_code, invalid.json()) == (401, {"error": INVALID_SITES_KEY})
     read_only = client.put(GOALS, json=body, headers=reader)
     assert read_only.status_code == 403
     assert read_only.json() == {"error": "This API key lacks the sites:write scope."}

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from pathlib import Path
 
 import pytest
@@ -194,6 +195,36 @@ def test_salts_survive_a_restart(engine: sa.Engine) -> None:
     again = SaltKeeper(SqlSaltStore(engine)).ring(now + dt.timedelta(hours=1))
     assert again.current == first.current
     assert again.current_created == now and again.current_created.utcoffset() == dt.timedelta(0)
+
+
+def test_workers_rotating_at_the_same_midnight_make_one_salt(engine: sa.Engine) -> None:
+    """Every worker sees yesterday's salt, then all rotate at once: one salt wins for all."""
+    yesterday = dt.datetime(2026, 11, 1, 12, tzinfo=dt.UTC)
+    SaltKeeper(SqlSaltStore(engine)).ring(yesterday)
+    workers = 4
+    loaded = threading.Barrier(workers)
+
+    class RacingStore(SqlSaltStore):
+        def load(self) -> list[tuple[bytes, dt.datetime]]:
+            found = super().load()
+            if found[0][1] < dt.datetime(2026, 11, 2, tzinfo=dt.UTC):
+                loaded.wait(timeout=10)  # everybody decided to rotate before anybody saved
+            return found
+
+    rings: list[bytes] = []
+
+    def rotate(n: int) -> None:
+        keeper = SaltKeeper(RacingStore(engine), random_bytes=lambda size: bytes([n]) * size)
+        rings.append(keeper.ring(dt.datetime(2026, 11, 2, 0, 0, 1, tzinfo=dt.UTC)).current)
+
+    threads = [threading.Thread(target=rotate, args=(n,)) for n in range(1, workers + 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(rings) == workers and len(set(rings)) == 1
+    assert load_salts(engine)[0][0] == rings[0]
+    assert len(load_salts(engine)) == 2  # today's and yesterday's
 
 
 def test_migrations_build_the_tables_the_code_declares(engine: sa.Engine) -> None:

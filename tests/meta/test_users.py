@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -15,11 +16,13 @@ from argon2 import PasswordHasher, Type, extract_parameters
 from footfall.errors import ConflictError, InvalidInputError
 from footfall.meta import db, users
 from footfall.meta.audit import Actor, list_entries
-from footfall.meta.users import User, add_user, list_users, verify_password
+from footfall.meta.logins import create_session, session_user
+from footfall.meta.users import User, add_user, get_user, list_users, verify_password
 from tests.conftest import FOOTFALL
 
 ALICE = Actor("cli:alice")
 PASSWORD = "correct horse battery"
+NEW_PASSWORD = "a new and longer passphrase"
 
 
 def _stored_hash(engine: sa.Engine, email: str) -> str:
@@ -301,5 +304,80 @@ def test_user_add_prompts_twice_without_echo(tmp_path: Path) -> None:
     engine = db.create_engine(f"sqlite:///{data / 'meta.sqlite3'}")
     try:
         assert verify_password(engine, "alice@example.com", PASSWORD) is not None
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.slow
+def test_user_passwd_command(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    added = ff(
+        data,
+        "user",
+        "add",
+        "bob@example.com",
+        "--role",
+        "viewer",
+        "--password-stdin",
+        stdin=f"{PASSWORD}\n",
+    )
+    assert added.returncode == 0, added.stderr
+    engine = db.create_engine(f"sqlite:///{data / 'meta.sqlite3'}")
+    try:
+        user = get_user(engine, "bob@example.com")
+        token = create_session(
+            engine, user.id, now=dt.datetime.now(dt.UTC), lifetime=dt.timedelta(hours=1)
+        )
+
+        changed = ff(
+            data,
+            "user",
+            "passwd",
+            "BOB@example.com",
+            "--password-stdin",
+            stdin=f"{NEW_PASSWORD}\nignored\n",
+        )
+        assert (changed.returncode, changed.stderr) == (0, "")
+        assert changed.stdout == (
+            "changed the password of bob@example.com; signed out of 1 session\n"
+        )
+        assert verify_password(engine, "bob@example.com", NEW_PASSWORD) == user
+        assert session_user(engine, token, now=dt.datetime.now(dt.UTC)) is None
+
+        # Prompted twice without a terminal: a mismatch asks again.
+        prompted = ff(
+            data,
+            "user",
+            "passwd",
+            "bob@example.com",
+            stdin=f"{PASSWORD}\n{PASSWORD}x\n{PASSWORD}\n{PASSWORD}\n",
+        )
+        assert prompted.returncode == 0, prompted.stderr
+        assert "signed out of 0 sessions" in prompted.stdout
+        assert verify_password(engine, "bob@example.com", PASSWORD) == user
+
+        def fails(code: int, *args: str, stdin: str = f"{NEW_PASSWORD}\n") -> str:
+            result = ff(data, "user", "passwd", *args, stdin=stdin)
+            assert result.returncode == code, (args, result.stdout, result.stderr)
+            return result.stderr
+
+        short = fails(1, "bob@example.com", "--password-stdin", stdin="short\n")
+        assert short == "error: the password is 5 characters long; it needs at least 12\n"
+        unknown = fails(1, "nobody@example.com", "--password-stdin")
+        assert (
+            unknown == "error: no user nobody@example.com: 'footfall user list' shows the users\n"
+        )
+        assert fails(1, "not-an-email", "--password-stdin").startswith("error: invalid email")
+        assert "Missing argument 'EMAIL'" in fails(2, "--password-stdin")
+        assert ff(data, "user", "passwd", "--help").returncode == 0
+        assert verify_password(engine, "bob@example.com", PASSWORD) == user
+
+        entries = [e for e in list_entries(engine) if e.action == "user.passwd"]
+        assert [(e.actor, e.target, e.after) for e in entries] == [
+            ("cli:alice", "bob@example.com", {"email": "bob@example.com", "sessions_ended": 0}),
+            ("cli:alice", "bob@example.com", {"email": "bob@example.com", "sessions_ended": 1}),
+        ]
+        dump = json.dumps([e.as_json() for e in list_entries(engine)])
+        assert NEW_PASSWORD not in dump and PASSWORD not in dump
     finally:
         engine.dispose()

@@ -40,7 +40,7 @@ from footfall.meta.keys import create_key
 from footfall.meta.users import add_user
 from footfall.services import open_meta
 from tests.conftest import sign_in
-from tests.stats_harness import StatsHarness, prepare_site, serve
+from tests.stats_harness import STATS_BACKENDS, StatsHarness, events_url_for, prepare_site, serve
 
 NOW = dt.datetime(2026, 11, 10, 12, 0)
 PASSWORD = "correct horse battery"
@@ -99,9 +99,13 @@ LINES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StatsHarness]:
-    settings, registered, key = prepare_site(tmp_path_factory.mktemp("filters") / "data")
+@pytest.fixture(scope="module", params=STATS_BACKENDS)
+def site(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[StatsHarness]:
+    """The imported lines, stored in each event-store backend in turn."""
+    data = tmp_path_factory.mktemp("filters") / "data"
+    settings, registered, key = prepare_site(data, events_url=events_url_for(request.param, data))
     meta = open_meta(settings)
     _, importer = create_key(meta, name="importer", scopes=("events:import",))
     add_user(meta, email="admin@example.com", role="admin", password=PASSWORD)

@@ -8,6 +8,7 @@ time limit.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,24 @@ import pytest
 from footfall.storage.base import EventStore
 from footfall.storage.duckdb.snapshots import restore_snapshot
 from footfall.storage.duckdb.store import DuckDBEventStore
+from tests.clickhouse_http import clickhouse_http
+from tests.services import chdb_store, require_chdb
+
+# ClickHouse HTTP servers (chdb behind the HTTP interface) of the running test, by directory.
+_SERVERS: dict[Path, str] = {}
+_STOPS = ExitStack()
+
+
+def _over_http(directory: Path) -> EventStore:
+    """A ClickHouse event store reached over HTTP, the way a deployment reaches a server."""
+    from footfall.storage.clickhouse.store import ClickHouseEventStore
+
+    require_chdb()
+    if directory not in _SERVERS:
+        _SERVERS[directory] = _STOPS.enter_context(
+            clickhouse_http(directory.parent / f"{directory.name}-server", password="pw 1/2@x")
+        )
+    return ClickHouseEventStore(_SERVERS[directory])
 
 
 @dataclass(frozen=True)
@@ -39,12 +58,30 @@ BACKENDS = {
             snapshot, _made(directory) / "events.duckdb"
         ),
     ),
+    "clickhouse": Backend(
+        name="clickhouse",
+        open=lambda directory: chdb_store(directory / "chdb"),
+        slow_statement="SELECT count() FROM numbers(100000000000) WHERE number % 7 = 3",
+    ),
+    "clickhouse-http": Backend(
+        name="clickhouse-http",
+        open=_over_http,
+        slow_statement="SELECT count() FROM numbers(100000000000) WHERE number % 7 = 3",
+    ),
 }
 
 
 def _made(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     return directory
+
+
+@pytest.fixture(autouse=True)
+def _stop_servers() -> Iterator[None]:
+    """Stops the HTTP servers a test started (chdb allows one data directory per process)."""
+    yield
+    _STOPS.close()
+    _SERVERS.clear()
 
 
 @pytest.fixture(params=sorted(BACKENDS))

@@ -371,3 +371,16 @@ def test_ingest_keeps_its_permissive_cors(fixture: str, request: pytest.FixtureR
         assert answer.status_code == 204
         assert answer.headers["access-control-allow-origin"] == "*"
         assert answer.headers["access-control-allow-methods"] == "POST, OPTIONS"
+
+
+def test_the_favicon_is_served_by_footfall_itself(client: TestClient) -> None:
+    answer = client.get("/favicon.ico")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "image/x-icon"
+    assert "max-age=" in answer.headers["cache-control"]
+    icon = answer.content
+    # An ICO directory of one 32x32 image, which is a PNG.
+    assert icon[:6] == b"\x00\x00\x01\x00\x01\x00" and icon[6:8] == b"\x20\x20"
+    assert icon[22:30] == b"\x89PNG\r\n\x1a\n"
+    page = client.get("/login")
+    assert '<link rel="icon" href="/favicon.ico">' in page.text

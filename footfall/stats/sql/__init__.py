@@ -7,10 +7,11 @@ runs. Only names defined in code (columns, functions) are written into the text.
 
 from __future__ import annotations
 
+from footfall.stats.sql.clickhouse import ClickHouseDialect
 from footfall.stats.sql.dialect import Dialect
 from footfall.stats.sql.duckdb import DuckDBDialect
 
-_DIALECTS: dict[str, type[Dialect]] = {"duckdb": DuckDBDialect}
+_DIALECTS: dict[str, type[Dialect]] = {"duckdb": DuckDBDialect, "clickhouse": ClickHouseDialect}
 
 
 def dialect_for(backend: str) -> Dialect:

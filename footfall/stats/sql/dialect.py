@@ -13,9 +13,44 @@ from footfall.stats.model import Granularity
 
 
 class Dialect(ABC):
-    """SQL spellings a backend must supply."""
+    """SQL spellings a backend must supply.
+
+    Attributes:
+        name: The backend's name.
+        uses_visitor_bounds: Whether `distinct_visitors` gains from the range's visitor-number
+            bounds (read by a cheap statement first); a backend that counts exactly without
+            them says False and the engine skips that statement.
+    """
 
     name: str
+    uses_visitor_bounds: bool = True
+
+    # -- sessions: a backend may keep several versions of a session's row ------------------
+
+    def session_count(self) -> str:
+        """How many sessions the group's rows hold (each session's current state once)."""
+        return "count(*)"
+
+    def session_sum(self, expr: str) -> str:
+        """The sum of a per-session expression over the group's sessions."""
+        return f"sum({expr})"
+
+    def session_avg(self, expr: str) -> str:
+        """The mean of a per-session expression over the group's sessions (NULL when none)."""
+        return f"avg({expr})"
+
+    def current_sessions(self, where: str) -> str | None:
+        """A condition keeping only each session's current row, or None when rows never change.
+
+        Needed where a query filters or groups by a session column that later events change
+        (entry or exit page and hostname). `where` selects the session rows in question and
+        may only test columns that never change or only grow (site, start, last event time).
+        """
+        return None
+
+    def lower(self, expr: str) -> str:
+        """Text in lower case (Unicode-aware)."""
+        return f"lower({expr})"
 
     @abstractmethod
     def local_time(self, column: str, tz: str) -> str:

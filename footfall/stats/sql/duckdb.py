@@ -102,5 +102,13 @@ class DuckDBDialect(Dialect):
         return f"{function}({expr}) FILTER (WHERE {condition})"
 
     def round_half_even(self, expr: str, digits: int) -> str:
-        """Rounding as ClickHouse does it on floats (ties to even)."""
-        return f"round_even(({expr})::DOUBLE, {digits})::DOUBLE"
+        """Rounding as ClickHouse's ``round`` does it on floats.
+
+        ClickHouse scales by ``10^digits``, rounds ties to even and scales back; rounding the
+        exact binary value instead (DuckDB's ``round_even(x, 2)``) differs on values such as
+        1/40, which is a hair above 0.025 in binary but exactly 2.5 once scaled.
+        """
+        if digits == 0:
+            return f"round_even(({expr})::DOUBLE, 0)::DOUBLE"
+        scale = 10**digits
+        return f"(round_even(({expr})::DOUBLE * {scale}, 0) / {scale})::DOUBLE"

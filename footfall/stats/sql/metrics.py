@@ -27,20 +27,25 @@ def metric_sql(
     if metric == "visitors":
         return d.distinct_visitors(bounds)
     if table == "sessions":
-        sessions = "count(DISTINCT session_id)" if smear else "count(*)"
-        bounces = "sum(CAST(is_bounce AS INTEGER))"
+        # Sessions (and their sums) go through the dialect: a backend may hold several
+        # versions of one session's row until it merges them.
+        sessions = "count(DISTINCT session_id)" if smear else d.session_count()
+        bounces = d.session_sum("CAST(is_bounce AS INTEGER)")
         entered = sessions
         if bounce_entry is not None:
+            # Only with a page filter, under which every row read is a session's current one.
             bounces = d.aggregate_if("sum", "CAST(is_bounce AS INTEGER)", bounce_entry)
             counted = "DISTINCT session_id" if smear else "*"
             entered = d.aggregate_if("count", counted, bounce_entry)
         return {
             "visits": sessions,
-            "pageviews": "coalesce(sum(pageviews), 0)",
-            "events": "coalesce(sum(events), 0)",
+            "pageviews": f"coalesce({d.session_sum('pageviews')}, 0)",
+            "events": f"coalesce({d.session_sum('events')}, 0)",
             "bounce_rate": d.round_half_even(f"100 * {bounces} / nullif({entered}, 0)", 0),
-            "visit_duration": d.round_half_even("avg(duration)", 0),
-            "views_per_visit": d.round_half_even(f"sum(pageviews) / nullif({sessions}, 0)", 2),
+            "visit_duration": d.round_half_even(d.session_avg("duration"), 0),
+            "views_per_visit": d.round_half_even(
+                f"{d.session_sum('pageviews')} / nullif({sessions}, 0)", 2
+            ),
         }[metric]
     if table == "engagement":
         return d.round_half_even(

@@ -18,12 +18,14 @@ from footfall.stats.model import (
     Condition,
     Granularity,
     Query,
+    iter_conditions,
 )
 from footfall.stats.plan import Part
 from footfall.stats.sql.dialect import Dialect
 from footfall.stats.sql.metrics import metric_sql
 from footfall.stats.sql.scope import (
     EVENT_TABLE_COLUMNS,
+    SESSION_EVENT_ALIASES,
     SESSION_TABLE_COLUMNS,
     Params,
     Scope,
@@ -121,13 +123,20 @@ class PartBuilder:
             select.append(
                 metric_sql(metric, table, d, bounds, smear=smear, bounce_entry=bounce_entry)
             )
+        if table == "sessions" and _reads_changing_columns(part, bounce_entry):
+            current = d.current_sessions(where[0])
+            if current is not None:
+                where.insert(1, current)
         base = f"SELECT * FROM {source} WHERE {' AND '.join(where)}"
         if session_columns:
             picked = ", ".join(f"{c} AS session_{c}" for c in session_columns.values())
+            session_range = scope.sessions_range()
+            current = d.current_sessions(session_range)
+            session_where = f"{session_range} AND {current}" if current else session_range
             base = (
                 f"SELECT e.*, {', '.join(f'session_{c}' for c in session_columns.values())} "
                 f"FROM ({base}) e JOIN (SELECT session_id, {picked} FROM sessions "
-                f"WHERE {scope.sessions_range()}) USING (session_id)"
+                f"WHERE {session_where}) s USING (session_id)"
             )
         if smear:
             base = f"SELECT *, {d.explode_slots('start', 'timestamp')} AS slot FROM ({base})"
@@ -197,6 +206,36 @@ class PartBuilder:
             f"GROUP BY {group_inner}){group}"
         )
         return sql, decoders
+
+
+# Session columns that later events of the visit change, as dimensions or filters read them.
+_CHANGING = frozenset(
+    {
+        "visit:entry_page",
+        "visit:exit_page",
+        "visit:entry_page_hostname",
+        "visit:exit_page_hostname",
+        *SESSION_EVENT_ALIASES,
+    }
+)
+
+
+def _reads_changing_columns(part: Part, bounce_entry: str | None) -> bool:
+    """True when a sessions part tests or groups by a column that changes during a visit.
+
+    Such a part must read each session's current row only; otherwise a backend that keeps
+    superseded versions until it merges them could count a visit under its old exit page.
+    Event conditions on the sessions table become subqueries on events, which never change,
+    unless the dimension aliases them to an entry column (covered by the dimension).
+    """
+    if bounce_entry is not None:
+        return True
+    if any(d in _CHANGING for d in part.dimensions):
+        return True
+    return any(
+        c.dimension in _CHANGING and not c.dimension.startswith("event:")
+        for c in iter_conditions(part.filters)
+    )
 
 
 def _selected_goals(query: Query, scope: Scope) -> tuple[Any, ...]:

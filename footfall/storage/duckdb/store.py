@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -19,6 +18,8 @@ from footfall.monitoring.pools import PoolStats
 from footfall.storage.base import Deletion, EventRow, SessionRow, Snapshot
 from footfall.storage.duckdb import deletion, reading, snapshots, upgrade, wal
 from footfall.storage.duckdb.cursors import CursorPool
+from footfall.storage.duckdb.ddl import ddl as _ddl
+from footfall.storage.duckdb.ddl import usable_cpus as _usable_cpus
 from footfall.storage.schema import (
     EVENT_COLUMNS,
     EVENT_SCHEMA,
@@ -39,31 +40,9 @@ SCHEMA_VERSION = "2"
 # Version 1 lacked the `visitor` column; a store of that version is upgraded in place on open.
 _UPGRADABLE_VERSION = "1"
 
-# DuckDB's type for each Arrow type of the stored columns.
-_SQL_TYPES: dict[pa.DataType, str] = {
-    pa.uint8(): "UTINYINT",
-    pa.uint32(): "UINTEGER",
-    pa.uint64(): "UBIGINT",
-    pa.timestamp("us"): "TIMESTAMP",
-    pa.string(): "VARCHAR",
-    pa.bool_(): "BOOLEAN",
-    pa.list_(pa.string()): "VARCHAR[]",
-}
 # Inserts name their columns: a store upgraded from version 1 has `visitor` last on disk.
 _EVENT_LIST = ", ".join(EVENT_COLUMNS)
 _SESSION_LIST = ", ".join(SESSION_COLUMNS)
-
-
-def _usable_cpus() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def _ddl(table: str, types: dict[str, pa.DataType]) -> str:
-    columns = ",\n  ".join(f"{name} {_SQL_TYPES[arrow]} NOT NULL" for name, arrow in types.items())
-    return f"CREATE TABLE IF NOT EXISTS {table} (\n  {columns}\n)"
 
 
 class DuckDBEventStore:
@@ -428,6 +407,30 @@ class DuckDBEventStore:
                     "SELECT count(*) FROM events WHERE site_id = ?", [site_id]
                 ).fetchone()
         return int(row[0]) if row else 0
+
+    def scan(self, table: str, start: dt.datetime, end: dt.datetime) -> pa.Table:
+        """Stored rows of `events` (by timestamp) or `sessions` (by start) in [start, end)."""
+        column, columns, schema = (
+            ("timestamp", _EVENT_LIST, EVENT_SCHEMA)
+            if table == "events"
+            else ("start", _SESSION_LIST, SESSION_SCHEMA)
+        )
+        with self.cursor() as cur:
+            found: pa.Table = cur.sql(
+                f"SELECT {columns} FROM {table} WHERE {column} >= $1 AND {column} < $2",
+                params=[start, end],
+            ).to_arrow_table()
+        return found.cast(schema)
+
+    def daily_counts(self, start: dt.datetime, end: dt.datetime) -> dict[tuple[int, str], int]:
+        """Events per (site_id, UTC day) in [start, end)."""
+        with self.cursor() as cur:
+            rows = cur.execute(
+                "SELECT site_id, strftime(timestamp, '%Y-%m-%d'), count(*) FROM events "
+                "WHERE timestamp >= ? AND timestamp < ? GROUP BY ALL",
+                [start, end],
+            ).fetchall()
+        return {(int(s), str(d)): int(n) for s, d, n in rows}
 
     def data_version(self) -> int:
         """A number that changes whenever stored data may change other than by appending now.

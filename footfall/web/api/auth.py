@@ -59,14 +59,18 @@ def _key_and_rights(
 
 
 async def authorize_key(
-    request: Request, scope: str | tuple[str, ...], *, lacking_scope: ApiError | None = None
+    request: Request,
+    scope: str | tuple[str, ...],
+    *,
+    lacking_scope: ApiError | None = None,
+    invalid: str = INVALID_KEY,
 ) -> tuple[ApiKey, Rights]:
     """The active key of the request and its rights, which hold `scope` (or one of several).
 
     Raises:
-        ApiError: 401 with Plausible's message when the key is missing, unknown, expired,
-            revoked or its owner disabled; `lacking_scope` (default: that same 401) when its
-            rights lack every scope.
+        ApiError: 401 with Plausible's message when the key is missing, or with `invalid`
+            when it is unknown, expired, revoked or its owner disabled; `lacking_scope`
+            (default: that same 401) when its rights lack every scope.
     """
     state: Services = request.app.state.footfall
     token = bearer_token(request)
@@ -76,11 +80,11 @@ async def authorize_key(
     now = services.clock.now()
     found = await asyncio.to_thread(_key_and_rights, services.meta, token, now)
     if found is None:
-        raise ApiError(INVALID_KEY, 401)
+        raise ApiError(invalid, 401)
     services.key_usage.record(found[0].id, now)
     wanted = (scope,) if isinstance(scope, str) else scope
     if not any(found[1].allows(one) for one in wanted):
-        raise lacking_scope or ApiError(INVALID_KEY, 401)
+        raise lacking_scope or ApiError(invalid, 401)
     return found
 
 

@@ -16,6 +16,7 @@ from footfall.meta.keys import SCOPES
 from footfall.stats.v1 import V1_METRICS
 from footfall.web.api.imports import MAX_IMPORT_BYTES
 from footfall.web.api.openapi_admin import admin_paths, probe_paths
+from footfall.web.api.openapi_alerts import alert_paths
 from footfall.web.api.openapi_components import (
     HEADERS,
     NUMBER,
@@ -32,14 +33,22 @@ from footfall.web.api.openapi_components import (
     query,
     ref,
     response_ref,
+    too_large,
 )
-from footfall.web.api.openapi_lifecycle import lifecycle_paths, site_record_paths
+from footfall.web.api.openapi_lifecycle import lifecycle_paths
+from footfall.web.api.openapi_sites import sites_paths
+from footfall.web.bodies import QUERY_BYTES
 
 _V1_COMMON = [param_ref(name) for name in ("SiteId", "Period", "Date", "Metrics", "Filters")]
 
 
 def _stats_operation(
-    summary: str, description: str, parameters: list[Schema], result: Schema
+    summary: str,
+    description: str,
+    parameters: list[Schema],
+    result: Schema,
+    *,
+    extra: dict[str, Schema] | None = None,
 ) -> Schema:
     return {
         "tags": ["Stats API"],
@@ -52,6 +61,7 @@ def _stats_operation(
             "401": response_ref("Unauthorized"),
             "429": response_ref("TooManyRequests"),
             "503": response_ref("Unavailable"),
+            **(extra or {}),
         },
     }
 
@@ -171,6 +181,7 @@ def _stats_paths() -> dict[str, Schema]:
                     "Plausible's Stats API v2: any metrics by any dimensions.",
                     [],
                     ref("V2Response"),
+                    extra={"413": too_large(QUERY_BYTES)},
                 ),
                 "requestBody": {
                     "required": True,
@@ -296,8 +307,18 @@ def _event_paths() -> dict[str, Schema]:
                 "required; `referrer`, `user_agent`, `ip` or `visitor_id`, `props` optional. "
                 "Events go through the live enrichment and session rules at their own times. "
                 "Bad lines are reported by number; good lines are kept. Needs a key with the "
-                "`events:import` scope.",
-                "parameters": [param_ref("SiteId")],
+                "`events:import` scope. A body that was already imported into the site "
+                "is refused (409), so that its events are not counted twice, unless "
+                "`force=true`.",
+                "parameters": [
+                    param_ref("SiteId"),
+                    query(
+                        "force",
+                        {"type": "string", "enum": ["true"]},
+                        "`true` imports the body even if the same body was imported into "
+                        "the site before (its events are then counted twice).",
+                    ),
+                ],
                 "requestBody": {
                     "required": False,
                     "description": "An empty body imports nothing.",
@@ -319,7 +340,11 @@ def _event_paths() -> dict[str, Schema]:
                     ),
                     "401": response_ref("Unauthorized"),
                     "403": response_ref("Forbidden"),
-                    "413": error(f"The body is larger than {MAX_IMPORT_BYTES} bytes."),
+                    "409": error(
+                        "The same body was already imported into the site; the message says "
+                        "when, and how many events it stored."
+                    ),
+                    "413": too_large(MAX_IMPORT_BYTES),
                     "503": response_ref("Unavailable"),
                 },
             }
@@ -352,20 +377,25 @@ def openapi_document() -> dict[str, Any]:
             "tags": [
                 {"name": "Events API", "description": "Recording events."},
                 {"name": "Stats API", "description": "Plausible's Stats API v1 and v2."},
-                {"name": "Sites API", "description": "A site's settings and goals."},
+                {
+                    "name": "Sites API",
+                    "description": "Sites, their settings, goals, properties, guests.",
+                },
                 {
                     "name": "Administration",
                     "description": "The audit log, backups, exports, retention and deletion, "
                     "and memory diagnostics.",
                 },
+                {"name": "Alerts", "description": "Alert rules, their state and deliveries."},
                 {"name": "Operations", "description": "Probes for orchestrators."},
             ],
             "security": [{"bearerAuth": []}],
             "paths": {
                 **_event_paths(),
                 **_stats_paths(),
+                **sites_paths(),
                 **admin_paths(),
-                **site_record_paths(),
+                **alert_paths(),
                 **lifecycle_paths(),
                 **probe_paths(),
             },

@@ -4,152 +4,22 @@ from __future__ import annotations
 
 from footfall.meta import audit
 from footfall.monitoring import tracing
-from footfall.web.api import sites as sites_api
 from footfall.web.api.openapi_components import (
     DATE,
-    SCHEMAS,
-    SITE,
     Schema,
     error,
     header,
     json_content,
-    param_ref,
     query,
     ref,
     response_ref,
 )
 from footfall.web.middleware import profiling
 
-_GOAL_STATUSES: dict[str, Schema] = {
-    "401": response_ref("Unauthorized"),
-    "403": response_ref("Forbidden"),
-    "404": error("The site or the goal does not exist."),
-    "503": response_ref("Unavailable"),
-}
-_BODY_STATUSES: dict[str, Schema] = {
-    "413": error(f"The body is larger than {sites_api.MAX_BODY_BYTES} bytes."),
-    "415": error("The body is neither JSON nor form-encoded."),
-}
-
 
 def admin_paths() -> dict[str, Schema]:
-    """The Sites API goal endpoints, the audit log and the debug endpoints."""
-    form = {k: v for k, v in SCHEMAS["GoalRequest"].items() if k != "properties"}
-    form["properties"] = {
-        k: v for k, v in SCHEMAS["GoalRequest"]["properties"].items() if k != "custom_props"
-    }
+    """The audit log and the debug endpoints."""
     return {
-        "/api/v1/sites/goals": {
-            "put": {
-                "tags": ["Sites API"],
-                "summary": "Find or create a goal",
-                "description": "Returns the identical goal if it exists. Parameters may also "
-                "come from the query string (the body wins). Needs the `sites:write` scope.",
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": ref("GoalRequest"),
-                            "example": {
-                                "site_id": SITE,
-                                "goal_type": "event",
-                                "event_name": "Signup",
-                            },
-                        },
-                        "application/x-www-form-urlencoded": {"schema": form},
-                    },
-                },
-                "responses": {
-                    "200": json_content(ref("SiteGoal"), "The goal."),
-                    "400": error("A missing or invalid parameter, or a conflicting goal."),
-                    **_GOAL_STATUSES,
-                    **_BODY_STATUSES,
-                },
-            },
-            "get": {
-                "tags": ["Sites API"],
-                "summary": "List goals",
-                "description": "A site's goals, newest first, paginated by cursors. Needs the "
-                "`stats:read` or `sites:write` scope.",
-                "parameters": [
-                    param_ref("SiteId"),
-                    query(
-                        "limit",
-                        {"type": "integer", "minimum": 1, "maximum": sites_api.MAX_LIMIT},
-                        f"Goals per page (default {sites_api.DEFAULT_LIMIT}).",
-                    ),
-                    query(
-                        "after",
-                        {"type": "string", "pattern": "^[0-9]{1,18}$"},
-                        "`meta.after` of the previous page.",
-                    ),
-                    query(
-                        "before",
-                        {"type": "string", "pattern": "^[0-9]{1,18}$"},
-                        "`meta.before` of the next page.",
-                    ),
-                ],
-                "responses": {
-                    "200": json_content(
-                        {
-                            "type": "object",
-                            "required": ["goals", "meta"],
-                            "properties": {
-                                "goals": {"type": "array", "items": ref("Goal")},
-                                "meta": {
-                                    "type": "object",
-                                    "required": ["after", "before", "limit"],
-                                    "properties": {
-                                        "after": {"type": ["string", "null"]},
-                                        "before": {"type": ["string", "null"]},
-                                        "limit": {"type": "integer"},
-                                    },
-                                    "additionalProperties": False,
-                                },
-                            },
-                            "additionalProperties": False,
-                        },
-                        "One page of goals.",
-                    ),
-                    "400": error("A missing or invalid parameter."),
-                    **_GOAL_STATUSES,
-                },
-            },
-        },
-        "/api/v1/sites/goals/{goal_id}": {
-            "delete": {
-                "tags": ["Sites API"],
-                "summary": "Delete a goal",
-                "description": "`site_id` may also come in a JSON or form body. Needs the "
-                "`sites:write` scope.",
-                "parameters": [
-                    {
-                        "name": "goal_id",
-                        "in": "path",
-                        "required": True,
-                        "schema": {"type": "integer", "minimum": 1},
-                        "example": 1,
-                    },
-                    param_ref("SiteId"),
-                ],
-                "responses": {
-                    "200": json_content(
-                        {
-                            "type": "object",
-                            "required": ["deleted"],
-                            "properties": {"deleted": {"const": True}},
-                            "additionalProperties": False,
-                        },
-                        "Deleted.",
-                    ),
-                    "400": error(
-                        "`site_id` is missing, or the body is not a JSON object or a form."
-                    ),
-                    **_GOAL_STATUSES,
-                    **_BODY_STATUSES,
-                },
-            }
-        },
         "/api/v1/audit": {
             "get": {
                 "tags": ["Administration"],
@@ -361,4 +231,32 @@ def probe_paths() -> dict[str, Schema]:
                 },
             }
         },
+        "/metrics": {
+            "get": {
+                "tags": ["Operations"],
+                "summary": "Prometheus metrics",
+                "description": "The Prometheus text exposition (every metric is listed in "
+                "docs/metrics.md). Open to direct connections from `metrics_allow` (loopback "
+                "by default; never a request a proxy relays), and to anyone sending "
+                "`Authorization: Bearer <metrics_token>` when that setting is set. The token "
+                "is not an API key: API keys are not accepted here.",
+                "security": [],
+                "responses": {
+                    "200": _plain("The exposition (text format 0.0.4)."),
+                    "401": {
+                        **_plain("A token is configured and was not sent (or is wrong)."),
+                        "headers": {
+                            "WWW-Authenticate": header(
+                                "`Bearer`.", {"const": "Bearer"}, required=True
+                            )
+                        },
+                    },
+                    "403": _plain("No token is configured and the peer is not allowed."),
+                },
+            }
+        },
     }
+
+
+def _plain(description: str) -> Schema:
+    return {"description": description, "content": {"text/plain": {"schema": {"type": "string"}}}}

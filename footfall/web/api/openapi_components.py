@@ -11,6 +11,7 @@ from typing import Any
 from footfall.meta import audit
 from footfall.stats.v1 import V1_METRICS
 from footfall.stats.v2 import V2_METRICS
+from footfall.web.bodies import describe_limit
 
 Schema = dict[str, Any]
 
@@ -42,6 +43,11 @@ def json_content(schema: Schema, description: str, **extra: Any) -> Schema:
 def error(description: str) -> Schema:
     """A response with the ``{"error": message}`` body."""
     return json_content(ref("Error"), description)
+
+
+def too_large(limit: int) -> Schema:
+    """The 413 answer of an endpoint whose body may hold at most `limit` bytes."""
+    return error(f"The body is larger than {describe_limit(limit)}.")
 
 
 def query(

@@ -9,13 +9,7 @@ restart does; alert on ``footfall_memory_leak_suspected``).
 
 from __future__ import annotations
 
-import asyncio
 import secrets
-import shutil
-import tempfile
-import time
-from pathlib import Path
-from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
@@ -25,35 +19,6 @@ from starlette.types import Scope
 from footfall.security.client_address import Network, in_networks, is_forwarded, parse_networks
 from footfall.services import Services
 
-MIB = 1024 * 1024
-
-
-def _data_dir_writable(data_dir: Path) -> str | None:
-    """None when a file can be created and removed in `data_dir`, else what went wrong."""
-    try:
-        with tempfile.NamedTemporaryFile(dir=data_dir, prefix=".readyz-"):
-            pass
-    except OSError as exc:
-        return f"{exc.__class__.__name__}: {exc.strerror or exc}"
-    return None
-
-
-def _disk(data_dir: Path, min_free_mb: int) -> dict[str, Any]:
-    minimum = min_free_mb * MIB
-    try:
-        free = shutil.disk_usage(data_dir).free
-    except OSError as exc:
-        return {"ok": False, "free_bytes": None, "min_free_bytes": minimum, "error": str(exc)}
-    return {"ok": free >= minimum, "free_bytes": free, "min_free_bytes": minimum}
-
-
-async def _metadata(state: Services) -> dict[str, Any]:
-    try:
-        await asyncio.to_thread(state.sites.reload)
-    except Exception as exc:  # reported, not raised: this is the probe's whole job
-        return {"ok": False, "error": exc.__class__.__name__}
-    return {"ok": True}
-
 
 async def readyz(request: Request) -> Response:
     """Readiness: every check of the module docstring, 503 when one fails.
@@ -62,36 +27,7 @@ async def readyz(request: Request) -> Response:
     drains. The memory check is informative only (see the module docstring).
     """
     state: Services = request.app.state.footfall
-    settings = state.settings
-    writer = state.writer
-    stats = writer.stats
-    now = time.monotonic()
-    watch = state.writer_watch
-    unwritable = await asyncio.to_thread(_data_dir_writable, settings.data_dir)
-    failed = watch.recent_failure(commits=stats.commits, failures=stats.failures, now=now)
-    event_store: dict[str, Any] = {
-        "ok": unwritable is None and not failed,
-        "writable": unwritable is None,
-        "recent_failures": failed,
-    }
-    if unwritable is not None:
-        event_store["error"] = unwritable
-    queue = watch.queue(
-        depth=writer.queue_depth,
-        limit=settings.ingest_queue_size,
-        commits=stats.commits,
-        failures=stats.failures,
-        now=now,
-    )
-    if not writer.has_room():
-        queue["ok"] = False  # full, or closing
-    checks: dict[str, dict[str, Any]] = {
-        "metadata": await _metadata(state),
-        "event_store": event_store,
-        "disk": _disk(settings.data_dir, settings.min_free_disk_mb),
-        "ingest_queue": queue,
-        "memory": {"ok": True, **state.leaks.status()},
-    }
+    checks = await state.readiness()
     ready = all(check["ok"] for check in checks.values())
     return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 

@@ -1,257 +1,272 @@
-"""Plausible's Sites API goal endpoints: list, find-or-create and delete a site's goals.
+"""Plausible's Sites API for sites: list, create, get, rename and delete; teams; shared links.
 
-``PUT`` and ``GET /api/v1/sites/goals``, ``DELETE /api/v1/sites/goals/{goal_id}``. Parameters
-come from the query string and the body (a JSON object or form-encoded), body values winning,
-as Phoenix merges them for Plausible. Errors are ``{"error": message}``.
+``GET``/``POST /api/v1/sites``, ``GET /api/v1/sites/teams``, ``GET``/``PUT``/``DELETE
+/api/v1/sites/{site_id}`` and ``PUT /api/v1/sites/shared-links``, with Plausible's shapes
+(`extra/lib/plausible_web/controllers/api/external_sites_controller.ex`). footfall has one
+team, the installation's (`footfall.meta.team`); sites are listed newest first.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
 from typing import Any
-from urllib.parse import parse_qsl
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
-from footfall.meta.access import Rights
-from footfall.meta.goals import Goal, add_goal, delete_goal, list_goals
-from footfall.meta.sites import Site
+from footfall.lifecycle.deletion import delete_site
+from footfall.meta.shared_links import create_link, list_links
+from footfall.meta.sites import (
+    Site,
+    add_site,
+    change_domain,
+    list_sites,
+    set_site_retention,
+    validate_timezone,
+)
+from footfall.meta.team import the_team
 from footfall.services import Services
 from footfall.web.api.audit import request_actor
-from footfall.web.api.auth import ApiError, authorize_key, resolve_site
-from footfall.web.bodies import SITES_API_BYTES, BodyTooLarge, read_body
+from footfall.web.api.auth import ApiError
+from footfall.web.api.sites_common import (
+    DEFAULT_LIMIT,
+    MAX_BODY_BYTES,
+    MAX_LIMIT,
+    SITE_NOT_FOUND,
+    cursors,
+    find_site,
+    page,
+    reader,
+    request_params,
+    required,
+    writer,
+)
 
-GOAL_NOT_FOUND = "Goal could not be found"
-SITE_NOT_FOUND = "Site could not be found"
-NO_WRITE_SCOPE = "This API key lacks the sites:write scope."
-NO_READ_SCOPE = "This API key lacks the stats:read or sites:write scope."
-# A goal is a handful of short fields; anything larger is not a goal request.
-MAX_BODY_BYTES = SITES_API_BYTES
-DEFAULT_LIMIT = 100
-MAX_LIMIT = 1000
+__all__ = ["DEFAULT_LIMIT", "MAX_BODY_BYTES", "MAX_LIMIT"]
+
+# Plausible's default for a site created without a time zone.
+DEFAULT_TIMEZONE = "Etc/UTC"
+DOMAIN_TAKEN = "domain: This domain has already been taken"
+NO_CHANGES = (
+    "Payload must contain at least one of the parameters 'domain', 'tracker_script_configuration'"
+)
 
 
-def goal_json(goal: Goal) -> dict[str, Any]:
-    """A goal as the Sites API shows it."""
+def site_json(site: Site) -> dict[str, Any]:
+    """A site as the Sites API shows one: domain, time zone and declared custom properties.
+
+    ``retention_days`` is footfall's own (Plausible has no retention): how many days of events
+    the site keeps, or null for all of them.
+    """
     return {
-        "id": goal.id,
-        "display_name": goal.display_name,
-        "goal_type": goal.kind,
-        "event_name": goal.event_name,
-        "page_path": goal.page_path,
+        "domain": site.domain,
+        "timezone": site.timezone,
+        "custom_properties": list(site.custom_props),
+        "retention_days": site.retention_days,
     }
 
 
-async def _read_body(request: Request) -> bytes:
-    try:
-        return await read_body(request, MAX_BODY_BYTES)
-    except BodyTooLarge as exc:
-        raise ApiError(str(exc), 413) from None
-
-
-async def _params(request: Request) -> dict[str, Any]:
-    """Query parameters merged with the body's (JSON object or form-encoded)."""
-    params: dict[str, Any] = dict(request.query_params)
-    body = await _read_body(request)
-    if not body.strip():
-        return params
-    content_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if content_type == "application/json" or content_type.endswith("+json"):
-        try:
-            data = orjson.loads(body)
-        except orjson.JSONDecodeError as exc:
-            raise ApiError("the request body is not valid JSON") from exc
-        if not isinstance(data, dict):
-            raise ApiError("the request body must be a JSON object")
-        params.update(data)
-    elif content_type in ("", "application/x-www-form-urlencoded"):
-        try:
-            params.update(parse_qsl(body.decode(), keep_blank_values=True))
-        except UnicodeDecodeError as exc:
-            raise ApiError("the request body is not UTF-8") from exc
-    else:
-        raise ApiError(
-            f"unsupported content type {content_type}: send a JSON object or form-encoded "
-            "parameters",
-            415,
-        )
-    return params
-
-
-def _text(params: Mapping[str, Any], name: str) -> str | None:
-    """A string parameter; None when absent or null."""
-    value = params.get(name)
-    if value is None or isinstance(value, str):
+def _retention_param(value: object) -> int | None:
+    """``retention_days`` as sent in JSON or a form: a whole number of days, or null."""
+    if isinstance(value, str):
+        if value in ("", "null"):
+            return None
+        if value.isdigit():
+            return int(value)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
         return value
-    raise ApiError(f"Parameter `{name}` must be a string")
+    raise ApiError("retention_days: must be a whole number of days, or null")
 
 
-async def _site(request: Request, domain: str, rights: Rights) -> Site:
-    try:
-        return await resolve_site(request, domain, rights)
-    except ApiError as exc:
-        # resolve_site answers like the Stats API (401); Plausible's Sites API says 404, for a
-        # site out of the key's reach as for one that does not exist.
-        raise ApiError(SITE_NOT_FOUND, 404) from exc
+def _changeset_error(field: str, exc: InvalidInputError) -> ApiError:
+    """Plausible's `serialize_errors`: the field, a colon, and the first message."""
+    return ApiError(f"{field}: {exc}")
 
 
-async def _authorize_reader(request: Request) -> Rights:
-    """Lets through a key with either scope that may read goals; returns its rights."""
-    _, rights = await authorize_key(
-        request, ("stats:read", "sites:write"), lacking_scope=ApiError(NO_READ_SCOPE, 403)
-    )
-    return rights
+async def list_all_sites(request: Request) -> Response:
+    """The sites the key reaches, newest first, in pages of ``limit`` (100).
 
-
-async def put_goal(request: Request) -> Response:
-    """Finds or creates a goal.
-
-    Parameters: ``site_id``, ``goal_type`` (``event`` or ``page``), ``event_name`` or
-    ``page_path``, and optionally ``display_name`` and ``custom_props`` (a JSON object).
+    ``team_id`` is accepted and ignored: every site is in the one team.
     """
     state: Services = request.app.state.footfall
     try:
-        key, rights = await authorize_key(
-            request, "sites:write", lacking_scope=ApiError(NO_WRITE_SCOPE, 403)
-        )
-        params = await _params(request)
-        domain = _text(params, "site_id")
-        if not domain:
-            raise ApiError("Parameter `site_id` is required to create a goal")
-        goal_type = _text(params, "goal_type")
-        if not goal_type:
-            raise ApiError("Parameter `goal_type` is required to create a goal")
-        if goal_type not in ("event", "page"):
-            raise ApiError("Parameter `goal_type` must be `event` or `page`")
-        field, other = (
-            ("event_name", "page_path") if goal_type == "event" else ("page_path", "event_name")
-        )
-        target = _text(params, field)
-        if target is None:
-            raise ApiError(f"Parameter `{field}` is required to create a goal")
-        # A form sends the other type's field empty: that is no value, not a second target.
-        values = {field: target, other: _text(params, other) or None}
-        display_name = _text(params, "display_name") or None
-        custom_props = params.get("custom_props")
-        if custom_props is not None and not isinstance(custom_props, dict):
-            raise ApiError("Parameter `custom_props` must be a JSON object")
-        site = await _site(request, domain, rights)
-        goal = await asyncio.to_thread(
-            add_goal,
+        _, rights = await reader(request)
+        paging = cursors(request.query_params)
+    except ApiError as exc:
+        return exc.response()
+    found = await asyncio.to_thread(list_sites, state.meta)
+    reachable = sorted((s for s in found if rights.reaches(s.id)), key=lambda s: -s.id)
+    chosen, meta = page(reachable, lambda s: (s.id,), paging)
+    sites = [{"domain": s.domain, "timezone": s.timezone} for s in chosen]
+    return JSONResponse({"sites": sites, "meta": meta})
+
+
+async def list_teams(request: Request) -> Response:
+    """The installation's one team, with the API available."""
+    state: Services = request.app.state.footfall
+    try:
+        await reader(request)
+        paging = cursors(request.query_params)
+    except ApiError as exc:
+        return exc.response()
+    team = await asyncio.to_thread(the_team, state.meta)
+    entry = {"id": team.identifier, "name": team.name, "api_available": True}
+    # One team: any cursor points past it.
+    teams = [] if paging.after is not None or paging.before is not None else [entry]
+    meta = {"after": None, "before": None, "limit": paging.limit}
+    return JSONResponse({"teams": teams, "meta": meta})
+
+
+async def create_site(request: Request) -> Response:
+    """Registers a site: ``domain`` and optionally ``timezone`` (``Etc/UTC``)."""
+    state: Services = request.app.state.footfall
+    try:
+        key, rights = await writer(request)
+        params = await request_params(request)
+        domain = params.get("domain")
+        if domain is None or domain == "":
+            raise ApiError("domain: can't be blank")
+        if not isinstance(domain, str):
+            raise ApiError("domain: is invalid")
+        timezone = params.get("timezone") or DEFAULT_TIMEZONE
+        if not isinstance(timezone, str):
+            raise ApiError("timezone: is invalid")
+        try:
+            validate_timezone(timezone)
+        except InvalidInputError:
+            raise ApiError("timezone: is invalid") from None
+        if rights.sites is not None:
+            raise ApiError("This API key reaches only some sites and cannot add one.", 403)
+        site = await asyncio.to_thread(
+            add_site,
             state.meta,
-            site.id,
-            event_name=values["event_name"],
-            page_path=values["page_path"],
-            display_name=display_name,
-            custom_props=custom_props,
+            domain=domain,
+            timezone=timezone,
             actor=request_actor(request, key),
         )
     except ApiError as exc:
         return exc.response()
-    except (InvalidInputError, ConflictError) as exc:
-        return ApiError(str(exc)).response()
+    except InvalidInputError as exc:
+        return _changeset_error("domain", exc).response()
+    except ConflictError:
+        return ApiError(DOMAIN_TAKEN).response()
+    await asyncio.to_thread(state.sites.reload)
+    return JSONResponse(site_json(site))
+
+
+async def get_one_site(request: Request) -> Response:
+    """One site by its domain (or the domain it was renamed from)."""
+    try:
+        _, rights = await reader(request)
+        site = await find_site(request, str(request.path_params["site_id"]), rights)
+    except ApiError as exc:
+        return exc.response()
+    return JSONResponse(site_json(site))
+
+
+async def update_site(request: Request) -> Response:
+    """Renames a site (``domain``) or changes its retention (``retention_days``).
+
+    The old domain keeps naming a renamed site. ``tracker_script_configuration`` is accepted
+    and ignored: footfall serves its own tracker. A shorter retention deletes the events it no
+    longer keeps at once.
+    """
+    state: Services = request.app.state.footfall
+    try:
+        key, rights = await writer(request)
+        params = await request_params(request)
+        domain = params.get("domain")
+        with_retention = "retention_days" in params
+        if (
+            domain is None
+            and params.get("tracker_script_configuration") is None
+            and not with_retention
+        ):
+            raise ApiError(NO_CHANGES)
+        if domain is not None and not isinstance(domain, str):
+            raise ApiError("domain: is invalid")
+        days = _retention_param(params.get("retention_days")) if with_retention else None
+        site = await find_site(request, str(request.path_params["site_id"]), rights)
+        actor = request_actor(request, key)
+        if domain is not None:
+            site = await asyncio.to_thread(
+                change_domain, state.meta, site.domain, domain, actor=actor
+            )
+            await asyncio.to_thread(state.sites.reload)
+        if with_retention:
+            try:
+                site = await asyncio.to_thread(
+                    set_site_retention, state.meta, site.domain, days, actor=actor
+                )
+            except InvalidInputError as exc:
+                raise ApiError(f"retention_days: {exc}") from exc
+            if site.retention_days is not None:
+                state.wake_retention()
+    except ApiError as exc:
+        return exc.response()
+    except InvalidInputError as exc:
+        return _changeset_error("domain", exc).response()
+    except ConflictError:
+        return ApiError(DOMAIN_TAKEN).response()
     except NotFoundError:
-        # The site was deleted while the goal was being added.
         return ApiError(SITE_NOT_FOUND, 404).response()
-    # Plausible's answer here also names the site and the goal's custom properties.
-    return JSONResponse(
-        {"domain": site.domain, **goal_json(goal), "custom_props": dict(goal.custom_props)}
-    )
+    return JSONResponse(site_json(site))
 
 
-def _limit(value: str | None) -> int:
-    if value is None:
-        return DEFAULT_LIMIT
-    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= MAX_LIMIT:
-        raise ApiError(f"Parameter `limit` must be a whole number from 1 to {MAX_LIMIT}")
-    return int(value)
+async def delete_one_site(request: Request) -> Response:
+    """Deletes a site with its goals, links, grants and every stored event.
 
-
-def _cursor(value: str | None, name: str) -> int | None:
-    if value is None:
-        return None
-    if not (value.isascii() and value.isdigit()) or len(value) > 18:
-        raise ApiError(f"Parameter `{name}` is not a cursor this API returned")
-    return int(value)
-
-
-def _page(
-    goals: list[Goal], limit: int, after: int | None, before: int | None
-) -> tuple[list[Goal], dict[str, Any]]:
-    """One page of `goals` (newest first) and Plausible's pagination meta; cursors are ids."""
-    if after is not None:
-        page = [g for g in goals if g.id < after][:limit]
-    elif before is not None:
-        page = [g for g in goals if g.id > before][-limit:]
-    else:
-        page = goals[:limit]
-    more_after = bool(page) and goals[-1].id < page[-1].id
-    more_before = bool(page) and goals[0].id > page[0].id
-    meta = {
-        "after": str(page[-1].id) if more_after else None,
-        "before": str(page[0].id) if more_before else None,
-        "limit": limit,
-    }
-    return page, meta
-
-
-async def list_site_goals(request: Request) -> Response:
-    """The goals of ``site_id``, newest first, in pages of ``limit`` (100)."""
-    state: Services = request.app.state.footfall
-    query = request.query_params
-    try:
-        rights = await _authorize_reader(request)
-        domain = query.get("site_id")
-        if not domain:
-            raise ApiError("Parameter `site_id` is required to list goals")
-        limit = _limit(query.get("limit"))
-        after = _cursor(query.get("after"), "after")
-        before = _cursor(query.get("before"), "before")
-        if after is not None and before is not None:
-            raise ApiError("give only one of the parameters `after` and `before`")
-        site = await _site(request, domain, rights)
-    except ApiError as exc:
-        return exc.response()
-    goals = await asyncio.to_thread(list_goals, state.meta, site.id)
-    goals.reverse()
-    page, meta = _page(goals, limit, after, before)
-    return JSONResponse({"goals": [goal_json(g) for g in page], "meta": meta})
-
-
-async def delete_site_goal(request: Request) -> Response:
-    """Deletes goal ``goal_id`` of ``site_id`` (query or body)."""
+    The same path as ``footfall site delete``; the writer is drained first, so no event the
+    server acknowledged comes back after the deletion.
+    """
     state: Services = request.app.state.footfall
     try:
-        key, rights = await authorize_key(
-            request, "sites:write", lacking_scope=ApiError(NO_WRITE_SCOPE, 403)
-        )
-        params = await _params(request)
-        domain = _text(params, "site_id")
-        if not domain:
-            raise ApiError("Parameter `site_id` is required to delete a goal")
-        site = await _site(request, domain, rights)
-        raw_id = str(request.path_params["goal_id"])
-        # Ids are positive 64-bit integers; anything else names no goal.
-        if not (raw_id.isascii() and raw_id.isdigit()) or len(raw_id) > 18:
-            raise ApiError(GOAL_NOT_FOUND, 404)
-        await asyncio.to_thread(
-            delete_goal,
-            state.meta,
-            site.id,
-            int(raw_id),
-            actor=request_actor(request, key),
-        )
+        key, rights = await writer(request)
+        site = await find_site(request, str(request.path_params["site_id"]), rights)
     except ApiError as exc:
         return exc.response()
+    actor = request_actor(request, key)
+
+    # Off the event loop: the deletion waits for the writer to store what was acknowledged.
+    try:
+        await asyncio.to_thread(delete_site, state, site.domain, actor=actor)
     except NotFoundError:
-        return ApiError(GOAL_NOT_FOUND, 404).response()
+        return ApiError(SITE_NOT_FOUND, 404).response()
     return JSONResponse({"deleted": True})
 
 
-# For the site's own record (footfall.web.api.site_record).
-request_params = _params
-reachable_site = _site
+async def put_shared_link(request: Request) -> Response:
+    """Finds or creates the shared link named ``name`` of ``site_id``: its name and address."""
+    state: Services = request.app.state.footfall
+    try:
+        key, rights = await writer(request)
+        params = await request_params(request)
+        domain = required(params, "site_id", "create a shared link")
+        name = required(params, "name", "create a shared link")
+        site = await find_site(request, domain, rights)
+        links = await asyncio.to_thread(list_links, state.meta, site.id)
+        link = next((one for one in links if one.name == name.strip()), None)
+        if link is None:
+            link = await asyncio.to_thread(
+                create_link,
+                state.meta,
+                site.domain,
+                name=name,
+                actor=request_actor(request, key),
+            )
+    except ApiError as exc:
+        return exc.response()
+    except InvalidInputError as exc:
+        return ApiError(str(exc)).response()
+    except ConflictError:
+        # Created by a concurrent request with the same name: answer with that one.
+        links = await asyncio.to_thread(list_links, state.meta, site.id)
+        found = next((one for one in links if one.name == name.strip()), None)
+        if found is None:  # and deleted again meanwhile
+            return ApiError("the shared link changed meanwhile; try again", 409).response()
+        link = found
+    except NotFoundError:
+        return ApiError(SITE_NOT_FOUND, 404).response()
+    base = str(request.base_url).rstrip("/")
+    return JSONResponse({"name": link.name, "url": f"{base}/share/{link.slug}"})

@@ -30,6 +30,7 @@ from starlette.routing import Route
 
 from footfall.errors import ConflictError, InvalidInputError
 from footfall.meta.audit import Actor, record
+from footfall.meta.keys import hash_key
 from footfall.meta.logins import (
     LoginPolicy,
     Outcome,
@@ -42,6 +43,7 @@ from footfall.meta.logins import (
 from footfall.meta.users import MIN_PASSWORD_CHARS, User, has_users
 from footfall.security.ratelimit import Decision, rate_limit_headers
 from footfall.services import Services
+from footfall.text.quantities import plural
 from footfall.web.bodies import FORM_BYTES, BodyTooLarge, read_body
 from footfall.web.middleware.clients import request_is_https, trusted_client_ip
 from footfall.web.pages.templating import render
@@ -57,8 +59,8 @@ _SESSION_PURPOSE = "session"
 _CSRF_PURPOSE = "csrf"
 
 FAILED = "The email address or password is not correct."
-LOCKED = "Too many failed sign-ins. Try again in {seconds} seconds."
-THROTTLED = "Too many sign-in attempts. Try again in {seconds} seconds."
+LOCKED = "Too many failed sign-ins. Try again in {wait}."
+THROTTLED = "Too many sign-in attempts. Try again in {wait}."
 FORM_EXPIRED = "The form expired or did not come from this site. Reload the page and try again."
 
 
@@ -98,6 +100,18 @@ def _session_token(request: Request) -> str | None:
     return _state(request).signer.unsign(
         _SESSION_PURPOSE, cookie, max_age=settings.session_hours * 3600
     )
+
+
+def current_session_hash(request: Request) -> str | None:
+    """The stored hash of this browser's session token; None when it has no valid cookie."""
+    token = _session_token(request)
+    return hash_key(token) if token is not None else None
+
+
+def throttled_message(decision: Decision) -> tuple[str, dict[str, str]]:
+    """The page's message for a refused sign-in limit, and the headers to answer with."""
+    headers = rate_limit_headers(decision)
+    return THROTTLED.format(wait=plural(int(headers["Retry-After"]), "second")), headers
 
 
 def csrf_token(request: Request) -> str:
@@ -285,8 +299,12 @@ async def setup_page(request: Request) -> Response:
     return response
 
 
-async def _limit(request: Request, email: str) -> Decision | None:
-    """The refusing decision when this attempt is over a sign-in limit, else None."""
+async def sign_in_limit(request: Request, email: str) -> Decision | None:
+    """The refusing decision when this attempt is over a sign-in limit, else None.
+
+    Counts against the client address and the email address; also used where a signed-in
+    user's current password is checked, so that a session cannot be used to guess it faster.
+    """
     limits = _state(request).rate_limits
     checks = (
         (limits.login_ip, ("login_ip", trusted_client_ip(request) or "-")),
@@ -318,10 +336,9 @@ async def login_page(request: Request) -> Response:
     email = form_field(form, "email", 320)
     password = form_field(form, "password", 4096)
     context = {"email": email, "next": safe_next(form_field(form, "next"))}
-    refusal = await _limit(request, email)
+    refusal = await sign_in_limit(request, email)
     if refusal is not None:
-        headers = rate_limit_headers(refusal)
-        message = THROTTLED.format(seconds=headers["Retry-After"])
+        message, headers = throttled_message(refusal)
         return render_page(
             request, "login.html", {**context, "error": message}, status_code=429, headers=headers
         )
@@ -345,7 +362,7 @@ async def login_page(request: Request) -> Response:
         return render_page(
             request,
             "login.html",
-            {**context, "error": LOCKED.format(seconds=wait)},
+            {**context, "error": LOCKED.format(wait=plural(result.retry_after, "second"))},
             status_code=429,
             headers={"Retry-After": wait},
         )

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 from markupsafe import Markup, escape
 
+from footfall.text.quantities import noun
+
 Point = tuple[str, float | None]
 """One bucket of a series: its label and its value (None for a bucket not reached yet)."""
 
@@ -96,6 +98,15 @@ def x_label_indices(count: int, limit: int = MAX_X_LABELS) -> list[int]:
         return []
     every = math.ceil(count / max(1, limit))
     return list(range(0, count, every))
+
+
+def edge_label_indices(count: int) -> list[int]:
+    """The first, middle and last of `count` buckets: labels that cannot overlap.
+
+    The first label starts at the left edge, the last ends at the right one and the middle
+    one is centred, so any three labels up to a third of the plot's width each fit side by side.
+    """
+    return sorted({0, count // 2, count - 1}) if count > 0 else []
 
 
 def line_chart(
@@ -194,7 +205,7 @@ def line_chart(
             continue
         label = _label_at(points, compare, index)
         tip = f"{label_formatter(label)}: "
-        tip += _with_unit(value_formatter(value), metric) if value is not None else "no data"
+        tip += _with_unit(value, value_formatter(value), metric) if value is not None else "no data"
         if before is not None:
             tip += f" (previous: {value_formatter(before)})"
         x = frame.x(index)
@@ -217,13 +228,13 @@ def line_chart(
 
 
 def _scaled_frame(
-    shown: Sequence[float], count: int, width: int, height: int, *, top: float
+    shown: Sequence[float], count: int, width: int, height: int, *, top: float, left: float = 44.0
 ) -> tuple[list[float], _Frame]:
     """The y ticks for the values shown and the plot area they scale to."""
     integer = all(value.is_integer() for value in shown)
     ticks = nice_ticks(max(shown, default=0.0), integer=integer)
     frame = _Frame(
-        left=44.0, top=top, right=width - 12.0, bottom=height - 26.0, count=count, ceiling=ticks[-1]
+        left=left, top=top, right=width - 12.0, bottom=height - 26.0, count=count, ceiling=ticks[-1]
     )
     return ticks, frame
 
@@ -235,6 +246,7 @@ def _draw_axes(
     labels: Sequence[str],
     axis_format: Callable[[str], str],
     tick_formatter: Callable[[float], str],
+    label_indices: Callable[[int], list[int]] = x_label_indices,
 ) -> None:
     """Appends the y axis with its grid and the x axis labels of a line chart."""
     parts.append('<g class="ff-axis ff-axis-y">')
@@ -249,7 +261,7 @@ def _draw_axes(
         )
     parts.append('</g><g class="ff-axis ff-axis-x">')
     count = frame.count
-    for index in x_label_indices(count):
+    for index in label_indices(count):
         if index >= len(labels):
             continue
         anchor = "start" if index == 0 and count > 1 else "middle"
@@ -274,11 +286,15 @@ def multi_line_chart(
     empty_text: str = "No samples yet",
     width: int = 800,
     height: int = 200,
+    legend: bool = True,
+    compact_axis: bool = False,
 ) -> Markup:
     """Several series over shared buckets, each a line of its own colour with a legend.
 
     For the ops dashboards (p50, p95 and p99 of a route; GC collections per generation). A
     bucket's tooltip names every series' value: ``12:00:10: p50 3 ms, p95 9 ms, p99 20 ms``.
+    Series ``n`` is drawn with the class ``ff-series-<n % 4>``, which also colours a legend
+    drawn outside the chart.
 
     Args:
         labels: The buckets' labels (x axis and tooltips), in order.
@@ -290,6 +306,9 @@ def multi_line_chart(
         empty_text: What the chart says when there are no buckets.
         width: The width of the drawing in user units.
         height: The height of the drawing in user units.
+        legend: Name the series above the plot; without it the caller shows a legend.
+        compact_axis: For a drawing shown small with large text: label only the first,
+            middle and last buckets (`edge_label_indices`) and widen the room for y labels.
 
     Returns:
         An ``<svg>`` element with ``role="img"``, safe to embed in HTML as it is.
@@ -309,15 +328,24 @@ def multi_line_chart(
             f'text-anchor="middle">{_text(empty_text)}</text></svg>'
         )
         return _markup(parts)
-    ticks, frame = _scaled_frame(shown, count, width, height, top=22.0)  # room for the legend
-    _draw_axes(parts, frame, ticks, labels, str, tick_formatter)
+    ticks, frame = _scaled_frame(
+        shown,
+        count,
+        width,
+        height,
+        top=22.0 if legend else 10.0,  # room for the legend
+        left=56.0 if compact_axis else 44.0,
+    )
+    indices = edge_label_indices if compact_axis else x_label_indices
+    _draw_axes(parts, frame, ticks, labels, str, tick_formatter, indices)
     suffix = f" {unit}" if unit else ""
     for number, (name, values) in enumerate(series):
         kind = f"ff-series ff-series-{number % 4}"
-        parts.append(
-            f'<text class="ff-legend {kind}" x="{_n(frame.left + 90 * number)}" y="12">'
-            f"{_text(name)}</text>"
-        )
+        if legend:
+            parts.append(
+                f'<text class="ff-legend {kind}" x="{_n(frame.left + 90 * number)}" y="12">'
+                f"{_text(name)}</text>"
+            )
         segments = _segments(list(values[:count]))
         if segments:
             parts.append(
@@ -503,7 +531,7 @@ def _describe(
     if shown:
         peak, at = max(shown, key=lambda pair: (pair[0], -pair[1]))
         total = sum(value for value, _ in shown)
-        peak_text = _with_unit(value_formatter(peak), metric)
+        peak_text = _with_unit(peak, value_formatter(peak), metric)
         sentences.append(
             f"Peak {peak_text} at {label_formatter(points[at][0])}; sum {value_formatter(total)}."
         )
@@ -531,8 +559,11 @@ def _svg_open(ident: str, width: int, height: int, *, empty: bool) -> str:
     )
 
 
-def _with_unit(text: str, metric: str) -> str:
-    return f"{text} {metric}" if metric else text
+def _with_unit(value: float, text: str, metric: str) -> str:
+    """``1,234 visitors``; ``1 visitor`` (`metric` is the plural noun, as callers pass it)."""
+    if not metric:
+        return text
+    return f"{text} {noun(value, metric.removesuffix('s'), metric)}"
 
 
 def _shorten(label: str) -> str:

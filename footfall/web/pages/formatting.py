@@ -1,4 +1,4 @@
-"""How numbers read on the dashboard: compact counts, durations, percentages and changes."""
+"""How numbers read on the pages: compact counts, durations, percentages, changes, plurals."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from footfall.text.quantities import noun, plural
 from footfall.web.pages.charts import compact_number, format_number
 
 _MINUS = "\u2212"
@@ -115,4 +116,7 @@ FILTERS = {
     "percent": percent,
     "metric_value": metric_value,
     "change": change,
+    # ``{{ n|plural("visitor") }}`` -> ``1 visitor``; ``{{ n|noun("visitor") }}`` -> ``visitor``
+    "plural": plural,
+    "noun": noun,
 }

@@ -7,6 +7,7 @@ no query reaches the event store. ``?range=`` picks the window: 1h and 6h show e
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from footfall.cluster.board import WorkerRow
 from footfall.monitoring.history import Sample
 from footfall.services import Services
 from footfall.web.pages import charts
@@ -34,6 +36,10 @@ DEFAULT_RANGE = "1h"
 PAGES = (("performance", "Performance"), ("resources", "Resources"), ("errors", "Errors"))
 # The most points a chart draws; longer series are averaged into this many buckets.
 MAX_POINTS = 120
+# A chart's drawing in user units. Charts sit in columns at least 20rem wide, where text that
+# footfall.css sets at 14 units is drawn at least 11 px tall.
+CHART_WIDTH = 360
+CHART_HEIGHT = 200
 TOP_ROUTES = 6
 MIB = 1024 * 1024
 
@@ -107,6 +113,15 @@ def _window(state: Services, key: str) -> Window:
     return Window(key, samples, history.interval if fine else history.coarse_step)
 
 
+@dataclass(frozen=True)
+class Chart:
+    """One chart of a dashboard: its caption, its drawing, and its series' names in order."""
+
+    caption: str
+    svg: Markup
+    legend: tuple[str, ...]
+
+
 def _chart(
     window: Window,
     title: str,
@@ -115,17 +130,21 @@ def _chart(
     unit: str = "",
     scale: float = 1.0,
     formatter: Callable[[float], str] = charts.format_number,
-) -> tuple[str, Markup]:
+) -> Chart:
     svg = charts.multi_line_chart(
         window.labels(),
         [(label, window.series(name, scale)) for label, name in series],
         title=title,
         unit=unit,
         value_formatter=formatter,
-        width=480,
-        height=200,
+        width=CHART_WIDTH,
+        height=CHART_HEIGHT,
+        # The legend is HTML beside the drawing, where it wraps instead of overlapping.
+        legend=False,
+        compact_axis=True,
     )
-    return (f"{title} ({unit})" if unit else title), svg
+    caption = f"{title} ({unit})" if unit else title
+    return Chart(caption, svg, tuple(label for label, _ in series))
 
 
 def _performance(window: Window, state: Services) -> dict[str, Any]:
@@ -209,7 +228,7 @@ def _errors(window: Window, state: Services) -> dict[str, Any]:
         [("4xx", "errors_4xx_per_s"), ("5xx", "errors_5xx_per_s")],
         unit="/s",
     )
-    return {"charts": [chart], "routes": routes, "groups": state.metrics.errors.groups()}
+    return {"charts": [], "chart": chart, "routes": routes, "groups": state.metrics.errors.groups()}
 
 
 _BUILDERS: dict[str, Callable[[Window, Services], dict[str, Any]]] = {
@@ -217,6 +236,15 @@ _BUILDERS: dict[str, Callable[[Window, Services], dict[str, Any]]] = {
     "resources": _resources,
     "errors": _errors,
 }
+
+
+def worker_rows(rows: list[WorkerRow]) -> dict[str, Any]:
+    """Each worker's latest figures, and the cluster's (sums; CPU as the workers' total)."""
+    totals: dict[str, float] = {}
+    for row in rows:
+        for name, value in row.figures.items():
+            totals[name] = totals.get(name, 0.0) + value
+    return {"workers": rows, "cluster": totals}
 
 
 def _when(at: float) -> str:
@@ -236,6 +264,11 @@ async def ops_page(request: Request) -> Response:
         key = DEFAULT_RANGE
     state = _state(request)
     window = _window(state, key)
+    workers = (
+        await asyncio.to_thread(state.cluster.board.rows)
+        if state.cluster is not None and page == "performance"
+        else []
+    )
     context = {
         "user": user,
         "page": page,
@@ -247,6 +280,7 @@ async def ops_page(request: Request) -> Response:
         "when": _when,
         "ms": lambda v: "-" if v is None else charts.format_number(round(v, 1)),
         **_BUILDERS[page](window, state),
+        **worker_rows(workers),
     }
     return render_page(request, "ops.html", context, headers={"Cache-Control": "no-store"})
 

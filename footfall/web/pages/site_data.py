@@ -31,10 +31,10 @@ from footfall.web.pages.accounts import (
     redirect,
     render_page,
 )
+from footfall.web.pages.forms import sentence
 from footfall.web.pages.site_settings import (
     ADMINS_ONLY,
     Change,
-    as_sentence,
     settings_form,
     settings_url,
     show_settings,
@@ -70,7 +70,7 @@ async def save_retention(change: Change) -> Response:
             change.request,
             change.user,
             change.site,
-            error=("data", as_sentence(str(exc))),
+            error=("data", sentence(str(exc))),
             values={"retention_days": text},
         )
     if updated.retention_days is None:
@@ -105,7 +105,7 @@ async def download_export(request: Request) -> Response:
         )
     except FootfallError as exc:
         return render_page(
-            request, "message.html", {"message": as_sentence(str(exc))}, status_code=400
+            request, "message.html", {"message": sentence(str(exc))}, status_code=400
         )
     actor = Actor(f"user:{user.email}", ip=trusted_client_ip(request))
     return await export_response(services, plan, actor=actor)

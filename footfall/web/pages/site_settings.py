@@ -12,13 +12,14 @@ Who sees what:
 - a user who may not read the site, or a site that does not exist: the same 404 page;
 - a viewer: the tracking snippet and the viewer's own API keys, which may hold only
   ``stats:read`` and reach only the viewer's granted sites (footfall.meta.access);
-- an admin: everything; a viewer posting an admin's change gets a 403.
+- an admin: everything, and the operator keys besides their own (the keys
+  ``footfall key create`` makes without ``--user``); a viewer posting an admin's change
+  gets a 403.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import functools
 import zoneinfo
 from collections.abc import Awaitable, Callable
@@ -27,7 +28,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 import sqlalchemy as sa
-from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -35,20 +35,25 @@ from starlette.routing import Route
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
 from footfall.meta.access import grant_site, granted_domains, readable_site
 from footfall.meta.access import revoke_site as revoke_site_grant
-from footfall.meta.audit import Actor
 from footfall.meta.goals import add_goal, delete_goal, list_goals
-from footfall.meta.keys import SCOPES, ApiKey, create_key, list_keys, revoke_key
+from footfall.meta.keys import (
+    SCOPES,
+    ApiKey,
+    create_key,
+    list_operator_keys,
+    list_user_keys,
+    revoke_key,
+)
 from footfall.meta.shared_links import create_link, delete_link, list_links
 from footfall.meta.sites import Site, set_site_timezone
 from footfall.meta.users import MIN_PASSWORD_CHARS, User, list_users
 from footfall.meta.vocabulary import VIEWER_SCOPES
 from footfall.services import Services
-from footfall.web.middleware.clients import request_is_https, trusted_client_ip
+from footfall.web.middleware.clients import request_is_https
 from footfall.web.pages import tracker
 from footfall.web.pages.accounts import (
     FormRefused,
     current_user,
-    form_field,
     login_redirect,
     not_found,
     read_form,
@@ -56,6 +61,8 @@ from footfall.web.pages.accounts import (
     refused,
     render_page,
 )
+from footfall.web.pages.forms import Posted, sentence
+from footfall.web.pages.key_rows import key_row
 
 ADMINS_ONLY = "Only an admin can change this setting."
 # The texts a ``?done=`` parameter may pick: nothing from the URL is ever shown as it is.
@@ -72,6 +79,7 @@ DONE = {
     "link-deleted": "Shared link deleted.",
     "retention-saved": "Retention saved: older events were deleted.",
     "retention-cleared": "Retention removed: every event is kept from now on.",
+    "site-added": "Site added. Paste the tracking snippet into its pages to start counting.",
 }
 # A century: long enough for any real use, short of dates past year 9999.
 MAX_EXPIRY_DAYS = 36_500
@@ -108,50 +116,14 @@ def settings_url(site: Site, done: str | None = None, section: str | None = None
     return url
 
 
-def _when(value: dt.datetime | None, empty: str = "never") -> str:
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC") if value else empty
-
-
-@dataclass(frozen=True, slots=True)
-class KeyRow:
-    """One of the user's API keys as the page lists it."""
-
-    id: int
-    name: str
-    prefix: str
-    scopes: str
-    created: str
-    last_used: str
-    expires: str
-    status: str
-
-    @property
-    def active(self) -> bool:
-        """True when the key still works (a revoke button is shown)."""
-        return self.status == "active"
-
-
-def _key_row(key: ApiKey, now: dt.datetime) -> KeyRow:
-    if key.revoked_at is not None:
-        status = "revoked"
-    elif not key.is_active(now):
-        status = "expired"
-    else:
-        status = "active"
-    return KeyRow(
-        id=key.id,
-        name=key.name,
-        prefix=key.prefix,
-        scopes=", ".join(key.scopes),
-        created=_when(key.created_at),
-        last_used=_when(key.last_used_at),
-        expires=_when(key.expires_at),
-        status=status,
-    )
-
-
 def _own_keys(engine: sa.Engine, user: User) -> list[ApiKey]:
-    return [key for key in list_keys(engine) if key.user_id == user.id]
+    return list_user_keys(engine, user.id)
+
+
+def _revocable_keys(engine: sa.Engine, user: User) -> list[ApiKey]:
+    """The keys `user` may revoke here: their own, and for an admin the operator keys."""
+    operator = list_operator_keys(engine) if user.role == "admin" else []
+    return [*_own_keys(engine, user), *operator]
 
 
 def _members(engine: sa.Engine, site: Site) -> tuple[list[User], list[str]]:
@@ -179,7 +151,7 @@ def _page_data(request: Request, user: User, site: Site) -> dict[str, Any]:
         "admin": admin,
         "base_url": base,
         "snippet": tracker.snippet(site.domain, base),
-        "keys": [_key_row(key, now) for key in _own_keys(engine, user)],
+        "keys": [key_row(key, now) for key in _own_keys(engine, user)],
         "scopes": SCOPES if admin else tuple(s for s in SCOPES if s in VIEWER_SCOPES),
         "max_expiry_days": MAX_EXPIRY_DAYS,
         "min_password": MIN_PASSWORD_CHARS,
@@ -192,6 +164,7 @@ def _page_data(request: Request, user: User, site: Site) -> dict[str, Any]:
             "members": members,
             "candidates": others,
             "links": list_links(engine, site.id),
+            "operator_keys": [key_row(key, now) for key in list_operator_keys(engine)],
         }
     return data
 
@@ -239,16 +212,6 @@ async def _show(
     return render_page(request, "site_settings.html", context, status_code=status)
 
 
-def _sentence(message: str) -> str:
-    """An error from footfall.meta as a sentence on the page."""
-    text = message.replace("--expires-days", "the expiry").replace("--name", "name")
-    text = text.split(": 'footfall ")[0]
-    first = text.split(" ", 1)[0]
-    if first.isalpha() and first.islower():  # never an email address or a domain
-        text = text[:1].upper() + text[1:]
-    return text if text.endswith((".", "!", "?")) else text + "."
-
-
 async def settings_page(request: Request) -> Response:
     """GET /sites/{domain}/settings: the settings the signed-in user may see."""
     user = await current_user(request)
@@ -263,27 +226,10 @@ async def settings_page(request: Request) -> Response:
 
 
 @dataclass(frozen=True, slots=True)
-class Change:
+class Change(Posted):
     """A posted settings form that passed the checks: who sends what, for which site."""
 
-    request: Request
-    user: User
     site: Site
-    form: FormData
-
-    @property
-    def engine(self) -> sa.Engine:
-        """The metadata store."""
-        return _meta(self.request)
-
-    @property
-    def actor(self) -> Actor:
-        """The signed-in user, as the audit log names them."""
-        return Actor(f"user:{self.user.email}", ip=trusted_client_ip(self.request))
-
-    def field(self, name: str, limit: int = 2048) -> str:
-        """A text field of the form (see `footfall.web.pages.accounts.form_field`)."""
-        return form_field(self.form, name, limit)
 
 
 Handler = Callable[[Change], Awaitable[Response]]
@@ -317,7 +263,7 @@ def _change(*, admin: bool) -> Callable[[Handler], Callable[[Request], Awaitable
                 return render_page(
                     request, "message.html", {"message": ADMINS_ONLY}, status_code=403
                 )
-            return await handler(Change(request, user, site, form))
+            return await handler(Change(request, user, form, site))
 
         return endpoint
 
@@ -337,7 +283,7 @@ async def save_timezone(change: Change) -> Response:
         )
     except (InvalidInputError, NotFoundError) as exc:
         return await _show(
-            change.request, change.user, change.site, error=("general", _sentence(str(exc)))
+            change.request, change.user, change.site, error=("general", sentence(str(exc)))
         )
     done = "timezone-saved" if updated.timezone != change.site.timezone else "timezone-unchanged"
     return redirect(settings_url(updated, done, "general"))
@@ -367,7 +313,7 @@ async def add_goal_form(change: Change) -> Response:
             change.request,
             change.user,
             change.site,
-            error=("goals", _sentence(str(exc))),
+            error=("goals", sentence(str(exc))),
             values=values,
         )
     return redirect(settings_url(change.site, "goal-added", "goals"))
@@ -383,7 +329,7 @@ async def delete_goal_form(change: Change) -> Response:
         )
     except NotFoundError as exc:
         return await _show(
-            change.request, change.user, change.site, error=("goals", _sentence(str(exc)))
+            change.request, change.user, change.site, error=("goals", sentence(str(exc)))
         )
     return redirect(settings_url(change.site, "goal-deleted", "goals"))
 
@@ -427,13 +373,13 @@ async def create_key_form(change: Change) -> Response:
             change.request,
             change.user,
             change.site,
-            error=("keys", _sentence(str(exc))),
+            error=("keys", sentence(str(exc))),
             values=values,
         )
     context = {
         "user": change.user,
         "site": change.site,
-        "key": _key_row(key, _state(change.request).clock.now()),
+        "key": key_row(key, _state(change.request).clock.now()),
         "secret": secret,
         "stats_url": f"{base_url(change.request)}/api/v1/stats/aggregate",
     }
@@ -442,11 +388,14 @@ async def create_key_form(change: Change) -> Response:
 
 @_change(admin=False)
 async def revoke_key_form(change: Change) -> Response:
-    """POST /sites/{domain}/settings/keys/{key_id}/revoke: revokes one of the user's keys."""
+    """POST /sites/{domain}/settings/keys/{key_id}/revoke: revokes one of the user's keys.
+
+    An admin may also revoke an operator key (one made on the command line without an owner).
+    """
     key_id = int(change.request.path_params["key_id"])
 
     def revoke() -> None:
-        owned = [k for k in _own_keys(change.engine, change.user) if k.id == key_id]
+        owned = [k for k in _revocable_keys(change.engine, change.user) if k.id == key_id]
         if not owned:
             raise NotFoundError("you have no such API key")
         revoke_key(change.engine, owned[0].name, actor=change.actor)
@@ -455,7 +404,7 @@ async def revoke_key_form(change: Change) -> Response:
         await asyncio.to_thread(revoke)
     except NotFoundError as exc:
         return await _show(
-            change.request, change.user, change.site, error=("keys", _sentence(str(exc)))
+            change.request, change.user, change.site, error=("keys", sentence(str(exc)))
         )
     return redirect(settings_url(change.site, "key-revoked", "keys"))
 
@@ -469,11 +418,9 @@ async def add_member_form(change: Change) -> Response:
             grant_site, change.engine, email, change.site.domain, actor=change.actor
         )
     except _Refusal as exc:
-        message = _sentence(str(exc))
+        message = sentence(str(exc))
         if isinstance(exc, NotFoundError):
-            message = (
-                "No user has that email address: an admin adds users with 'footfall user add'."
-            )
+            message = "No user has that email address: invite them on the Users page."
         return await _show(
             change.request,
             change.user,
@@ -496,7 +443,7 @@ async def remove_member_form(change: Change) -> Response:
         )
     except _Refusal as exc:
         return await _show(
-            change.request, change.user, change.site, error=("members", _sentence(str(exc)))
+            change.request, change.user, change.site, error=("members", sentence(str(exc)))
         )
     return redirect(settings_url(change.site, "member-removed", "members"))
 
@@ -521,7 +468,7 @@ async def create_link_form(change: Change) -> Response:
             change.request,
             change.user,
             change.site,
-            error=("links", _sentence(str(exc))),
+            error=("links", sentence(str(exc))),
             values={"link_name": name},
         )
     return redirect(settings_url(change.site, "link-created", "links"))
@@ -537,7 +484,7 @@ async def delete_link_form(change: Change) -> Response:
         )
     except NotFoundError as exc:
         return await _show(
-            change.request, change.user, change.site, error=("links", _sentence(str(exc)))
+            change.request, change.user, change.site, error=("links", sentence(str(exc)))
         )
     return redirect(settings_url(change.site, "link-deleted", "links"))
 
@@ -559,4 +506,3 @@ ROUTES = [
 # For the forms of the data section (footfall.web.pages.site_data).
 settings_form = _change
 show_settings = _show
-as_sentence = _sentence

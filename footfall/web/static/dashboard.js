@@ -4,6 +4,7 @@
   "use strict";
   if (!window.fetch) return;
   var count = document.getElementById("realtime-count");
+  var noun = document.getElementById("realtime-noun");
   var body = document.getElementById("realtime-body");
   function refreshCount() {
     fetch(count.getAttribute("data-url"), {
@@ -13,6 +14,9 @@
       .then(function (answer) {
         if (answer && typeof answer.visitors === "number") {
           count.textContent = String(answer.visitors);
+          if (noun) {
+            noun.textContent = answer.visitors === 1 ? "current visitor" : "current visitors";
+          }
         }
       })
       .catch(function () {});

@@ -568,7 +568,11 @@ HEADLESS = (
 DROP_CASES: list[tuple[str, dict[str, Any], dict[str, Any]]] = [
     ("unknown domain", pageview(d="unknown.org"), {}),
     ("googlebot", pageview(), {"ua": GOOGLEBOT}),
-    ("curl", pageview(), {"ua": "curl/8.4.0"}),
+    (
+        "ahrefs",
+        pageview(),
+        {"ua": "Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)"},
+    ),
     ("headless chrome", pageview(), {"ua": HEADLESS}),
     ("spam referrer", pageview(r=f"https://www.{SPAM_DOMAIN}/page"), {}),
     ("spam referrer subdomain", pageview(r=f"http://seo.{SPAM_DOMAIN}/"), {}),
@@ -597,6 +601,31 @@ def test_dropped_events_answer_202_with_header(client: TestClient) -> None:
     assert mismatches == []
     assert stored_events(client) == []
     assert stored_sessions(client) == []
+
+
+# The default agents of the HTTP libraries that Plausible's client packages send events with.
+SERVER_SIDE_AGENTS = [
+    "python-requests/2.31.0",
+    "node-fetch/1.0 (+https://github.com/bitinn/node-fetch)",
+    "node",
+    "curl/8.5.0",
+    "Go-http-client/1.1",
+]
+
+
+def test_server_side_senders_are_counted(client: TestClient) -> None:
+    """§1.9: only agents Matomo's database calls bots are dropped; HTTP libraries are clients.
+
+    Plausible's `lib/plausible/ingestion/event.ex` drops on UAInspector's bot verdict (and
+    Headless Chrome); its database files these agents as libraries. Each is a server relaying
+    a visitor, whose address comes in X-Forwarded-For.
+    """
+    for i, agent in enumerate(SERVER_SIDE_AGENTS):
+        assert_accepted(post(client, pageview(), ua=agent, ip=f"81.2.69.{10 + i}"))
+    assert_dropped(post(client, pageview(), ua=GOOGLEBOT, ip="81.2.69.99"))
+    events = stored_events(client)
+    assert len(events) == len(SERVER_SIDE_AGENTS)
+    assert len({event["session_id"] for event in events}) == len(SERVER_SIDE_AGENTS)
 
 
 def test_spam_referrer_drops_every_domain(client: TestClient) -> None:

@@ -44,7 +44,7 @@ from footfall.web.middleware.security import CONTENT_SECURITY_POLICY
 DOCUMENT_PATH = "/api/docs/openapi.json"
 DOCS_PATHS = {"/api/docs", DOCUMENT_PATH}
 # Outside /api/ only the probes belong to the JSON API; pages and assets are not in it.
-PROBES = {"/healthz", "/readyz"}
+PROBES = {"/healthz", "/readyz", "/metrics"}
 DRAFT_2020_12 = "https://json-schema.org/draft/2020-12/schema"
 NOW = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)
 CHECKS = [
@@ -77,9 +77,11 @@ def _routes(app: FootfallApp) -> set[tuple[str, str]]:
         if isinstance(route, Mount):
             continue
         assert isinstance(route, Route)
+        # A path converter (``{property:path}``) is Starlette's; OpenAPI names the parameter.
+        path = re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
         for method in route.methods or ():
             if method != "HEAD":  # Starlette adds HEAD to every GET route
-                found.add((method, route.path))
+                found.add((method, path))
     return found
 
 
@@ -281,3 +283,32 @@ def test_the_first_and_last_days_of_the_calendar_are_answered(probe: Probe) -> N
         "9999-12-31 18:00:00",
         19,
     )
+
+
+def test_body_limits_read_in_sizes_people_know() -> None:
+    document = openapi_document()
+    text = str(document)
+    responses = {
+        path: item[method]["responses"]["413"]["description"]
+        for path, item in document["paths"].items()
+        for method in item
+        if "413" in item[method]["responses"]
+    }
+    assert responses["/api/import"] == "The body is larger than 1 GiB."
+    assert responses["/api/v2/query"] == "The body is larger than 256 KiB."
+    assert responses["/api/v1/sites/goals"] == "The body is larger than 64 KiB."
+    assert "1073741824" not in text and "65536" not in text
+
+
+def test_the_metrics_endpoint_is_documented_and_answers_as_documented(tmp_path: Path) -> None:
+    operation = openapi_document()["paths"]["/metrics"]["get"]
+    assert operation["security"] == [] and set(operation["responses"]) == {"200", "401", "403"}
+    token = "t" * 40
+    settings = _settings(tmp_path).replace(metrics_token=token)
+    with TestClient(create_app(settings)) as client:
+        refused = client.get("/metrics")  # the test client is no loopback peer
+        assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+        allowed = client.get("/metrics", headers={"authorization": f"Bearer {token}"})
+        assert allowed.status_code == 200 and allowed.headers["content-type"].startswith("text/")
+        page = client.get("/api/docs").text
+    assert "<code>/metrics</code>" in page

@@ -30,7 +30,16 @@ from footfall.meta.goals import add_goal
 from footfall.meta.keys import create_key
 from footfall.meta.sites import get_site
 from footfall.services import open_meta
-from tests.stats_harness import FIREFOX, IPHONE, StatsHarness, open_harness, prepare_site, serve
+from tests.stats_harness import (
+    FIREFOX,
+    IPHONE,
+    STATS_BACKENDS,
+    StatsHarness,
+    events_url_for,
+    open_harness,
+    prepare_site,
+    serve,
+)
 
 DAY = dt.datetime(2026, 11, 1)
 NOW = dt.datetime(2026, 11, 2, 12, 0)
@@ -41,10 +50,13 @@ def at(hour: int, minute: int = 0, day: dt.datetime = DAY) -> dt.datetime:
     return day.replace(hour=hour, minute=minute)
 
 
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StatsHarness]:
+@pytest.fixture(scope="module", params=STATS_BACKENDS)
+def shop(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[StatsHarness]:
+    """The shop's traffic, stored in each event-store backend in turn."""
     data = Path(tmp_path_factory.mktemp("shop")) / "data"
-    settings, site, key = prepare_site(data)
+    settings, site, key = prepare_site(data, events_url=events_url_for(request.param, data))
     meta = open_meta(settings)
     add_goal(meta, site.id, event_name="Signup")
     add_goal(meta, site.id, page_path="/blog/*")

@@ -135,8 +135,8 @@ def test_percentage(shop: StatsHarness) -> None:  # noqa: F811
     )
     assert status == 200
     assert body["results"] == [
-        {"metrics": [2, 66.67], "dimensions": ["Desktop"]},
-        {"metrics": [1, 33.33], "dimensions": ["Mobile"]},
+        {"metrics": [2, 66.7], "dimensions": ["Desktop"]},
+        {"metrics": [1, 33.3], "dimensions": ["Mobile"]},
     ]
 
 

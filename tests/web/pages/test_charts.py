@@ -350,7 +350,7 @@ def test_characters_xml_forbids_are_dropped() -> None:
     root = parse(line_chart([("/a\x00b\x1b", 1)], title="T\x0c"))
 
     assert root.findtext(f"{SVG}title") == "T"
-    assert tooltips(root) == ["/ab: 1 visitors"]
+    assert tooltips(root) == ["/ab: 1 visitor"]
 
 
 # Edge cases ----------------------------------------------------------------------------------

@@ -241,3 +241,24 @@ def test_numbers_read_like_a_dashboard() -> None:
     assert f.bucket("2026-11-03") == "Tue 3 Nov"
     assert f.bucket("week 3") == "week 3"
     assert f.month("2026-11-01") == "Nov 2026" and f.month("x") == "x"
+
+
+def test_the_current_visitors_are_counted_in_words(admin: TestClient, tmp_path: Path) -> None:
+    def shown(html: str) -> str:
+        found = re.search(
+            r'id="realtime-count"[^>]*>([^<]+)</span>\s*<span id="realtime-noun">([^<]+)<', html
+        )
+        assert found, html
+        return f"{found.group(1)} {found.group(2)}"
+
+    # The shop's traffic is two days old.
+    assert shown(admin.get("/sites/example.com").text) == "0 current visitors"
+    with open_harness(tmp_path / "data", now=NOW) as one:
+        one.send(NOW - dt.timedelta(minutes=1), "/", ip="8.8.8.8")
+        one.flush(NOW)
+        meta = open_meta(one.client.app.state.footfall.settings)  # type: ignore[attr-defined]
+        add_user(meta, email="admin@example.com", role="admin", password=PASSWORD)
+        sign_in(one.client, "admin@example.com")
+        assert shown(one.client.get("/sites/example.com").text) == "1 current visitor"
+    script = admin.get("/static/dashboard.js").text
+    assert '"current visitor" : "current visitors"' in script

@@ -185,7 +185,7 @@ def test_realtime_view_refreshes_itself(
 ) -> None:
     page = tab.page
     page.goto(f"{demo.url}/sites/{DOMAIN}")
-    page.get_by_role("link", name=re.compile("current visitors")).click()
+    page.get_by_role("link", name=re.compile("current visitors?")).click()
     expect(page).to_have_url(re.compile(r"/realtime"))
     expect(page.locator("#realtime-body .chart-panel svg")).to_be_visible()
     assert _points(page) == 30

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 from footfall.meta.keys import create_key
 from footfall.meta.sites import add_site
@@ -129,3 +130,72 @@ def test_the_ops_dashboards_show_live_figures(
     expect(page.get_by_role("heading", name="Ops: errors")).to_be_visible()
     assert "range=7d" in page.url
     assert problems == []
+
+
+# Every text of each ops chart as drawn: its box on the screen, its font size in CSS pixels
+# (the drawing's scale applied), and whether it is an x or y axis label.
+_CHART_TEXTS = """
+() => Array.from(document.querySelectorAll('.ops-chart svg')).map(svg => {
+  const scale = svg.getScreenCTM().a;
+  return Array.from(svg.querySelectorAll('text'))
+    .filter(t => getComputedStyle(t).display !== 'none')
+    .map(t => {
+      const r = t.getBoundingClientRect();
+      return {
+        text: t.textContent,
+        axis: t.closest('.ff-axis-x') ? 'x' : (t.closest('.ff-axis-y') ? 'y' : 'other'),
+        left: r.left, right: r.right, top: r.top, bottom: r.bottom,
+        px: parseFloat(getComputedStyle(t).fontSize) * scale,
+      };
+    });
+})
+"""
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["left"] < b["right"]
+        and b["left"] < a["right"]
+        and a["top"] < b["bottom"]
+        and b["top"] < a["bottom"]
+    )
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_ops_chart_labels_are_legible_and_never_overlap(
+    browser: Browser,
+    busy_server: ServerProcess,
+    request: pytest.FixtureRequest,
+    width: int,
+) -> None:
+    context = browser.new_context(viewport={"width": width, "height": 812})
+    try:
+        page = context.new_page()
+        sign_in_page(page, busy_server.url, "admin@example.com", PASSWORD)
+        # 7d labels are the longest ("Mon 13:50"); 1h has the most samples.
+        for name, range_ in itertools.product(("performance", "resources", "errors"), ("7d", "1h")):
+            page.goto(f"{busy_server.url}/ops/{name}?range={range_}")
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, name
+            charts = page.evaluate(_CHART_TEXTS)
+            assert charts, name
+            for texts in charts:
+                assert any(t["axis"] == "x" for t in texts)
+                for text in texts:
+                    assert text["px"] >= 11, (name, text)
+                    assert text["bottom"] - text["top"] >= 11, (name, text)
+                for i, first in enumerate(texts):
+                    for second in texts[i + 1 :]:
+                        assert not _overlap(first, second), (name, first, second)
+            if range_ == "1h":
+                screenshot(page, request, f"{name}-{width}")
+        # The errors page is its chart beside (or, on a phone, above) the table, not one
+        # chart across the whole page.
+        chart = page.locator(".ops-split .ops-chart").bounding_box()
+        table = page.locator("#ops-error-routes").bounding_box()
+        assert chart is not None and table is not None
+        if width > 700:
+            assert chart["width"] < width / 2 and table["x"] > chart["x"] + chart["width"]
+        else:
+            assert table["y"] > chart["y"] + chart["height"]
+    finally:
+        context.close()

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
+import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,6 +37,7 @@ from footfall.meta.users import add_user, get_user, hash_password, password_matc
 from footfall.services import open_meta
 from footfall.settings import Settings
 from footfall.web.app import create_app
+from tests.conftest import FOOTFALL
 
 ALICE = Actor("cli:alice", ip="192.0.2.1")
 PASSWORD = "correct horse battery"
@@ -319,6 +322,7 @@ def test_the_admin_page_has_every_section(admin: Browser) -> None:
         "Members",
         "Shared links",
         "Data",
+        "Delete this site",
     ]
     assert '<option value="UTC" selected>UTC</option>' in page.text
     assert '<option value="Europe/Berlin">' in page.text
@@ -608,3 +612,45 @@ def test_user_input_is_escaped(admin: Browser, meta: sa.Engine) -> None:
         shown = admin.client.get(SETTINGS, params={"done": done})
         assert shown.status_code == 200 and _flash(shown.text) == ""
         assert "<script>" not in shown.text.replace('<script src="/static/settings.js"', "")
+
+
+def test_operator_keys_from_the_command_line_are_listed_for_admins(
+    client: TestClient, web_settings: Settings, meta: sa.Engine
+) -> None:
+    # Made as the README's tour makes them, while the app runs.
+    made = subprocess.run(
+        [*FOOTFALL, "key", "create", "--name", "reports", "--scope", "stats:read"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "FOOTFALL_DATA_DIR": str(web_settings.data_dir)},
+    )
+    assert made.returncode == 0, made.stderr
+    create_key(meta, name="importer", scopes=("events:import",))
+    admin = Browser(client, "admin@example.com")
+    page = admin.get().text
+    operator = page[page.index('id="operator-keys"') : page.index("<h3>Create a key</h3>")]
+    assert 'aria-label="Operator keys"' in operator
+    rows = re.findall(
+        r"<tr>\s*<td>([^<]+)</td>\s*<td><code>[^<]+</code></td>\s*<td>([^<]+)</td>", operator
+    )
+    assert rows == [("importer", "events:import"), ("reports", "stats:read")]
+    # The admin's own keys stay apart: they have none.
+    assert "You have no API keys yet." in page
+
+    reports = next(k for k in list_keys(meta) if k.name == "reports")
+    shown = admin.done(f"{SETTINGS}/keys/{reports.id}/revoke")
+    assert _flash(shown.text) == "API key revoked."
+    assert [k.name for k in list_keys(meta) if k.revoked_at is not None] == ["reports"]
+    entry = next(e for e in list_entries(meta) if e.action == "key.revoke")
+    assert (entry.actor, entry.target) == ("user:admin@example.com", "reports")
+
+    # A viewer neither sees nor revokes them.
+    client.cookies.clear()
+    viewer = Browser(client, "viewer@example.com")
+    assert "importer" not in viewer.get().text
+    importer = next(k for k in list_keys(meta) if k.name == "importer")
+    refused = viewer.post(f"{SETTINGS}/keys/{importer.id}/revoke")
+    assert refused.status_code == 400 and "You have no such API key." in refused.text
+    assert next(k for k in list_keys(meta) if k.name == "importer").revoked_at is None

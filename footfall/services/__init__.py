@@ -15,22 +15,24 @@ import datetime as dt
 import functools
 import gc
 import logging
-import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 
+from footfall.alerts.rounds import Alerting
 from footfall.clock import Clock, SystemClock
-from footfall.cluster.cache import RedisCache
-from footfall.errors import ConfigError, StoreError
-from footfall.ingest.geo import GeoLocator
+from footfall.cluster.config import shares_state
+from footfall.cluster.node import ClusterState
+from footfall.cluster.streams import STREAM_FILE
+from footfall.cluster.version import SharedDataVersion
+from footfall.ingest.deferred import Sessionizer
 from footfall.ingest.pipeline import Pipeline
 from footfall.ingest.salts import SaltKeeper
-from footfall.ingest.sources import SourceClassifier
-from footfall.ingest.useragent import UserAgentParser
+from footfall.jobs.alerting import LEASE, AlertJob, holder_name
 from footfall.jobs.housekeeping import (
     KEY_USAGE_FLUSH_SECONDS,
     run_housekeeping,
@@ -38,12 +40,14 @@ from footfall.jobs.housekeeping import (
 )
 from footfall.jobs.retention import run_retention
 from footfall.jobs.runner import Job, JobRunner
+from footfall.jobs.secrets import run_secret_refresher
 from footfall.jobs.warming import run_cache_warmer
 from footfall.lifecycle.retention import JOB_ACTOR, RetentionResult, enforce_retention
 from footfall.lifecycle.spool import remove_spools
 from footfall.meta import db
 from footfall.meta.audit import Actor
 from footfall.meta.keys import KeyUsage
+from footfall.meta.leases import release_lease, take_lease
 from footfall.meta.salts import SqlSaltStore
 from footfall.meta.sites import SiteDirectory
 from footfall.monitoring.gcstats import GcStats
@@ -51,23 +55,61 @@ from footfall.monitoring.history import History
 from footfall.monitoring.leaks import LeakDetector
 from footfall.monitoring.metrics import Metrics
 from footfall.monitoring.pools import PoolStats
-from footfall.monitoring.readiness import WriterWatch
+from footfall.monitoring.readiness import (
+    WriterWatch,
+)
 from footfall.monitoring.sampler import HISTORY_FILE, SampledFigures, run_sampler
 from footfall.monitoring.tracing import MemoryTracer
 from footfall.security.ratelimit import RateLimits, open_rate_limits
 from footfall.security.signing import Signer, signer_for
-from footfall.sessions.cache import SessionCache
-from footfall.sessions.ids import IdAllocator
-from footfall.sessions.numbering import VisitorNumbers
-from footfall.sessions.rule import SESSION_TIMEOUT_MINUTES, session_from_row
-from footfall.settings import Settings
-from footfall.stats.cache import MemoryCache, NullCache, QueryCache
+from footfall.services.opening import (  # re-exported: the composition root's openers
+    _finish_local_journal,
+    _local_sessions,
+    _pipeline,
+)
+from footfall.services.opening import (
+    channel_config as channel_config,
+)
+from footfall.services.opening import (
+    event_store_backend as event_store_backend,
+)
+from footfall.services.opening import (
+    journal_dir as journal_dir,
+)
+from footfall.services.opening import (
+    open_cache as open_cache,
+)
+from footfall.services.opening import (
+    open_event_store as open_event_store,
+)
+from footfall.services.opening import (
+    open_event_store_at as open_event_store_at,
+)
+from footfall.services.opening import (
+    open_meta as open_meta,
+)
+from footfall.services.opening import (
+    prepare_data_dir as prepare_data_dir,
+)
+from footfall.services.opening import (
+    readable_store_versions as readable_store_versions,
+)
+from footfall.services.opening import (
+    restore_event_store as restore_event_store,
+)
+from footfall.services.readiness import alerting_of, readiness_of
+from footfall.sessions.ids import Allocator
+from footfall.sessions.rule import SESSION_TIMEOUT_MINUTES
+from footfall.sessions.store import SessionBook
+from footfall.settings import Settings, vault_secrets, with_secret_fields
 from footfall.stats.engine import StatsEngine
-from footfall.storage.base import EventStore
-from footfall.storage.duckdb import snapshots as duckdb_snapshots
-from footfall.storage.duckdb.store import DuckDBEventStore
-from footfall.storage.journal import Journal, pending_entries
+from footfall.storage.base import EventStore, SharedEventStore
+from footfall.storage.journal import Journal
+from footfall.storage.replay import open_journal
 from footfall.storage.writer import GroupCommitWriter, WriteGeneration
+
+if TYPE_CHECKING:
+    from footfall.settings.vault import VaultSecrets
 
 log = logging.getLogger(__name__)
 
@@ -78,123 +120,9 @@ _REPAIR_MARGIN = dt.timedelta(hours=2)
 # Visitor hashes under the current or the previous salt can recur; both salts were made within
 # the last two days, so the visitors of sessions active since then cover them.
 _NUMBERS_WINDOW = dt.timedelta(days=2)
-# Journal entries replayed per store write after a crash.
-_REPLAY_BATCH = 50_000
-
-
-def prepare_data_dir(path: Path) -> None:
-    """Creates the data directory if needed and checks that footfall can write in it.
-
-    Raises:
-        StoreError: It cannot be created or written; the message names the path.
-    """
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        # Trying is the only reliable check: permissions, ACLs, read-only mounts, quotas.
-        with tempfile.TemporaryFile(dir=path, prefix=".write-check-"):
-            pass
-    except OSError as exc:
-        raise StoreError(
-            f"data directory {path} is not writable: {exc.strerror or exc} (choose another "
-            "with --data-dir or FOOTFALL_DATA_DIR, or give this user write access)"
-        ) from exc
-
-
-def open_meta(settings: Settings) -> sa.Engine:
-    """Opens the metadata store and brings its schema up to date.
-
-    Raises:
-        ConfigError: ``FOOTFALL_DATABASE_URL`` cannot be parsed or names an unsupported
-            database (the message shows the URL without its password).
-        StoreError: The data directory is not writable, or the database cannot be reached.
-    """
-    prepare_data_dir(settings.data_dir)
-    engine = db.create_engine(settings.metadata_url)
-    db.migrate(engine)
-    return engine
-
-
-def open_event_store(settings: Settings, *, read_only: bool = False) -> EventStore:
-    """Opens the event store the settings name (the embedded DuckDB file by default).
-
-    Raises:
-        StoreError: It cannot be opened (StoreBusyError when another process holds it).
-    """
-    return DuckDBEventStore(
-        settings.event_store_path, read_only=read_only, memory_limit_mb=settings.store_memory_mb
-    )
-
-
-def event_store_backend(settings: Settings) -> str:
-    """The name of the event-store backend the settings select (``duckdb``)."""
-    return DuckDBEventStore.backend
-
-
-def readable_store_versions(settings: Settings) -> frozenset[str]:
-    """The event-store schema versions this footfall opens (older ones are upgraded)."""
-    return DuckDBEventStore.readable_versions
-
-
-def restore_event_store(settings: Settings, snapshot_dir: Path, *, into: Path) -> None:
-    """Builds the event store the settings select from a snapshot of the same backend.
-
-    Args:
-        settings: The settings of the data directory being restored.
-        snapshot_dir: What `EventStore.snapshot_to` wrote.
-        into: Where an embedded store's files go (they are moved into the data directory
-            once everything is restored); a server-side store restores in place.
-
-    Raises:
-        StoreError: The snapshot cannot be restored.
-    """
-    duckdb_snapshots.restore_snapshot(
-        snapshot_dir,
-        into / settings.event_store_path.name,
-        memory_limit_mb=settings.store_memory_mb,
-    )
-
-
-def open_cache(settings: Settings) -> QueryCache:
-    """The query cache the settings ask for.
-
-    Returns:
-        A `RedisCache` when a Redis URL is set, else a `MemoryCache` of
-        ``query_cache_entries``, or a `NullCache` when that is 0.
-
-    Raises:
-        ConfigError: The Redis URL is malformed.
-    """
-    if settings.redis_url:
-        try:
-            return RedisCache(settings.redis_url)
-        except ValueError as exc:
-            # The URL may hold a password, so the message names the variable, not the value.
-            raise ConfigError(f"FOOTFALL_REDIS_URL: {exc}") from None
-    if settings.query_cache_entries == 0:
-        return NullCache()
-    return MemoryCache(settings.query_cache_entries)
-
-
-def open_journal(store: EventStore, directory: Path) -> Journal:
-    """Applies journal entries the store lacks (after a crash), then opens the journal."""
-    journal = Journal(directory)
-    applied = store.applied_journal_seq()
-    last = applied
-    batch: list[tuple[object, ...]] = []
-    for seq, rows in pending_entries(directory, applied, counts=journal.replay):
-        batch.extend(rows)
-        last = seq
-        if len(batch) >= _REPLAY_BATCH:
-            store.write(batch, [], [], journal_seq=last)
-            batch = []
-    if batch or last != applied:
-        store.write(batch, [], [], journal_seq=last)
-    # Rows journalled by a release without visitor numbers were stored with 0; number them now.
-    store.fill_visitor_numbers()
-    journal.set_sequence(last)
-    store.checkpoint()  # the replayed segments may go only once the store holds them for good
-    journal.drop_applied(last)
-    return journal
+# Secret settings a running server takes from a refreshed secret store; the others (database
+# and Redis URLs, ...) are in use by open connections and take effect at the next start.
+LIVE_SECRETS = frozenset({"secret_key", "secret_key_fallbacks", "metrics_token"})
 
 
 @dataclass
@@ -214,11 +142,10 @@ class Services:
     journal: Journal
     salts: SaltKeeper
     sites: SiteDirectory
-    session_ids: IdAllocator
-    sessions: SessionCache
+    session_ids: Allocator
+    sessions: SessionBook
     pipeline: Pipeline
-    visitor_ids: IdAllocator
-    visitor_numbers: VisitorNumbers
+    visitor_ids: Allocator
     generation: WriteGeneration
     stats: StatsEngine
     metrics: Metrics
@@ -228,23 +155,37 @@ class Services:
     history: History = field(default_factory=History)
     gc_stats: GcStats = field(default_factory=GcStats)
     key_usage: KeyUsage = field(default_factory=KeyUsage)
+    worker: int | None = None
+    cluster: ClusterState | None = None
+    sessionizer: Sessionizer | None = None
     _writer: GroupCommitWriter | None = None
     _rate_limits: RateLimits | None = None
     _signer: Signer | None = None
     _jobs: JobRunner | None = None
+    _alert_job: AlertJob | None = None
     _loop: asyncio.AbstractEventLoop | None = None
     _retention_wake: asyncio.Event | None = None
     _writer_closed: bool = False
+    _vault: VaultSecrets | None = None
+    _restart_needed: tuple[str, ...] = ()
     _closed: bool = False
 
     # -- building ---------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, settings: Settings, *, clock: Clock | None = None) -> Services:
+    def open(
+        cls, settings: Settings, *, clock: Clock | None = None, worker: int | None = None
+    ) -> Services:
         """Creates the data directory, migrates the metadata store and opens the event store.
 
         After a crash it replays the journal into the store, rebuilds the newest sessions and
         reloads the live sessions and visitor numbers, so ingest continues where it stopped.
+
+        Args:
+            settings: The settings.
+            clock: The time source (the system clock by default).
+            worker: The index of this worker under ``serve --workers N``: it journals in
+                ``journal/<worker>`` of the data directory, which only it replays.
 
         Raises:
             ConfigError: The database or Redis URL is malformed or unsupported.
@@ -254,40 +195,50 @@ class Services:
         clock = clock or SystemClock()
         meta = open_meta(settings)
         store = open_event_store(settings)
-        remove_spools(settings.data_dir)  # only now: holding the store, no other process imports
-        journal = open_journal(store, settings.data_dir / "journal")
+        cluster = (
+            ClusterState.open(settings.redis_url or "", worker=worker)
+            if shares_state(settings)
+            else None
+        )
+        if worker is None:
+            remove_spools(settings.data_dir)  # holding the store, no other process imports
+        directory = journal_dir(settings, worker)
         salts = SaltKeeper(SqlSaltStore(meta))
         # Made now rather than by the first event: a request then never writes a salt,
         # except on the day's first event after midnight.
         salts.ring(clock.now())
         sites = SiteDirectory(meta)
-        sessions = SessionCache(settings.session_cache_size)
-        since = clock.now().astimezone(dt.UTC).replace(tzinfo=None) - _RESUME_WINDOW
-        if not store.was_closed_cleanly or journal.replay.entries:
-            # Sessions trail their events (replayed ones have none): rebuild the newest ones.
-            newest = store.newest_event_time()
-            if newest is not None:
-                store.repair_sessions(newest - _REPAIR_MARGIN)
-        # Only after the repair: a session lost in a crash still owns its id in the events.
-        session_ids = IdAllocator(store.max_session_id() + 1)
-        for row in store.open_sessions(since):
-            sessions.put(session_from_row(row))
-        # After the replay and the repair every number in use is stored: continue after them.
-        visitor_ids = IdAllocator(store.max_visitor() + 1)
-        visitor_numbers = VisitorNumbers(visitor_ids.next)
-        pipeline = Pipeline(
-            site_id_for=sites.site_id_for,
-            salts=lambda: salts.ring(clock.now()),
-            user_agents=UserAgentParser(cache_size=settings.ua_cache_size),
-            geo=GeoLocator(),
-            sources=SourceClassifier(),
-            sessions=sessions,
-            new_session_id=session_ids.next,
-            visitor_numbers=visitor_numbers,
-            clock=clock,
-        )
+        sessions: SessionBook
+        session_ids: Allocator
+        visitor_ids: Allocator
+        sessionizer: Sessionizer | None = None
+        if cluster is None:
+            journal = open_journal(store, directory)
+            local, session_ids, visitor_ids = _local_sessions(settings, store, journal, clock)
+            pipeline = _pipeline(settings, sites, salts, clock, local)
+            sessions = local
+        else:
+            shared = cast(SharedEventStore, store)
+            if not (directory / STREAM_FILE).exists():
+                _finish_local_journal(store, directory)  # written before state was shared
+            # Every journal its own stream, a single process's too (several machines may run
+            # one each): its position and batch ids in the store are its own.
+            shared.use_stream(cluster.journal_stream(directory, store))
+            # Sessions are decided once events are journalled: the replay decides those of
+            # the entries the store lacks (no repair), and the shared store keeps them.
+            pipeline = _pipeline(settings, sites, salts, clock, None)
+            sessionizer = Sessionizer(
+                cluster.sessions, stream=shared.stream, dropped=pipeline.dropped
+            )
+            journal = open_journal(store, directory, shared=(sessionizer, shared))
+            cluster.sessions.forget_stored(shared.stream, store.applied_journal_seq())
+            sessions, session_ids, visitor_ids = (
+                cluster.sessions,
+                cluster.session_ids,
+                cluster.visitor_ids,
+            )
         generation = WriteGeneration()
-        metrics = Metrics()
+        metrics = Metrics(worker=worker)
         stats = StatsEngine(
             store,
             cache=open_cache(settings),
@@ -297,6 +248,7 @@ class Services:
             past_ttl=settings.query_cache_past_ttl_s,
             on_query=metrics.on_query,
             generation=generation,
+            data_version=None if cluster is None else SharedDataVersion(store),
         )
         services = cls(
             settings=settings,
@@ -310,13 +262,20 @@ class Services:
             sessions=sessions,
             pipeline=pipeline,
             visitor_ids=visitor_ids,
-            visitor_numbers=visitor_numbers,
             generation=generation,
             stats=stats,
             metrics=metrics,
             history=History(interval=settings.ops_sample_seconds),
+            worker=worker,
+            cluster=cluster,
+            sessionizer=sessionizer,
         )
-        services.remember_recent_visitors()
+        if cluster is None or cluster.sessions.raise_counters(
+            session_id=store.max_session_id(), visitor=store.max_visitor()
+        ):
+            # Redis had no counters (a new cluster, or Redis lost its data): give it the
+            # numbers of the visitors that may come back, as a restarted process reloads them.
+            services.remember_recent_visitors()
         return services
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -346,7 +305,9 @@ class Services:
             pools=self.pools(),
             buffers={"writer_batch": self._writer.buffers},
         )
-        self._jobs = JobRunner(self.jobs())
+        self._jobs = JobRunner(
+            self.jobs(), leases=None if self.cluster is None else self.cluster.leases
+        )
         self._jobs.start()
         # Start-up objects (parsers, tables, caches) live for the whole process: keep them out
         # of every collection, and collect the young generation less often on the hot path.
@@ -377,6 +338,10 @@ class Services:
             queue_limit=settings.ingest_queue_size,
             session_flush_seconds=settings.session_flush_ms / 1000,
             apply_interval_seconds=settings.apply_interval_ms / 1000,
+            # Shared sessions are decided after the journal, and written as versioned rows.
+            shared=None
+            if self.sessionizer is None
+            else (self.sessionizer, cast(SharedEventStore, self.store)),
         )
 
     async def stop(self) -> None:
@@ -385,6 +350,9 @@ class Services:
         if self._jobs is not None:
             await self._jobs.stop()
             self._jobs = None
+        if self._vault is not None:
+            self._vault.close()
+            self._vault = None
         with contextlib.suppress(OSError):
             self.history.dump(self._history_file)
         self.tracer.close()
@@ -406,6 +374,8 @@ class Services:
         self.store.close()  # checkpoints: the journal may go after, not before
         self.journal.drop_applied(applied, closed=True)
         self.meta.dispose()
+        if self.cluster is not None:
+            self.cluster.close()
 
     # -- what `start` adds ------------------------------------------------------------------
 
@@ -472,7 +442,6 @@ class Services:
                     run_housekeeping,
                     clock=self.clock,
                     salts=self.salts,
-                    visitor_numbers=self.visitor_numbers,
                     sessions=self.sessions,
                 ),
             ),
@@ -490,11 +459,33 @@ class Services:
             )
         )
         if self._retention_wake is not None:
+            # Not once per cluster: a deletion that is already done finds nothing to delete,
+            # and the worker asked to apply a new retention wakes its own job.
             jobs.append(
                 Job(
                     "retention",
                     functools.partial(
                         run_retention, self.enforce_retention, wake=self._retention_wake
+                    ),
+                )
+            )
+        self._alert_job = AlertJob(
+            self.alerting(),
+            interval=settings.alert_interval_s,
+            lease=self._take_alert_lease,
+            release=lambda: release_lease(self.meta, LEASE, holder_name()),
+        )
+        jobs.append(Job("alerts", self._alert_job.run))
+        if settings.vault_addr:
+            self._vault = vault = vault_secrets(settings)
+            jobs.append(
+                Job(
+                    "secrets",
+                    functools.partial(
+                        run_secret_refresher,
+                        lambda: vault.read(self.clock.now()),
+                        self.apply_secrets,
+                        settings.vault_refresh_s,
                     ),
                 )
             )
@@ -509,9 +500,78 @@ class Services:
                         live_ttl=settings.query_cache_live_ttl_s,
                         budget_seconds=settings.cache_warming_budget_ms / 1000,
                     ),
+                    once_per_cluster=True,  # the query cache is shared then
                 )
             )
         return jobs
+
+    # -- alerting ---------------------------------------------------------------------------
+
+    def alerting(self) -> Alerting:
+        """Alert evaluation, delivery and email reports over this process's stores and figures.
+
+        In a serving process (after `start`) ops rules also see the live figures: readiness,
+        queue depth, the leak detector; elsewhere only the sampled history and the disk.
+        """
+        return alerting_of(self, serving=self._loop is not None)
+
+    def kick_alerts(self) -> None:
+        """Runs the alerting job's next round now (call on the event loop)."""
+        if self._alert_job is not None:
+            self._alert_job.kick()
+
+    def _take_alert_lease(self, seconds: float) -> bool:
+        return take_lease(self.meta, LEASE, holder_name(), now=self.clock.now(), seconds=seconds)
+
+    def ready_now(self) -> bool:
+        """Whether every readiness check passes (called from a worker thread)."""
+        if self._loop is None:
+            return False
+        future = asyncio.run_coroutine_threadsafe(self.readiness(), self._loop)
+        checks = future.result(timeout=60)
+        return all(check["ok"] for check in checks.values())
+
+    async def readiness(self) -> dict[str, dict[str, Any]]:
+        """The readiness checks of ``GET /readyz`` (on the event loop, after `start`)."""
+        return await readiness_of(self)
+
+    def apply_secrets(self, fields: Mapping[str, str]) -> list[str]:
+        """Takes in secret settings read again from the secret store (Vault).
+
+        The secret key, its fallbacks and the metrics token take effect at once: requests
+        signed or checked after this call use them. A change to any other secret is logged and
+        takes effect at the next start. A secret missing from `fields` keeps its value.
+
+        Args:
+            fields: Setting names and their text, as `VaultSecrets.read` returns them.
+
+        Returns:
+            The names of the settings that changed and took effect.
+
+        Raises:
+            ConfigError: A value is malformed; nothing is changed.
+        """
+        source = (
+            "the Vault secret"
+            if self._vault is None
+            else f"the Vault secret {self._vault.location}"
+        )
+        fresh = with_secret_fields(self.settings, fields, source=source)
+        changed = sorted(n for n in fields if getattr(fresh, n) != getattr(self.settings, n))
+        live = [n for n in changed if n in LIVE_SECRETS]
+        later = [n for n in changed if n not in LIVE_SECRETS]
+        if later and tuple(later) != self._restart_needed:
+            log.warning(
+                "%s changed in %s; takes effect at the next start", ", ".join(later), source
+            )
+        self._restart_needed = tuple(later)
+        if not live:
+            return []
+        self.settings = self.settings.replace(**{n: getattr(fresh, n) for n in live})
+        if self._signer is not None and {"secret_key", "secret_key_fallbacks"} & set(live):
+            self._signer = signer_for(self.settings)
+        log.info("%s changed in %s; in use from now on", ", ".join(live), source)
+        return live
 
     # -- figures for monitoring -------------------------------------------------------------
 
@@ -549,11 +609,14 @@ class Services:
             gc_stats=self.gc_stats,
             pools=self.pools(),
             buffers={"writer_batch": self.writer.buffers},
+            publish=None if self.cluster is None else self.cluster.board.publish,
         )
 
     @property
     def _history_file(self) -> Path:
-        return self.settings.data_dir / HISTORY_FILE
+        if self.worker is None:
+            return self.settings.data_dir / HISTORY_FILE
+        return self.settings.data_dir / f"{Path(HISTORY_FILE).stem}-{self.worker}.json"
 
     # -- shared by the ingest paths ---------------------------------------------------------
 
@@ -567,6 +630,6 @@ class Services:
             site_id: Only this site's visitors; every site's when None.
         """
         now = self.clock.now().astimezone(dt.UTC).replace(tzinfo=None)
-        self.visitor_numbers.remember(
+        self.sessions.remember_visitors(
             self.store.recent_visitors(now - _NUMBERS_WINDOW, site_id=site_id)
         )

@@ -1,8 +1,8 @@
 """Per-site retention: events older than this many days are deleted (NULL keeps them all).
 
-Revision ID: 0007
-Revises: 0006
-Create Date: 2027-01-04
+Revision ID: 0011
+Revises: 0010
+Create Date: 2026-12-07
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
-down_revision = "0006"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,1 @@
+"""Words around numbers, shared by the pages and the command line: plurals, byte sizes."""
