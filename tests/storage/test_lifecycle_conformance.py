@@ -11,10 +11,11 @@ import threading
 from pathlib import Path
 
 import pyarrow as pa
+import pytest
 
 from footfall.storage.base import EventStore
 from footfall.storage.schema import EVENT_COLUMNS, EVENT_SCHEMA
-from tests.storage.conftest import Backend
+from tests.storage.conftest import RESTORABLE, Backend
 from tests.storage.rows import T0, event, session
 
 MINUTE = dt.timedelta(minutes=1)
@@ -25,6 +26,7 @@ def _count(store: EventStore, sql: str, *params: object) -> int:
     return int(store.query(sql, list(params), timeout=10, tag="test")[0][0])
 
 
+@pytest.mark.parametrize("backend", RESTORABLE, indirect=True)
 def test_a_snapshot_restores_the_same_rows(
     store: EventStore, backend: Backend, tmp_path: Path
 ) -> None:
@@ -49,6 +51,7 @@ def test_a_snapshot_restores_the_same_rows(
     assert snapshot.events_per_site == {1: 2, 2: 1}
     assert all((snapshot_dir / name).is_file() for name in snapshot.files)
 
+    assert backend.restore is not None
     backend.restore(snapshot_dir, tmp_path / "restored")
     restored = backend.open(tmp_path / "restored")
     try:
@@ -63,6 +66,7 @@ def test_a_snapshot_restores_the_same_rows(
         restored.close()
 
 
+@pytest.mark.parametrize("backend", RESTORABLE, indirect=True)
 def test_a_snapshot_is_one_moment_while_writes_go_on(
     store: EventStore, backend: Backend, tmp_path: Path
 ) -> None:
@@ -88,6 +92,7 @@ def test_a_snapshot_is_one_moment_while_writes_go_on(
         writer.join()
     # Ten events per journal entry: the copy holds exactly the entries up to its position.
     assert snapshot.events == 10 * snapshot.journal_seq
+    assert backend.restore is not None
     backend.restore(snapshot_dir, tmp_path / "restored")
     restored = backend.open(tmp_path / "restored")
     try:

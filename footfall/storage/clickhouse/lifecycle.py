@@ -18,7 +18,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from footfall.errors import StoreError
 from footfall.storage.base import Deletion, Snapshot
-from footfall.storage.clickhouse import migrations, snapshots
+from footfall.storage.clickhouse import migrations, snapshots, streams
 from footfall.storage.clickhouse.params import bind
 from footfall.storage.clickhouse.sessions import SessionStates
 from footfall.storage.schema import EVENT_COLUMNS, EVENT_SCHEMA
@@ -36,6 +36,7 @@ class StoreLifecycle:
     _write_lock: threading.Lock
     _states: SessionStates
     read_only: bool
+    stream: int
 
     def _rows(self, sql: str, params: Sequence[Any] = (), **settings: Any) -> list[Any]:
         raise NotImplementedError
@@ -58,15 +59,13 @@ class StoreLifecycle:
         """
         with self._write_lock:
             events = int(self._rows(f"SELECT count() FROM events WHERE {where}", params)[0][0])
-            session_where = where.replace("timestamp <", "last <")
-            found = self._rows(f"SELECT sum(sign) FROM sessions WHERE {session_where}", params)
+            # A session's `timestamp` is its last event's time.
+            found = self._rows(f"SELECT sum(sign) FROM sessions WHERE {where}", params)
             sessions = int(found[0][0] or 0) if found else 0
             if events == 0 and sessions == 0 and forget is None:
-                return Deletion(0, 0, None)
+                return Deletion(0, 0, 0)  # nothing done, nothing reclaimed
             self._command(f"ALTER TABLE events DELETE WHERE {where}", params, mutations_sync=2)
-            self._command(
-                f"ALTER TABLE sessions DELETE WHERE {session_where}", params, mutations_sync=2
-            )
+            self._command(f"ALTER TABLE sessions DELETE WHERE {where}", params, mutations_sync=2)
             if forget is not None:
                 self._states.forget_site(forget)
         self.bump_data_version()
@@ -81,7 +80,7 @@ class StoreLifecycle:
         """Removes a site's events before `before` and its sessions that ended before it.
 
         A session's rows of every version carry that version's last event time, and a cancel
-        row copies the version it cancels, so deleting by ``last`` removes a session whose
+        row copies the version it cancels, so deleting by ``timestamp`` (a session's last event) removes a session whose
         last version ended before `before` whole, and of one that goes on only pairs that
         cancel out.
         """
@@ -107,7 +106,9 @@ class StoreLifecycle:
 
     def snapshot_to(self, directory: Path) -> Snapshot:
         """Writes the three tables and the store's facts into `directory` (`snapshots`)."""
-        return snapshots.write_snapshot(self._client, directory, str(migrations.LATEST))
+        return snapshots.write_snapshot(
+            self._client, directory, str(migrations.LATEST), streams.journal_range(self.stream)
+        )
 
     def restore_from(self, directory: Path, *, replace: bool = False) -> None:
         """Loads a snapshot into this (empty, unless `replace`) store, then stops writing.

@@ -37,13 +37,29 @@ INFO_FILE = "store.json"
 _RESTORE_ROWS = 262_144
 
 
-def write_snapshot(client: Client, directory: Path, schema_version: str) -> Snapshot:
+def write_snapshot(
+    client: Client, directory: Path, schema_version: str, journal: tuple[int, int]
+) -> Snapshot:
     """Copies the store's tables into `directory` (an existing, empty one).
+
+    Args:
+        client: The store's client.
+        directory: Where the files go.
+        schema_version: The store's schema version.
+        journal: [first, end) of the batch ids of this process's journal entries: the copy
+            holds exactly the entries up to the newest stored when it starts.
 
     Raises:
         StoreError: ClickHouse or the file system refused (a full disk included).
     """
+    first, end = journal
     try:
+        found = client.query(
+            f"SELECT max(batch), count() FROM events WHERE batch >= {first} AND batch < {end}"
+        ).result_rows
+        cut = int(found[0][0]) if found and found[0][1] else first
+        # Entries of this journal stored after the cut are left out, whole.
+        where = f"NOT (batch >= {first} AND batch < {end} AND batch > {cut})"
         info = {
             str(key): str(value)
             for key, value in client.query(
@@ -51,11 +67,13 @@ def write_snapshot(client: Client, directory: Path, schema_version: str) -> Snap
             ).result_rows
         }
         for table in TABLES:
-            _write_table(client, table, directory / f"{table}.parquet")
+            _write_table(
+                client, f"SELECT * FROM {table} WHERE {where}", directory / f"{table}.parquet"
+            )
         per_site = client.query(
-            "SELECT site_id, count() FROM events GROUP BY site_id ORDER BY site_id"
+            f"SELECT site_id, count() FROM events WHERE {where} GROUP BY site_id ORDER BY site_id"
         ).result_rows
-        sessions = client.query("SELECT sum(sign) FROM sessions").result_rows
+        sessions = client.query(f"SELECT sum(sign) FROM sessions WHERE {where}").result_rows
         (directory / INFO_FILE).write_text(
             json.dumps({"store_info": info, "schema_version": schema_version}, indent=2),
             encoding="utf-8",
@@ -66,10 +84,7 @@ def write_snapshot(client: Client, directory: Path, schema_version: str) -> Snap
     return Snapshot(
         backend=BACKEND,
         schema_version=schema_version,
-        journal_seq=max(
-            (int(v) for k, v in info.items() if k.startswith("journal_seq") and v.isdigit()),
-            default=0,
-        ),
+        journal_seq=max(cut - first, int(info.get("journal_seq") or 0)),
         events=sum(events_per_site.values()),
         sessions=int(sessions[0][0] or 0) if sessions else 0,
         events_per_site=events_per_site,
@@ -77,17 +92,17 @@ def write_snapshot(client: Client, directory: Path, schema_version: str) -> Snap
     )
 
 
-def _write_table(client: Client, table: str, target: Path) -> None:
-    """Streams a table into a Parquet file, one block of rows at a time."""
+def _write_table(client: Client, select: str, target: Path) -> None:
+    """Streams the rows of `select` into a Parquet file, one block of rows at a time."""
     writer: pq.ParquetWriter | None = None
     try:
-        with client.query_arrow_stream(f"SELECT * FROM {table}") as stream:
+        with client.query_arrow_stream(select) as stream:
             for batch in stream:
                 if writer is None:
                     writer = pq.ParquetWriter(target, batch.schema, compression="zstd")
                 writer.write_batch(batch)
         if writer is None:  # an empty table: its columns still travel
-            schema = client.query_arrow(f"SELECT * FROM {table} LIMIT 0").schema
+            schema = client.query_arrow(f"{select} LIMIT 0").schema
             writer = pq.ParquetWriter(target, schema, compression="zstd")
     finally:
         if writer is not None:
