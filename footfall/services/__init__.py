@@ -33,15 +33,8 @@ from footfall.ingest.deferred import Sessionizer
 from footfall.ingest.pipeline import Pipeline
 from footfall.ingest.salts import SaltKeeper
 from footfall.jobs.alerting import LEASE, AlertJob, holder_name
-from footfall.jobs.housekeeping import (
-    KEY_USAGE_FLUSH_SECONDS,
-    run_housekeeping,
-    run_key_usage_writer,
-)
-from footfall.jobs.retention import run_retention
 from footfall.jobs.runner import Job, JobRunner
 from footfall.jobs.secrets import run_secret_refresher
-from footfall.jobs.warming import run_cache_warmer
 from footfall.lifecycle.retention import JOB_ACTOR, RetentionResult, enforce_retention
 from footfall.lifecycle.spool import remove_spools
 from footfall.meta import db
@@ -58,10 +51,11 @@ from footfall.monitoring.pools import PoolStats
 from footfall.monitoring.readiness import (
     WriterWatch,
 )
-from footfall.monitoring.sampler import HISTORY_FILE, SampledFigures, run_sampler
+from footfall.monitoring.sampler import HISTORY_FILE, SampledFigures
 from footfall.monitoring.tracing import MemoryTracer
 from footfall.security.ratelimit import RateLimits, open_rate_limits
 from footfall.security.signing import Signer, signer_for
+from footfall.services.background import standing_jobs
 from footfall.services.opening import (  # re-exported: the composition root's openers
     _finish_local_journal,
     _local_sessions,
@@ -435,40 +429,7 @@ class Services:
     def jobs(self) -> list[Job]:
         """The background jobs of a serving process."""
         settings = self.settings
-        jobs = [
-            Job(
-                "housekeeping",
-                functools.partial(
-                    run_housekeeping,
-                    clock=self.clock,
-                    salts=self.salts,
-                    sessions=self.sessions,
-                ),
-            ),
-            Job(
-                "ops-sampler",
-                functools.partial(run_sampler, self.sampled_figures(), settings.ops_sample_seconds),
-            ),
-        ]
-        jobs.append(
-            Job(
-                "key-usage",
-                functools.partial(
-                    run_key_usage_writer, self.key_usage, self.meta, KEY_USAGE_FLUSH_SECONDS
-                ),
-            )
-        )
-        if self._retention_wake is not None:
-            # Not once per cluster: a deletion that is already done finds nothing to delete,
-            # and the worker asked to apply a new retention wakes its own job.
-            jobs.append(
-                Job(
-                    "retention",
-                    functools.partial(
-                        run_retention, self.enforce_retention, wake=self._retention_wake
-                    ),
-                )
-            )
+        jobs = standing_jobs(self, retention_wake=self._retention_wake)
         self._alert_job = AlertJob(
             self.alerting(),
             interval=settings.alert_interval_s,
@@ -487,20 +448,6 @@ class Services:
                         self.apply_secrets,
                         settings.vault_refresh_s,
                     ),
-                )
-            )
-        if settings.cache_warming:
-            jobs.append(
-                Job(
-                    "cache-warming",
-                    functools.partial(
-                        run_cache_warmer,
-                        self.stats,
-                        self.generation,
-                        live_ttl=settings.query_cache_live_ttl_s,
-                        budget_seconds=settings.cache_warming_budget_ms / 1000,
-                    ),
-                    once_per_cluster=True,  # the query cache is shared then
                 )
             )
         return jobs

@@ -115,7 +115,7 @@ def _check_rate_limit(value: str) -> None:
 # Values published in docs, examples and other projects' quick starts: a key anyone can read
 # signs nothing. Compared lower-cased.
 KNOWN_SECRET_KEYS = frozenset(
-    {
+    [
         "changeme",
         "change-me",
         "change_me",
@@ -133,7 +133,7 @@ KNOWN_SECRET_KEYS = frozenset(
         "your-secret-key",
         "your_secret_key",
         "replace-me",
-    }
+    ]
 )
 MIN_SECRET_KEY_CHARS = 32
 
@@ -523,10 +523,9 @@ REGISTRY: tuple[Setting, ...] = (
     Setting(
         "store_memory_mb",
         0,
-        "Most memory, in MiB, the embedded DuckDB event store may use for its block cache and "
-        "query work before it spills to <data-dir>/events.duckdb.tmp; 0 leaves DuckDB's own "
-        "limit (80% of the machine's memory). Backup, export and restore commands run with "
-        "128 unless this is set.",
+        "Most memory, in MiB, the embedded DuckDB event store may use (block cache and query "
+        "work) before it spills to <data-dir>/events.duckdb.tmp; 0: DuckDB's own limit, 80% "
+        "of memory (backup, export and restore then run with 128).",
         parse=_parse_int,
         minimum=0,
     ),

@@ -191,7 +191,12 @@ def test_the_sites_api_reads_and_sets_retention(settings: Settings, clock: Fixed
     with TestClient(create_app(settings, clock=clock)) as client:
         got = client.get(url, headers=auth(reader))
         assert got.status_code == 200
-        assert got.json() == {"domain": DOMAIN, "timezone": "UTC", "retention_days": None}
+        assert got.json() == {
+            "domain": DOMAIN,
+            "timezone": "UTC",
+            "custom_properties": [],
+            "retention_days": None,
+        }
         assert client.put(url, json={"retention_days": 30}, headers=auth(reader)).status_code == 403
         put = client.put(url, json={"retention_days": 30}, headers=auth(writer))
         assert put.status_code == 200 and put.json()["retention_days"] == 30
@@ -199,10 +204,17 @@ def test_the_sites_api_reads_and_sets_retention(settings: Settings, clock: Fixed
         bad = client.put(url, json={"retention_days": 0}, headers=auth(writer))
         assert bad.status_code == 400 and "whole number of days" in bad.json()["error"]
         assert client.put(url, json={}, headers=auth(writer)).status_code == 400
-        renamed = client.put(
-            url, json={"domain": "new.example", "retention_days": 3}, headers=auth(writer)
+        assert (
+            client.put(url, json={"retention_days": "3"}, headers=auth(writer)).status_code == 200
         )
-        assert renamed.status_code == 400
+        assert (
+            client.put(url, json={"retention_days": True}, headers=auth(writer)).status_code == 400
+        )
+        renamed = client.put(
+            url, json={"domain": "new.example", "retention_days": 5}, headers=auth(writer)
+        )
+        assert renamed.status_code == 200
+        assert (renamed.json()["domain"], renamed.json()["retention_days"]) == ("new.example", 5)
         cleared = client.put(url, json={"retention_days": None}, headers=auth(writer))
         assert cleared.json()["retention_days"] is None
         missing = client.get("/api/v1/sites/nowhere.example", headers=auth(writer))

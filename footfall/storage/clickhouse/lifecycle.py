@@ -79,10 +79,10 @@ class StoreLifecycle:
     def delete_before(self, site_id: int, before: dt.datetime) -> Deletion:
         """Removes a site's events before `before` and its sessions that ended before it.
 
-        A session's rows of every version carry that version's last event time, and a cancel
-        row copies the version it cancels, so deleting by ``timestamp`` (a session's last event) removes a session whose
-        last version ended before `before` whole, and of one that goes on only pairs that
-        cancel out.
+        A session's rows of every version carry that version's last event time (its
+        ``timestamp``), and a cancel row copies the version it cancels, so this removes a
+        session whose last version ended before `before` whole, and of one that goes on only
+        pairs that cancel out.
         """
         return self._delete("site_id = $1 AND timestamp < $2", [site_id, before], forget=None)
 
