@@ -12,13 +12,16 @@ import shutil
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from footfall.cli.common import actor, data_dir_option, handle_errors, settings_from
 from footfall.errors import FootfallError
 from footfall.text.quantities import noun, plural
+
+if TYPE_CHECKING:
+    from footfall.settings import Settings
 
 _EXPORT_FORMATS = ("csv", "ndjson", "parquet")
 
@@ -118,19 +121,40 @@ def _mib(size: int) -> str:
 
 
 @click.command()
-@click.argument("dest", type=click.Path(path_type=Path))
+@click.argument("dest", type=click.Path(path_type=Path), required=False)
 @click.option(
     "--no-metadata",
     is_flag=True,
     help="Leave the metadata database out (back a PostgreSQL one up with its own tools).",
 )
+@click.option(
+    "--clickhouse-to",
+    metavar="DESTINATION",
+    default=None,
+    help="Print ClickHouse's own BACKUP and RESTORE statements of the event store's tables "
+    "to DESTINATION, e.g. \"Disk('backups', 'footfall.zip')\", instead of writing an archive.",
+)
+@click.option("--cluster", default=None, help="With --clickhouse-to: the cluster (ON CLUSTER).")
 @data_dir_option
 @handle_errors
-def backup(dest: Path, no_metadata: bool, data_dir: Path | None) -> None:
+def backup(
+    dest: Path | None,
+    no_metadata: bool,
+    clickhouse_to: str | None,
+    cluster: str | None,
+    data_dir: Path | None,
+) -> None:
     """Write a consistent backup archive of the data directory to DEST (a file or directory).
 
     Works while the server runs: it takes the snapshot itself and streams it here.
     """
+    if clickhouse_to is not None:
+        _print_clickhouse_backup(settings_from(data_dir=data_dir), clickhouse_to, cluster)
+        return
+    if dest is None:
+        raise click.UsageError("give DEST, the archive or the directory to write it in")
+    if cluster is not None:
+        raise click.UsageError("--cluster goes with --clickhouse-to")
     from footfall.cli.control import here_or_on_server, lifecycle_settings, raise_for_answer
     from footfall.lifecycle import archive
     from footfall.lifecycle.backup import backup_to_file, partial_file, target_path
@@ -172,6 +196,25 @@ def backup(dest: Path, no_metadata: bool, data_dir: Path | None) -> None:
         f"backup written to {target}: {store['events']} events of {len(manifest['sites'])} "
         f"site(s) at journal position {store['journal_seq']}, {_mib(target.stat().st_size)}"
     )
+
+
+def _print_clickhouse_backup(settings: Settings, destination: str, cluster: str | None) -> None:
+    """Prints the BACKUP and RESTORE statements of the ClickHouse store the settings name."""
+    from footfall.services import event_store_backend
+    from footfall.storage.clickhouse.backup_sql import backup_statements
+    from footfall.storage.clickhouse.connection import parse_url
+
+    if event_store_backend(settings) != "clickhouse" or not settings.events_url:
+        raise click.UsageError(
+            "--clickhouse-to needs FOOTFALL_EVENTS_URL to name a ClickHouse store"
+        )
+    database = parse_url(settings.events_url).database
+    try:
+        backup_sql, restore_sql = backup_statements(database, destination, cluster=cluster)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    click.echo(f"-- back up (the server writes to the destination itself)\n{backup_sql};")
+    click.echo(f"-- restore into an empty database of the same schema\n{restore_sql};")
 
 
 @click.command("restore")
