@@ -281,26 +281,7 @@ def set_site_timezone(
         InvalidInputError: `timezone` is not an IANA time zone.
         NotFoundError: No such site.
     """
-    timezone = validate_timezone(timezone)
-    site = get_site(engine, domain)
-    with engine.begin() as conn:
-        row = conn.execute(sa.select(sites).where(sites.c.id == site.id)).first()
-        if row is None:  # removed since get_site read it
-            raise NotFoundError(f"no site {site.domain}")
-        before = _row_to_site(row)
-        if before.timezone == timezone:
-            return before
-        conn.execute(sites.update().where(sites.c.id == site.id).values(timezone=timezone))
-        after = dataclasses.replace(before, timezone=timezone)
-        record_change(
-            conn,
-            actor,
-            "site.update",
-            site.domain,
-            before=_snapshot(before),
-            after=_snapshot(after),
-        )
-    return after
+    return _change_site(engine, domain, actor, timezone=validate_timezone(timezone))
 
 
 def set_site_retention(
@@ -316,21 +297,31 @@ def set_site_retention(
         InvalidInputError: `days` is not from 1 to `MAX_RETENTION_DAYS` (or None).
         NotFoundError: No such site.
     """
-    days = validate_retention(days)
+    return _change_site(engine, domain, actor, retention_days=validate_retention(days))
+
+
+def _change_site(engine: sa.Engine, domain: str, actor: Actor | None, **values: Any) -> Site:
+    """Sets columns of a site (`values`, named as `Site`'s fields) and records ``site.update``.
+
+    Nothing is written or recorded when every value is already the site's.
+    """
     site = get_site(engine, domain)
     with engine.begin() as conn:
         row = conn.execute(sa.select(sites).where(sites.c.id == site.id)).first()
         if row is None:  # removed since get_site read it
             raise NotFoundError(f"no site {site.domain}")
         before = _row_to_site(row)
-        if before.retention_days == days:
+        if all(getattr(before, name) == value for name, value in values.items()):
             return before
-        conn.execute(sites.update().where(sites.c.id == site.id).values(retention_days=days))
-        after = dataclasses.replace(before, retention_days=days)
-        before_state = {**_snapshot(before), "retention_days": before.retention_days}
-        after_state = {**_snapshot(after), "retention_days": days}
+        conn.execute(sites.update().where(sites.c.id == site.id).values(**values))
+        after = dataclasses.replace(before, **values)
         record_change(
-            conn, actor, "site.update", site.domain, before=before_state, after=after_state
+            conn,
+            actor,
+            "site.update",
+            site.domain,
+            before={**_snapshot(before), **{name: getattr(before, name) for name in values}},
+            after={**_snapshot(after), **values},
         )
     return after
 

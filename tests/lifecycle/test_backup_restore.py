@@ -9,16 +9,13 @@ import shutil
 import sqlite3
 import subprocess
 import tarfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import psycopg
 import pytest
 import sqlalchemy as sa
-from psycopg import sql
 
 from footfall.lifecycle import archive
 from footfall.meta import db
@@ -33,7 +30,7 @@ from footfall.storage.duckdb.store import SCHEMA_VERSION
 from tests.conftest import FOOTFALL
 from tests.lifecycle.helpers import DOMAIN, answers, seeded
 from tests.lifecycle.old_versions import write_v1_store
-from tests.services import _conninfo
+from tests.services import fresh_postgres_database
 from tests.web.test_disk_full import _fill, small_disk  # noqa: F401
 
 
@@ -327,16 +324,8 @@ def test_a_backup_onto_a_full_disk_leaves_no_partial_archive(
 
 @pytest.fixture
 def second_database(postgres_server: str) -> Iterator[str]:
-    name = f"restore_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(_conninfo(postgres_server, "postgres"), autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield f"{postgres_server}{name}"
-    finally:
-        with psycopg.connect(_conninfo(postgres_server, "postgres"), autocommit=True) as admin:
-            admin.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
+    with fresh_postgres_database(postgres_server, "restore") as url:
+        yield url
 
 
 def test_postgresql_metadata_goes_through_pg_dump(
