@@ -15,6 +15,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -274,20 +275,27 @@ def postgres_server() -> Iterator[str]:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-@pytest.fixture
-def postgres_database(postgres_server: str) -> Iterator[str]:
-    """URL of a fresh, empty database on the shared server, dropped after the test."""
-    name = f"test_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(_conninfo(postgres_server, "postgres"), autocommit=True) as admin:
+@contextmanager
+def fresh_postgres_database(server: str, prefix: str = "test") -> Iterator[str]:
+    """URL of a new, empty database on the shared server, dropped when the block ends."""
+    name = f"{prefix}_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(_conninfo(server, "postgres"), autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
-        yield f"{postgres_server}{name}"
+        yield f"{server}{name}"
     finally:
-        with psycopg.connect(_conninfo(postgres_server, "postgres"), autocommit=True) as admin:
+        with psycopg.connect(_conninfo(server, "postgres"), autocommit=True) as admin:
             # FORCE: an engine the test left open must not keep the database alive.
             admin.execute(
                 sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
             )
+
+
+@pytest.fixture
+def postgres_database(postgres_server: str) -> Iterator[str]:
+    """URL of a fresh, empty database on the shared server, dropped after the test."""
+    with fresh_postgres_database(postgres_server) as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -39,7 +39,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ServerProcess, free_port
-from tests.services import unavailable
+from tests.services import chdb_url, unavailable
 
 pytestmark = pytest.mark.slow
 
@@ -116,14 +116,17 @@ def _faketime_env(at: dt.datetime) -> dict[str, str]:
     }
 
 
-def _run_tour(tmp_path: Path, clock_env: dict[str, str], today: dt.date) -> Iterator[Tour]:
+def _run_tour(
+    tmp_path: Path, clock_env: dict[str, str], today: dt.date, store: dict[str, str]
+) -> Iterator[Tour]:
     blocks = tour_blocks(README.read_text())
     assert len(blocks) >= 8, "the tour lost its command blocks"
     work = tmp_path / "tour"
     work.mkdir()
     environ = {k: v for k, v in os.environ.items() if not k.startswith("FOOTFALL_")}
+    environ.update(store)
     server = ServerProcess(data_dir=work / "footfall-data", port=free_port())
-    server.env = {**clock_env, "FOOTFALL_SESSION_FLUSH_MS": "1000"}
+    server.env = {**clock_env, **store, "FOOTFALL_SESSION_FLUSH_MS": "1000"}
     server.start(timeout=60)
     try:
         script = ["set -euo pipefail"]
@@ -151,14 +154,23 @@ def _run_tour(tmp_path: Path, clock_env: dict[str, str], today: dt.date) -> Iter
         server.stop()
 
 
-@pytest.fixture(params=["real-clock", *CLOCKS])
+@pytest.fixture(params=["real-clock", "real-clock-chdb", *CLOCKS])
 def tour(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Tour]:
-    """The tour, run to its end on the real clock or a fake one."""
+    """The tour, run to its end on the real clock or a fake one.
+
+    ``real-clock-chdb`` keeps the events in ClickHouse (chdb in the server's process): the
+    same tour must give the same answers.
+    """
     name = request.param
+    today = dt.datetime.now(dt.UTC).date()
     if name == "real-clock":
-        yield from _run_tour(tmp_path, {}, dt.datetime.now(dt.UTC).date())
+        yield from _run_tour(tmp_path, {}, today, {})
+    elif name == "real-clock-chdb":
+        store = {"FOOTFALL_EVENTS_URL": chdb_url(tmp_path / "clickhouse")}
+        yield from _run_tour(tmp_path, {}, today, store)
     else:
-        yield from _run_tour(tmp_path, _faketime_env(CLOCKS[name]), CLOCKS[name].date())
+        clock = CLOCKS[name]
+        yield from _run_tour(tmp_path, _faketime_env(clock), clock.date(), {})
 
 
 def test_the_tour_shows_the_events_it_sent(tour: Tour) -> None:

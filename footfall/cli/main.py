@@ -14,7 +14,13 @@ from footfall.cli.debug import debug, profile
 from footfall.cli.goals import goal
 from footfall.cli.healthcheck import healthcheck
 from footfall.cli.keys import key
-from footfall.cli.lifecycle import import_cmd, migrate_events_cmd
+from footfall.cli.lifecycle import (
+    backup,
+    export_cmd,
+    import_cmd,
+    migrate_events_cmd,
+    restore_cmd,
+)
 from footfall.cli.loadtest import loadtest
 from footfall.cli.operations import migrate, settings_cmd
 from footfall.cli.reports import report
@@ -40,6 +46,9 @@ for _command in (
     report,
     audit_cmd,
     import_cmd,
+    export_cmd,
+    backup,
+    restore_cmd,
     migrate_events_cmd,
     migrate,
     settings_cmd,

@@ -42,6 +42,7 @@ def migrate(revision: str, cluster: str | None, print_only: bool, data_dir: Path
         return
     if print_only:
         raise click.UsageError("--print goes with --cluster NAME")
+    from footfall.errors import StoreBusyError
     from footfall.meta import db
     from footfall.services import open_event_store
 
@@ -57,7 +58,12 @@ def migrate(revision: str, cluster: str | None, print_only: bool, data_dir: Path
         click.echo(f"event store schema at version {version} on cluster {cluster}")
     elif settings.events_url and not settings.events_url.startswith("duckdb:"):
         # Opening a ClickHouse store applies its missing migrations.
-        open_event_store(settings).close()
+        try:
+            open_event_store(settings).close()
+        except StoreBusyError:
+            # chdb opens in one process at a time; the server migrated it when it started.
+            click.echo("event store schema up to date (the running server holds it)")
+            return
         click.echo("event store schema up to date")
 
 

@@ -56,7 +56,12 @@ def serve(
     from footfall.security.signing import resolve_secret_key
     from footfall.services import Services, prepare_data_dir
     from footfall.web.app import create_app
-    from footfall.web.server import ConnectionLimits, bind_sockets, run_server
+    from footfall.web.server import (
+        ConnectionLimits,
+        bind_control_socket,
+        bind_sockets,
+        run_server,
+    )
 
     # --demo is for trying footfall out: it needs no secret key.
     environment = "development" if demo else None
@@ -80,6 +85,10 @@ def serve(
     services = Services.open(settings)
     try:
         sockets = bind_sockets(settings.host, settings.port)
+        # Commands (backup, export, site reset) reach this server there; removed on stopping.
+        control = bind_control_socket(settings.control_socket_path)
+        if control is not None:
+            sockets.append(control)
         try:
             login = _seed_demo(services) if demo else None
             url = f"http://{settings.host}:{settings.port}"
@@ -166,6 +175,8 @@ def _run_worker(settings: Settings, sockets: list[socket.socket], index: int) ->
 
 
 def _close(services: Services) -> None:
+    # The control socket goes first: a command must not reach a server that no longer serves.
+    services.settings.control_socket_path.unlink(missing_ok=True)
     services.close()
     log.info("event store flushed and closed")
 

@@ -323,6 +323,22 @@ class RedisSessions:
                 pipe.execute()
         pipe.execute()
 
+    def forget_site(self, site_id: int) -> int:
+        """Deletes a site's live sessions from Redis (its events were deleted); how many.
+
+        Raises:
+            StoreError: Redis failed.
+        """
+        try:
+            keys = list(
+                self._client.scan_iter(match=session_key(site_id, 0)[:-1] + "*", count=1000)
+            )
+            for first in range(0, len(keys), _CHUNK):
+                self._client.delete(*keys[first : first + _CHUNK])
+        except redis.RedisError as exc:
+            raise StoreError(f"the session store (Redis) failed: {exc}") from None
+        return len(keys)
+
     def housekeep(self, now: dt.datetime, salt_created: dt.datetime) -> None:
         """Nothing to do: Redis expires ended sessions and retired numbers itself."""
 

@@ -1,7 +1,9 @@
-"""Importing NDJSON history for a site: the one entry point the CLI and the HTTP API share.
+"""Importing history for a site: the one entry point the CLI and the HTTP API share.
 
-The ingest core turns the file into event and session rows (`footfall.ingest.bulk`); the
-event store only loads them, in one transaction (docs/adr/0011-bulk-import-in-the-core.md).
+The file is NDJSON, or Parquet with the same fields as columns (what ``footfall export
+--format parquet`` writes; told apart by its first bytes). The ingest core turns it into event
+and session rows (`footfall.ingest.bulk`); the event store only loads them, in one
+transaction (docs/adr/0011-bulk-import-in-the-core.md).
 
 An import cannot tell an event it stored before from a new one, so a file whose bytes were
 already imported into the site is refused (`AlreadyImportedError`) unless `force` is given:

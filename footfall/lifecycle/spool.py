@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,9 +56,14 @@ def spool(data_dir: Path) -> Iterator[tuple[Path, BinaryIO]]:
 def remove_spools(data_dir: Path) -> int:
     """Removes every spool left by an interrupted import; returns how many bytes they held.
 
-    Call it only while no import can run: `footfall.services.Services.open` calls it once it
-    holds the event store, which no other footfall process can then open.
+    Also removes the staging directories (``backup-*``) of backups a crash interrupted.
+    Call it only while no import or backup can run: `footfall.services.Services.open` calls it
+    once it holds the event store, which no other footfall process can then open.
     """
+    for staging in (data_dir / SPOOL_DIR).glob("backup-*"):
+        if staging.is_dir() and not staging.is_symlink():
+            shutil.rmtree(staging, ignore_errors=True)
+            log.warning("removed %s, left by an interrupted backup", staging)
     leftovers = [p for p in (data_dir / SPOOL_DIR).glob("*") if p.is_file()]
     for pattern in _LEGACY_PATTERNS:
         leftovers.extend(p for p in data_dir.glob(pattern) if p.is_file())

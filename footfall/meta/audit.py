@@ -5,14 +5,17 @@ which reads them; there is deliberately no function that updates or deletes one,
 else in footfall writes to the ``audit_log`` table.
 
 How entries are written: the functions that change sites, keys, goals, users and grants
-(`add_site`, `set_site_timezone`, `delete_site`, `create_key`, `revoke_key`, `add_goal`,
-`delete_goal`, `add_user`, `set_user_disabled`, `grant_site`, `revoke_site`, `create_link`,
-`delete_link`) take an optional ``actor``. Given one, they
+(`add_site`, `set_site_timezone`, `set_site_retention`, `delete_site`, `create_key`,
+`revoke_key`, `add_goal`, `delete_goal`, `add_user`, `set_user_disabled`, `grant_site`,
+`revoke_site`, `create_link`, `delete_link`) take an optional ``actor``. Given one, they
 record the change on the connection of their own transaction, so the change and its entry
 commit, or roll back, together; without one (demo seeding, tests) they record nothing. A call
 that changes nothing, such as adding a goal that already exists or revoking a revoked key,
 records nothing either. Sign-in attempts and sign-outs are recorded by footfall.meta.logins and
-the sign-in pages, whether or not they succeed.
+the sign-in pages, whether or not they succeed. The data lifecycle (footfall.lifecycle) records
+what changes the event store rather than this database: ``backup.create``,
+``backup.restore``, ``site.export``, ``site.reset`` and ``site.retention``, each after the
+work it describes is done.
 
 Entries never hold a secret: a key is recorded by its name, prefix and scopes, a user by
 email and role, a shared link by its site, name and whether it has a password, never a

@@ -215,6 +215,14 @@ def head_revision() -> str:
     return head
 
 
+def known_revisions() -> list[str]:
+    """Every schema revision this version of footfall knows, oldest first."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    revisions = [rev.revision for rev in ScriptDirectory.from_config(config).walk_revisions()]
+    return revisions[::-1]
+
+
 def as_utc(value: dt.datetime) -> dt.datetime:
     """A stored timestamp as an aware UTC datetime.
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import time
 import zoneinfo
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -19,6 +21,9 @@ from footfall.meta.tables import goals, imports, shared_links, site_invitations,
 # bare domains (subdomains allowed), lower case.
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}$")
 
+
+# The longest retention a site may have: a century of days, beyond any real need.
+MAX_RETENTION_DAYS = 36_500
 
 # Plausible's limits on declared custom properties (`lib/plausible/props.ex`).
 MAX_CUSTOM_PROPS = 300
@@ -35,11 +40,13 @@ class Site:
         timezone: The IANA zone its days are counted in.
         domain_changed_from: The domain before the last rename, still accepted.
         custom_props: The custom property names declared for it, in declaration order.
+        retention_days: Events older than this many whole days are deleted; None keeps all.
     """
 
     id: int
     domain: str
     timezone: str
+    retention_days: int | None = None
     domain_changed_from: str | None = None
     custom_props: tuple[str, ...] = ()
 
@@ -53,6 +60,7 @@ def _row_to_site(row: sa.Row[tuple[object, ...]]) -> Site:
         timezone=str(m["timezone"]),
         domain_changed_from=m["domain_changed_from"],
         custom_props=tuple(str(p) for p in props),
+        retention_days=None if m["retention_days"] is None else int(m["retention_days"]),
     )
 
 
@@ -86,8 +94,27 @@ def validate_timezone(name: str) -> str:
     return name
 
 
-def _snapshot(site: Site) -> dict[str, str]:
-    return {"domain": site.domain, "timezone": site.timezone}
+def validate_retention(days: int | None) -> int | None:
+    """Returns `days` if it is a usable retention (None: keep everything), else raises.
+
+    Raises:
+        InvalidInputError: Not a whole number from 1 to `MAX_RETENTION_DAYS`.
+    """
+    if days is None:
+        return None
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= MAX_RETENTION_DAYS:
+        raise InvalidInputError(
+            f"retention must be a whole number of days from 1 to {MAX_RETENTION_DAYS} "
+            "(or none, to keep every event)"
+        )
+    return days
+
+
+def _snapshot(site: Site) -> dict[str, Any]:
+    state: dict[str, Any] = {"domain": site.domain, "timezone": site.timezone}
+    if site.retention_days is not None:
+        state["retention_days"] = site.retention_days
+    return state
 
 
 def add_site(
@@ -167,13 +194,7 @@ def change_domain(
         ).rowcount
         if not done:
             raise NotFoundError(f"no site {site.domain}")
-        after = Site(
-            id=site.id,
-            domain=value,
-            timezone=site.timezone,
-            domain_changed_from=site.domain,
-            custom_props=site.custom_props,
-        )
+        after = dataclasses.replace(site, domain=value, domain_changed_from=site.domain)
         record_change(
             conn, actor, "site.update", value, before=_snapshot(site), after=_snapshot(after)
         )
@@ -236,13 +257,7 @@ def _update_props(
         conn.execute(
             sites.update().where(sites.c.id == site_id).values(custom_props=json.dumps(props))
         )
-        after = Site(
-            id=site.id,
-            domain=site.domain,
-            timezone=site.timezone,
-            domain_changed_from=site.domain_changed_from,
-            custom_props=tuple(props),
-        )
+        after = dataclasses.replace(site, custom_props=tuple(props))
         record_change(
             conn,
             actor,
@@ -266,30 +281,47 @@ def set_site_timezone(
         InvalidInputError: `timezone` is not an IANA time zone.
         NotFoundError: No such site.
     """
-    timezone = validate_timezone(timezone)
+    return _change_site(engine, domain, actor, timezone=validate_timezone(timezone))
+
+
+def set_site_retention(
+    engine: sa.Engine, domain: str, days: int | None, *, actor: Actor | None = None
+) -> Site:
+    """Sets how many days of a site's events are kept (None: all of them); returns the site.
+
+    The retention job deletes what is older (`footfall.lifecycle.retention`). With an
+    `actor`, records ``site.update`` (before and after) in the same transaction, unless the
+    retention is unchanged.
+
+    Raises:
+        InvalidInputError: `days` is not from 1 to `MAX_RETENTION_DAYS` (or None).
+        NotFoundError: No such site.
+    """
+    return _change_site(engine, domain, actor, retention_days=validate_retention(days))
+
+
+def _change_site(engine: sa.Engine, domain: str, actor: Actor | None, **values: Any) -> Site:
+    """Sets columns of a site (`values`, named as `Site`'s fields) and records ``site.update``.
+
+    Nothing is written or recorded when every value is already the site's.
+    """
     site = get_site(engine, domain)
     with engine.begin() as conn:
         row = conn.execute(sa.select(sites).where(sites.c.id == site.id)).first()
         if row is None:  # removed since get_site read it
             raise NotFoundError(f"no site {site.domain}")
         before = _row_to_site(row)
-        if before.timezone == timezone:
+        if all(getattr(before, name) == value for name, value in values.items()):
             return before
-        conn.execute(sites.update().where(sites.c.id == site.id).values(timezone=timezone))
-        after = Site(
-            id=before.id,
-            domain=before.domain,
-            timezone=timezone,
-            domain_changed_from=before.domain_changed_from,
-            custom_props=before.custom_props,
-        )
+        conn.execute(sites.update().where(sites.c.id == site.id).values(**values))
+        after = dataclasses.replace(before, **values)
         record_change(
             conn,
             actor,
             "site.update",
             site.domain,
-            before=_snapshot(before),
-            after=_snapshot(after),
+            before={**_snapshot(before), **{name: getattr(before, name) for name in values}},
+            after={**_snapshot(after), **values},
         )
     return after
 

@@ -18,6 +18,9 @@ sites = sa.Table(
     # A JSON array of the custom property names declared through the Sites API.
     sa.Column("custom_props", sa.Text, nullable=False, server_default="[]"),
     sa.Index("ix_sites_domain_changed_from", "domain_changed_from", unique=True),
+    # Events older than this many days (whole days in the site's time zone) are deleted by the
+    # retention job; NULL keeps every event. The range is checked in footfall.meta.sites.
+    sa.Column("retention_days", sa.Integer, nullable=True),
 )
 
 api_keys = sa.Table(

@@ -39,6 +39,11 @@ AUDIT_ACTIONS = (
     "alert.silence",
     "report.add",
     "report.delete",
+    "site.reset",
+    "site.retention",
+    "site.export",
+    "backup.create",
+    "backup.restore",
 )
 AUDIT_MAX_LIMIT = 10_000
 

@@ -33,16 +33,12 @@ from footfall.ingest.deferred import Sessionizer
 from footfall.ingest.pipeline import Pipeline
 from footfall.ingest.salts import SaltKeeper
 from footfall.jobs.alerting import LEASE, AlertJob, holder_name
-from footfall.jobs.housekeeping import (
-    KEY_USAGE_FLUSH_SECONDS,
-    run_housekeeping,
-    run_key_usage_writer,
-)
 from footfall.jobs.runner import Job, JobRunner
 from footfall.jobs.secrets import run_secret_refresher
-from footfall.jobs.warming import run_cache_warmer
+from footfall.lifecycle.retention import JOB_ACTOR, RetentionResult, enforce_retention
 from footfall.lifecycle.spool import remove_spools
 from footfall.meta import db
+from footfall.meta.audit import Actor
 from footfall.meta.keys import KeyUsage
 from footfall.meta.leases import release_lease, take_lease
 from footfall.meta.salts import SqlSaltStore
@@ -55,10 +51,11 @@ from footfall.monitoring.pools import PoolStats
 from footfall.monitoring.readiness import (
     WriterWatch,
 )
-from footfall.monitoring.sampler import HISTORY_FILE, SampledFigures, run_sampler
+from footfall.monitoring.sampler import HISTORY_FILE, SampledFigures
 from footfall.monitoring.tracing import MemoryTracer
 from footfall.security.ratelimit import RateLimits, open_rate_limits
 from footfall.security.signing import Signer, signer_for
+from footfall.services.background import standing_jobs
 from footfall.services.opening import (  # re-exported: the composition root's openers
     _finish_local_journal,
     _local_sessions,
@@ -66,6 +63,9 @@ from footfall.services.opening import (  # re-exported: the composition root's o
 )
 from footfall.services.opening import (
     channel_config as channel_config,
+)
+from footfall.services.opening import (
+    event_store_backend as event_store_backend,
 )
 from footfall.services.opening import (
     journal_dir as journal_dir,
@@ -84,6 +84,12 @@ from footfall.services.opening import (
 )
 from footfall.services.opening import (
     prepare_data_dir as prepare_data_dir,
+)
+from footfall.services.opening import (
+    readable_store_versions as readable_store_versions,
+)
+from footfall.services.opening import (
+    restore_event_store as restore_event_store,
 )
 from footfall.services.readiness import alerting_of, readiness_of
 from footfall.sessions.ids import Allocator
@@ -152,6 +158,8 @@ class Services:
     _jobs: JobRunner | None = None
     _alert_job: AlertJob | None = None
     _loop: asyncio.AbstractEventLoop | None = None
+    _retention_wake: asyncio.Event | None = None
+    _writer_closed: bool = False
     _vault: VaultSecrets | None = None
     _restart_needed: tuple[str, ...] = ()
     _closed: bool = False
@@ -273,10 +281,11 @@ class Services:
             ConfigError: A setting they need is malformed (the Redis URL, the secret key).
         """
         settings = self.settings
+        self._loop = loop
+        self._retention_wake = asyncio.Event()
         self._writer = self.new_writer(loop)
         self._rate_limits = open_rate_limits(settings)
         self._signer = signer_for(settings)
-        self._loop = loop
         self.history.load(self._history_file, now=time.time())
         self.metrics.bind(
             data_dir=settings.data_dir,
@@ -343,6 +352,7 @@ class Services:
         self.tracer.close()
         if self._writer is not None:
             self._writer.close()
+            self._writer_closed = True
         with contextlib.suppress(sa.exc.SQLAlchemyError):
             await asyncio.to_thread(self.key_usage.flush, self.meta)
         if self._rate_limits is not None:
@@ -372,8 +382,35 @@ class Services:
 
     @property
     def running_writer(self) -> GroupCommitWriter | None:
-        """The group-commit writer of a serving process; None before `start` (commands)."""
-        return self._writer
+        """The group-commit writer of a serving process; None before `start` and after `stop`."""
+        return None if self._writer_closed else self._writer
+
+    def flush_writer(self, timeout: float = 30.0) -> None:
+        """Blocks until every event accepted so far is in the event store, sessions included.
+
+        Does nothing in a process that serves no events (no writer). Call from a worker thread.
+        """
+        writer = self.running_writer
+        if writer is not None:
+            writer.flush_sessions(timeout=timeout)
+
+    @property
+    def serving_loop(self) -> asyncio.AbstractEventLoop | None:
+        """The event loop a serving process runs on (after `start`); None otherwise."""
+        return self._loop
+
+    def enforce_retention(
+        self, *, domain: str | None = None, actor: Actor = JOB_ACTOR
+    ) -> list[RetentionResult]:
+        """Deletes now the events that every site's retention (or `domain`'s) says are due."""
+        return enforce_retention(
+            self.meta, self.store, now=self.clock.now(), domain=domain, actor=actor
+        )
+
+    def wake_retention(self) -> None:
+        """Asks the retention job of a serving process to run now (from any thread)."""
+        if self._loop is not None and self._retention_wake is not None:
+            self._loop.call_soon_threadsafe(self._retention_wake.set)
 
     @property
     def rate_limits(self) -> RateLimits:
@@ -392,29 +429,7 @@ class Services:
     def jobs(self) -> list[Job]:
         """The background jobs of a serving process."""
         settings = self.settings
-        jobs = [
-            Job(
-                "housekeeping",
-                functools.partial(
-                    run_housekeeping,
-                    clock=self.clock,
-                    salts=self.salts,
-                    sessions=self.sessions,
-                ),
-            ),
-            Job(
-                "ops-sampler",
-                functools.partial(run_sampler, self.sampled_figures(), settings.ops_sample_seconds),
-            ),
-        ]
-        jobs.append(
-            Job(
-                "key-usage",
-                functools.partial(
-                    run_key_usage_writer, self.key_usage, self.meta, KEY_USAGE_FLUSH_SECONDS
-                ),
-            )
-        )
+        jobs = standing_jobs(self, retention_wake=self._retention_wake)
         self._alert_job = AlertJob(
             self.alerting(),
             interval=settings.alert_interval_s,
@@ -433,20 +448,6 @@ class Services:
                         self.apply_secrets,
                         settings.vault_refresh_s,
                     ),
-                )
-            )
-        if settings.cache_warming:
-            jobs.append(
-                Job(
-                    "cache-warming",
-                    functools.partial(
-                        run_cache_warmer,
-                        self.stats,
-                        self.generation,
-                        live_ttl=settings.query_cache_live_ttl_s,
-                        budget_seconds=settings.cache_warming_budget_ms / 1000,
-                    ),
-                    once_per_cluster=True,  # the query cache is shared then
                 )
             )
         return jobs

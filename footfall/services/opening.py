@@ -29,6 +29,7 @@ from footfall.sessions.store import LocalSessions
 from footfall.settings import Settings
 from footfall.stats.cache import MemoryCache, NullCache, QueryCache
 from footfall.storage.base import EventStore
+from footfall.storage.duckdb import snapshots as duckdb_snapshots
 from footfall.storage.duckdb.store import DuckDBEventStore
 from footfall.storage.journal import Journal
 from footfall.storage.replay import open_journal
@@ -91,12 +92,20 @@ def open_event_store(settings: Settings, *, read_only: bool = False) -> EventSto
             extra is not installed.
     """
     if not settings.events_url:
-        return DuckDBEventStore(settings.event_store_path, read_only=read_only)
-    return open_event_store_at(settings.events_url, read_only=read_only)
+        return DuckDBEventStore(
+            settings.event_store_path, read_only=read_only, memory_limit_mb=settings.store_memory_mb
+        )
+    return open_event_store_at(
+        settings.events_url, read_only=read_only, memory_limit_mb=settings.store_memory_mb
+    )
 
 
-def open_event_store_at(url: str, *, read_only: bool = False) -> EventStore:
+def open_event_store_at(
+    url: str, *, read_only: bool = False, memory_limit_mb: int = 0
+) -> EventStore:
     """Opens the event store at a URL: ``duckdb:///PATH``, ``chdb:///PATH`` or ClickHouse's.
+
+    `memory_limit_mb` caps an embedded DuckDB store's memory (0: DuckDB's default).
 
     Raises:
         StoreError: It cannot be opened.
@@ -104,7 +113,11 @@ def open_event_store_at(url: str, *, read_only: bool = False) -> EventStore:
     """
     scheme = url.split(":", 1)[0]
     if scheme == "duckdb":
-        return DuckDBEventStore(Path(url.removeprefix("duckdb://")), read_only=read_only)
+        return DuckDBEventStore(
+            Path(url.removeprefix("duckdb://")),
+            read_only=read_only,
+            memory_limit_mb=memory_limit_mb,
+        )
     if scheme not in ("chdb", "clickhouse", "http", "https"):
         raise ConfigError(f"unknown event store URL scheme {scheme!r}")
     try:
@@ -116,6 +129,54 @@ def open_event_store_at(url: str, *, read_only: bool = False) -> EventStore:
             f"(pip install 'footfall[clickhouse]'): {exc}"
         ) from None
     return ClickHouseEventStore(url, read_only=read_only)
+
+
+def event_store_backend(settings: Settings) -> str:
+    """The name of the event-store backend the settings select (``duckdb`` or ``clickhouse``)."""
+    if not settings.events_url or settings.events_url.startswith("duckdb:"):
+        return DuckDBEventStore.backend
+    return "clickhouse"
+
+
+def readable_store_versions(settings: Settings) -> frozenset[str]:
+    """The event-store schema versions this footfall opens (older ones are upgraded)."""
+    if event_store_backend(settings) == DuckDBEventStore.backend:
+        return DuckDBEventStore.readable_versions
+    from footfall.storage.clickhouse.lifecycle import StoreLifecycle
+
+    return StoreLifecycle.readable_versions
+
+
+def restore_event_store(
+    settings: Settings, snapshot_dir: Path, *, into: Path, replace: bool = False
+) -> None:
+    """Builds the event store the settings select from a snapshot of the same backend.
+
+    Args:
+        settings: The settings of the data directory being restored.
+        snapshot_dir: What `EventStore.snapshot_to` wrote.
+        into: Where an embedded store's files go (they are moved into the data directory
+            once everything is restored); a server-side store restores in place.
+        replace: A server-side store that holds events is emptied first (else refused).
+
+    Raises:
+        StoreError: The snapshot cannot be restored.
+    """
+    if event_store_backend(settings) == DuckDBEventStore.backend:
+        path = settings.event_store_path
+        if settings.events_url:
+            path = Path(settings.events_url.removeprefix("duckdb://"))
+        duckdb_snapshots.restore_snapshot(
+            snapshot_dir, into / path.name, memory_limit_mb=settings.store_memory_mb
+        )
+        return
+    from footfall.storage.clickhouse.store import ClickHouseEventStore
+
+    store = ClickHouseEventStore(settings.events_url or "")
+    try:
+        store.restore_from(snapshot_dir, replace=replace)
+    finally:
+        store.close()
 
 
 def open_cache(settings: Settings) -> QueryCache:

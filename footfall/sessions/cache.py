@@ -45,3 +45,10 @@ class SessionCache:
             del self._items[key]
             dropped += 1
         return dropped
+
+    def forget_site(self, site_id: int) -> int:
+        """Drops every session of a site (its events were deleted); returns how many."""
+        keys = [key for key in self._items if key[0] == site_id]
+        for key in keys:
+            del self._items[key]
+        return len(keys)

@@ -100,6 +100,10 @@ class SessionBook(Protocol):
         """How many live sessions this process holds (for monitoring)."""
         ...
 
+    def forget_site(self, site_id: int) -> int:
+        """Drops a site's live sessions (its events were deleted); returns how many."""
+        ...
+
 
 class SessionStore(SessionBook, Protocol):
     """Sessions decided as each event arrives, by the process that took it."""
@@ -256,6 +260,10 @@ class LocalSessions:
             now.astimezone(dt.UTC).replace(tzinfo=None)
             - dt.timedelta(minutes=SESSION_TIMEOUT_MINUTES + 1)
         )
+
+    def forget_site(self, site_id: int) -> int:
+        """Drops a site's cached sessions (see `SessionBook.forget_site`)."""
+        return self.cache.forget_site(site_id)
 
     def figures(self) -> SessionFigures:
         """Sessions held, the cache's bound and its evictions."""

@@ -86,6 +86,7 @@ class Settings:
     log_format: str = "json"
     metrics_token: str = dataclasses.field(default="", repr=False)
     metrics_allow: str = "127.0.0.1,::1"
+    store_memory_mb: int = 0
     min_free_disk_mb: int = 500
     cache_warming: bool = True
     cache_warming_budget_ms: int = 2000
@@ -144,6 +145,11 @@ class Settings:
     def event_store_path(self) -> Path:
         """Path of the DuckDB event store file."""
         return self.data_dir / "events.duckdb"
+
+    @property
+    def control_socket_path(self) -> Path:
+        """The local socket a serving process answers lifecycle commands on (ADR 0019)."""
+        return self.data_dir / "control.sock"
 
     def replace(self, **changes: Any) -> Settings:
         """Returns a copy with some values changed (validated like loaded ones)."""

@@ -115,25 +115,11 @@ def _check_rate_limit(value: str) -> None:
 # Values published in docs, examples and other projects' quick starts: a key anyone can read
 # signs nothing. Compared lower-cased.
 KNOWN_SECRET_KEYS = frozenset(
-    {
-        "changeme",
-        "change-me",
-        "change_me",
-        "please-change-me",
-        "secret",
-        "secret-key",
-        "secret_key",
-        "secretkey",
-        "footfall",
-        "development",
-        "dev",
-        "insecure",
-        "password",
-        "test",
-        "your-secret-key",
-        "your_secret_key",
-        "replace-me",
-    }
+    (  # noqa: SIM905 -- one string keeps the list short
+        "changeme change-me change_me please-change-me secret secret-key secret_key secretkey "
+        "footfall development dev insecure password test your-secret-key your_secret_key "
+        "replace-me"
+    ).split()
 )
 MIN_SECRET_KEY_CHARS = 32
 
@@ -519,6 +505,15 @@ REGISTRY: tuple[Setting, ...] = (
         "Comma-separated addresses or networks whose direct (not proxied) connections may "
         "read GET /metrics without the token; empty allows none.",
         check=_check_proxies,
+    ),
+    Setting(
+        "store_memory_mb",
+        0,
+        "Most memory, in MiB, the embedded DuckDB event store may use (block cache and query "
+        "work) before it spills to <data-dir>/events.duckdb.tmp; 0: DuckDB's own limit, 80% "
+        "of memory (backup, export and restore then run with 128).",
+        parse=_parse_int,
+        minimum=0,
     ),
     Setting(
         "min_free_disk_mb",

@@ -9,7 +9,8 @@ time limit and interruption. `tests/storage/` runs one conformance suite against
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -20,6 +21,45 @@ from footfall.monitoring.pools import PoolStats
 EventRow = tuple[Any, ...]
 SessionRow = tuple[Any, ...]
 ResultRow = tuple[Any, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """What `EventStore.snapshot_to` wrote: the store as it was at one moment.
+
+    Attributes:
+        backend: The backend that wrote it (only the same backend restores it).
+        schema_version: The store's schema version at that moment.
+        journal_seq: The last ingest-journal entry whose events it holds.
+        events: How many events it holds.
+        sessions: How many sessions it holds.
+        events_per_site: Events by site id.
+        files: The files written, relative to the snapshot directory.
+    """
+
+    backend: str
+    schema_version: str
+    journal_seq: int
+    events: int
+    sessions: int
+    events_per_site: dict[int, int] = field(default_factory=dict)
+    files: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Deletion:
+    """What a deletion removed, and the space it gave back.
+
+    Attributes:
+        events: Events removed.
+        sessions: Sessions removed.
+        bytes_freed: Bytes of storage the store reclaimed (or can reuse) afterwards; None
+            when the backend cannot tell (a server reclaims in the background).
+    """
+
+    events: int
+    sessions: int
+    bytes_freed: int | None = None
 
 
 class EventWriter(Protocol):
@@ -202,8 +242,44 @@ class EventStore(EventWriter, EventReader, Protocol):
         """Marks every cached statistic of this store as stale."""
         ...
 
-    def delete_site(self, site_id: int) -> None:
-        """Removes every event and session of a site (and bumps the data version)."""
+    def delete_site(self, site_id: int) -> Deletion:
+        """Removes every event and session of a site, durably (and bumps the data version)."""
+        ...
+
+    def delete_before(self, site_id: int, before: dt.datetime) -> Deletion:
+        """Removes a site's events before `before` (naive UTC), and its sessions that ended so.
+
+        A session is removed when its last event is before `before`; one that continues past
+        it stays, so every statistic of a range that starts at `before` or later keeps its
+        answer. The deletion is durable when this returns, the data version is bumped when
+        anything was removed, and whole partitions or row groups are dropped where the
+        backend stores them so. Nothing is done (and nothing reclaimed) when nothing is due.
+        """
+        ...
+
+    def read_events(
+        self, site_id: int, start: dt.datetime, end: dt.datetime, *, batch_rows: int = 65_536
+    ) -> Iterator[pa.RecordBatch]:
+        """A site's events in ``[start, end)`` (naive UTC), oldest first, batch by batch.
+
+        Every column of `footfall.storage.schema.EVENT_SCHEMA`, engagement events included.
+        Batches are produced as they are read, so a caller that handles one at a time holds
+        about `batch_rows` rows, however many there are.
+        """
+        ...
+
+    def snapshot_to(self, directory: Path) -> Snapshot:
+        """Writes a consistent copy of the whole store into `directory`, while it serves.
+
+        Writes made meanwhile are either wholly in the copy or not at all (the journal
+        position recorded with it says which). The files are the backend's own; only the
+        same backend's `restore` reads them. A server-side backend (ClickHouse) writes there
+        only a description of where its own ``BACKUP`` put the data.
+
+        Raises:
+            StoreError: The copy failed (a full disk included); partial files may remain in
+                `directory`, which the caller removes.
+        """
         ...
 
     def files(self) -> dict[str, Path]:

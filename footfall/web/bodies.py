@@ -8,7 +8,7 @@ the tests); a body over it is refused with 413.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from starlette.requests import Request
 from starlette.types import Receive
@@ -49,6 +49,12 @@ def check_declared_length(declared: str | None, limit: int) -> None:
     """
     if declared and declared.strip().isdigit() and int(declared) > limit:
         raise BodyTooLarge(limit)
+
+
+def has_body(headers: Mapping[str, str]) -> bool:
+    """Whether a request announces a body (a positive ``Content-Length``, or chunked)."""
+    length = headers.get("content-length", "").strip()
+    return bool(headers.get("transfer-encoding")) or (length.isdigit() and int(length) > 0)
 
 
 async def limited_chunks(chunks: AsyncIterator[bytes], limit: int) -> AsyncIterator[bytes]:

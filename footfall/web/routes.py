@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Mount, Route
 
-from footfall.web.api import alerts as alerts_api
 from footfall.web.api import (
+    admin,
     audit,
     debug,
     docs,
@@ -18,6 +18,7 @@ from footfall.web.api import (
     sites,
     stats,
 )
+from footfall.web.api import alerts as alerts_api
 from footfall.web.middleware import profiling
 from footfall.web.pages import (
     account,
@@ -29,6 +30,7 @@ from footfall.web.pages import (
     favicon,
     ops,
     reports,
+    site_data,
     site_settings,
     tracker,
 )
@@ -62,6 +64,10 @@ def routes() -> list[BaseRoute]:
         Route("/api/v1/sites/{site_id}", sites.update_site, methods=["PUT"]),
         Route("/api/v1/sites/{site_id}", sites.delete_one_site, methods=["DELETE"]),
         Route("/api/v1/audit", audit.audit_entries, methods=["GET"]),
+        Route("/api/v1/admin/backup", admin.backup, methods=["POST"]),
+        Route("/api/v1/admin/export", admin.export, methods=["GET"]),
+        Route("/api/v1/admin/retention", admin.retention, methods=["POST"]),
+        Route("/api/v1/admin/sites/{domain}/reset", admin.reset, methods=["POST"]),
         Route("/api/v1/alerts", alerts_api.list_alerts, methods=["GET"]),
         Route("/api/v1/alerts", alerts_api.create_alert, methods=["POST"]),
         Route("/api/v1/alerts/deliveries", alerts_api.list_deliveries, methods=["GET"]),
@@ -92,6 +98,7 @@ def routes() -> list[BaseRoute]:
         *dashboard.ROUTES,
         *reports.ROUTES,
         *site_settings.ROUTES,
+        *site_data.ROUTES,
         *ops.ROUTES,
         *alerts.ROUTES,
     ]

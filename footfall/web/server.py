@@ -31,9 +31,11 @@ import dataclasses
 import errno
 import itertools
 import logging
+import os
 import socket
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -41,6 +43,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
 from footfall.errors import ConfigError
+from footfall.lifecycle.control import socket_address
 from footfall.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -346,6 +349,45 @@ def bind_sockets(host: str, port: int) -> list[socket.socket]:
             sock.close()
         raise ConfigError(_bind_error(where, exc)) from exc
     return sockets
+
+
+def bind_control_socket(path: Path) -> socket.socket | None:
+    """Listens on the control socket at `path`, readable and writable by this user only.
+
+    A file left there by an earlier process is replaced: the caller holds the event store, so
+    no other footfall process serves this data directory. When the socket cannot be made (a
+    file system without sockets), the server runs without it and a warning says what a
+    command then cannot do.
+
+    Returns:
+        The listening socket, or None.
+    """
+    try:
+        path.unlink(missing_ok=True)
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    except (OSError, AttributeError) as exc:  # AttributeError: no AF_UNIX on this platform
+        log.warning("no control socket at %s (%s): commands cannot reach this server", path, exc)
+        return None
+    try:
+        with socket_address(path) as address:
+            # Created with no permission for others; the chmod makes that explicit.
+            old_mask = os.umask(0o177)
+            try:
+                sock.bind(address)
+            finally:
+                os.umask(old_mask)
+            os.chmod(address, 0o600)
+        sock.listen(BACKLOG)
+    except OSError as exc:
+        sock.close()
+        log.warning(
+            "no control socket at %s (%s): footfall backup, export and site reset cannot "
+            "reach this server",
+            path,
+            exc,
+        )
+        return None
+    return sock
 
 
 def _bind_error(where: str, exc: OSError) -> str:

@@ -184,6 +184,12 @@ class SmtpReceiver:
 
     def stop(self) -> None:
         if self._server is not None:
+            # Python 3.11's Server wakes its waiters twice (TypeError in `_wakeup`) when a
+            # connection, such as one whose TLS handshake failed, ends after `close`: let the
+            # connections end first.
+            deadline = time.monotonic() + 5
+            while getattr(self._server, "_active_count", 0) and time.monotonic() < deadline:
+                time.sleep(0.01)
             self._server.close()
             asyncio.run_coroutine_threadsafe(self._server.wait_closed(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)

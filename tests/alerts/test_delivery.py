@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import smtplib
 import ssl
 import subprocess
@@ -28,6 +27,7 @@ from footfall.meta.sites import add_site
 from footfall.services import open_meta
 from footfall.settings import load_settings
 from tests.alerts.receivers import SmtpReceiver, WebhookReceiver
+from tests.services import require_binary
 
 T0 = dt.datetime(2026, 11, 2, 10, 0, tzinfo=dt.UTC)
 
@@ -182,9 +182,7 @@ def test_alert_test_sends_to_every_channel_and_is_in_the_history(
 @pytest.fixture
 def certificate(tmp_path: Path) -> tuple[Path, Path]:
     """A self-signed certificate for 127.0.0.1, made with openssl."""
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        pytest.skip("openssl is not installed")
+    openssl = require_binary("openssl")
     key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
     subprocess.run(
         [

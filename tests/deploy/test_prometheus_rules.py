@@ -6,19 +6,20 @@ promtool checks the file where it is installed; the schema check here runs every
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from footfall.alerts.model import OPS_METRICS
+from tests.services import require_binary
 
 ROOT = Path(__file__).parents[2]
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
 METRICS_DOC = ROOT / "docs" / "metrics.md"
+VENV_BIN = Path(sys.executable).parent
 _DURATION = re.compile(r"^([0-9]+(ms|s|m|h|d|w|y))+$")
 _SEVERITIES = {"info", "warning", "critical"}
 
@@ -67,9 +68,8 @@ def test_every_ops_alert_has_a_prometheus_equivalent() -> None:
 
 
 def test_promtool_accepts_the_rules() -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool is not installed (Debian's prometheus package has it)")
+    # `make lint` fetches promtool into the virtualenv's tools when the system has none.
+    promtool = require_binary("promtool", also_in=[VENV_BIN, VENV_BIN.parent / "tools"])
     result = subprocess.run(
         [promtool, "check", "rules", str(RULES)], capture_output=True, text=True, check=False
     )

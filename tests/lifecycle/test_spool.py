@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from footfall.lifecycle.spool import SPOOL_DIR, spool
+from footfall.lifecycle.spool import SPOOL_DIR, remove_spools, spool, spool_dir
 from footfall.services import Services
 from footfall.settings import Settings
 from tests.conftest import CHROME_UA, FOOTFALL, ServerProcess
@@ -150,3 +150,11 @@ def test_a_cli_import_from_stdin_killed_mid_stream_leaves_no_spool_after_restart
     Services.open(settings).close()
     assert not path.exists()
     assert os.listdir(settings.data_dir / SPOOL_DIR) == []
+
+
+def test_a_backup_staging_left_by_a_crash_is_removed_at_start(tmp_path: Path) -> None:
+    staging = spool_dir(tmp_path) / "backup-abc123"
+    (staging / "events").mkdir(parents=True)
+    (staging / "events" / "events.parquet").write_bytes(b"x" * 100)
+    remove_spools(tmp_path)
+    assert not staging.exists()

@@ -1,4 +1,5 @@
-"""`footfall migrate --cluster NAME`: the schema on a ClickHouse cluster, checked by its parser.
+"""`footfall migrate --cluster NAME`: the schema on a ClickHouse cluster, checked by its parser;
+and `footfall backup --clickhouse-to`: ClickHouse's own BACKUP and RESTORE, checked the same way.
 
 No cluster (Keeper, shards, replicas) runs here, so every statement is parsed by ClickHouse
 itself (``formatQuery``, chdb in-process): a typo in the generated DDL fails here, not on the
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 
 from footfall.storage.clickhouse import migrations
+from footfall.storage.clickhouse.backup_sql import backup_statements
 from footfall.storage.clickhouse.cluster import SHARDING_KEY, cluster_statements
 from tests.cluster.harness import environment
 from tests.conftest import FOOTFALL
@@ -125,3 +127,62 @@ def test_the_command_needs_a_clickhouse_server(tmp_path: Path) -> None:
     assert result.returncode == 1
     (line,) = result.stderr.splitlines()
     assert "--cluster needs FOOTFALL_EVENTS_URL" in line
+
+
+# -- ClickHouse's own BACKUP and RESTORE (`footfall backup --clickhouse-to`) ------------------
+
+
+def test_backup_statements_parse_for_a_server_and_a_cluster(parser: Any) -> None:
+    destination = "S3('https://bucket.s3.example.com/footfall/2026-12-07', 'KEY', 'SECRET')"
+    backup, restore = backup_statements("analytics", destination)
+    for statement in (backup, restore):
+        formatted = _formatted(parser, statement)
+        for table in ("events", "sessions", "store_info", "footfall_migrations"):
+            assert f"TABLE analytics.{table}" in formatted
+    assert backup.startswith("BACKUP ") and restore.startswith("RESTORE ")
+    on_cluster, _ = backup_statements("analytics", "Disk('backups', 'f.zip')", cluster="main")
+    formatted = _formatted(parser, on_cluster)
+    # Each shard backs up its own rows: the local tables, not the distributed ones over them.
+    assert "analytics.events_local" in formatted and "analytics.sessions_local" in formatted
+    assert "analytics.events," not in formatted and "ON CLUSTER main" in formatted
+
+
+def test_backup_statements_refuse_what_clickhouse_would_not_take() -> None:
+    for database, destination, cluster in (
+        ("analytics; DROP TABLE x", "Disk('b', 'f.zip')", None),
+        ("analytics", "/var/backups/footfall.zip", None),
+        ("analytics", "Disk('b', 'f.zip')", "main cluster"),
+    ):
+        with pytest.raises(ValueError):
+            backup_statements(database, destination, cluster=cluster)
+
+
+def test_the_backup_command_prints_them_for_the_configured_store(tmp_path: Path) -> None:
+    url = "clickhouse://footfall:pw@127.0.0.1:9/analytics"  # printed, never connected to
+    done = subprocess.run(
+        [*FOOTFALL, "backup", "--clickhouse-to", "Disk('backups', 'f.zip')", "--cluster", "main"],
+        capture_output=True,
+        text=True,
+        env=environment(FOOTFALL_DATA_DIR=str(tmp_path), FOOTFALL_EVENTS_URL=url),
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "BACKUP TABLE analytics.events_local" in done.stdout
+    assert "ON CLUSTER main TO Disk('backups', 'f.zip');" in done.stdout
+    assert "RESTORE TABLE analytics.events_local" in done.stdout and "pw" not in done.stdout
+    embedded = subprocess.run(
+        [*FOOTFALL, "backup", "--clickhouse-to", "Disk('backups', 'f.zip')"],
+        capture_output=True,
+        text=True,
+        env=environment(FOOTFALL_DATA_DIR=str(tmp_path)),
+        check=False,
+    )
+    assert embedded.returncode == 2 and "needs FOOTFALL_EVENTS_URL" in embedded.stderr
+    missing = subprocess.run(
+        [*FOOTFALL, "backup"],
+        capture_output=True,
+        text=True,
+        env=environment(FOOTFALL_DATA_DIR=str(tmp_path)),
+        check=False,
+    )
+    assert missing.returncode == 2 and "give DEST" in missing.stderr

@@ -92,12 +92,17 @@ def send_email(
             )
         else:
             client = smtplib.SMTP(config.host, config.port, timeout=config.timeout)
-        with client:
+        try:
             if config.security == "starttls":
                 client.starttls(context=context)
             if config.username:
                 client.login(config.username, config.password)
             client.send_message(message)
+            client.quit()
+        finally:
+            # Not `with client`: its QUIT after a failed TLS handshake fails on its own
+            # (on a connection left half-wrapped) and hides the error that matters.
+            client.close()
     except smtplib.SMTPAuthenticationError as exc:
         raise DeliveryError(f"the SMTP server refused the login ({exc.smtp_code})") from None
     except smtplib.SMTPNotSupportedError as exc:

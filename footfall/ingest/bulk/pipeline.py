@@ -23,7 +23,7 @@ from footfall.ingest.bulk.ahead import read_ahead
 from footfall.ingest.bulk.distinct import Encoded, Texts
 from footfall.ingest.bulk.enriching import Enrichment, Events
 from footfall.ingest.bulk.lines import NOT_AN_OBJECT
-from footfall.ingest.bulk.reading import read_blocks
+from footfall.ingest.bulk.parquet import read_import_blocks
 from footfall.ingest.bulk.report import MAX_REPORTED_ERRORS, ImportReport
 from footfall.ingest.bulk.rows import EventRows, SessionRows, event_batches, session_table
 from footfall.ingest.bulk.sessions import Sessions, sessionise
@@ -87,13 +87,14 @@ class ImportRows:
 def build_import(
     path: Path, *, target: ImportTarget, enrichers: Enrichers, progress: Progress | None = None
 ) -> ImportRows:
-    """Reads, validates, enriches and sessionises an NDJSON file.
+    """Reads, validates, enriches and sessionises an NDJSON (or Parquet) file.
 
     Blocks of lines are validated and enriched while the next block is read, so the stages
     overlap: each is announced when it starts on the first block.
 
     Args:
-        path: The file; one JSON object per line.
+        path: The file; one JSON object per line, or a Parquet file of the same fields
+            (`footfall.ingest.bulk.parquet`).
         target: The site and the service's counters.
         enrichers: The live pipeline's enrichment functions.
         progress: Called with the name of each stage as it starts.
@@ -119,7 +120,7 @@ def build_import(
         user_agents=enrichers.user_agents, salt=target.salt, domain=target.domain
     )
     rejected: list[tuple[Ints, list[str]]] = []
-    for block in read_ahead(read_blocks(path)):
+    for block in read_ahead(read_import_blocks(path)):
         next_stage()
         parsed = block.parsed
         report.lines += parsed.counted

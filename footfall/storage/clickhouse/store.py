@@ -32,6 +32,7 @@ from footfall.storage.clickhouse.connection import (
     parse_url,
     query_tag,
 )
+from footfall.storage.clickhouse.lifecycle import StoreLifecycle
 from footfall.storage.clickhouse.params import bind
 from footfall.storage.clickhouse.sessions import (
     SESSION_ID,
@@ -63,7 +64,7 @@ _LOAD_CHUNK = 262_144
 _IDS_PER_READ = 500
 
 
-class ClickHouseEventStore:
+class ClickHouseEventStore(StoreLifecycle):
     """Events and sessions in a ClickHouse database (a server, or chdb in this process)."""
 
     backend = "clickhouse"
@@ -572,16 +573,6 @@ class ClickHouseEventStore:
         """Marks every cached statistic of this store as stale."""
         self._data_version += 1
         self._set_info("data_version", str(self._data_version))
-
-    def delete_site(self, site_id: int) -> None:
-        """Removes every event and session of a site (waits until the rows are gone)."""
-        with self._write_lock:
-            for table in ("events", "sessions"):
-                self._command(
-                    f"ALTER TABLE {table} DELETE WHERE site_id = $1", [site_id], mutations_sync=2
-                )
-            self._states.forget_site(site_id)
-        self.bump_data_version()
 
     def files(self) -> dict[str, Path]:
         """The chdb data directory; nothing for a server (its files are on another machine)."""

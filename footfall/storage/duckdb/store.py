@@ -15,8 +15,8 @@ import pyarrow as pa
 
 from footfall.errors import QueryRejectedError, QueryTimeoutError, StoreError
 from footfall.monitoring.pools import PoolStats
-from footfall.storage.base import EventRow, SessionRow
-from footfall.storage.duckdb import wal
+from footfall.storage.base import Deletion, EventRow, SessionRow, Snapshot
+from footfall.storage.duckdb import deletion, reading, snapshots, upgrade, wal
 from footfall.storage.duckdb.cursors import CursorPool
 from footfall.storage.duckdb.ddl import ddl as _ddl
 from footfall.storage.duckdb.ddl import usable_cpus as _usable_cpus
@@ -53,14 +53,18 @@ class DuckDBEventStore:
     """
 
     backend = "duckdb"
+    # The schema versions a store may have on disk: older ones are upgraded when opened.
+    readable_versions = frozenset({_UPGRADABLE_VERSION, SCHEMA_VERSION})
 
-    def __init__(self, path: Path, *, read_only: bool = False) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False, memory_limit_mb: int = 0) -> None:
         """Opens (and creates, unless `read_only`) the store file at `path`.
 
         Args:
             path: The DuckDB file.
             read_only: Open for reading only (no schema change, no write); DuckDB still
                 refuses it while another process has the file open for writing.
+            memory_limit_mb: DuckDB's memory limit (block cache and query work; beyond it,
+                work spills to disk); 0 keeps DuckDB's default.
 
         A write-ahead log that cannot be replayed is set aside when the store is opened for
         writing (`footfall.storage.duckdb.wal`); the ingest journal restores what it held.
@@ -80,6 +84,8 @@ class DuckDBEventStore:
         try:
             # No progress bar: long statements (a schema upgrade) would draw it over logs.
             self._con.execute("SET enable_progress_bar = false")
+            if memory_limit_mb:
+                self._con.execute(f"SET memory_limit = '{int(memory_limit_mb)}MiB'")
         except duckdb.Error as exc:
             self._con.close()
             raise StoreError(f"cannot open the event store {path}: {exc}") from exc
@@ -146,75 +152,17 @@ class DuckDBEventStore:
             )
 
     def _upgrade_from_1(self) -> None:
-        """Adds the `visitor` column to both tables and numbers every stored visitor.
+        """Adds the `visitor` column and numbers every stored visitor, in one transaction.
 
-        One transaction: a crash leaves the store at version 1, to be upgraded on the next open.
+        A crash leaves the store at version 1, to be upgraded on the next open.
         """
-        con = self._con
-        con.begin()
         try:
-            for table in ("events", "sessions"):
-                # Added columns go last; the DEFAULT fills existing rows, then is dropped so that
-                # every later insert must supply a number, as in a new store.
-                con.execute(f"ALTER TABLE {table} ADD COLUMN visitor UINTEGER NOT NULL DEFAULT 0")
-            self._number_visitors(con)
-            for table in ("events", "sessions"):
-                con.execute(f"ALTER TABLE {table} ALTER COLUMN visitor DROP DEFAULT")
-            self._set_info("schema_version", SCHEMA_VERSION)
-            con.commit()
+            upgrade.from_1(self._con, SCHEMA_VERSION)
         except duckdb.Error as exc:
-            con.rollback()
             raise StoreError(
                 f"cannot upgrade the event store {self.path} to schema version "
                 f"{SCHEMA_VERSION}: {exc}"
             ) from exc
-
-    @staticmethod
-    def _number_visitors(con: duckdb.DuckDBPyConnection) -> None:
-        """Gives rows whose `visitor` is 0 (not yet numbered) their visitor number.
-
-        A (site_id, visitor_id) that already has a number elsewhere keeps it; the others get
-        new numbers after the largest in use, in order of their first appearance. Runs inside
-        the caller's transaction.
-        """
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE _unnumbered AS
-            SELECT site_id, visitor_id, min(first_seen) AS first_seen FROM (
-              SELECT site_id, visitor_id, min(start) AS first_seen FROM sessions
-              WHERE visitor = 0 GROUP BY site_id, visitor_id
-              UNION ALL
-              SELECT site_id, visitor_id, min(timestamp) FROM events
-              WHERE visitor = 0 GROUP BY site_id, visitor_id)
-            GROUP BY site_id, visitor_id
-        """)
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE _known AS
-            SELECT site_id, visitor_id, min(visitor) AS visitor FROM (
-              SELECT site_id, visitor_id, visitor FROM sessions WHERE visitor <> 0
-              UNION ALL
-              SELECT site_id, visitor_id, visitor FROM events WHERE visitor <> 0)
-            SEMI JOIN _unnumbered USING (site_id, visitor_id)
-            GROUP BY site_id, visitor_id
-        """)
-        con.execute("""
-            CREATE OR REPLACE TEMP TABLE _numbers AS
-            SELECT site_id, visitor_id, visitor FROM _known
-            UNION ALL
-            SELECT u.site_id, u.visitor_id,
-                   (m.top + row_number() OVER (ORDER BY u.first_seen, u.site_id, u.visitor_id))
-                     ::UINTEGER
-            FROM _unnumbered u ANTI JOIN _known k USING (site_id, visitor_id),
-                 (SELECT greatest((SELECT coalesce(max(visitor), 0) FROM events),
-                                  (SELECT coalesce(max(visitor), 0) FROM sessions)) AS top) m
-        """)
-        for table in ("events", "sessions"):
-            con.execute(f"""
-                UPDATE {table} SET visitor = n.visitor FROM _numbers n
-                WHERE {table}.visitor = 0 AND {table}.site_id = n.site_id
-                  AND {table}.visitor_id = n.visitor_id
-            """)
-        for table in ("_unnumbered", "_known", "_numbers"):
-            con.execute(f"DROP TABLE {table}")
 
     def fill_visitor_numbers(self) -> None:
         """Numbers rows stored without a visitor number (replayed from an older journal).
@@ -231,11 +179,21 @@ class DuckDBEventStore:
                 return
             con.begin()
             try:
-                self._number_visitors(con)
+                upgrade.number_visitors(con)
                 con.commit()
             except duckdb.Error as exc:
                 con.rollback()
                 raise StoreError(f"numbering visitors failed: {exc}") from exc
+
+    @property
+    def writer_lock(self) -> threading.Lock:
+        """Held while the writer's connection is in use (within this package)."""
+        return self._lock
+
+    @property
+    def writer_connection(self) -> duckdb.DuckDBPyConnection:
+        """The connection every write goes through; use it only under `writer_lock`."""
+        return self._con
 
     @contextmanager
     def cursor(self, *, pooled: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -488,16 +446,49 @@ class DuckDBEventStore:
             self._data_version += 1
             self._set_info("data_version", str(self._data_version))
 
-    def delete_site(self, site_id: int) -> None:
+    def delete_site(self, site_id: int) -> Deletion:
         """Removes every event and session of a site, durably beyond the WAL.
 
         The journal cannot replay a deletion: were the WAL lost, the events would come back.
         """
-        with self._lock:
-            self._con.execute("DELETE FROM events WHERE site_id = ?", [site_id])
-            self._con.execute("DELETE FROM sessions WHERE site_id = ?", [site_id])
-        self.bump_data_version()
-        self.checkpoint()
+        return deletion.delete_rows(self, "site_id = ?", [site_id], always=True)
+
+    def delete_before(self, site_id: int, before: dt.datetime) -> Deletion:
+        """Removes a site's events before `before` and its sessions that ended before it.
+
+        DuckDB has no partitions: rows are deleted, and the checkpoint that makes the deletion
+        durable drops the row groups left empty (events are appended in time order, so the
+        expired days are mostly whole row groups) and marks the rest of the space for reuse.
+        """
+        return deletion.delete_rows(
+            self, "site_id = ? AND timestamp < ?", [site_id, before], always=False
+        )
+
+    def read_events(
+        self, site_id: int, start: dt.datetime, end: dt.datetime, *, batch_rows: int = 65_536
+    ) -> Iterator[pa.RecordBatch]:
+        """A site's events in ``[start, end)``, oldest first, as Arrow batches streamed.
+
+        Sorted a window of hours at a time (`reading.windows`), so that memory holds one
+        window's sort, not the whole range's.
+        """
+        with self.cursor(pooled=False) as cur:
+            for low, high in reading.windows(cur, site_id, start, end):
+                reader = cur.sql(
+                    f"SELECT {_EVENT_LIST} FROM events WHERE site_id = $1 AND timestamp >= $2 "
+                    "AND timestamp < $3 ORDER BY timestamp",
+                    params=[site_id, low, high],
+                ).to_arrow_reader(batch_rows)
+                for batch in reader:
+                    yield batch.cast(EVENT_SCHEMA) if batch.schema != EVENT_SCHEMA else batch
+
+    def snapshot_to(self, directory: Path) -> Snapshot:
+        """Writes ``events.parquet``, ``sessions.parquet`` and ``store.json`` into `directory`.
+
+        One read transaction on a cursor of its own: ingest goes on meanwhile.
+        """
+        with self.cursor(pooled=False) as cur:
+            return snapshots.write_snapshot(cur, directory)
 
     def checkpoint(self) -> None:
         """Folds the WAL into the database file.

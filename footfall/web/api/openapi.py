@@ -35,6 +35,7 @@ from footfall.web.api.openapi_components import (
     response_ref,
     too_large,
 )
+from footfall.web.api.openapi_lifecycle import lifecycle_paths
 from footfall.web.api.openapi_sites import sites_paths
 from footfall.web.bodies import QUERY_BYTES
 
@@ -376,8 +377,15 @@ def openapi_document() -> dict[str, Any]:
             "tags": [
                 {"name": "Events API", "description": "Recording events."},
                 {"name": "Stats API", "description": "Plausible's Stats API v1 and v2."},
-                {"name": "Sites API", "description": "Goals of a site."},
-                {"name": "Administration", "description": "The audit log and memory diagnostics."},
+                {
+                    "name": "Sites API",
+                    "description": "Sites, their settings, goals, properties, guests.",
+                },
+                {
+                    "name": "Administration",
+                    "description": "The audit log, backups, exports, retention and deletion, "
+                    "and memory diagnostics.",
+                },
                 {"name": "Alerts", "description": "Alert rules, their state and deliveries."},
                 {"name": "Operations", "description": "Probes for orchestrators."},
             ],
@@ -388,6 +396,7 @@ def openapi_document() -> dict[str, Any]:
                 **sites_paths(),
                 **admin_paths(),
                 **alert_paths(),
+                **lifecycle_paths(),
                 **probe_paths(),
             },
             "components": {

@@ -48,6 +48,8 @@ _SITE: Schema = {
         "domain": {"type": "string"},
         "timezone": {"type": "string"},
         "custom_properties": {"type": "array", "items": {"type": "string"}},
+        # footfall's own: Plausible has no retention.
+        "retention_days": {"type": ["integer", "null"], "minimum": 1, "maximum": 36500},
     },
     "additionalProperties": False,
 }
@@ -204,9 +206,12 @@ def _site_paths() -> dict[str, Schema]:
             },
             "put": {
                 "tags": _TAG,
-                "summary": "Rename a site",
-                "description": "The old domain keeps naming the site, for the API and for "
-                "events. `tracker_script_configuration` is accepted and ignored. " + _WRITE,
+                "summary": "Rename a site or change its retention",
+                "description": "The old domain keeps naming a renamed site, for the API and for "
+                "events. `retention_days` (footfall's own) keeps today and that many whole days "
+                "before it, in the site's time zone: older events are deleted at once and then "
+                "daily; null keeps every event. `tracker_script_configuration` is accepted and "
+                "ignored. " + _WRITE,
                 "parameters": [other_site],
                 "requestBody": _body(
                     {
@@ -214,13 +219,21 @@ def _site_paths() -> dict[str, Schema]:
                         "properties": {
                             "domain": {"type": "string"},
                             "tracker_script_configuration": {"type": "object"},
+                            "retention_days": {
+                                "type": ["integer", "null"],
+                                "minimum": 1,
+                                "maximum": 36500,
+                            },
                         },
                     },
                     {"domain": "renamed.example.com"},
                 ),
                 "responses": {
                     "200": json_content(_SITE, "The site."),
-                    "400": error("Nothing to change, or an invalid, unchanged or taken domain."),
+                    "400": error(
+                        "Nothing to change, an invalid, unchanged or taken domain, or an "
+                        "invalid retention."
+                    ),
                     **_STATUSES,
                     **_BODY_STATUSES,
                 },

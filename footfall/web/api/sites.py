@@ -17,7 +17,14 @@ from starlette.responses import JSONResponse, Response
 from footfall.errors import ConflictError, InvalidInputError, NotFoundError
 from footfall.lifecycle.deletion import delete_site
 from footfall.meta.shared_links import create_link, list_links
-from footfall.meta.sites import Site, add_site, change_domain, list_sites, validate_timezone
+from footfall.meta.sites import (
+    Site,
+    add_site,
+    change_domain,
+    list_sites,
+    set_site_retention,
+    validate_timezone,
+)
 from footfall.meta.team import the_team
 from footfall.services import Services
 from footfall.web.api.audit import request_actor
@@ -47,12 +54,29 @@ NO_CHANGES = (
 
 
 def site_json(site: Site) -> dict[str, Any]:
-    """A site as the Sites API shows one: domain, time zone and declared custom properties."""
+    """A site as the Sites API shows one: domain, time zone and declared custom properties.
+
+    ``retention_days`` is footfall's own (Plausible has no retention): how many days of events
+    the site keeps, or null for all of them.
+    """
     return {
         "domain": site.domain,
         "timezone": site.timezone,
         "custom_properties": list(site.custom_props),
+        "retention_days": site.retention_days,
     }
+
+
+def _retention_param(value: object) -> int | None:
+    """``retention_days`` as sent in JSON or a form: a whole number of days, or null."""
+    if isinstance(value, str):
+        if value in ("", "null"):
+            return None
+        if value.isdigit():
+            return int(value)
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return value
+    raise ApiError("retention_days: must be a whole number of days, or null")
 
 
 def _changeset_error(field: str, exc: InvalidInputError) -> ApiError:
@@ -142,29 +166,43 @@ async def get_one_site(request: Request) -> Response:
 
 
 async def update_site(request: Request) -> Response:
-    """Renames a site (``domain``); its old domain keeps naming it.
+    """Renames a site (``domain``) or changes its retention (``retention_days``).
 
-    ``tracker_script_configuration`` is accepted and ignored: footfall serves its own tracker.
+    The old domain keeps naming a renamed site. ``tracker_script_configuration`` is accepted
+    and ignored: footfall serves its own tracker. A shorter retention deletes the events it no
+    longer keeps at once.
     """
     state: Services = request.app.state.footfall
     try:
         key, rights = await writer(request)
         params = await request_params(request)
         domain = params.get("domain")
-        if domain is None and params.get("tracker_script_configuration") is None:
+        with_retention = "retention_days" in params
+        if (
+            domain is None
+            and params.get("tracker_script_configuration") is None
+            and not with_retention
+        ):
             raise ApiError(NO_CHANGES)
         if domain is not None and not isinstance(domain, str):
             raise ApiError("domain: is invalid")
+        days = _retention_param(params.get("retention_days")) if with_retention else None
         site = await find_site(request, str(request.path_params["site_id"]), rights)
+        actor = request_actor(request, key)
         if domain is not None:
             site = await asyncio.to_thread(
-                change_domain,
-                state.meta,
-                site.domain,
-                domain,
-                actor=request_actor(request, key),
+                change_domain, state.meta, site.domain, domain, actor=actor
             )
             await asyncio.to_thread(state.sites.reload)
+        if with_retention:
+            try:
+                site = await asyncio.to_thread(
+                    set_site_retention, state.meta, site.domain, days, actor=actor
+                )
+            except InvalidInputError as exc:
+                raise ApiError(f"retention_days: {exc}") from exc
+            if site.retention_days is not None:
+                state.wake_retention()
     except ApiError as exc:
         return exc.response()
     except InvalidInputError as exc:

@@ -77,6 +77,8 @@ DONE = {
     "member-removed": "Viewer removed: they can no longer see this site.",
     "link-created": "Shared link created.",
     "link-deleted": "Shared link deleted.",
+    "retention-saved": "Retention saved: older events were deleted.",
+    "retention-cleared": "Retention removed: every event is kept from now on.",
     "site-added": "Site added. Paste the tracking snippet into its pages to start counting.",
 }
 # A century: long enough for any real use, short of dates past year 9999.
@@ -178,6 +180,7 @@ _BLANK = {
     "key_expiry": "",
     "member_email": "",
     "link_name": "",
+    "retention_days": None,
 }
 
 
@@ -197,7 +200,12 @@ async def _show(
         "site": site,
         "done": done,
         "error": {"section": error[0], "message": error[1]} if error else None,
-        "values": {**_BLANK, "timezone": site.timezone, **(values or {})},
+        "values": {
+            **_BLANK,
+            "timezone": site.timezone,
+            "retention_days": site.retention_days,
+            **(values or {}),
+        },
         **data,
     }
     status = 200 if error is None else 400
@@ -494,3 +502,7 @@ ROUTES = [
     Route(f"{_BASE}/links", create_link_form, methods=["POST"]),
     Route(f"{_BASE}/links/{{slug}}/delete", delete_link_form, methods=["POST"]),
 ]
+
+# For the forms of the data section (footfall.web.pages.site_data).
+settings_form = _change
+show_settings = _show

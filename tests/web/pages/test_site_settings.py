@@ -321,6 +321,7 @@ def test_the_admin_page_has_every_section(admin: Browser) -> None:
         "API keys",
         "Members",
         "Shared links",
+        "Data",
         "Delete this site",
     ]
     assert '<option value="UTC" selected>UTC</option>' in page.text
