@@ -1,10 +1,14 @@
-"""100 dashboard users on 10M events: builds the store, starts a server, runs `footfall loadtest`.
+"""Dashboard users against a real server: builds the store, starts it, runs `footfall loadtest`.
 
     .venv/bin/python bench/dashboard_load.py --events 10000000 --users 100 --duration 60 --runs 3
+    .venv/bin/python bench/dashboard_load.py --events 1000000 --find-capacity --duration 30
 
 Builds (once; reused while --workdir holds it) 30 days of demo traffic with `footfall
-demo-data`, starts `footfall serve` on 127.0.0.1, and runs the load test `--runs` times in a
-row with ingest alongside, then prints each run and the medians as a markdown table.
+demo-data`, starts `footfall serve` on 127.0.0.1, and runs the load test `--runs` times per
+mix in a row with ingest alongside: the panel mix (single requests, mostly cached answers) and
+the dashboards mix (whole dashboards for varied periods and filters). Prints each run and the
+medians as a markdown table. With --find-capacity it runs each mix at every number of users in
+--steps instead and prints the capacity curves.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from ingest_http import start_footfall, stop_process
 
@@ -37,7 +42,12 @@ def main() -> None:
     parser.add_argument("--ingest-rate", type=float, default=50)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=Path("bench/out/dashboard-load"))
+    parser.add_argument("--mixes", default="panels,dashboards")
+    parser.add_argument("--find-capacity", action="store_true")
+    parser.add_argument("--steps", default="10,25,50,100,200")
+    parser.add_argument("--p95-max", type=float, default=100.0)
     args = parser.parse_args()
+    mixes = [m for m in args.mixes.split(",") if m]
     data = args.workdir / f"data-{args.events}"
     if not (data / "events.duckdb").exists():
         began = time.perf_counter()
@@ -51,19 +61,46 @@ def main() -> None:
     key = _run("key", "create", "--name", f"load-{time.time_ns()}", "--scope", "stats:read",
                "--data-dir", str(data)).strip().splitlines()[-1]  # fmt: skip
     server, url = start_footfall(FOOTFALL, data, args.workdir / "server.log", cpu=None)
+    common = ["loadtest", "--url", url, "--key", key, "--site", SITE, "--quiet", "--json",
+              "--ramp-up", str(args.ramp_up), "--ingest-rate", str(args.ingest_rate)]  # fmt: skip
     try:
+        if args.find_capacity:
+            for mix in mixes:
+                done = subprocess.run(
+                    [*FOOTFALL, *common, "--mix", mix, "--find-capacity", "--steps", args.steps,
+                     "--duration", str(args.duration), "--p95-max", str(args.p95_max)],
+                    capture_output=True, text=True, check=True,
+                )  # fmt: skip
+                _print_curve(json.loads(done.stdout))
+            return
         reports = []
-        for run in range(args.runs):
-            done = subprocess.run(
-                [*FOOTFALL, "loadtest", "--url", url, "--key", key, "--site", SITE,
-                 "--users", str(args.users), "--duration", str(args.duration),
-                 "--ramp-up", str(args.ramp_up), "--ingest-rate", str(args.ingest_rate),
-                 "--seed", str(run), "--quiet", "--json"],
-                capture_output=True, text=True, check=False,
-            )  # fmt: skip
-            reports.append(json.loads(done.stdout))
+        for mix in mixes:
+            for run in range(args.runs):
+                done = subprocess.run(
+                    [*FOOTFALL, *common, "--mix", mix, "--users", str(args.users),
+                     "--duration", str(args.duration), "--seed", str(run)],
+                    capture_output=True, text=True, check=False,
+                )  # fmt: skip
+                reports.append(json.loads(done.stdout))
     finally:
         stop_process(server)
+    for mix in mixes:
+        _print_runs(mix, [r for r in reports if r["config"]["mix"] == mix])
+
+
+def _print_curve(result: dict[str, Any]) -> None:
+    print(f"\n{result['mix']} mix: capacity {result['capacity_users']} users "
+          f"(p95 <= {result['p95_max_ms']:g} ms, 0 errors)\n")  # fmt: skip
+    print("| users | req/s | p50 ms | p95 ms | errors | server RSS peak MiB |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for row in result["curve"]:
+        rss = (row["rss_peak_bytes"] or 0) / 2**20
+        print(f"| {row['users']} | {row['requests_per_s']:,.1f} | {row['p50_ms']:,.1f} | "
+              f"{row['p95_ms']:,.1f} | {row['errors']} | {rss:,.0f} |")  # fmt: skip
+
+
+def _print_runs(mix: str, reports: list[dict[str, Any]]) -> None:
+    print(f"\n{mix} mix\n")
     rows = []
     for i, report in enumerate(reports, 1):
         stats = report["stats_api"]

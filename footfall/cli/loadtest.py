@@ -7,10 +7,17 @@ not start (one line on stderr), 2 on a usage error.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
-from footfall.devtools.loadtest.config import MAX_DURATION, LoadConfig, LoadTestError, check_url
+from footfall.devtools.loadtest.config import (
+    MAX_DURATION,
+    MIXES,
+    LoadConfig,
+    LoadTestError,
+    check_url,
+)
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 
@@ -111,6 +118,28 @@ def _url(ctx: click.Context, param: click.Parameter, value: str) -> str:
     help="Fail (exit 1) when more than N requests fail (any status but the expected, timeouts "
     "and connection errors).",
 )
+@click.option(
+    "--mix",
+    type=click.Choice(MIXES),
+    default="panels",
+    show_default=True,
+    help="panels: single requests of a weighted dashboard mix, one at a time per user; "
+    "dashboards: whole dashboards (8 requests at once) for random periods and filters, each "
+    "read for 0.2 to 1 s (--think-ms is not used).",
+)
+@click.option(
+    "--find-capacity",
+    is_flag=True,
+    help="Run once per number of users in --steps (each for --duration) and report how many "
+    "users the server serves within --p95-max (default 100 ms) with at most --max-errors "
+    "(default 0) failed requests.",
+)
+@click.option(
+    "--steps",
+    default="10,25,50,100,200",
+    show_default=True,
+    help="With --find-capacity: the numbers of users to try, in order.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @click.option("--quiet", is_flag=True, help="No live progress on stderr.")
 def loadtest(
@@ -128,6 +157,9 @@ def loadtest(
     metrics_token: str | None,
     p95_max: float | None,
     max_errors: int | None,
+    mix: str,
+    find_capacity: bool,
+    steps: str,
     as_json: bool,
     quiet: bool,
 ) -> None:
@@ -143,6 +175,28 @@ def loadtest(
     from footfall.devtools.loadtest.report import Budgets, budget_line, format_table
     from footfall.devtools.loadtest.runner import run_loadtest
 
+    if find_capacity:
+        _find_capacity(
+            LoadConfig(
+                url=url,
+                key=key,
+                site=site,
+                duration=duration,
+                think_ms=think_ms,
+                ingest_rate=ingest_rate,
+                timeout=timeout,
+                seed=seed,
+                ramp_up=ramp_up,
+                metrics_token=metrics_token,
+                mix=mix,
+            ),
+            _steps(steps),
+            p95_max=100.0 if p95_max is None else p95_max,
+            max_errors=0 if max_errors is None else max_errors,
+            as_json=as_json,
+            quiet=quiet,
+        )
+        return
     if users == 0 and ingest_rate == 0:
         raise click.UsageError("nothing to send: give --users or --ingest-rate")
     config = LoadConfig(
@@ -158,6 +212,7 @@ def loadtest(
         seed=seed,
         ramp_up=ramp_up,
         metrics_token=metrics_token,
+        mix=mix,
     )
     budgets = Budgets(p95_max_ms=p95_max, max_errors=max_errors)
     try:
@@ -171,3 +226,72 @@ def loadtest(
         click.echo(f"budget broken: {budget_line(budget)}", err=True)
     if broken:
         raise SystemExit(1)
+
+
+def _steps(text: str) -> list[int]:
+    try:
+        steps = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise click.BadParameter(
+            "a comma-separated list of user counts", param_hint="--steps"
+        ) from None
+    if not steps or any(not 1 <= n <= 1000 for n in steps):
+        raise click.BadParameter("user counts from 1 to 1000", param_hint="--steps")
+    return steps
+
+
+def _find_capacity(
+    base: LoadConfig,
+    steps: list[int],
+    *,
+    p95_max: float,
+    max_errors: int,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Runs one load per number of users and prints the capacity curve and the capacity."""
+    import dataclasses
+
+    from footfall.devtools.loadtest.runner import run_loadtest
+
+    curve: list[dict[str, Any]] = []
+    capacity = 0
+    for users in steps:
+        if not quiet:
+            click.echo(f"{users} users for {base.duration:g} s ...", err=True)
+        try:
+            report = run_loadtest(dataclasses.replace(base, users=users), quiet=True)
+        except LoadTestError as exc:
+            click.echo(f"error: {exc}", err=True)
+            raise SystemExit(1) from None
+        stats = report["stats_api"]
+        latency = stats["latency_ms"] or {}
+        within = (latency.get("p95") or 0.0) <= p95_max and stats["errors"] <= max_errors
+        if within:
+            capacity = max(capacity, users)
+        curve.append(
+            {
+                "users": users,
+                "requests_per_s": stats["throughput_rps"],
+                "p50_ms": latency.get("p50"),
+                "p95_ms": latency.get("p95"),
+                "errors": stats["errors"],
+                "rss_peak_bytes": report["server"]["rss_peak_bytes"],
+                "within_budget": within,
+            }
+        )
+    result = {"mix": base.mix, "p95_max_ms": p95_max, "max_errors": max_errors}
+    if as_json:
+        click.echo(json.dumps({**result, "curve": curve, "capacity_users": capacity}, indent=2))
+        return
+    click.echo("| users | req/s | p50 ms | p95 ms | errors | within budget |")
+    click.echo("|---:|---:|---:|---:|---:|:---:|")
+    for row in curve:
+        click.echo(
+            f"| {row['users']} | {row['requests_per_s']:.1f} | {row['p50_ms']:.1f} | "
+            f"{row['p95_ms']:.1f} | {row['errors']} | {'yes' if row['within_budget'] else 'no'} |"
+        )
+    click.echo(
+        f"capacity: {capacity} users within p95 {p95_max:g} ms and at most {max_errors} errors "
+        f"({base.mix} mix)"
+    )

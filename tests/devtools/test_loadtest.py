@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from footfall.cli import main
 from footfall.devtools.loadtest.config import LoadConfig, check_url
+from footfall.devtools.loadtest.dashboards import GOALS, dashboard, read_seconds
 from footfall.devtools.loadtest.mix import (
     AGGREGATE,
     BREAKDOWN,
@@ -58,8 +59,9 @@ from footfall.devtools.traffic import write_ndjson
 from footfall.devtools.traffic.agents import BOT_USER_AGENTS, BROWSER_USER_AGENTS
 from footfall.devtools.traffic.goals import GOAL_NAMES
 from footfall.ingest.request import EventRequest, decode_body, parse_event
+from footfall.meta.goals import Goal, add_goal
 from footfall.meta.keys import create_key
-from footfall.meta.sites import add_site
+from footfall.meta.sites import add_site, get_site
 from footfall.services import open_meta
 from footfall.settings import load_settings
 from footfall.stats.v1 import V1Request
@@ -111,9 +113,9 @@ def test_latency_summary_of_nothing_is_none() -> None:
 # -- the query mix -------------------------------------------------------------------------
 
 
-def _parse(item: Any) -> None:
+def _parse(item: Any, goals: tuple[Goal, ...] = ()) -> None:
     """Parses a request of the mix with footfall's own Stats API parsers (raises if invalid)."""
-    common: dict[str, Any] = {"site_id": 1, "timezone": "UTC", "goals": (), "now": NOW}
+    common: dict[str, Any] = {"site_id": 1, "timezone": "UTC", "goals": goals, "now": NOW}
     if item.path == QUERY_V2:
         V2Request(dict(item.body), first_data_day=None, **common).query()
         return
@@ -390,6 +392,9 @@ def _server(
     meta = open_meta(settings)
     add_site(meta, domain=SITE, timezone="UTC")
     keys = [create_key(meta, name=f"load{i}", scopes=("stats:read",))[1] for i in range(2)]
+    site_id = get_site(meta, SITE).id
+    for goal in GOALS:  # the goals the demo data configures, for the dashboards mix's filters
+        add_goal(meta, site_id, event_name=goal)
     importer = create_key(meta, name="importer", scopes=("events:import",))[1]
     meta.dispose()
     server = ServerProcess(data_dir=data, port=free_port(), env=env)
@@ -602,3 +607,76 @@ def test_the_locustfile_runs_the_same_mix(site_server: tuple[ServerProcess, str]
     assert len(set(stats) & {AGGREGATE, TIMESERIES, BREAKDOWN, REALTIME, QUERY_V2}) >= 3
     assert sum(entry["num_requests"] for entry in stats.values()) > 20
     assert sum(entry["num_failures"] for entry in stats.values()) == 0
+
+
+# -- the varied-filter dashboards mix --------------------------------------------------------
+
+# The goals the demo data configures, which the mix's goal filters name.
+DEMO_GOALS = tuple(Goal(i, name, event_name=name) for i, name in enumerate(GOALS, start=1))
+
+
+def test_a_dashboard_is_eight_valid_requests_for_one_period_and_filter() -> None:
+    rng = random.Random(3)
+    today = dt.date(2026, 12, 7)
+    seen_periods, seen_filters = set(), set()
+    for _ in range(400):
+        view = dashboard(SITE, rng, today)
+        assert [item.kind for item in view][:2] == ["aggregate", "timeseries"]
+        assert len(view) == 8 and len({item.kind for item in view}) == 8
+        # One period and one filter for the whole dashboard, as one page view asks them.
+        assert len({(i.params["period"], i.params["date"]) for i in view}) == 1
+        assert len({i.params.get("filters") for i in view}) == 1
+        for item in view:
+            _parse(item, DEMO_GOALS)
+        period, date = view[0].params["period"], view[0].params["date"]
+        seen_periods.add(period)
+        if period == "custom":
+            first, last = (dt.date.fromisoformat(d) for d in date.split(","))
+            assert first < last <= today
+        else:
+            assert dt.date.fromisoformat(date) <= today
+        seen_filters.add((view[0].params.get("filters") or "none").split("==")[0])
+    assert seen_periods == {"day", "7d", "30d", "month", "custom"}
+    assert seen_filters == {"none", "visit:source", "visit:device", "visit:browser", "event:page",
+                            "event:goal"}  # fmt: skip
+    first = [i.describe() for i in dashboard(SITE, random.Random(9), today)]
+    assert first == [i.describe() for i in dashboard(SITE, random.Random(9), today)]
+    assert 0.2 <= read_seconds(rng) <= 1.0
+
+
+@pytest.mark.slow
+def test_the_dashboards_mix_and_the_capacity_search(site_server: tuple[ServerProcess, str]) -> None:
+    server, key = site_server
+    result = _loadtest(
+        server.url,
+        key,
+        *("--mix", "dashboards", "--users", "2", "--duration", "2", "--json"),
+        *("--max-errors", "0"),
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["config"]["mix"] == "dashboards"
+    kinds = set(report["queries"])
+    assert {"aggregate", "timeseries", "breakdown visit:os", "breakdown visit:entry_page"} <= kinds
+    assert report["stats_api"]["requests"] >= 8 and report["stats_api"]["errors"] == 0
+
+    found = _loadtest(
+        server.url,
+        key,
+        *("--mix", "dashboards", "--find-capacity", "--steps", "1,3", "--duration", "2"),
+        *("--p95-max", "60000", "--json"),
+    )
+    assert found.returncode == 0, found.stderr
+    curve = json.loads(found.stdout)
+    assert [row["users"] for row in curve["curve"]] == [1, 3]
+    assert all(row["within_budget"] and row["requests_per_s"] > 0 for row in curve["curve"])
+    assert curve["capacity_users"] == 3 and curve["mix"] == "dashboards"
+    table = _loadtest(
+        server.url,
+        key,
+        *("--find-capacity", "--steps", "2", "--duration", "1", "--p95-max", "0.001"),
+    )
+    assert table.returncode == 0, table.stderr
+    assert "| 2 |" in table.stdout and "capacity: 0 users within p95 0.001 ms" in table.stdout
+    bad = _loadtest(server.url, key, "--find-capacity", "--steps", "0,x")
+    assert bad.returncode == 2 and "--steps" in bad.stderr

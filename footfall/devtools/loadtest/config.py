@@ -9,6 +9,9 @@ from typing import Any
 from footfall.errors import FootfallError
 
 MAX_DURATION = 3600.0
+# The query mixes: single panel requests drawn by weight (`mix.py`), or whole dashboards for
+# varied periods and filters (`dashboards.py`).
+MIXES = ("panels", "dashboards")
 
 
 class LoadTestError(FootfallError):
@@ -31,6 +34,7 @@ class LoadConfig:
     seed: int = 0
     ramp_up: float = 0.0
     metrics_token: str | None = None
+    mix: str = "panels"
 
     def public(self) -> dict[str, Any]:
         """The settings for the report, without the secrets."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import importlib.util
 import random
 import signal
@@ -22,6 +23,7 @@ import httpx
 
 from footfall import __version__
 from footfall.devtools.loadtest.config import MAX_DURATION, LoadConfig, LoadTestError, check_url
+from footfall.devtools.loadtest.dashboards import PANELS, dashboard, read_seconds
 from footfall.devtools.loadtest.mix import (
     AGGREGATE,
     EVENT,
@@ -208,6 +210,11 @@ class LoadTest:
         rng = random.Random(f"{self.config.seed}:user:{index}")  # noqa: S311  # nosec B311
         if self.config.ramp_up > 0 and self.config.users > 1:
             await self._pause(self.config.ramp_up * index / self.config.users)
+        if self.config.mix == "dashboards":
+            # A browser opens a dashboard's requests at once, over a few connections.
+            async with self._client(2 + len(PANELS)) as client:
+                await self._open_dashboards(client, rng)
+            return
         # A client per user, as each person has their own browser; one connection is enough
         # for one query at a time, and a small pool is cheaper for httpx to manage.
         async with self._client(1) as client:
@@ -216,6 +223,24 @@ class LoadTest:
                 request = self._stats_request(client, item)
                 await self._send(client, request, endpoint=item.path, kind=item.kind, expected=200)
                 await self._pause(think_seconds(rng, self.config.think_ms))
+
+    async def _open_dashboards(self, client: httpx.AsyncClient, rng: random.Random) -> None:
+        """Opens dashboards (all their requests at once), reading each, until the run ends."""
+        today = dt.datetime.now(dt.UTC).date()
+        while True:
+            view = dashboard(self.config.site, rng, today)
+            sends = []
+            for item in view:
+                if not self._may_send():
+                    break
+                request = self._stats_request(client, item)
+                sends.append(
+                    self._send(client, request, endpoint=item.path, kind=item.kind, expected=200)
+                )
+            await asyncio.gather(*sends)
+            if len(sends) < len(view):
+                return
+            await self._pause(read_seconds(rng))
 
     async def _ingest(self) -> None:
         async with self._client(MAX_INGEST_IN_FLIGHT) as client:
