@@ -170,6 +170,7 @@ def _build_locally(
     seed: int,
     progress: Callable[[str, int], None] | None,
 ) -> DemoDataReport:
+    from footfall.devtools.demo import add_demo_goals
     from footfall.services import Services
 
     settings = settings_from(data_dir=data_dir)
@@ -183,6 +184,8 @@ def _build_locally(
         ) from None
     try:
         site = _open_site(services, domain)
+        # Its goals, so that conversions and goal filters have something to show.
+        add_demo_goals(services.meta, site.id, actor=actor())
         return build_into_store(
             services, site=site, events=events, days=days, end=end, seed=seed, progress=progress
         )

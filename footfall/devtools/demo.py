@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING
 from footfall.devtools.traffic import write_ndjson
 from footfall.devtools.traffic.goals import GOAL_NAMES
 from footfall.lifecycle.importing import import_ndjson
-from footfall.meta.goals import add_goal
+from footfall.meta.goals import add_goal, list_goals
 
 if TYPE_CHECKING:
+    import sqlalchemy as sa
+
     from footfall.ingest.bulk import ImportReport
     from footfall.meta.audit import Actor
     from footfall.meta.sites import Site
@@ -26,6 +28,16 @@ if TYPE_CHECKING:
 
 
 DEMO_PAGE_GOAL = "/pricing"
+
+
+def add_demo_goals(meta: sa.Engine, site_id: int, *, actor: Actor | None = None) -> None:
+    """Adds the demo traffic's goals to a site, leaving the ones it already has."""
+    have = {(g.event_name, g.page_path) for g in list_goals(meta, site_id)}
+    for name in GOAL_NAMES:
+        if (name, None) not in have:
+            add_goal(meta, site_id, event_name=name, actor=actor)
+    if (None, DEMO_PAGE_GOAL) not in have:
+        add_goal(meta, site_id, page_path=DEMO_PAGE_GOAL, actor=actor)
 
 
 def seed_demo(
@@ -45,9 +57,7 @@ def seed_demo(
     Returns:
         The import report.
     """
-    for name in GOAL_NAMES:
-        add_goal(services.meta, site.id, event_name=name, actor=actor)
-    add_goal(services.meta, site.id, page_path=DEMO_PAGE_GOAL, actor=actor)
+    add_demo_goals(services.meta, site.id, actor=actor)
     fd, name = tempfile.mkstemp(suffix=".ndjson", dir=services.settings.data_dir)
     path = Path(name)
     try:

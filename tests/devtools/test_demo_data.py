@@ -112,6 +112,10 @@ def test_builds_the_site_through_the_import_path(
     assert dt.datetime(2026, 10, 2) <= first < last < dt.datetime(2026, 11, 1)
     assert countries > 20  # enriched as a live event would be
     assert not list(data.glob("demo-data-*")), "chunk files are removed"
+    # The goals of its custom events and the pricing page, for conversions and goal filters.
+    goals = ff("goal", "list", "--site", "demo.example", data_dir=data).stdout
+    for name in ("Signup", "Download", "Outbound Link: Click", "/pricing"):
+        assert name in goals
 
 
 def test_the_stats_engine_sees_the_events(
@@ -266,6 +270,11 @@ def test_zero_events(tmp_path: Path) -> None:
     result = run("demo-data", "--site", "example.com", "--events", "0", "--data-dir", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert summary(result)["stored"] == 0
+    # Again on the same site: the goals it has are kept, not added twice.
+    again = run("demo-data", "--site", "example.com", "--events", "0", "--data-dir", str(tmp_path))
+    assert again.returncode == 0, again.stderr
+    goals = ff("goal", "list", "--site", "example.com", data_dir=tmp_path).stdout
+    assert len(goals.splitlines()) == 5 and goals.count("\tSignup\tSignup") == 1
 
 
 @pytest.mark.slow
