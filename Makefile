@@ -19,7 +19,7 @@ run: $(STAMP)
 
 # The suite runs on every core (pytest-xdist); tests that start servers pick free ports.
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto --dist worksteal --cov=footfall --cov-report=term -q
+	$(BIN)/python -m pytest -n auto --cov=footfall --cov-report=term -q
 
 # The deployment files (Dockerfile, compose, Kubernetes, workflows, Prometheus rules, systemd
 # units) are validated offline by deploy/tools/lint, with the validators of the dev extra.
