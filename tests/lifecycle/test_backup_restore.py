@@ -30,7 +30,7 @@ from footfall.storage.duckdb.store import SCHEMA_VERSION
 from tests.conftest import FOOTFALL
 from tests.lifecycle.helpers import DOMAIN, answers, seeded
 from tests.lifecycle.old_versions import write_v1_store
-from tests.services import fresh_postgres_database
+from tests.services import fresh_postgres_database, unavailable
 from tests.web.test_disk_full import _fill, small_disk  # noqa: F401
 
 
@@ -332,7 +332,7 @@ def test_postgresql_metadata_goes_through_pg_dump(
     postgres_database: str, second_database: str, tmp_path: Path
 ) -> None:
     if shutil.which("pg_dump") is None or shutil.which("pg_restore") is None:
-        pytest.skip("pg_dump and pg_restore are not installed")
+        unavailable("pg_dump and pg_restore are not installed")
     env_first = {"FOOTFALL_DATABASE_URL": postgres_database}
     settings = load_settings({"data_dir": tmp_path / "first"}, environ=env_first)
     services = Services.open(settings)  # migrates and makes a salt
