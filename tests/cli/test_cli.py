@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import pytest
 from footfall.meta.db import head_revision
 from footfall.settings import Settings
 from footfall.storage.duckdb.store import DuckDBEventStore
+from tests.commands import footfall
 from tests.conftest import FOOTFALL
 
 pytestmark = pytest.mark.slow
@@ -16,17 +18,7 @@ pytestmark = pytest.mark.slow
 def ff(
     data_dir: Path, *args: str, env: dict[str, str] | None = None, stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    import os
-
-    return subprocess.run(
-        [*FOOTFALL, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        input=stdin,
-        env={**os.environ, "FOOTFALL_DATA_DIR": str(data_dir), **(env or {})},
-    )
+    return footfall(*args, data_dir=data_dir, env=env, stdin=stdin)
 
 
 def test_sites_keys_and_exit_codes(tmp_path: Path) -> None:
@@ -110,7 +102,16 @@ def test_migrate_reports_revision(tmp_path: Path, meta_url: str) -> None:
 def test_busy_event_store_is_a_clear_error(settings: Settings) -> None:
     store = DuckDBEventStore(settings.event_store_path)
     try:
-        result = ff(settings.data_dir, "import", "--site", "example.com", "-", stdin="")
+        # A second process: DuckDB's lock on the file is held per process.
+        result = subprocess.run(
+            [*FOOTFALL, "import", "--site", "example.com", "-"],
+            capture_output=True,
+            text=True,
+            input="",
+            timeout=120,
+            check=False,
+            env={**os.environ, "FOOTFALL_DATA_DIR": str(settings.data_dir)},
+        )
     finally:
         store.close()
     assert result.returncode == 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import subprocess
 from collections import Counter
@@ -20,7 +19,8 @@ from footfall.meta.keys import create_key
 from footfall.meta.sites import add_site
 from footfall.services import Services, open_meta
 from footfall.settings import Settings, load_settings
-from tests.conftest import FOOTFALL, ServerProcess
+from tests.commands import footfall
+from tests.conftest import ServerProcess
 
 EVENTS = 20_000
 END = "2026-11-01T00:00:00Z"
@@ -33,23 +33,8 @@ SUMMARY = re.compile(
 
 
 def ff(*args: str, data_dir: Path | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FOOTFALL_")}
-    if data_dir is not None:
-        env["FOOTFALL_DATA_DIR"] = str(data_dir)
-    return subprocess.run(
-        [*FOOTFALL, *args], capture_output=True, text=True, timeout=120, check=False, env=env
-    )
-
-
-def run(*args: str) -> subprocess.CompletedProcess[str]:
-    """The CLI in-process (fast), answered in `subprocess` terms."""
-    from click.testing import CliRunner
-
-    from footfall.cli import main
-
-    unset: dict[str, str | None] = {"FOOTFALL_DATA_DIR": None, "FOOTFALL_API_KEY": None}
-    result = CliRunner().invoke(main, list(args), env=unset)
-    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+    """The CLI without the tester's FOOTFALL_* settings (in-process; see tests/commands.py)."""
+    return footfall(*args, data_dir=data_dir, clean_env=True)
 
 
 def summary(result: subprocess.CompletedProcess[str]) -> dict[str, int]:
@@ -154,7 +139,7 @@ def test_the_same_seed_gives_the_same_events(
     built: tuple[Path, subprocess.CompletedProcess[str]], tmp_path: Path
 ) -> None:
     data, result = built
-    again = run(
+    again = ff(
         "demo-data", "--site", "demo.example", "--events", str(EVENTS), "--seed", "3",
         "--end", END, "--data-dir", str(tmp_path / "again"),
     )  # fmt: skip
@@ -260,18 +245,18 @@ def test_parse_end() -> None:
     ],
 )
 def test_usage_errors_exit_2(args: tuple[str, ...], tmp_path: Path) -> None:
-    result = run("demo-data", "--site", "example.com", *args, "--data-dir", str(tmp_path / "data"))
+    result = ff("demo-data", "--site", "example.com", *args, "--data-dir", str(tmp_path / "data"))
     assert result.returncode == 2, result.stderr
     assert "Error:" in result.stderr
     assert not (tmp_path / "data").exists(), "nothing is created on a usage error"
 
 
 def test_zero_events(tmp_path: Path) -> None:
-    result = run("demo-data", "--site", "example.com", "--events", "0", "--data-dir", str(tmp_path))
+    result = ff("demo-data", "--site", "example.com", "--events", "0", "--data-dir", str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert summary(result)["stored"] == 0
     # Again on the same site: the goals it has are kept, not added twice.
-    again = run("demo-data", "--site", "example.com", "--events", "0", "--data-dir", str(tmp_path))
+    again = ff("demo-data", "--site", "example.com", "--events", "0", "--data-dir", str(tmp_path))
     assert again.returncode == 0, again.stderr
     goals = ff("goal", "list", "--site", "example.com", data_dir=tmp_path).stdout
     assert len(goals.splitlines()) == 5 and goals.count("\tSignup\tSignup") == 1

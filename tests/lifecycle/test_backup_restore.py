@@ -27,7 +27,7 @@ from footfall.services import Services, open_meta
 from footfall.settings import Settings, load_settings
 from footfall.storage.duckdb import snapshots
 from footfall.storage.duckdb.store import SCHEMA_VERSION
-from tests.conftest import FOOTFALL
+from tests.commands import footfall
 from tests.lifecycle.helpers import DOMAIN, answers, seeded
 from tests.lifecycle.old_versions import write_v1_store
 from tests.services import fresh_postgres_database, unavailable
@@ -35,7 +35,7 @@ from tests.web.test_disk_full import _fill, small_disk  # noqa: F401
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*FOOTFALL, *args], capture_output=True, text=True, check=False)
+    return footfall(*args)
 
 
 def _ok(*args: str) -> str:
@@ -341,24 +341,21 @@ def test_postgresql_metadata_goes_through_pg_dump(
     finally:
         services.close()
     target = tmp_path / "pg.tar"
-    done = subprocess.run(
-        [*FOOTFALL, "backup", str(target), "--data-dir", str(settings.data_dir)],
-        capture_output=True,
-        text=True,
-        env={**_env(), **env_first},
-        check=False,
+    done = footfall(
+        "backup", str(target), "--data-dir", str(settings.data_dir), env=env_first, clean_env=True
     )
     assert done.returncode == 0, done.stderr
     manifest = json.loads(_members(target)["manifest.json"])
     assert manifest["metadata"]["database"] == "postgresql"
     assert manifest["metadata"]["file"] == "meta.pgdump"
     env_second = {"FOOTFALL_DATABASE_URL": second_database}
-    done = subprocess.run(
-        [*FOOTFALL, "restore", str(target), "--data-dir", str(tmp_path / "second")],
-        capture_output=True,
-        text=True,
-        env={**_env(), **env_second},
-        check=False,
+    done = footfall(
+        "restore",
+        str(target),
+        "--data-dir",
+        str(tmp_path / "second"),
+        env=env_second,
+        clean_env=True,
     )
     assert done.returncode == 0, done.stderr
     restored = db.create_engine(second_database)
@@ -373,17 +370,12 @@ def test_postgresql_metadata_goes_through_pg_dump(
         restored.dispose()
         original.dispose()
     # Restoring again over a database that holds footfall's tables needs --force.
-    done = subprocess.run(
-        [*FOOTFALL, "restore", str(target), "--data-dir", str(tmp_path / "third")],
-        capture_output=True,
-        text=True,
-        env={**_env(), **env_second},
-        check=False,
+    done = footfall(
+        "restore",
+        str(target),
+        "--data-dir",
+        str(tmp_path / "third"),
+        env=env_second,
+        clean_env=True,
     )
     assert done.returncode == 1 and "--force" in done.stderr
-
-
-def _env() -> dict[str, str]:
-    import os
-
-    return {k: v for k, v in os.environ.items() if not k.startswith("FOOTFALL_")}

@@ -6,7 +6,6 @@ import csv
 import datetime as dt
 import io
 import re
-import subprocess
 import zipfile
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from footfall.meta.audit import list_entries
 from footfall.meta.sites import get_site
 from footfall.services import Services
 from footfall.settings import Settings
-from tests.conftest import FOOTFALL
+from tests.commands import footfall
 from tests.lifecycle.helpers import (
     DOMAIN,
     NOW,
@@ -46,15 +45,10 @@ PLAUSIBLE_FILES = [
 
 
 def _export(settings: Settings, fmt: str, out: Path, **dates: str) -> Path:
-    command = [*FOOTFALL, "export", "--site", DOMAIN, "--format", fmt, str(out)]
+    command = ["export", "--site", DOMAIN, "--format", fmt, str(out)]
     for flag, value in dates.items():
         command += [f"--{flag}", value]
-    done = subprocess.run(
-        [*command, "--data-dir", str(settings.data_dir)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = footfall(*command, "--data-dir", str(settings.data_dir))
     assert done.returncode == 0, done.stderr
     return out
 

@@ -16,7 +16,8 @@ from footfall.meta.sites import add_site
 from footfall.services import open_meta
 from footfall.settings import Settings
 from footfall.storage.schema import EVENT_COLUMNS, SESSION_COLUMNS
-from tests.conftest import CHROME_UA, FOOTFALL
+from tests.commands import footfall
+from tests.conftest import CHROME_UA
 
 IPHONE_UA = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_2 like Mac OS X) AppleWebKit/605.1.15 "
@@ -193,9 +194,7 @@ def create_app_for(settings: Settings, clock: FixedClock) -> Any:
 
 
 def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*FOOTFALL, *args], capture_output=True, text=True, input=stdin, timeout=120, check=False
-    )
+    return footfall(*args, stdin=stdin)
 
 
 @pytest.mark.slow

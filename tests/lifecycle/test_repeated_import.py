@@ -23,7 +23,7 @@ from footfall.meta.sites import add_site, delete_site
 from footfall.meta.tables import imports
 from footfall.services import open_meta
 from footfall.settings import Settings
-from tests.conftest import FOOTFALL
+from tests.commands import footfall
 
 LINES = [
     {
@@ -47,14 +47,7 @@ REFUSED = (
 
 
 def _ff(data: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*FOOTFALL, *args, "--data-dir", str(data)],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        timeout=120,
-        check=False,
-    )
+    return footfall(*args, "--data-dir", str(data), stdin=stdin)
 
 
 def _stored(settings: Settings) -> int:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import subprocess
 from pathlib import Path
 
 from footfall.lifecycle.reset import reset_site
 from footfall.meta.audit import Actor, list_entries
 from footfall.meta.sites import list_sites
 from footfall.services import Services, open_meta
-from tests.conftest import FOOTFALL
+from tests.commands import footfall
 from tests.lifecycle.helpers import DOMAIN, seeded
 from tests.stats_harness import open_harness
 
@@ -20,13 +19,7 @@ T0 = dt.datetime(2026, 11, 2, 10, 0)
 def test_reset_needs_confirmation_and_keeps_the_site(tmp_path: Path) -> None:
     settings, _ = seeded(tmp_path / "data", tmp_path, events=400)
     data_dir = str(settings.data_dir)
-    done = subprocess.run(
-        [*FOOTFALL, "site", "reset", DOMAIN, "--data-dir", data_dir],
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
+    done = footfall("site", "reset", DOMAIN, "--data-dir", data_dir)
     assert done.returncode == 1 and "pass --yes" in done.stderr
     services = Services.open(settings)
     try:
@@ -34,12 +27,7 @@ def test_reset_needs_confirmation_and_keeps_the_site(tmp_path: Path) -> None:
     finally:
         services.close()
     assert stored > 0
-    done = subprocess.run(
-        [*FOOTFALL, "site", "reset", DOMAIN, "--yes", "--data-dir", data_dir],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = footfall("site", "reset", DOMAIN, "--yes", "--data-dir", data_dir)
     assert done.returncode == 0, done.stderr
     assert f"reset {DOMAIN}: deleted {stored} events" in done.stdout
     meta = open_meta(settings)

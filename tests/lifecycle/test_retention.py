@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import subprocess
 import time
 from pathlib import Path
 
@@ -25,7 +24,8 @@ from footfall.meta.users import add_user
 from footfall.services import Services, open_meta
 from footfall.settings import Settings
 from footfall.web.app import create_app
-from tests.conftest import FOOTFALL, csrf_of
+from tests.commands import footfall
+from tests.conftest import csrf_of
 from tests.lifecycle.helpers import DOMAIN, NOW, answers, seeded
 
 ALICE = Actor("cli:alice")
@@ -143,28 +143,13 @@ def test_the_job_applies_retention_at_start(tmp_path: Path) -> None:
 def test_site_set_applies_retention_at_once(tmp_path: Path) -> None:
     settings, _ = seeded(tmp_path / "data", tmp_path, events=600)
     data_dir = str(settings.data_dir)
-    done = subprocess.run(
-        [*FOOTFALL, "site", "set", DOMAIN, "--retention-days", "400", "--data-dir", data_dir],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = footfall("site", "set", DOMAIN, "--retention-days", "400", "--data-dir", data_dir)
     assert done.returncode == 0, done.stderr
     # The history is far younger than 400 days: nothing is deleted, and it says so.
     assert f"{DOMAIN}: keeps 400 days; deleted 0 events and 0 sessions" in done.stdout
-    done = subprocess.run(
-        [*FOOTFALL, "site", "set", DOMAIN, "--retention-days", "none", "--data-dir", data_dir],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = footfall("site", "set", DOMAIN, "--retention-days", "none", "--data-dir", data_dir)
     assert done.returncode == 0 and "keeps every event" in done.stdout
-    done = subprocess.run(
-        [*FOOTFALL, "site", "set", DOMAIN, "--retention-days", "0.5", "--data-dir", data_dir],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = footfall("site", "set", DOMAIN, "--retention-days", "0.5", "--data-dir", data_dir)
     assert done.returncode == 2 and "whole number of days" in done.stderr
 
 

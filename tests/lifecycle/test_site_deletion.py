@@ -17,6 +17,7 @@ import pytest
 
 from footfall.meta import db
 from footfall.meta.audit import list_entries
+from tests.commands import footfall
 from tests.conftest import CHROME_UA, FOOTFALL
 
 pytestmark = pytest.mark.slow
@@ -29,16 +30,7 @@ def _env(data: Path) -> dict[str, str]:
 
 def ff(data: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     """Runs a command without a terminal: stdin is a pipe (empty unless given)."""
-    return subprocess.run(
-        [*FOOTFALL, *args],
-        capture_output=True,
-        text=True,
-        input=stdin or "",
-        timeout=120,
-        check=False,
-        env=_env(data),
-        start_new_session=True,
-    )
+    return footfall(*args, data_dir=data, env={"LOGNAME": "alice"}, stdin=stdin or "")
 
 
 def on_a_terminal(data: Path, *args: str, typed: str) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,7 +34,7 @@ from footfall.meta.vocabulary import VIEWER_SCOPES, scopes_beyond_role
 from footfall.services import open_meta
 from footfall.settings import Settings
 from footfall.web.api.auth import INVALID_KEY
-from tests.conftest import FOOTFALL
+from tests.commands import footfall
 
 ALICE = Actor("cli:alice")
 PASSWORD = "correct horse battery"
@@ -524,15 +523,7 @@ def test_a_viewer_key_costs_one_metadata_query_more(client: TestClient, meta: sa
 
 def ff(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     # getpass.getuser() reads LOGNAME first: the actor is cli:alice whoever runs the tests.
-    return subprocess.run(
-        [*FOOTFALL, *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        timeout=120,
-        check=False,
-        env={**os.environ, "FOOTFALL_DATA_DIR": str(data_dir), "LOGNAME": "alice"},
-    )
+    return footfall(*args, data_dir=data_dir, env={"LOGNAME": "alice"}, stdin=stdin)
 
 
 @pytest.mark.slow

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from footfall.meta.sites import add_site, delete_site
 from footfall.services import open_meta
 from footfall.settings import Settings
 from footfall.web.api.auth import INVALID_KEY, MISSING_KEY
-from tests.conftest import FOOTFALL
+from tests.commands import footfall
 
 ALICE = Actor("cli:alice")
 
@@ -240,14 +239,7 @@ def test_cli_actor_falls_back_to_cli(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def ff(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     # getpass.getuser() reads LOGNAME first: the actor is cli:alice whoever runs the tests.
-    return subprocess.run(
-        [*FOOTFALL, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "FOOTFALL_DATA_DIR": str(data_dir), "LOGNAME": "alice"},
-    )
+    return footfall(*args, data_dir=data_dir, env={"LOGNAME": "alice"})
 
 
 def _rows(result: subprocess.CompletedProcess[str]) -> list[list[str]]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from footfall.services import open_meta
 from footfall.settings import Settings
 from footfall.web.api.auth import MISSING_KEY
 from footfall.web.api.sites_common import INVALID_SITES_KEY
-from tests.conftest import FOOTFALL
+from tests.commands import footfall
 
 # -- metadata functions ----------------------------------------------------------------------
 
@@ -238,14 +237,7 @@ def test_a_site_has_a_bounded_number_of_goals(
 
 
 def ff(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*FOOTFALL, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "FOOTFALL_DATA_DIR": str(data_dir)},
-    )
+    return footfall(*args, data_dir=data_dir)
 
 
 @pytest.mark.slow

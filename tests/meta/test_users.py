@@ -18,6 +18,7 @@ from footfall.meta import db, users
 from footfall.meta.audit import Actor, list_entries
 from footfall.meta.logins import create_session, session_user
 from footfall.meta.users import User, add_user, get_user, list_users, verify_password
+from tests.commands import footfall
 from tests.conftest import FOOTFALL
 
 ALICE = Actor("cli:alice")
@@ -203,17 +204,7 @@ def test_add_records_email_and_role_only(engine: sa.Engine) -> None:
 
 def ff(data_dir: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     # getpass.getuser() reads LOGNAME first: the actor is cli:alice whoever runs the tests.
-    return subprocess.run(
-        [*FOOTFALL, *args],
-        capture_output=True,
-        text=True,
-        input=stdin,
-        timeout=120,
-        check=False,
-        env={**os.environ, "FOOTFALL_DATA_DIR": str(data_dir), "LOGNAME": "alice"},
-        # No controlling terminal: the hidden prompt must read stdin, not the tester's /dev/tty.
-        start_new_session=True,
-    )
+    return footfall(*args, data_dir=data_dir, env={"LOGNAME": "alice"}, stdin=stdin)
 
 
 @pytest.mark.slow
@@ -296,7 +287,18 @@ def test_user_add_prompts_twice_without_echo(tmp_path: Path) -> None:
     data = tmp_path / "data"
     # Without a terminal click reads the prompts from stdin; a mismatch asks again.
     stdin = f"{PASSWORD}\n{PASSWORD}x\n{PASSWORD}\n{PASSWORD}\n"
-    result = ff(data, "user", "add", "alice@example.com", "--role", "admin", stdin=stdin)
+    # A real process: where the prompts go (stderr) is the terminal handling's, not click's.
+    result = subprocess.run(
+        [*FOOTFALL, "user", "add", "alice@example.com", "--role", "admin"],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        timeout=120,
+        check=False,
+        env={**os.environ, "FOOTFALL_DATA_DIR": str(data)},
+        # No controlling terminal: the hidden prompt must read stdin, not the tester's /dev/tty.
+        start_new_session=True,
+    )
     assert result.returncode == 0, result.stderr
     assert "Repeat for confirmation" in result.stderr
     assert "The two entered values do not match" in result.stdout
