@@ -219,6 +219,8 @@ class GroupCommitWriter:
         self._last_checkpoint = time.monotonic()
         self._written_since_checkpoint = False
         self._flush_waiters: list[threading.Event] = []
+        # Flushes waiting for the journal to hand over what it holds: apply it at once.
+        self._flushes_draining = 0
         self._apply_thread = threading.Thread(
             target=self._run_apply, name="footfall-apply", daemon=True
         )
@@ -343,6 +345,7 @@ class GroupCommitWriter:
             while (
                 not self._journal_done
                 and not self._flush_waiters
+                and not self._flushes_draining
                 and sum(len(batch.events) for _, batch in self._to_apply) < self._max_batch
             ):
                 remaining = self._last_apply + self._apply_interval - time.monotonic()
@@ -486,8 +489,15 @@ class GroupCommitWriter:
     def flush_sessions(self, timeout: float = 30.0) -> bool:
         """Blocks until everything submitted so far is in the store, sessions included."""
         deadline = time.monotonic() + timeout
-        while self.queue_depth and time.monotonic() < deadline:
-            time.sleep(0.005)
+        with self._apply_cond:
+            self._flushes_draining += 1
+            self._apply_cond.notify()
+        try:
+            while self.queue_depth and time.monotonic() < deadline:
+                time.sleep(0.005)
+        finally:
+            with self._apply_cond:
+                self._flushes_draining -= 1
         done = threading.Event()
         with self._apply_cond:
             self._flush_waiters.append(done)
