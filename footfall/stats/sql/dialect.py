@@ -11,6 +11,10 @@ from abc import ABC, abstractmethod
 
 from footfall.stats.model import Granularity
 
+# What a bounded distinct-visitor count answers for a group holding a visitor number outside
+# the bounds it was given (a row written after they were read): the engine counts again.
+OUTSIDE_BOUNDS = -1
+
 
 class Dialect(ABC):
     """SQL spellings a backend must supply.
@@ -115,7 +119,11 @@ class Dialect(ABC):
 
     @abstractmethod
     def distinct_visitors(self, bounds: tuple[str, str] | None) -> str:
-        """Exact distinct visitors; with the range's visitor-number bounds where that helps."""
+        """Exact distinct visitors; with the range's visitor-number bounds where that helps.
+
+        With bounds, a group holding a visitor number outside them may answer
+        `OUTSIDE_BOUNDS` instead of its count; the engine then asks again without bounds.
+        """
 
     @abstractmethod
     def approx_distinct(self, column: str) -> str:
