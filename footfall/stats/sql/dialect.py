@@ -11,6 +11,14 @@ from abc import ABC, abstractmethod
 
 from footfall.stats.model import Granularity
 
+# How a bucket's start is written as its label (strftime codes, the same in every backend).
+LABEL_FORMATS: dict[Granularity, str] = {
+    "hour": "%Y-%m-%d %H:00:00",
+    "day": "%Y-%m-%d",
+    "week": "%Y-%m-%d",
+    "month": "%Y-%m-01",
+}
+
 # What a bounded distinct-visitor count answers for a group holding a visitor number outside
 # the bounds it was given (a row written after they were read): the engine counts again.
 OUTSIDE_BOUNDS = -1
@@ -60,11 +68,28 @@ class Dialect(ABC):
     def local_time(self, column: str, tz: str) -> str:
         """A naive-UTC timestamp column as naive local time in the zone `tz` (a placeholder)."""
 
-    @abstractmethod
     def bucket(self, local: str, granularity: Granularity, first_day: str) -> str:
         """The label text (``YYYY-MM-DD[ HH:00:00]``) of the bucket a local timestamp is in.
 
         Weeks start on Monday, but never before `first_day` (the range's first local day).
+        """
+        return self.format_time(self.truncate(local, granularity, first_day), granularity)
+
+    @abstractmethod
+    def format_time(self, expr: str, granularity: Granularity) -> str:
+        """A bucket start (timestamp or date) as its label, in `LABEL_FORMATS`' format."""
+
+    @abstractmethod
+    def shift(self, column: str, minutes: int) -> str:
+        """A timestamp column moved by a whole number of minutes (a fixed UTC offset)."""
+
+    @abstractmethod
+    def truncate(self, local: str, granularity: Granularity, first_day: str) -> str:
+        """The start of the bucket a local timestamp is in, as a timestamp or a date.
+
+        Weeks start on Monday, but never before `first_day` (the range's first local day, a
+        timestamp). Grouping by it and labelling the groups afterwards is cheaper than
+        grouping by the label text.
         """
 
     @abstractmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from footfall.stats.model import Granularity
-from footfall.stats.sql.dialect import OUTSIDE_BOUNDS, Dialect
+from footfall.stats.sql.dialect import LABEL_FORMATS, OUTSIDE_BOUNDS, Dialect
 
 
 class DuckDBDialect(Dialect):
@@ -15,15 +15,19 @@ class DuckDBDialect(Dialect):
         """A naive-UTC timestamp column as naive local time in the zone `tz`."""
         return f"timezone({tz}, timezone('UTC', {column}))"
 
-    def bucket(self, local: str, granularity: Granularity, first_day: str) -> str:
-        """The label text of the bucket a local timestamp falls in."""
-        if granularity == "hour":
-            return f"strftime(date_trunc('hour', {local}), '%Y-%m-%d %H:00:00')"
-        if granularity == "day":
-            return f"strftime({local}, '%Y-%m-%d')"
+    def format_time(self, expr: str, granularity: Granularity) -> str:
+        """A bucket start as its label."""
+        return f"strftime({expr}, '{LABEL_FORMATS[granularity]}')"
+
+    def shift(self, column: str, minutes: int) -> str:
+        """A timestamp column moved by a whole number of minutes."""
+        return f"({column} + INTERVAL ({int(minutes)}) MINUTE)"
+
+    def truncate(self, local: str, granularity: Granularity, first_day: str) -> str:
+        """The start of the bucket a local timestamp falls in, as a timestamp."""
         if granularity == "week":
-            return f"strftime(greatest(date_trunc('week', {local}), {first_day}), '%Y-%m-%d')"
-        return f"strftime({local}, '%Y-%m-01')"
+            return f"greatest(date_trunc('week', {local}), {first_day})"
+        return f"date_trunc('{granularity}', {local})"
 
     def timestamp(self, value: str) -> str:
         """A placeholder or expression as a naive timestamp."""
