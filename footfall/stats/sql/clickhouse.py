@@ -99,7 +99,7 @@ class ClickHouseDialect(Dialect):
         """A partial RE2 match; ClickHouse's ``.`` already matches line breaks."""
         return f"match({column}, {pattern})"
 
-    def like(self, column: str, pattern: str) -> str:
+    def like(self, column: str, pattern: str, *, escapes: bool = True) -> str:
         """A whole-value LIKE match (backslash escapes are ClickHouse's default)."""
         return f"like({column}, {pattern})"
 

@@ -127,8 +127,12 @@ class Dialect(ABC):
         """
 
     @abstractmethod
-    def like(self, column: str, pattern: str) -> str:
-        """True when the whole column matches a LIKE pattern (backslash escapes)."""
+    def like(self, column: str, pattern: str, *, escapes: bool = True) -> str:
+        """True when the whole column matches a LIKE pattern (backslash escapes).
+
+        `escapes` False promises the pattern holds no backslash, which lets a backend test
+        it the cheaper way.
+        """
 
     @abstractmethod
     def contains(self, column: str, needle: str, *, case_sensitive: bool) -> str:
