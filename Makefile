@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/gc_pressure.py
 	$(BIN)/python bench/pool_reuse.py --duration 30
 	$(BIN)/python bench/dashboard_load.py --events 10000000 --users 100 --duration 60 --runs 3
+	$(BIN)/python bench/dashboard_cpu.py --events 1000000 --dashboards 40
 	$(BIN)/python bench/soak.py --minutes 30 --rate 200
 	$(BIN)/python bench/lifecycle.py --events 100000 1000000 10000000 --runs 1
 

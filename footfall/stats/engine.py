@@ -37,7 +37,7 @@ from footfall.stats.plan import (
 from footfall.stats.rows import decode_result, encode_result, order_rows
 from footfall.stats.shape import query_shape
 from footfall.stats.sql import dialect_for
-from footfall.stats.sql.dialect import Dialect
+from footfall.stats.sql.dialect import OUTSIDE_BOUNDS, Dialect
 from footfall.stats.sql.parts import PartBuilder
 from footfall.stats.sql.scope import (
     EVENT_TABLE_COLUMNS,
@@ -458,6 +458,11 @@ class StatsEngine:
         sql, decoders = self._parts.part_sql(query, part, scope, bounds)
         rows = self.fetch(*scope.params.bind(sql), tag=query_shape(query))
         width = len(part.dimensions)
+        if bounds is not None and _outside_bounds(rows, width + part.metrics.index("visitors")):
+            # A visitor stored after the bounds were read: count again, without them.
+            scope = self._scope(query)
+            sql, decoders = self._parts.part_sql(query, part, scope, None)
+            rows = self.fetch(*scope.params.bind(sql), tag=query_shape(query))
         for row in rows:
             dims = tuple(decode(v) for decode, v in zip(decoders, row[:width], strict=True))
             values = dict(zip(part.metrics, row[width:], strict=True))
@@ -514,6 +519,11 @@ class StatsEngine:
         )
         merged = self._run_parts(sub, plan(sub, ("visitors",)))
         return {key: values.get("visitors", 0) for key, values in merged.items()}
+
+
+def _outside_bounds(rows: list[tuple[Any, ...]], column: int) -> bool:
+    """True when a group's bounded visitor count found numbers outside its bounds."""
+    return any(row[column] == OUTSIDE_BOUNDS for row in rows)
 
 
 def _finish(metric: str, value: Any) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -404,6 +405,42 @@ def _first_offset_change(zone: ZoneInfo, lo: dt.datetime, hi: dt.datetime) -> dt
 
 
 # --- Time buckets ---------------------------------------------------------------------------
+
+# The longest range `fixed_offset` checks; longer ones are bucketed through the slot table.
+_FIXED_OFFSET_MAX = dt.timedelta(days=400)
+
+
+@functools.lru_cache(maxsize=1024)
+def fixed_offset(start: dt.datetime, end: dt.datetime, tz: str) -> dt.timedelta | None:
+    """The zone's UTC offset when it is one whole number of 15-minute steps all range long.
+
+    With such an offset a timestamp's local bucket is the bucket of the timestamp plus the
+    offset, the same as the bucket of its 15-minute slot (what the slot table labels), so
+    the query can skip that table. None when the offset changes inside the range (DST), is
+    not a multiple of 15 minutes (old local mean times), or the range is longer than 400
+    days (not worth checking).
+
+    Args:
+        start: First instant, naive UTC.
+        end: Last instant, naive UTC.
+        tz: The site's IANA time zone.
+    """
+    if end - start > _FIXED_OFFSET_MAX or start > end:
+        return None
+    zone = ZoneInfo(tz)
+    try:
+        offset = _offset(start, zone)
+        if offset is None or offset % dt.timedelta(minutes=15) or _offset(end, zone) != offset:
+            return None
+        # No zone changes its offset and back within an hour.
+        instant = start + _HOUR
+        while instant < end:
+            if _offset(instant, zone) != offset:
+                return None
+            instant += _HOUR
+    except OverflowError:
+        return None
+    return offset
 
 
 def auto_granularity(start: dt.datetime, end: dt.datetime) -> Granularity:

@@ -89,6 +89,9 @@ def test_text_matching(store: EventStore) -> None:
     d = dialect_for(store.backend)
     assert _column(store, d.like("pathname", "$1"), "/a\\_b") == [True, False]
     assert _column(store, d.like("pathname", "$1"), "/a%") == [True, False]
+    # A pattern without a backslash may skip the escape clause: the same matches.
+    assert _column(store, d.like("pathname", "$1", escapes=False), "/a%") == [True, False]
+    assert _column(store, d.like("pathname", "$1", escapes=False), "/a_b") == [True, False]
     assert _column(store, d.regex("pathname", "$1"), "Ärger.zwei") == [False, True]
     assert _column(store, d.contains("pathname", "$1", case_sensitive=False), "ärger") == [
         False,

@@ -1,28 +1,197 @@
-"""The DuckDB dialect's expressions, run on a real DuckDB event store."""
+"""The DuckDB dialect's exact bitmap visitor count, on a real DuckDB event store.
+
+The count takes the range's visitor-number bounds from an earlier statement; a row written in
+between can fall outside them, and the answer must still be exact.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from footfall.clock import FixedClock
+from footfall.lifecycle.importing import import_ndjson
+from footfall.services import Services
+from footfall.stats.cache import NullCache
+from footfall.stats.engine import StatsEngine
+from footfall.stats.model import Condition, Query
 from footfall.stats.sql import dialect_for
+from footfall.stats.sql.dialect import OUTSIDE_BOUNDS
 from footfall.storage.duckdb.store import DuckDBEventStore
-from tests.storage.rows import event
+from tests.stats_harness import demo_file, prepare_site
+from tests.storage.rows import T0, event, session
+
+NOW = dt.datetime(2026, 11, 2, 12, tzinfo=dt.UTC)
 
 
-def test_bitmap_visitor_count_stays_exact_for_rows_outside_its_bounds(tmp_path: Path) -> None:
-    """Bounds come from an earlier statement; visitors written after it must still count.
+def test_bitmap_count_is_exact_inside_its_bounds_and_flags_rows_outside(tmp_path: Path) -> None:
+    """Inside the bounds the bitmap counts exactly; a row outside makes the group say so.
 
     Cache warming read the bounds, then new events arrived before the count ran, and DuckDB
     refused the count ("Value 121 is outside of provided min and max range (1 <-> 120)").
+    The count must neither fail nor miss the new visitor: it answers `OUTSIDE_BOUNDS`, and
+    the engine counts again without bounds.
     """
     store = DuckDBEventStore(tmp_path / "events.duckdb")
     try:
         store.write([event(visitor=v, session_id=v) for v in (1, 2, 3, 3, 7, 9, 12)], [], [])
         count = dialect_for("duckdb").distinct_visitors(("$1", "$2"))
+        rows = store.query(f"SELECT {count} FROM events", [1, 12], timeout=10, tag="test")
+        assert rows == [(6,)]
         rows = store.query(f"SELECT {count} FROM events", [3, 8], timeout=10, tag="test")
-        assert rows == [(6,)]
-        # Every row outside: the bitmap part is empty, the rest still counts.
+        assert rows == [(OUTSIDE_BOUNDS,)]
         rows = store.query(f"SELECT {count} FROM events", [100, 200], timeout=10, tag="test")
-        assert rows == [(6,)]
+        assert rows == [(OUTSIDE_BOUNDS,)]
+        # A group with every row inside keeps its count.
+        grouped = store.query(
+            f"SELECT visitor > 8, {count} FROM events GROUP BY 1 ORDER BY 1",
+            [1, 8],
+            timeout=10,
+            tag="test",
+        )
+        assert grouped == [(False, 4), (True, OUTSIDE_BOUNDS)]
     finally:
         store.close()
+
+
+class _WritesAfterBounds:
+    """The real store, with a visit stored right after the engine read the visitor bounds.
+
+    This is the race the bounds statement opens: a new visitor (a higher number) arrives
+    between it and the count.
+    """
+
+    def __init__(self, store: DuckDBEventStore, visitor: int) -> None:
+        self.store = store
+        self.backend = store.backend
+        self._visitor = visitor
+        self.retried = 0
+
+    def data_version(self) -> int:
+        return self.store.data_version()
+
+    def query(
+        self, sql: str, params: Sequence[Any], *, timeout: float, tag: str
+    ) -> list[tuple[Any, ...]]:
+        if "bitstring_agg" not in sql and "count(DISTINCT visitor)" in sql:
+            self.retried += 1
+        rows = self.store.query(sql, params, timeout=timeout, tag=tag)
+        if sql.startswith("SELECT min(visitor), max(visitor)"):
+            v = self._visitor
+            self._visitor += 1
+            self.store.write(
+                [event(visitor=v, visitor_id=v, session_id=v, pathname="/new")],
+                [session(visitor=v, visitor_id=v, session_id=v, entry_page="/new")],
+                [],
+            )
+        return rows
+
+
+@pytest.mark.parametrize(
+    ("dimensions", "expected"),
+    [
+        ((), [((), (4,))]),
+        (("event:page",), [(("/",), (3,)), (("/new",), (1,))]),
+        (("visit:entry_page",), [(("/",), (3,)), (("/new",), (1,))]),
+    ],
+)
+def test_a_visitor_stored_between_bounds_and_count_is_counted(
+    tmp_path: Path,
+    dimensions: tuple[str, ...],
+    expected: list[tuple[tuple[Any, ...], tuple[Any, ...]]],
+) -> None:
+    store = DuckDBEventStore(tmp_path / "events.duckdb")
+    try:
+        store.write(
+            [event(visitor=v, visitor_id=v, session_id=v) for v in (1, 2, 3)],
+            [session(visitor=v, visitor_id=v, session_id=v) for v in (1, 2, 3)],
+            [],
+        )
+        racing = _WritesAfterBounds(store, visitor=4)
+        engine = StatsEngine(racing, now=lambda: NOW, cache=NullCache())
+        query = Query(
+            site_id=1,
+            timezone="UTC",
+            start=T0 - dt.timedelta(hours=1),
+            end=T0 + dt.timedelta(hours=1),
+            metrics=("visitors",),
+            dimensions=dimensions,
+        )
+        assert engine.run(query).rows == expected
+        assert racing.retried == 1
+    finally:
+        store.close()
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Services]:
+    """Two weeks of demo traffic imported into a DuckDB store."""
+    tmp = tmp_path_factory.mktemp("bitmap")
+    settings, site, _ = prepare_site(tmp / "data")
+    services = Services.open(settings, clock=FixedClock(NOW))
+    path = demo_file(tmp / "events.ndjson", events=6000, days=14, end=NOW)
+    import_ndjson(services, site=site, path=path)
+    yield services
+    services.close()
+
+
+_SHAPES: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
+    (("visitors", "visits", "pageviews", "bounce_rate", "visit_duration"), ()),
+    (("visitors", "pageviews"), ("time:day",)),
+    (("visitors", "pageviews"), ("time:hour",)),
+    *(
+        (("visitors", "bounce_rate"), (dim,))
+        for dim in (
+            "visit:source",
+            "visit:channel",
+            "visit:entry_page",
+            "visit:exit_page",
+            "visit:device",
+            "visit:browser",
+            "visit:os",
+            "visit:country",
+        )
+    ),
+    (("visitors", "pageviews"), ("event:page",)),
+]
+_FILTERS: list[tuple[Condition, ...]] = [
+    (),
+    (Condition("is", "visit:device", ("Mobile",)),),
+    (Condition("is_not", "visit:source", ("Google",)),),
+    (Condition("contains", "event:page", ("/blog",)),),
+]
+
+
+@pytest.mark.parametrize("filters", _FILTERS, ids=["none", "device", "not-source", "page"])
+@pytest.mark.parametrize("days", [1, 7, 14])
+def test_bitmap_counts_equal_distinct_counts(
+    imported: Services, days: int, filters: tuple[Condition, ...]
+) -> None:
+    """Every dashboard shape answers the same with bitmap counts as with count(DISTINCT)."""
+    bitmap = StatsEngine(imported.store, now=lambda: NOW, cache=NullCache())
+    distinct = StatsEngine(imported.store, now=lambda: NOW, cache=NullCache())
+    distinct.dialect.uses_visitor_bounds = False
+    assert bitmap.dialect.uses_visitor_bounds
+    end = dt.datetime(2026, 11, 1, 23, 59, 59)
+    start = dt.datetime(2026, 11, 1) - dt.timedelta(days=days - 1)
+    for metrics, dims in _SHAPES:
+        if dims == ("time:hour",) and days > 1:
+            continue
+        if filters and filters[0].dimension == "event:page" and "bounce_rate" in metrics:
+            metrics = ("visitors",)
+        query = Query(
+            site_id=1,
+            timezone="UTC",
+            start=start,
+            end=end,
+            metrics=metrics,
+            filters=filters,
+            dimensions=dims,
+        )
+        expected = distinct.run(query).rows
+        assert bitmap.run(query).rows == expected, (metrics, dims)
+        assert sum(values[0] for _, values in expected) > 0

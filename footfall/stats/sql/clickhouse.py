@@ -11,7 +11,14 @@ over no rows is NULL, as in DuckDB.
 from __future__ import annotations
 
 from footfall.stats.model import Granularity
-from footfall.stats.sql.dialect import Dialect
+from footfall.stats.sql.dialect import LABEL_FORMATS, Dialect
+
+# ClickHouse's truncation of a timestamp to the start of its hour, day or month.
+_TRUNCATE: dict[Granularity, str] = {
+    "hour": "toStartOfHour",
+    "day": "toDate",
+    "month": "toStartOfMonth",
+}
 
 
 class ClickHouseDialect(Dialect):
@@ -47,15 +54,19 @@ class ClickHouseDialect(Dialect):
         """A UTC timestamp shown in the zone `tz` (the instant is unchanged)."""
         return f"toTimeZone({column}, {tz})"
 
-    def bucket(self, local: str, granularity: Granularity, first_day: str) -> str:
-        """The label text of the bucket a local timestamp falls in."""
-        if granularity == "hour":
-            return f"formatDateTime({local}, '%Y-%m-%d %H:00:00')"
-        if granularity == "day":
-            return f"formatDateTime({local}, '%Y-%m-%d')"
+    def format_time(self, expr: str, granularity: Granularity) -> str:
+        """A bucket start as its label."""
+        return f"formatDateTime({expr}, '{LABEL_FORMATS[granularity]}')"
+
+    def shift(self, column: str, minutes: int) -> str:
+        """A timestamp column moved by a whole number of minutes."""
+        return f"addMinutes({column}, {int(minutes)})"
+
+    def truncate(self, local: str, granularity: Granularity, first_day: str) -> str:
+        """The start of the bucket a local timestamp falls in (a date but for hours)."""
         if granularity == "week":
-            return f"formatDateTime(greatest(toMonday({local}), toDate({first_day})), '%Y-%m-%d')"
-        return f"formatDateTime({local}, '%Y-%m-01')"
+            return f"greatest(toMonday({local}), toDate({first_day}))"
+        return f"{_TRUNCATE[granularity]}({local})"
 
     def timestamp(self, value: str) -> str:
         """A placeholder or expression as a UTC timestamp."""
@@ -88,7 +99,7 @@ class ClickHouseDialect(Dialect):
         """A partial RE2 match; ClickHouse's ``.`` already matches line breaks."""
         return f"match({column}, {pattern})"
 
-    def like(self, column: str, pattern: str) -> str:
+    def like(self, column: str, pattern: str, *, escapes: bool = True) -> str:
         """A whole-value LIKE match (backslash escapes are ClickHouse's default)."""
         return f"like({column}, {pattern})"
 

@@ -11,6 +11,18 @@ from abc import ABC, abstractmethod
 
 from footfall.stats.model import Granularity
 
+# How a bucket's start is written as its label (strftime codes, the same in every backend).
+LABEL_FORMATS: dict[Granularity, str] = {
+    "hour": "%Y-%m-%d %H:00:00",
+    "day": "%Y-%m-%d",
+    "week": "%Y-%m-%d",
+    "month": "%Y-%m-01",
+}
+
+# What a bounded distinct-visitor count answers for a group holding a visitor number outside
+# the bounds it was given (a row written after they were read): the engine counts again.
+OUTSIDE_BOUNDS = -1
+
 
 class Dialect(ABC):
     """SQL spellings a backend must supply.
@@ -56,11 +68,28 @@ class Dialect(ABC):
     def local_time(self, column: str, tz: str) -> str:
         """A naive-UTC timestamp column as naive local time in the zone `tz` (a placeholder)."""
 
-    @abstractmethod
     def bucket(self, local: str, granularity: Granularity, first_day: str) -> str:
         """The label text (``YYYY-MM-DD[ HH:00:00]``) of the bucket a local timestamp is in.
 
         Weeks start on Monday, but never before `first_day` (the range's first local day).
+        """
+        return self.format_time(self.truncate(local, granularity, first_day), granularity)
+
+    @abstractmethod
+    def format_time(self, expr: str, granularity: Granularity) -> str:
+        """A bucket start (timestamp or date) as its label, in `LABEL_FORMATS`' format."""
+
+    @abstractmethod
+    def shift(self, column: str, minutes: int) -> str:
+        """A timestamp column moved by a whole number of minutes (a fixed UTC offset)."""
+
+    @abstractmethod
+    def truncate(self, local: str, granularity: Granularity, first_day: str) -> str:
+        """The start of the bucket a local timestamp is in, as a timestamp or a date.
+
+        Weeks start on Monday, but never before `first_day` (the range's first local day, a
+        timestamp). Grouping by it and labelling the groups afterwards is cheaper than
+        grouping by the label text.
         """
 
     @abstractmethod
@@ -98,8 +127,12 @@ class Dialect(ABC):
         """
 
     @abstractmethod
-    def like(self, column: str, pattern: str) -> str:
-        """True when the whole column matches a LIKE pattern (backslash escapes)."""
+    def like(self, column: str, pattern: str, *, escapes: bool = True) -> str:
+        """True when the whole column matches a LIKE pattern (backslash escapes).
+
+        `escapes` False promises the pattern holds no backslash, which lets a backend test
+        it the cheaper way.
+        """
 
     @abstractmethod
     def contains(self, column: str, needle: str, *, case_sensitive: bool) -> str:
@@ -115,7 +148,11 @@ class Dialect(ABC):
 
     @abstractmethod
     def distinct_visitors(self, bounds: tuple[str, str] | None) -> str:
-        """Exact distinct visitors; with the range's visitor-number bounds where that helps."""
+        """Exact distinct visitors; with the range's visitor-number bounds where that helps.
+
+        With bounds, a group holding a visitor number outside them may answer
+        `OUTSIDE_BOUNDS` instead of its count; the engine then asks again without bounds.
+        """
 
     @abstractmethod
     def approx_distinct(self, column: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from footfall.stats.model import Granularity
-from footfall.stats.sql.dialect import Dialect
+from footfall.stats.sql.dialect import LABEL_FORMATS, OUTSIDE_BOUNDS, Dialect
 
 
 class DuckDBDialect(Dialect):
@@ -15,15 +15,19 @@ class DuckDBDialect(Dialect):
         """A naive-UTC timestamp column as naive local time in the zone `tz`."""
         return f"timezone({tz}, timezone('UTC', {column}))"
 
-    def bucket(self, local: str, granularity: Granularity, first_day: str) -> str:
-        """The label text of the bucket a local timestamp falls in."""
-        if granularity == "hour":
-            return f"strftime(date_trunc('hour', {local}), '%Y-%m-%d %H:00:00')"
-        if granularity == "day":
-            return f"strftime({local}, '%Y-%m-%d')"
+    def format_time(self, expr: str, granularity: Granularity) -> str:
+        """A bucket start as its label."""
+        return f"strftime({expr}, '{LABEL_FORMATS[granularity]}')"
+
+    def shift(self, column: str, minutes: int) -> str:
+        """A timestamp column moved by a whole number of minutes."""
+        return f"({column} + INTERVAL ({int(minutes)}) MINUTE)"
+
+    def truncate(self, local: str, granularity: Granularity, first_day: str) -> str:
+        """The start of the bucket a local timestamp falls in, as a timestamp."""
         if granularity == "week":
-            return f"strftime(greatest(date_trunc('week', {local}), {first_day}), '%Y-%m-%d')"
-        return f"strftime({local}, '%Y-%m-01')"
+            return f"greatest(date_trunc('week', {local}), {first_day})"
+        return f"date_trunc('{granularity}', {local})"
 
     def timestamp(self, value: str) -> str:
         """A placeholder or expression as a naive timestamp."""
@@ -54,8 +58,15 @@ class DuckDBDialect(Dialect):
         """A partial RE2 match where ``.`` also matches line breaks."""
         return f"regexp_matches({column}, {pattern}, 's')"
 
-    def like(self, column: str, pattern: str) -> str:
-        """A whole-value LIKE match with backslash escapes."""
+    def like(self, column: str, pattern: str, *, escapes: bool = True) -> str:
+        """A whole-value LIKE match with backslash escapes.
+
+        Without an ESCAPE clause DuckDB turns ``'/blog%'`` into a prefix test; with one it
+        runs its general matcher, at about twice the cost (ADR 0022). A pattern without a
+        backslash means the same either way.
+        """
+        if not escapes:
+            return f"({column} LIKE {pattern})"
         return f"({column} LIKE {pattern} ESCAPE '\\')"
 
     def contains(self, column: str, needle: str, *, case_sensitive: bool) -> str:
@@ -76,17 +87,21 @@ class DuckDBDialect(Dialect):
         """Exact distinct visitors; with the range's visitor-number bounds, as a bitmap.
 
         Visitor numbers are dense (see ADR 0007), so a bitmap per group counts them exactly
-        at a fraction of a hash set's cost.
+        at a fraction of a hash set's cost. The bounds were read by an earlier statement: a
+        row written since may fall outside them (a new visitor's higher number). Such a
+        group answers `OUTSIDE_BOUNDS` and the engine counts again without bounds. Counting
+        those rows apart in the same statement (``count(DISTINCT visitor) FILTER (...)``)
+        would be exact too, but one DISTINCT aggregate makes DuckDB take its slow grouping
+        path for the whole statement: three to four times the CPU (ADR 0022).
         """
         if bounds is None:
             return "count(DISTINCT visitor)"
         low, high = bounds
-        # The bounds were read by an earlier statement: rows written since may fall outside
-        # them (a new visitor's higher number), so those are counted apart, exactly.
         inside = f"visitor BETWEEN {low} AND {high}"
         return (
-            f"coalesce(bit_count(bitstring_agg(visitor, {low}, {high}) FILTER (WHERE {inside})), 0)"
-            f" + count(DISTINCT visitor) FILTER (WHERE NOT ({inside}))"
+            f"CASE WHEN count(*) FILTER (WHERE NOT ({inside})) > 0 THEN {OUTSIDE_BOUNDS} "
+            f"ELSE coalesce(bit_count(bitstring_agg(visitor, {low}, {high})"
+            f" FILTER (WHERE {inside})), 0) END"
         )
 
     def approx_distinct(self, column: str) -> str:

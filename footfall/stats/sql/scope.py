@@ -261,7 +261,8 @@ class Scope:
         if "|" in pattern:
             # Alternation has Plausible's odd anchoring: only a regex reproduces it.
             return self.dialect.regex(column, self.params.add(wildcard_regex(pattern)))
-        return self.dialect.like(column, self.params.add(like_pattern(pattern)))
+        like = like_pattern(pattern)
+        return self.dialect.like(column, self.params.add(like), escapes="\\" in like)
 
     def _prop_condition(self, cond: Condition) -> str:
         d, p = self.dialect, self.params
