@@ -1,4 +1,4 @@
-"""The bucket sizes Plausible's dashboard graph offers for each period.
+"""The bucket sizes Plausible's dashboard graph offers for each period, and the one v2 picks.
 
 The public Stats API v1 accepts only `day` and `month` intervals; Plausible's own dashboard also
 offers hours and weeks where they fit the period (``lib/plausible/stats/interval.ex``,
@@ -7,6 +7,8 @@ from 15-minute slots.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 from footfall.stats.model import Granularity
 from footfall.stats.periods import DateRange, v1_interval
@@ -61,3 +63,19 @@ def dashboard_interval(
             return choice
     default = v1_interval(period, None)
     return default if default in choices else choices[-1]
+
+
+def auto_granularity(start: dt.datetime, end: dt.datetime) -> Granularity:
+    """The bucket size Plausible picks for the v2 `time` dimension.
+
+    Spans are measured in whole elapsed units, as Plausible does: up to 48 whole hours is
+    hourly (so 48 h 59 min still is), up to 40 whole days daily, up to 52 whole weeks weekly.
+    """
+    seconds = (end - start) // dt.timedelta(seconds=1)
+    if seconds // 3600 <= 48:
+        return "hour"
+    if seconds // 86400 <= 40:
+        return "day"
+    if seconds // (7 * 86400) <= 52:
+        return "week"
+    return "month"

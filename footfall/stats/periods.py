@@ -414,16 +414,9 @@ _FIXED_OFFSET_MAX = dt.timedelta(days=400)
 def fixed_offset(start: dt.datetime, end: dt.datetime, tz: str) -> dt.timedelta | None:
     """The zone's UTC offset when it is one whole number of 15-minute steps all range long.
 
-    With such an offset a timestamp's local bucket is the bucket of the timestamp plus the
-    offset, the same as the bucket of its 15-minute slot (what the slot table labels), so
-    the query can skip that table. None when the offset changes inside the range (DST), is
-    not a multiple of 15 minutes (old local mean times), or the range is longer than 400
-    days (not worth checking).
-
-    Args:
-        start: First instant, naive UTC.
-        end: Last instant, naive UTC.
-        tz: The site's IANA time zone.
+    Then a timestamp's local bucket is that of the timestamp plus the offset, as the slot
+    table labels it, and a query can skip that table. None when the offset changes in the
+    range (DST), is no multiple of 15 minutes, or the range (naive UTC) exceeds 400 days.
     """
     if end - start > _FIXED_OFFSET_MAX or start > end:
         return None
@@ -432,8 +425,7 @@ def fixed_offset(start: dt.datetime, end: dt.datetime, tz: str) -> dt.timedelta 
         offset = _offset(start, zone)
         if offset is None or offset % dt.timedelta(minutes=15) or _offset(end, zone) != offset:
             return None
-        # No zone changes its offset and back within an hour.
-        instant = start + _HOUR
+        instant = start + _HOUR  # no zone changes its offset and back within an hour
         while instant < end:
             if _offset(instant, zone) != offset:
                 return None
@@ -441,22 +433,6 @@ def fixed_offset(start: dt.datetime, end: dt.datetime, tz: str) -> dt.timedelta 
     except OverflowError:
         return None
     return offset
-
-
-def auto_granularity(start: dt.datetime, end: dt.datetime) -> Granularity:
-    """The bucket size Plausible picks for the v2 `time` dimension.
-
-    Spans are measured in whole elapsed units, as Plausible does: up to 48 whole hours is
-    hourly (so 48 h 59 min still is), up to 40 whole days daily, up to 52 whole weeks weekly.
-    """
-    seconds = (end - start) // _SECOND
-    if seconds // 3600 <= 48:
-        return "hour"
-    if seconds // 86400 <= 40:
-        return "day"
-    if seconds // (7 * 86400) <= 52:
-        return "week"
-    return "month"
 
 
 def bucket_labels(

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from footfall.stats.intervals import auto_granularity
 from footfall.stats.model import (
     PROPS_PREFIX,
     TIME_DIMENSIONS,
@@ -25,7 +26,7 @@ from footfall.stats.model import (
     is_valid_dimension,
     iter_conditions,
 )
-from footfall.stats.periods import auto_granularity, iso_local, today_in, v2_date_range
+from footfall.stats.periods import iso_local, today_in, v2_date_range
 
 V2_METRICS = frozenset(
     {

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from footfall.stats.intervals import auto_granularity
 from footfall.stats.model import Granularity, StatsQueryError
 from footfall.stats.periods import (
     DateRange,
-    auto_granularity,
     bucket_label,
     bucket_labels,
     iso_local,
