@@ -11,44 +11,58 @@ from typing import Any
 import duckdb
 import sqlalchemy as sa
 
-from footfall.storage.schema import VISIT_COLUMNS
-
-V1_DDL = """
+# Version 1's visit columns, as it wrote them (frozen: later schemas may add or change some).
+_V1_VISIT = """
+  referrer VARCHAR NOT NULL, referrer_source VARCHAR NOT NULL, channel VARCHAR NOT NULL,
+  utm_medium VARCHAR NOT NULL, utm_source VARCHAR NOT NULL, utm_campaign VARCHAR NOT NULL,
+  utm_content VARCHAR NOT NULL, utm_term VARCHAR NOT NULL, click_id_param VARCHAR NOT NULL,
+  country VARCHAR NOT NULL, region VARCHAR NOT NULL, city UINTEGER NOT NULL,
+  device VARCHAR NOT NULL, browser VARCHAR NOT NULL, browser_version VARCHAR NOT NULL,
+  os VARCHAR NOT NULL, os_version VARCHAR NOT NULL"""
+_V1_DDL = f"""
 CREATE TABLE events (
   site_id UINTEGER NOT NULL, timestamp TIMESTAMP NOT NULL, name VARCHAR NOT NULL,
   hostname VARCHAR NOT NULL, pathname VARCHAR NOT NULL, visitor_id UBIGINT NOT NULL,
   session_id UBIGINT NOT NULL, props_keys VARCHAR[] NOT NULL, props_values VARCHAR[] NOT NULL,
   scroll_depth UTINYINT NOT NULL, engagement_time UINTEGER NOT NULL,
-  interactive BOOLEAN NOT NULL, {visit});
+  interactive BOOLEAN NOT NULL, {_V1_VISIT});
 CREATE TABLE sessions (
   site_id UINTEGER NOT NULL, session_id UBIGINT NOT NULL, visitor_id UBIGINT NOT NULL,
   start TIMESTAMP NOT NULL, timestamp TIMESTAMP NOT NULL, duration UINTEGER NOT NULL,
   pageviews UINTEGER NOT NULL, events UINTEGER NOT NULL, is_bounce BOOLEAN NOT NULL,
   entry_page VARCHAR NOT NULL, exit_page VARCHAR NOT NULL, hostname VARCHAR NOT NULL,
   exit_hostname VARCHAR NOT NULL, entry_props_keys VARCHAR[] NOT NULL,
-  entry_props_values VARCHAR[] NOT NULL, {visit});
+  entry_props_values VARCHAR[] NOT NULL, {_V1_VISIT});
 CREATE TABLE store_info (key VARCHAR PRIMARY KEY, value VARCHAR);
-INSERT INTO store_info VALUES ('schema_version', '1'), ('clean_shutdown', 'true');
 """
-VISIT_DDL = ", ".join(
-    f"{name} {'UINTEGER' if name == 'city' else 'VARCHAR'} NOT NULL" for name in VISIT_COLUMNS
-)
-_VALUES = ", '', '', '', '', '', '', '', '', '', 'GB', '', 0, 'Desktop', 'Chrome', '', '', ''"
+# The visit columns' values of every v1 row here: a desktop Chrome visit from GB.
+VISIT_VALUES = ", '', '', '', '', '', '', '', '', '', 'GB', '', 0, 'Desktop', 'Chrome', '', '', ''"
+
+
+def create_v1_tables(con: duckdb.DuckDBPyConnection, *, clean_shutdown: bool = True) -> None:
+    """The tables of a version-1 store, empty, marked as shut down cleanly or not."""
+    con.execute(_V1_DDL)
+    con.execute(
+        "INSERT INTO store_info VALUES ('schema_version', '1'), ('clean_shutdown', ?)",
+        ["true" if clean_shutdown else "false"],
+    )
+
+
 DAY = dt.datetime(2026, 11, 2, 9, 0)
 
 
 def write_v1_store(con: duckdb.DuckDBPyConnection, *, pageviews: int = 3) -> None:
     """A version-1 store (no visitor numbers) holding one visit of `pageviews` page views."""
-    con.execute(V1_DDL.format(visit=VISIT_DDL))
+    create_v1_tables(con)
     for minute in range(pageviews):
         con.execute(
             "INSERT INTO events VALUES (1, ? , 'pageview', 'example.com', '/old', 7, 1, [], [], "
-            "255, 0, true" + _VALUES + ")",
+            "255, 0, true" + VISIT_VALUES + ")",
             [DAY + dt.timedelta(minutes=minute)],
         )
     con.execute(
         "INSERT INTO sessions VALUES (1, 1, 7, ?, ?, ?, ?, ?, false, '/old', '/old', "
-        "'example.com', 'example.com', [], []" + _VALUES + ")",
+        "'example.com', 'example.com', [], []" + VISIT_VALUES + ")",
         [
             DAY,
             DAY + dt.timedelta(minutes=pageviews - 1),

@@ -31,6 +31,7 @@ from footfall.storage.duckdb.store import SCHEMA_VERSION, DuckDBEventStore
 from footfall.storage.schema import EVENT_COLUMNS
 from footfall.web.app import create_app
 from tests.conftest import CHROME_UA
+from tests.lifecycle.old_versions import VISIT_VALUES, create_v1_tables
 
 IP_A, IP_B, IP_C = "81.2.69.142", "81.2.69.160", "8.8.8.8"
 
@@ -392,32 +393,6 @@ def test_distinct_numbers_count_exactly_like_hashes_on_demo_data(
 
 # -- upgrading a version-1 store ------------------------------------------------------------
 
-_V1_VISIT = """
-  referrer VARCHAR NOT NULL, referrer_source VARCHAR NOT NULL, channel VARCHAR NOT NULL,
-  utm_medium VARCHAR NOT NULL, utm_source VARCHAR NOT NULL, utm_campaign VARCHAR NOT NULL,
-  utm_content VARCHAR NOT NULL, utm_term VARCHAR NOT NULL, click_id_param VARCHAR NOT NULL,
-  country VARCHAR NOT NULL, region VARCHAR NOT NULL, city UINTEGER NOT NULL,
-  device VARCHAR NOT NULL, browser VARCHAR NOT NULL, browser_version VARCHAR NOT NULL,
-  os VARCHAR NOT NULL, os_version VARCHAR NOT NULL"""
-_V1_DDL = f"""
-CREATE TABLE events (
-  site_id UINTEGER NOT NULL, timestamp TIMESTAMP NOT NULL, name VARCHAR NOT NULL,
-  hostname VARCHAR NOT NULL, pathname VARCHAR NOT NULL, visitor_id UBIGINT NOT NULL,
-  session_id UBIGINT NOT NULL, props_keys VARCHAR[] NOT NULL, props_values VARCHAR[] NOT NULL,
-  scroll_depth UTINYINT NOT NULL, engagement_time UINTEGER NOT NULL,
-  interactive BOOLEAN NOT NULL, {_V1_VISIT});
-CREATE TABLE sessions (
-  site_id UINTEGER NOT NULL, session_id UBIGINT NOT NULL, visitor_id UBIGINT NOT NULL,
-  start TIMESTAMP NOT NULL, timestamp TIMESTAMP NOT NULL, duration UINTEGER NOT NULL,
-  pageviews UINTEGER NOT NULL, events UINTEGER NOT NULL, is_bounce BOOLEAN NOT NULL,
-  entry_page VARCHAR NOT NULL, exit_page VARCHAR NOT NULL, hostname VARCHAR NOT NULL,
-  exit_hostname VARCHAR NOT NULL, entry_props_keys VARCHAR[] NOT NULL,
-  entry_props_values VARCHAR[] NOT NULL, {_V1_VISIT});
-CREATE TABLE store_info (key VARCHAR PRIMARY KEY, value VARCHAR);
-INSERT INTO store_info VALUES ('schema_version', '1'), ('clean_shutdown', 'false');
-"""
-_VISIT_VALUES = ", '', '', '', '', '', '', '', '', '', 'GB', '', 0, 'Desktop', 'Chrome', '', '', ''"
-
 
 def _write_v1_store(path: Path) -> None:
     """A store as the previous release left it after a crash (one session never written)."""
@@ -431,19 +406,19 @@ def _write_v1_store(path: Path) -> None:
         (1, 333, 5, [240], False),
     ]
     con = duckdb.connect(str(path))
-    con.execute(_V1_DDL)
+    create_v1_tables(con, clean_shutdown=False)
     for site_id, vid, sid, minutes, written in visits:
         stamps = [day + dt.timedelta(hours=9, minutes=m) for m in minutes]
         for ts in stamps:
             con.execute(
                 "INSERT INTO events VALUES (?, ?, 'pageview', 'example.com', ?, ?, ?, [], [], "
-                f"255, 0, true{_VISIT_VALUES})",
+                f"255, 0, true{VISIT_VALUES})",
                 [site_id, ts, f"/s{sid}", vid, sid],
             )
         if written:
             con.execute(
                 "INSERT INTO sessions VALUES (?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?, 'example.com', "
-                f"'example.com', [], []{_VISIT_VALUES})",
+                f"'example.com', [], []{VISIT_VALUES})",
                 [
                     site_id,
                     sid,
