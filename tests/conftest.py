@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import hypothesis
 import pytest
 from starlette.testclient import TestClient
 
@@ -32,6 +33,11 @@ CHROME_UA = (
     "Chrome/120.0.0.0 Safari/537.36"
 )
 FOOTFALL = [sys.executable, "-m", "footfall"]
+
+# No per-example deadline: the suite asserts behaviour, never timings, and on a busy 2-core
+# machine one example of a fast function can take longer than Hypothesis's default 200 ms.
+hypothesis.settings.register_profile("footfall", deadline=None)
+hypothesis.settings.load_profile("footfall")
 
 
 @pytest.fixture
