@@ -170,7 +170,7 @@ def alert_add(
 ) -> None:
     """Add an alert rule NAME."""
     from footfall.meta.alerts import add_rule
-    from footfall.services import open_meta
+    from footfall.meta.opening import open_meta
 
     metric = metric.strip().lower()
     comparison, threshold = _condition(metric, above, below, spike, drop)
@@ -208,7 +208,7 @@ def _value(view: RuleView) -> str:
 def alert_list(as_json: bool, data_dir: Path | None) -> None:
     """List alert rules: name, status, site, condition, last value, channels."""
     from footfall.meta.alerts import rule_views
-    from footfall.services import open_meta
+    from footfall.meta.opening import open_meta
 
     engine = open_meta(settings_from(data_dir=data_dir))
     for view in rule_views(engine):
@@ -235,7 +235,7 @@ def alert_list(as_json: bool, data_dir: Path | None) -> None:
 def alert_delete(name: str, data_dir: Path | None) -> None:
     """Delete the alert rule NAME (its history is kept)."""
     from footfall.meta.alerts import delete_rule
-    from footfall.services import open_meta
+    from footfall.meta.opening import open_meta
 
     deleted = delete_rule(open_meta(settings_from(data_dir=data_dir)), name, actor=actor())
     click.echo(f"deleted alert {deleted.name}")
@@ -316,7 +316,7 @@ def alert_ack(name: str, data_dir: Path | None) -> None:
     """Acknowledge the firing alert NAME: no more re-notifications until it resolves."""
     from footfall.alerts.evaluate import acknowledge
     from footfall.meta.alerts import change_state
-    from footfall.services import open_meta
+    from footfall.meta.opening import open_meta
 
     who = actor()
     now = dt.datetime.now(dt.UTC)
@@ -354,7 +354,7 @@ def alert_silence(
     from footfall.alerts.evaluate import silence
     from footfall.meta.alerts import change_state
     from footfall.meta.audit import parse_since
-    from footfall.services import open_meta
+    from footfall.meta.opening import open_meta
 
     if sum(x is not None and x is not False for x in (minutes, until_text, lift or None)) != 1:
         raise click.UsageError("give exactly one of --minutes, --until and --lift")
@@ -386,7 +386,7 @@ def alert_silence(
 def alert_history(name: str | None, limit: int, data_dir: Path | None) -> None:
     """Show what happened to alerts, newest first: time, alert, event, who, value, detail."""
     from footfall.meta.alerts import list_history
-    from footfall.services import open_meta
+    from footfall.meta.opening import open_meta
 
     for entry in list_history(open_meta(settings_from(data_dir=data_dir)), rule=name, limit=limit):
         value = "-" if entry.value is None else f"{entry.value:g}"
@@ -405,7 +405,7 @@ def alert_deliveries(failed: bool, retry_id: int | None, data_dir: Path | None) 
     """List notification and report deliveries, newest first, or retry a failed one."""
     from footfall.errors import NotFoundError
     from footfall.meta import deliveries
-    from footfall.services import open_meta
+    from footfall.meta.opening import open_meta
 
     engine = open_meta(settings_from(data_dir=data_dir))
     if retry_id is not None:

@@ -58,7 +58,7 @@ def audit_cmd(
 ) -> None:
     """Show the audit log of administrative changes, newest first."""
     from footfall.meta.audit import list_entries
-    from footfall.services import open_meta
+    from footfall.meta.opening import open_meta
 
     entries = list_entries(
         open_meta(settings_from(data_dir=data_dir)),

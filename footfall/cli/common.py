@@ -33,7 +33,7 @@ def settings_from(**flags: Any) -> Settings:
 
 def open_meta_for(data_dir: Path | None) -> sa.Engine:
     """The migrated metadata store of the data directory a command names."""
-    from footfall.services import open_meta
+    from footfall.meta.opening import open_meta
 
     return open_meta(settings_from(data_dir=data_dir))
 

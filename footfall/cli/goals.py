@@ -48,8 +48,8 @@ def goal_add(
 ) -> None:
     """Add a goal; adding the same goal again prints the one already there."""
     from footfall.meta.goals import add_goal
+    from footfall.meta.opening import open_meta
     from footfall.meta.sites import get_site
-    from footfall.services import open_meta
 
     if (event_name is None) == (page_path is None):
         raise click.UsageError("give exactly one of --event NAME or --page PATH")
@@ -76,8 +76,8 @@ def goal_add(
 def goal_list(domain: str, data_dir: Path | None) -> None:
     """List a site's goals: id, type, event name or path, display name."""
     from footfall.meta.goals import list_goals
+    from footfall.meta.opening import open_meta
     from footfall.meta.sites import get_site
-    from footfall.services import open_meta
 
     engine = open_meta(settings_from(data_dir=data_dir))
     for item in list_goals(engine, get_site(engine, domain).id):
@@ -92,8 +92,8 @@ def goal_list(domain: str, data_dir: Path | None) -> None:
 def goal_delete(domain: str, goal_id: int, data_dir: Path | None) -> None:
     """Delete a goal by its id (see 'footfall goal list'); stored events are kept."""
     from footfall.meta.goals import delete_goal
+    from footfall.meta.opening import open_meta
     from footfall.meta.sites import get_site
-    from footfall.services import open_meta
 
     engine = open_meta(settings_from(data_dir=data_dir))
     found = get_site(engine, domain)

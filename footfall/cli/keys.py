@@ -43,7 +43,7 @@ def key_create(
 ) -> None:
     """Create an API key; the key is printed once, alone on the last line."""
     from footfall.meta.keys import create_key
-    from footfall.services import open_meta
+    from footfall.meta.opening import open_meta
 
     created, secret = create_key(
         open_meta(settings_from(data_dir=data_dir)),
@@ -68,7 +68,7 @@ def key_create(
 def key_list(data_dir: Path | None) -> None:
     """List API keys (never their values), with their owners ('-' for an operator key)."""
     from footfall.meta.keys import list_keys
-    from footfall.services import open_meta
+    from footfall.meta.opening import open_meta
 
     now = dt.datetime.now(dt.UTC)
     for item in list_keys(open_meta(settings_from(data_dir=data_dir))):
@@ -91,7 +91,7 @@ def key_list(data_dir: Path | None) -> None:
 def key_revoke(name: str, data_dir: Path | None) -> None:
     """Revoke an API key by name."""
     from footfall.meta.keys import revoke_key
-    from footfall.services import open_meta
+    from footfall.meta.opening import open_meta
 
     revoked = revoke_key(open_meta(settings_from(data_dir=data_dir)), name, actor=actor())
     click.echo(f"revoked {revoked.name}")

@@ -33,9 +33,9 @@ def report_add(
 ) -> None:
     """Send a site's weekly or monthly report to addresses (replaces the list if it exists)."""
     from footfall.alerts.reports import last_complete
+    from footfall.meta.opening import open_meta
     from footfall.meta.reports import set_subscription
     from footfall.meta.sites import get_site
-    from footfall.services import open_meta
 
     period = _period(weekly, monthly)
     engine = open_meta(settings_from(data_dir=data_dir))
@@ -50,8 +50,8 @@ def report_add(
 @handle_errors
 def report_list(data_dir: Path | None) -> None:
     """List reports: site, period, recipients, last period sent."""
+    from footfall.meta.opening import open_meta
     from footfall.meta.reports import list_subscriptions
-    from footfall.services import open_meta
 
     for item in list_subscriptions(open_meta(settings_from(data_dir=data_dir))):
         recipients = ",".join(item.recipients)
@@ -66,8 +66,8 @@ def report_list(data_dir: Path | None) -> None:
 @handle_errors
 def report_delete(domain: str, weekly: bool, monthly: bool, data_dir: Path | None) -> None:
     """Stop a site's weekly or monthly report."""
+    from footfall.meta.opening import open_meta
     from footfall.meta.reports import delete_subscription
-    from footfall.services import open_meta
 
     period = _period(weekly, monthly)
     found = delete_subscription(

@@ -24,8 +24,8 @@ def site() -> None:
 @handle_errors
 def site_add(domain: str, timezone: str, data_dir: Path | None) -> None:
     """Register a site by its domain."""
+    from footfall.meta.opening import open_meta
     from footfall.meta.sites import add_site
-    from footfall.services import open_meta
 
     created = add_site(
         open_meta(settings_from(data_dir=data_dir)), domain=domain, timezone=timezone, actor=actor()
@@ -38,8 +38,8 @@ def site_add(domain: str, timezone: str, data_dir: Path | None) -> None:
 @handle_errors
 def site_list(data_dir: Path | None) -> None:
     """List sites."""
+    from footfall.meta.opening import open_meta
     from footfall.meta.sites import list_sites
-    from footfall.services import open_meta
 
     for item in list_sites(open_meta(settings_from(data_dir=data_dir))):
         click.echo(f"{item.domain}\t{item.timezone}")

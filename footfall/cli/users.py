@@ -37,8 +37,8 @@ def _read_password(from_stdin: bool) -> str:
 @handle_errors
 def user_add(email: str, role: str, password_stdin: bool, data_dir: Path | None) -> None:
     """Add a user; the password is stored only as an argon2id hash."""
+    from footfall.meta.opening import open_meta
     from footfall.meta.users import add_user
-    from footfall.services import open_meta
 
     password = _read_password(password_stdin)
     created = add_user(
@@ -76,8 +76,8 @@ def user_passwd(email: str, password_stdin: bool, data_dir: Path | None) -> None
 def user_list(data_dir: Path | None) -> None:
     """List users: email, role, when created, whether disabled, and the sites they read."""
     from footfall.meta.access import granted_domains
+    from footfall.meta.opening import open_meta
     from footfall.meta.users import list_users
-    from footfall.services import open_meta
 
     engine = open_meta(settings_from(data_dir=data_dir))
     granted = granted_domains(engine)

@@ -6,18 +6,20 @@ import datetime as dt
 import re
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from footfall.errors import ConfigError, StoreError
 from footfall.monitoring.pools import PoolStats
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Migrations are files named after their revision, each revising the one before it.
+_REVISION_FILE = re.compile(r"^(\d{4})_\w+\.py$")
 # Where the URL comes from, named in its errors.
 URL_VARIABLE = "FOOTFALL_DATABASE_URL"
 SUPPORTED_BACKENDS = ("sqlite", "postgresql")
@@ -158,10 +160,13 @@ def _track(engine: sa.Engine, stats: PoolStats) -> None:
     sa.event.listen(engine, "checkin", on_checkin)
 
 
-def _alembic_config(engine: sa.Engine) -> Config:
+def _alembic_config(engine: sa.Engine | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.attributes["engine"] = engine
+    if engine is not None:
+        config.attributes["engine"] = engine
     return config
 
 
@@ -171,15 +176,22 @@ def migrate(engine: sa.Engine, revision: str = "head") -> str | None:
     Raises:
         StoreError: The database cannot be reached or migrated.
     """
-    config = _alembic_config(engine)
     try:
-        with engine.connect():
-            pass
+        with engine.connect() as conn:
+            stored = _stored_revision(conn)
     except sa.exc.SQLAlchemyError as exc:
         detail = getattr(exc, "orig", None) or exc
         raise StoreError(
             f"cannot open the metadata database {shown_url(engine)}: {detail}"
         ) from exc
+    if revision == "head" and stored is not None and stored == newest_revision():
+        # Every command opens the store; one already up to date needs no migration tooling,
+        # whose import costs a command a quarter of a second.
+        return stored
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    config = _alembic_config(engine)
     try:
         current = current_revision(engine)
         script = ScriptDirectory.from_config(config)
@@ -199,17 +211,36 @@ def _is_ahead(script: ScriptDirectory, target: str, current: str) -> bool:
     return any(rev.revision == current for rev in script.iterate_revisions(target, "base"))
 
 
+def _stored_revision(conn: sa.Connection) -> str | None:
+    """The revision in Alembic's version table, read without Alembic (None without one)."""
+    if not sa.inspect(conn).has_table("alembic_version"):
+        return None
+    rows = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all()
+    return str(rows[0]) if len(rows) == 1 else None  # several heads: leave it to Alembic
+
+
+def newest_revision() -> str:
+    """The newest revision by the migration files' names, without loading them.
+
+    `head_revision` asks Alembic, which imports every migration; the two agree (tested).
+    """
+    names = (_REVISION_FILE.match(path.name) for path in (MIGRATIONS / "versions").iterdir())
+    return max(found.group(1) for found in names if found)
+
+
 def current_revision(engine: sa.Engine) -> str | None:
     """The schema revision the database is at, or None when it was never migrated."""
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
 def head_revision() -> str:
     """The newest schema revision this version of footfall knows."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    head = ScriptDirectory.from_config(config).get_current_head()
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
     if head is None:
         raise StoreError("no metadata migrations found (broken installation)")
     return head
@@ -217,9 +248,11 @@ def head_revision() -> str:
 
 def known_revisions() -> list[str]:
     """Every schema revision this version of footfall knows, oldest first."""
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    revisions = [rev.revision for rev in ScriptDirectory.from_config(config).walk_revisions()]
+    from alembic.script import ScriptDirectory
+
+    revisions = [
+        rev.revision for rev in ScriptDirectory.from_config(_alembic_config()).walk_revisions()
+    ]
     return revisions[::-1]
 
 

@@ -134,5 +134,7 @@ def configure_logging(level: str, *, json: bool = True) -> None:
     root.addHandler(handler)
     root.setLevel(level.upper())
     if level.lower() != "debug":
-        # Alembic announces its context on every start; only the migrations themselves matter.
-        logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+        # Alembic announces its context and, once loaded, its plugins; neither tells an
+        # operator anything.
+        for name in ("alembic.runtime.migration", "alembic.runtime.plugins"):
+            logging.getLogger(name).setLevel(logging.WARNING)

@@ -4,22 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-import sqlalchemy as sa
 
 from footfall.alerts.channels import ChannelConfig, SmtpConfig
 from footfall.clock import Clock
 from footfall.cluster.cache import RedisCache
-from footfall.errors import ConfigError, StoreError
+from footfall.errors import ConfigError
 from footfall.ingest.geo import GeoLocator
 from footfall.ingest.pipeline import Pipeline
 from footfall.ingest.salts import SaltKeeper
 from footfall.ingest.sources import SourceClassifier
 from footfall.ingest.useragent import UserAgentParser
-from footfall.meta import db
+from footfall.meta.opening import open_meta as open_meta
+from footfall.meta.opening import prepare_data_dir as prepare_data_dir
 from footfall.meta.sites import SiteDirectory
 from footfall.sessions.cache import SessionCache
 from footfall.sessions.ids import IdAllocator
@@ -34,9 +31,6 @@ from footfall.storage.duckdb.store import DuckDBEventStore
 from footfall.storage.journal import Journal
 from footfall.storage.replay import open_journal
 
-if TYPE_CHECKING:
-    pass
-
 log = logging.getLogger(__name__)
 
 # Sessions older than this cannot continue, so they need not be reloaded after a restart.
@@ -49,38 +43,6 @@ _NUMBERS_WINDOW = dt.timedelta(days=2)
 # Secret settings a running server takes from a refreshed secret store; the others (database
 # and Redis URLs, ...) are in use by open connections and take effect at the next start.
 LIVE_SECRETS = frozenset({"secret_key", "secret_key_fallbacks", "metrics_token"})
-
-
-def prepare_data_dir(path: Path) -> None:
-    """Creates the data directory if needed and checks that footfall can write in it.
-
-    Raises:
-        StoreError: It cannot be created or written; the message names the path.
-    """
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        # Trying is the only reliable check: permissions, ACLs, read-only mounts, quotas.
-        with tempfile.TemporaryFile(dir=path, prefix=".write-check-"):
-            pass
-    except OSError as exc:
-        raise StoreError(
-            f"data directory {path} is not writable: {exc.strerror or exc} (choose another "
-            "with --data-dir or FOOTFALL_DATA_DIR, or give this user write access)"
-        ) from exc
-
-
-def open_meta(settings: Settings) -> sa.Engine:
-    """Opens the metadata store and brings its schema up to date.
-
-    Raises:
-        ConfigError: ``FOOTFALL_DATABASE_URL`` cannot be parsed or names an unsupported
-            database (the message shows the URL without its password).
-        StoreError: The data directory is not writable, or the database cannot be reached.
-    """
-    prepare_data_dir(settings.data_dir)
-    engine = db.create_engine(settings.metadata_url)
-    db.migrate(engine)
-    return engine
 
 
 def open_event_store(settings: Settings, *, read_only: bool = False) -> EventStore:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,32 @@ def test_unreachable_metadata_database_is_one_line(tmp_path: Path) -> None:
     )
     assert result.returncode == 1
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["site", "list"],
+        ["key", "list"],
+        ["goal", "list", "--site", "example.com"],
+        ["user", "list"],
+    ],
+)
+def test_metadata_commands_load_neither_the_event_store_nor_the_migration_tooling(
+    settings: Settings, command: list[str]
+) -> None:
+    # What a command imports is most of its start-up time: these need only the metadata store,
+    # already at the newest revision (the `settings` fixture migrated it).
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "footfall", *command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "FOOTFALL_DATA_DIR": str(settings.data_dir)},
+    )
+    assert result.returncode == 0, result.stderr
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line}
+    assert imported & {"footfall.meta.sites", "sqlalchemy"}  # the report is read right
+    heavy = {"alembic", "duckdb", "pyarrow", "footfall.services", "footfall.ingest", "httpx"}
+    assert not imported & heavy

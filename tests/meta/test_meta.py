@@ -23,7 +23,17 @@ def test_migrations_go_up_and_down(meta_url: str) -> None:
     assert db.migrate(engine, "base") is None
     assert "sites" not in sa.inspect(engine).get_table_names()
     assert db.migrate(engine) == db.head_revision()
+    # A store one revision behind is brought up (opening skips Alembic only at the head).
+    previous = db.known_revisions()[-2]
+    assert db.migrate(engine, previous) == previous
+    assert db.migrate(engine) == db.head_revision()
     engine.dispose()
+
+
+def test_each_migration_is_named_after_its_revision_so_the_newest_name_is_the_head() -> None:
+    files = sorted(p.name[:4] for p in (db.MIGRATIONS / "versions").glob("[0-9]*.py"))
+    assert db.known_revisions() == files
+    assert db.newest_revision() == db.head_revision() == files[-1]
 
 
 @pytest.mark.parametrize(
