@@ -116,6 +116,10 @@ def _faketime_env(at: dt.datetime) -> dict[str, str]:
         "FAKETIME": f"{offset:+d}",
         # Monotonic clocks stay real: only the date and time of day move.
         "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+        # No shared state between processes (a relative offset needs none): otherwise each
+        # process passes its own semaphore on to its children and removes it when it exits,
+        # and a command started after the shell's `$(...)` finished failed to start.
+        "FAKETIME_FLSHM": "1",
     }
 
 
