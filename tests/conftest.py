@@ -16,12 +16,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import argon2
 import httpx
 import hypothesis
 import pytest
 from starlette.testclient import TestClient
 
 from footfall.clock import FixedClock
+from footfall.meta import users
 from footfall.meta.keys import create_key
 from footfall.meta.sites import add_site
 from footfall.services import open_meta
@@ -38,6 +40,21 @@ FOOTFALL = [sys.executable, "-m", "footfall"]
 # machine one example of a fast function can take longer than Hypothesis's default 200 ms.
 hypothesis.settings.register_profile("footfall", deadline=None)
 hypothesis.settings.load_profile("footfall")
+
+# Passwords are hashed with argon2id at the library's cost (about 0.2 s of CPU per hash or
+# check), which `production_password_hashing` below keeps for the tests of that cost. Elsewhere
+# the suite hashes and checks hundreds of passwords, so its own process uses argon2id at the
+# lowest cost, as web frameworks' test settings do; servers the tests start keep the real cost.
+users._HASHER = argon2.PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+@pytest.fixture
+def production_password_hashing(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Passwords hashed and checked with the parameters users get."""
+    monkeypatch.setattr(users, "_HASHER", argon2.PasswordHasher())
+    users._decoy_hash.cache_clear()  # the decoy is hashed with the hasher of its first use
+    yield
+    users._decoy_hash.cache_clear()
 
 
 @pytest.fixture

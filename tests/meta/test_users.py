@@ -75,6 +75,7 @@ def test_add_and_list(engine: sa.Engine) -> None:
     assert set(User.__dataclass_fields__) == {"id", "email", "role", "created_at", "disabled_at"}
 
 
+@pytest.mark.usefixtures("production_password_hashing")
 def test_the_stored_hash_is_argon2id_and_hides_the_password(engine: sa.Engine) -> None:
     add_user(engine, email="alice@example.com", role="admin", password=PASSWORD)
     stored = _stored_hash(engine, "alice@example.com")
@@ -131,6 +132,7 @@ def test_unknown_emails_still_spend_a_verification(
     assert all(h.startswith("$argon2id$") for h in calls)
 
 
+@pytest.mark.usefixtures("production_password_hashing")
 def test_a_weak_hash_is_replaced_on_success(engine: sa.Engine) -> None:
     add_user(engine, email="alice@example.com", role="admin", password=PASSWORD)
     weak = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1).hash(PASSWORD)
