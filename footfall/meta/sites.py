@@ -349,12 +349,25 @@ def delete_site(engine: sa.Engine, domain: str, *, actor: Actor | None = None) -
 
 
 class SiteDirectory:
-    """Domain → site id, cached; a miss reloads at most every `refresh_seconds`."""
+    """Domain → site id, cached, for ingest.
 
-    def __init__(self, engine: sa.Engine, *, refresh_seconds: float = 2.0) -> None:
+    A domain not in the cache reloads it, so that the first event of a site just added (by
+    `footfall site add` in another process, say) counts. The same unknown domain reloads again
+    only after `refresh_seconds`, and misses reload at most once every `min_reload_seconds` in
+    all, so that events for unregistered domains cannot keep the metadata store busy.
+    """
+
+    # Unknown domains remembered at most (the memory of a flood of made-up domains is bounded).
+    MAX_REMEMBERED_MISSES = 10_000
+
+    def __init__(
+        self, engine: sa.Engine, *, refresh_seconds: float = 2.0, min_reload_seconds: float = 0.1
+    ) -> None:
         self._engine = engine
         self._refresh_seconds = refresh_seconds
+        self._min_reload_seconds = min_reload_seconds
         self._ids: dict[str, int] = {}
+        self._missed: dict[str, float] = {}  # unknown domain → when it last caused a reload
         self._loaded_at = -1e9
         self.reload()
 
@@ -369,7 +382,15 @@ class SiteDirectory:
     def site_id_for(self, domain: str) -> int | None:
         """The id of the site registered under `domain`, or None."""
         site_id = self._ids.get(domain)
-        if site_id is None and time.monotonic() - self._loaded_at > self._refresh_seconds:
-            self.reload()
-            site_id = self._ids.get(domain)
-        return site_id
+        if site_id is not None:
+            return site_id
+        now = time.monotonic()
+        if now - self._missed.get(domain, -1e9) <= self._refresh_seconds:
+            return None
+        if now - self._loaded_at <= self._min_reload_seconds:
+            return None
+        if len(self._missed) >= self.MAX_REMEMBERED_MISSES:
+            self._missed.clear()
+        self._missed[domain] = now
+        self.reload()
+        return self._ids.get(domain)

@@ -12,7 +12,7 @@ from footfall.ingest.salts import SaltKeeper
 from footfall.meta import db
 from footfall.meta.keys import KeyUsage, authenticate, create_key, list_keys, revoke_key
 from footfall.meta.salts import SqlSaltStore, load_salts
-from footfall.meta.sites import add_site, delete_site, get_site, list_sites
+from footfall.meta.sites import SiteDirectory, add_site, delete_site, get_site, list_sites
 
 
 def test_migrations_go_up_and_down(meta_url: str) -> None:
@@ -88,6 +88,37 @@ def test_sites_lifecycle(engine: sa.Engine) -> None:
     delete_site(engine, "example.com")
     with pytest.raises(NotFoundError, match="footfall site add example"):
         get_site(engine, "example.com")
+
+
+def test_the_first_event_of_a_site_just_added_elsewhere_finds_it(engine: sa.Engine) -> None:
+    directory = SiteDirectory(engine, min_reload_seconds=0)
+    # Another process (`footfall site add`) registers the site right after the server loaded.
+    added = add_site(engine, domain="new.example")
+    assert directory.site_id_for("new.example") == added.id
+
+
+def test_events_for_an_unknown_domain_do_not_reload_the_sites_each_time(
+    engine: sa.Engine,
+) -> None:
+    directory = SiteDirectory(engine, refresh_seconds=3600, min_reload_seconds=0)
+    reads: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: reads.append(args[2]))
+    for _ in range(50):
+        assert directory.site_id_for("nobody.example") is None
+    assert len([sql for sql in reads if "FROM sites" in sql]) == 1
+    # Within its wait, a domain that missed is not looked up again; another one is.
+    add_site(engine, domain="nobody.example")
+    assert directory.site_id_for("nobody.example") is None
+    other = add_site(engine, domain="other.example")
+    assert directory.site_id_for("other.example") == other.id
+    assert directory.site_id_for("nobody.example") is not None  # loaded with other.example
+
+
+def test_misses_reload_at_most_once_per_interval_whatever_the_domains(engine: sa.Engine) -> None:
+    directory = SiteDirectory(engine, min_reload_seconds=3600)
+    add_site(engine, domain="late.example")
+    assert [directory.site_id_for(f"made-up-{n}.example") for n in range(20)] == [None] * 20
+    assert directory.site_id_for("late.example") is None  # until the interval has passed
 
 
 @pytest.mark.parametrize("domain", ["", "not a domain", "http://x.com", "a..b", "-x.com"])
