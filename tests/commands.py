@@ -1,9 +1,10 @@
 """footfall's commands run in the test's own process, answered as `subprocess.run` answers.
 
 A `footfall` process spends half a second or more importing before it does anything, and the
-command suites run hundreds of commands; in the test's process the imports are paid once. The command is the same code either way: click parses the same arguments, the
-command reads the same environment and stdin, and its exit status is what the process's would
-be. An exception no command handles is raised in the test rather than turned into status 1.
+command suites run hundreds of commands; in the test's process the imports are paid once. The
+command is the same code either way: click parses the same arguments, the command reads the
+same environment and stdin, and its exit status is what the process's would be. An exception
+no command handles is raised in the test rather than turned into status 1.
 
 Tests that need what only a real process gives start one: a terminal (`pty`), a signal, the
 server, or chdb, which opens one data directory per process.
