@@ -19,10 +19,11 @@ run: $(STAMP)
 
 # The suite runs in parallel (pytest-xdist) with one worker more than there are cores: a
 # worker often waits on a server it started or on a timer, and the extra one fills that time.
-# Tests that start servers pick free ports.
+# A worker that runs out of tests takes some from a busy one (worksteal), so that the run does
+# not end with one worker alone on a long tail. Tests that start servers pick free ports.
 WORKERS := $(shell $(PYTHON) -c "import os; print(len(os.sched_getaffinity(0)) + 1)")
 test: $(STAMP)
-	$(BIN)/python -m pytest -n $(WORKERS) --cov=footfall --cov-report=term -q
+	$(BIN)/python -m pytest -n $(WORKERS) --dist worksteal --cov=footfall --cov-report=term -q
 
 # The deployment files (Dockerfile, compose, Kubernetes, workflows, Prometheus rules, systemd
 # units) are validated offline by deploy/tools/lint, with the validators of the dev extra.
