@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -52,4 +53,22 @@ def footfall(
         raise result.exception
     return subprocess.CompletedProcess(
         ["footfall", *args], result.exit_code, result.stdout, result.stderr
+    )
+
+
+def footfall_process(
+    *args: str, data_dir: Path, python_flags: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
+    """Runs ``footfall ARGS`` as its own process (``python_flags`` go to the interpreter).
+
+    For what only a separate process shows: its imports, or a second process using the data
+    directory while the test's app has it open.
+    """
+    return subprocess.run(
+        [sys.executable, *python_flags, "-m", "footfall", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={**os.environ, "FOOTFALL_DATA_DIR": str(data_dir)},
     )

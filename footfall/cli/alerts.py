@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from footfall.cli.common import actor, data_dir_option, handle_errors, settings_from
+from footfall.cli.common import actor, data_dir_option, handle_errors, open_meta_for, settings_from
 from footfall.errors import InvalidInputError
 
 if TYPE_CHECKING:
@@ -170,12 +170,11 @@ def alert_add(
 ) -> None:
     """Add an alert rule NAME."""
     from footfall.meta.alerts import add_rule
-    from footfall.meta.opening import open_meta
 
     metric = metric.strip().lower()
     comparison, threshold = _condition(metric, above, below, spike, drop)
     channels = _channels(webhooks, slacks, emails, log_channel)
-    engine = open_meta(settings_from(data_dir=data_dir))
+    engine = open_meta_for(data_dir)
     rule = add_rule(
         engine,
         name=name,
@@ -208,9 +207,8 @@ def _value(view: RuleView) -> str:
 def alert_list(as_json: bool, data_dir: Path | None) -> None:
     """List alert rules: name, status, site, condition, last value, channels."""
     from footfall.meta.alerts import rule_views
-    from footfall.meta.opening import open_meta
 
-    engine = open_meta(settings_from(data_dir=data_dir))
+    engine = open_meta_for(data_dir)
     for view in rule_views(engine):
         if as_json:
             import json
@@ -235,9 +233,8 @@ def alert_list(as_json: bool, data_dir: Path | None) -> None:
 def alert_delete(name: str, data_dir: Path | None) -> None:
     """Delete the alert rule NAME (its history is kept)."""
     from footfall.meta.alerts import delete_rule
-    from footfall.meta.opening import open_meta
 
-    deleted = delete_rule(open_meta(settings_from(data_dir=data_dir)), name, actor=actor())
+    deleted = delete_rule(open_meta_for(data_dir), name, actor=actor())
     click.echo(f"deleted alert {deleted.name}")
 
 
@@ -316,12 +313,11 @@ def alert_ack(name: str, data_dir: Path | None) -> None:
     """Acknowledge the firing alert NAME: no more re-notifications until it resolves."""
     from footfall.alerts.evaluate import acknowledge
     from footfall.meta.alerts import change_state
-    from footfall.meta.opening import open_meta
 
     who = actor()
     now = dt.datetime.now(dt.UTC)
     change_state(
-        open_meta(settings_from(data_dir=data_dir)),
+        open_meta_for(data_dir),
         name,
         lambda rule, state: acknowledge(rule, state, who.name, now),
         actor=who,
@@ -354,7 +350,6 @@ def alert_silence(
     from footfall.alerts.evaluate import silence
     from footfall.meta.alerts import change_state
     from footfall.meta.audit import parse_since
-    from footfall.meta.opening import open_meta
 
     if sum(x is not None and x is not False for x in (minutes, until_text, lift or None)) != 1:
         raise click.UsageError("give exactly one of --minutes, --until and --lift")
@@ -366,7 +361,7 @@ def alert_silence(
         until = parse_since(until_text)
     who = actor()
     _, state = change_state(
-        open_meta(settings_from(data_dir=data_dir)),
+        open_meta_for(data_dir),
         name,
         lambda rule, current: silence(rule, current, until, who.name, now),
         actor=who,
@@ -386,9 +381,8 @@ def alert_silence(
 def alert_history(name: str | None, limit: int, data_dir: Path | None) -> None:
     """Show what happened to alerts, newest first: time, alert, event, who, value, detail."""
     from footfall.meta.alerts import list_history
-    from footfall.meta.opening import open_meta
 
-    for entry in list_history(open_meta(settings_from(data_dir=data_dir)), rule=name, limit=limit):
+    for entry in list_history(open_meta_for(data_dir), rule=name, limit=limit):
         value = "-" if entry.value is None else f"{entry.value:g}"
         when = f"{entry.at:%Y-%m-%d %H:%M:%S}"
         click.echo("\t".join((when, entry.rule, entry.kind, entry.actor, value, entry.detail)))
@@ -405,9 +399,8 @@ def alert_deliveries(failed: bool, retry_id: int | None, data_dir: Path | None) 
     """List notification and report deliveries, newest first, or retry a failed one."""
     from footfall.errors import NotFoundError
     from footfall.meta import deliveries
-    from footfall.meta.opening import open_meta
 
-    engine = open_meta(settings_from(data_dir=data_dir))
+    engine = open_meta_for(data_dir)
     if retry_id is not None:
         if not deliveries.retry(engine, retry_id, dt.datetime.now(dt.UTC)):
             raise NotFoundError(f"no failed delivery {retry_id}")

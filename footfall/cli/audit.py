@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from footfall.cli.common import data_dir_option, handle_errors, settings_from
+from footfall.cli.common import data_dir_option, handle_errors, open_meta_for
 from footfall.errors import FootfallError
 from footfall.meta.vocabulary import AUDIT_ACTIONS, AUDIT_MAX_LIMIT
 
@@ -58,10 +58,9 @@ def audit_cmd(
 ) -> None:
     """Show the audit log of administrative changes, newest first."""
     from footfall.meta.audit import list_entries
-    from footfall.meta.opening import open_meta
 
     entries = list_entries(
-        open_meta(settings_from(data_dir=data_dir)),
+        open_meta_for(data_dir),
         since=since,
         actor=actor,
         action=action,

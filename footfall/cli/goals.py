@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from footfall.cli.common import actor, data_dir_option, handle_errors, settings_from
+from footfall.cli.common import actor, data_dir_option, handle_errors, open_meta_for
 from footfall.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -48,12 +48,11 @@ def goal_add(
 ) -> None:
     """Add a goal; adding the same goal again prints the one already there."""
     from footfall.meta.goals import add_goal
-    from footfall.meta.opening import open_meta
     from footfall.meta.sites import get_site
 
     if (event_name is None) == (page_path is None):
         raise click.UsageError("give exactly one of --event NAME or --page PATH")
-    engine = open_meta(settings_from(data_dir=data_dir))
+    engine = open_meta_for(data_dir)
     found = get_site(engine, domain)
     created = add_goal(
         engine,
@@ -76,10 +75,9 @@ def goal_add(
 def goal_list(domain: str, data_dir: Path | None) -> None:
     """List a site's goals: id, type, event name or path, display name."""
     from footfall.meta.goals import list_goals
-    from footfall.meta.opening import open_meta
     from footfall.meta.sites import get_site
 
-    engine = open_meta(settings_from(data_dir=data_dir))
+    engine = open_meta_for(data_dir)
     for item in list_goals(engine, get_site(engine, domain).id):
         click.echo(f"{item.id}\t{item.kind}\t{_goal_target(item)}\t{item.display_name}")
 
@@ -92,10 +90,9 @@ def goal_list(domain: str, data_dir: Path | None) -> None:
 def goal_delete(domain: str, goal_id: int, data_dir: Path | None) -> None:
     """Delete a goal by its id (see 'footfall goal list'); stored events are kept."""
     from footfall.meta.goals import delete_goal
-    from footfall.meta.opening import open_meta
     from footfall.meta.sites import get_site
 
-    engine = open_meta(settings_from(data_dir=data_dir))
+    engine = open_meta_for(data_dir)
     found = get_site(engine, domain)
     try:
         deleted = delete_goal(engine, found.id, goal_id, actor=actor())

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from footfall.cli.common import actor, data_dir_option, handle_errors, settings_from
+from footfall.cli.common import actor, data_dir_option, handle_errors, open_meta_for
 
 
 @click.group()
@@ -43,10 +43,9 @@ def key_create(
 ) -> None:
     """Create an API key; the key is printed once, alone on the last line."""
     from footfall.meta.keys import create_key
-    from footfall.meta.opening import open_meta
 
     created, secret = create_key(
-        open_meta(settings_from(data_dir=data_dir)),
+        open_meta_for(data_dir),
         name=name,
         scopes=scopes or ("stats:read",),
         expires_days=expires_days,
@@ -68,10 +67,9 @@ def key_create(
 def key_list(data_dir: Path | None) -> None:
     """List API keys (never their values), with their owners ('-' for an operator key)."""
     from footfall.meta.keys import list_keys
-    from footfall.meta.opening import open_meta
 
     now = dt.datetime.now(dt.UTC)
-    for item in list_keys(open_meta(settings_from(data_dir=data_dir))):
+    for item in list_keys(open_meta_for(data_dir)):
         status = "revoked" if item.revoked_at else ("active" if item.is_active(now) else "expired")
         used = f"{item.last_used_at:%Y-%m-%d %H:%M}" if item.last_used_at else "never"
         expires = f"{item.expires_at:%Y-%m-%d}" if item.expires_at else "-"
@@ -91,7 +89,6 @@ def key_list(data_dir: Path | None) -> None:
 def key_revoke(name: str, data_dir: Path | None) -> None:
     """Revoke an API key by name."""
     from footfall.meta.keys import revoke_key
-    from footfall.meta.opening import open_meta
 
-    revoked = revoke_key(open_meta(settings_from(data_dir=data_dir)), name, actor=actor())
+    revoked = revoke_key(open_meta_for(data_dir), name, actor=actor())
     click.echo(f"revoked {revoked.name}")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from footfall.cli.common import actor, data_dir_option, handle_errors, settings_from
+from footfall.cli.common import actor, data_dir_option, handle_errors, open_meta_for, settings_from
 
 
 @click.group()
@@ -33,12 +33,11 @@ def report_add(
 ) -> None:
     """Send a site's weekly or monthly report to addresses (replaces the list if it exists)."""
     from footfall.alerts.reports import last_complete
-    from footfall.meta.opening import open_meta
     from footfall.meta.reports import set_subscription
     from footfall.meta.sites import get_site
 
     period = _period(weekly, monthly)
-    engine = open_meta(settings_from(data_dir=data_dir))
+    engine = open_meta_for(data_dir)
     site = get_site(engine, domain)
     sent = last_complete(period, site.timezone, dt.datetime.now(dt.UTC)).key
     found = set_subscription(engine, site.domain, period, emails, last_sent=sent, actor=actor())
@@ -50,10 +49,9 @@ def report_add(
 @handle_errors
 def report_list(data_dir: Path | None) -> None:
     """List reports: site, period, recipients, last period sent."""
-    from footfall.meta.opening import open_meta
     from footfall.meta.reports import list_subscriptions
 
-    for item in list_subscriptions(open_meta(settings_from(data_dir=data_dir))):
+    for item in list_subscriptions(open_meta_for(data_dir)):
         recipients = ",".join(item.recipients)
         click.echo(f"{item.domain}\t{item.period}\t{recipients}\t{item.last_sent or '-'}")
 
@@ -66,13 +64,10 @@ def report_list(data_dir: Path | None) -> None:
 @handle_errors
 def report_delete(domain: str, weekly: bool, monthly: bool, data_dir: Path | None) -> None:
     """Stop a site's weekly or monthly report."""
-    from footfall.meta.opening import open_meta
     from footfall.meta.reports import delete_subscription
 
     period = _period(weekly, monthly)
-    found = delete_subscription(
-        open_meta(settings_from(data_dir=data_dir)), domain, period, actor=actor()
-    )
+    found = delete_subscription(open_meta_for(data_dir), domain, period, actor=actor())
     click.echo(f"stopped the {period} report of {found.domain}")
 
 

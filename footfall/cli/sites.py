@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from footfall.cli.common import actor, data_dir_option, handle_errors, settings_from
+from footfall.cli.common import actor, data_dir_option, handle_errors, open_meta_for, settings_from
 from footfall.errors import FootfallError
 
 
@@ -24,12 +24,9 @@ def site() -> None:
 @handle_errors
 def site_add(domain: str, timezone: str, data_dir: Path | None) -> None:
     """Register a site by its domain."""
-    from footfall.meta.opening import open_meta
     from footfall.meta.sites import add_site
 
-    created = add_site(
-        open_meta(settings_from(data_dir=data_dir)), domain=domain, timezone=timezone, actor=actor()
-    )
+    created = add_site(open_meta_for(data_dir), domain=domain, timezone=timezone, actor=actor())
     click.echo(f"added {created.domain} ({created.timezone})")
 
 
@@ -38,10 +35,9 @@ def site_add(domain: str, timezone: str, data_dir: Path | None) -> None:
 @handle_errors
 def site_list(data_dir: Path | None) -> None:
     """List sites."""
-    from footfall.meta.opening import open_meta
     from footfall.meta.sites import list_sites
 
-    for item in list_sites(open_meta(settings_from(data_dir=data_dir))):
+    for item in list_sites(open_meta_for(data_dir)):
         click.echo(f"{item.domain}\t{item.timezone}")
 
 
@@ -96,7 +92,6 @@ def site_set(
     domain: str, timezone: str | None, retention_days: str | None, data_dir: Path | None
 ) -> None:
     """Change a site's time zone or retention; older events go at once."""
-    from footfall.cli.common import open_meta_for
     from footfall.meta.sites import set_site_retention, set_site_timezone
 
     if timezone is None and retention_days is None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from footfall.cli.common import actor, data_dir_option, handle_errors, open_meta_for, settings_from
+from footfall.cli.common import actor, data_dir_option, handle_errors, open_meta_for
 from footfall.meta.vocabulary import ROLES
 from footfall.text.quantities import plural
 
@@ -37,12 +37,11 @@ def _read_password(from_stdin: bool) -> str:
 @handle_errors
 def user_add(email: str, role: str, password_stdin: bool, data_dir: Path | None) -> None:
     """Add a user; the password is stored only as an argon2id hash."""
-    from footfall.meta.opening import open_meta
     from footfall.meta.users import add_user
 
     password = _read_password(password_stdin)
     created = add_user(
-        open_meta(settings_from(data_dir=data_dir)),
+        open_meta_for(data_dir),
         email=email,
         role=role,
         password=password,
@@ -76,10 +75,9 @@ def user_passwd(email: str, password_stdin: bool, data_dir: Path | None) -> None
 def user_list(data_dir: Path | None) -> None:
     """List users: email, role, when created, whether disabled, and the sites they read."""
     from footfall.meta.access import granted_domains
-    from footfall.meta.opening import open_meta
     from footfall.meta.users import list_users
 
-    engine = open_meta(settings_from(data_dir=data_dir))
+    engine = open_meta_for(data_dir)
     granted = granted_domains(engine)
     for item in list_users(engine):
         status = f"disabled {item.disabled_at:%Y-%m-%d %H:%M}" if item.disabled_at else "active"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import weakref
 from pathlib import Path
@@ -219,6 +220,7 @@ def _stored_revision(conn: sa.Connection) -> str | None:
     return str(rows[0]) if len(rows) == 1 else None  # several heads: leave it to Alembic
 
 
+@functools.cache
 def newest_revision() -> str:
     """The newest revision by the migration files' names, without loading them.
 

@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ import pytest
 from footfall.meta.db import head_revision
 from footfall.settings import Settings
 from footfall.storage.duckdb.store import DuckDBEventStore
-from tests.commands import footfall
+from tests.commands import footfall, footfall_process
 from tests.conftest import FOOTFALL
 
 pytestmark = pytest.mark.slow
@@ -145,13 +144,8 @@ def test_metadata_commands_load_neither_the_event_store_nor_the_migration_toolin
 ) -> None:
     # What a command imports is most of its start-up time: these need only the metadata store,
     # already at the newest revision (the `settings` fixture migrated it).
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "footfall", *command],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "FOOTFALL_DATA_DIR": str(settings.data_dir)},
+    result = footfall_process(
+        *command, data_dir=settings.data_dir, python_flags=("-X", "importtime")
     )
     assert result.returncode == 0, result.stderr
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line}

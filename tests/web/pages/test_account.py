@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +12,7 @@ from footfall.meta.audit import list_entries
 from footfall.meta.keys import create_key, list_user_keys
 from footfall.meta.users import get_user, verify_password
 from footfall.settings import Settings
-from tests.conftest import FOOTFALL
+from tests.commands import footfall_process
 from tests.web.pages.conftest import (
     ADMIN,
     PASSWORD,
@@ -52,13 +50,8 @@ def test_the_page_lists_every_key_the_user_owns_whichever_tool_made_it(
     viewer = Browser(client, VIEWER)
     assert "You have no API keys yet." in viewer.get("/account").text
     # Made on the command line with --user, while the server runs.
-    made = subprocess.run(
-        [*FOOTFALL, "key", "create", "--name", "from-the-cli", "--user", VIEWER],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "FOOTFALL_DATA_DIR": str(web_settings.data_dir)},
+    made = footfall_process(
+        "key", "create", "--name", "from-the-cli", "--user", VIEWER, data_dir=web_settings.data_dir
     )
     assert made.returncode == 0, made.stderr
     # Made on a site's settings page.

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import re
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
@@ -37,7 +35,7 @@ from footfall.meta.users import add_user, get_user, hash_password, password_matc
 from footfall.services import open_meta
 from footfall.settings import Settings
 from footfall.web.app import create_app
-from tests.conftest import FOOTFALL
+from tests.commands import footfall_process
 
 ALICE = Actor("cli:alice", ip="192.0.2.1")
 PASSWORD = "correct horse battery"
@@ -618,13 +616,14 @@ def test_operator_keys_from_the_command_line_are_listed_for_admins(
     client: TestClient, web_settings: Settings, meta: sa.Engine
 ) -> None:
     # Made as the README's tour makes them, while the app runs.
-    made = subprocess.run(
-        [*FOOTFALL, "key", "create", "--name", "reports", "--scope", "stats:read"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env={**os.environ, "FOOTFALL_DATA_DIR": str(web_settings.data_dir)},
+    made = footfall_process(
+        "key",
+        "create",
+        "--name",
+        "reports",
+        "--scope",
+        "stats:read",
+        data_dir=web_settings.data_dir,
     )
     assert made.returncode == 0, made.stderr
     create_key(meta, name="importer", scopes=("events:import",))
