@@ -70,26 +70,17 @@ class QuerySource(Protocol):
         ...
 
 
-# Dimensions with few values: a visitor bitmap per group stays small.
-_FEW_VALUES = frozenset(
-    {
-        "visit:channel",
-        "visit:device",
-        "visit:screen",
-        "visit:browser",
-        "visit:os",
-        "visit:country",
-        "visit:utm_medium",
-        "event:name",
-        "event:goal",
-        "event:hostname",
-        *TIME_DIMENSIONS,
-    }
-)
 # A bitmap costs (range of visitor numbers)/8 bytes per group; above this, hash instead.
 _BITMAP_BUDGET_BYTES = 256 << 20
 # How long a column's distinct-value estimate is trusted.
 _CARDINALITY_SECONDS = 600.0
+# A bitmap's cost grows with (groups x range of visitor numbers), a hashed count(DISTINCT)'s
+# with the rows: on DuckDB one bit of bitmap per group costs about 1/400 of what hashing one
+# row does (docs/adr/0023-counting-by-the-cheaper-way.md). Above this many bits per row
+# in range, count with the hash.
+BITMAP_BITS_PER_ROW = 400
+# The range statistics remembered (bounds and rows of a table over a range).
+_RANGE_STATS_KEPT = 512
 # Values shown for a metric of a group that has no rows in the part that computes it.
 _EMPTY: dict[str, Any] = {
     "visitors": 0,
@@ -159,6 +150,7 @@ class StatsEngine:
         self.dialect: Dialect = dialect_for(store.backend)
         self._parts = PartBuilder(self.dialect)
         self._cardinalities: dict[tuple[int, str, str], tuple[int, float]] = {}
+        self._range_stats: dict[tuple[Any, ...], tuple[int, int, int] | None] = {}
 
     def run(self, query: Query) -> QueryResult:
         """The answer to `query`, from the cache when it holds a fresh one.
@@ -401,8 +393,6 @@ class StatsEngine:
             return bucket_count(query.start, query.end, query.timezone, TIME_DIMENSIONS[dim])
         if dim == "event:goal":
             return max(1, len(query.goals))
-        if dim in _FEW_VALUES:
-            return 64
         columns = SESSION_TABLE_COLUMNS if table == "sessions" else EVENT_TABLE_COLUMNS
         column = columns.get(dim) or (
             SESSION_EVENT_ALIASES.get(dim) if table == "sessions" else None
@@ -424,10 +414,15 @@ class StatsEngine:
         self._cardinalities[key] = (value, now)
         return value
 
-    def _visitor_bounds(self, query: Query, part: Part, scope: Scope) -> tuple[str, str] | None:
-        if "visitors" not in part.metrics or not self.dialect.uses_visitor_bounds:
-            return None
-        table = "sessions" if part.table == "sessions" else "events"
+    def _range_statistics(self, query: Query, table: str) -> tuple[int, int, int] | None:
+        """The lowest and highest visitor number of `table` in range, and its rows there.
+
+        The eight requests of a dashboard share a range, so the answer is kept until the
+        next write (None: no row in range).
+        """
+        key = (table, query.site_id, query.start, query.end, self._generation())
+        if key in self._range_stats:
+            return self._range_stats[key]
         probe = self._scope(query)
         # Bounds only need to enclose every number in range; leaving out the name condition
         # lets DuckDB answer from its min/max statistics instead of scanning.
@@ -438,15 +433,32 @@ class StatsEngine:
             f"{probe.params.add(query.start)} AND {probe.params.add(query.end)}"
         )
         rows = self.fetch(
-            *probe.params.bind(f"SELECT min(visitor), max(visitor) FROM {table} WHERE {where}")
+            *probe.params.bind(
+                f"SELECT min(visitor), max(visitor), count(*) FROM {table} WHERE {where}"
+            )
         )
-        if not rows or rows[0][0] is None:
+        found = None
+        if rows and rows[0][0] is not None:
+            found = (int(rows[0][0]), int(rows[0][1]), int(rows[0][2]))
+        if len(self._range_stats) >= _RANGE_STATS_KEPT:
+            self._range_stats.clear()
+        self._range_stats[key] = found
+        return found
+
+    def _visitor_bounds(self, query: Query, part: Part, scope: Scope) -> tuple[str, str] | None:
+        """Bounds for a bitmap visitor count, or None to count with count(DISTINCT)."""
+        if "visitors" not in part.metrics or not self.dialect.uses_visitor_bounds:
             return None
-        low, high = int(rows[0][0]), int(rows[0][1])
+        table = "sessions" if part.table == "sessions" else "events"
+        found = self._range_statistics(query, table)
+        if found is None:
+            return None
+        low, high, rows = found
         groups = 1
         for dim in part.dimensions:
             groups *= self._cardinality(query, table, dim)
-        if (high - low + 1) // 8 * groups > _BITMAP_BUDGET_BYTES:
+        bits = (high - low + 1) * groups
+        if bits // 8 > _BITMAP_BUDGET_BYTES or bits > BITMAP_BITS_PER_ROW * rows:
             return None
         return scope.params.add(low), scope.params.add(high)
 

@@ -16,6 +16,7 @@ import pytest
 from footfall.clock import FixedClock
 from footfall.lifecycle.importing import import_ndjson
 from footfall.services import Services
+from footfall.stats import engine as engine_module
 from footfall.stats.cache import NullCache
 from footfall.stats.engine import StatsEngine
 from footfall.stats.model import Condition, Query
@@ -169,9 +170,14 @@ _FILTERS: list[tuple[Condition, ...]] = [
 @pytest.mark.parametrize("filters", _FILTERS, ids=["none", "device", "not-source", "page"])
 @pytest.mark.parametrize("days", [1, 7, 14])
 def test_bitmap_counts_equal_distinct_counts(
-    imported: Services, days: int, filters: tuple[Condition, ...]
+    imported: Services,
+    days: int,
+    filters: tuple[Condition, ...],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Every dashboard shape answers the same with bitmap counts as with count(DISTINCT)."""
+    # Bitmaps wherever the budget allows, not only where they are the cheaper way.
+    monkeypatch.setattr(engine_module, "BITMAP_BITS_PER_ROW", 1 << 40)
     bitmap = StatsEngine(imported.store, now=lambda: NOW, cache=NullCache())
     distinct = StatsEngine(imported.store, now=lambda: NOW, cache=NullCache())
     distinct.dialect.uses_visitor_bounds = False
@@ -195,3 +201,95 @@ def test_bitmap_counts_equal_distinct_counts(
         expected = distinct.run(query).rows
         assert bitmap.run(query).rows == expected, (metrics, dims)
         assert sum(values[0] for _, values in expected) > 0
+
+
+class _Recording:
+    """The real store, keeping the statements the engine sent it."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.backend = store.backend
+        self.statements: list[str] = []
+
+    def data_version(self) -> int:
+        return int(self.store.data_version())
+
+    def query(
+        self, sql: str, params: Sequence[Any], *, timeout: float, tag: str
+    ) -> list[tuple[Any, ...]]:
+        self.statements.append(sql)
+        return list(self.store.query(sql, params, timeout=timeout, tag=tag))
+
+    def counted_with(self) -> list[str]:
+        """How each aggregating statement counted its visitors, in order."""
+        return [
+            "bitmap" if "bitstring_agg" in sql else "distinct"
+            for sql in self.statements
+            if "bitstring_agg" in sql or "count(DISTINCT visitor)" in sql
+        ]
+
+
+def _pages_and_devices(start: dt.datetime, end: dt.datetime) -> tuple[Query, Query]:
+    def ask(metrics: tuple[str, ...], dimension: str) -> Query:
+        return Query(
+            site_id=1,
+            timezone="UTC",
+            start=start,
+            end=end,
+            metrics=metrics,
+            dimensions=(dimension,),
+        )
+
+    return ask(("visitors", "pageviews"), "event:page"), ask(("visitors",), "visit:device")
+
+
+def test_each_count_takes_the_cheaper_way_with_the_same_answers(imported: Services) -> None:
+    """Many groups over few rows are hashed; few groups over many rows use the bitmap.
+
+    A bitmap costs a bit per visitor number in range for every group, so a one-day
+    breakdown by page (few rows, a wide range of visitor numbers, many pages) is cheaper
+    with count(DISTINCT); a fortnight by device is cheaper with the bitmap. Either way the
+    answers are those of count(DISTINCT) alone.
+    """
+    recording = _Recording(imported.store)
+    engine = StatsEngine(recording, now=lambda: NOW, cache=NullCache())
+    hashed = StatsEngine(imported.store, now=lambda: NOW, cache=NullCache())
+    hashed.dialect.uses_visitor_bounds = False
+    day = dt.datetime(2026, 11, 1)
+    for start in (day, day - dt.timedelta(days=13)):
+        for query in _pages_and_devices(start, day + dt.timedelta(days=1, microseconds=-1)):
+            expected = hashed.run(query).rows
+            assert engine.run(query).rows == expected
+            assert sum(values[0] for _, values in expected) > 0
+    # One day by page, one day by device, a fortnight by page, a fortnight by device.
+    assert recording.counted_with() == ["distinct", "bitmap", "bitmap", "bitmap"]
+
+
+def test_a_range_statistics_statement_serves_every_panel_until_the_next_write(
+    imported: Services,
+) -> None:
+    """The panels of one dashboard share their range's visitor bounds and row count.
+
+    They are read once per table and range, and again once the store's write generation
+    moves, since a write can add visitors and rows to the range.
+    """
+    recording = _Recording(imported.store)
+    generation = [0]
+    engine = StatsEngine(
+        recording, now=lambda: NOW, cache=NullCache(), generation=lambda: generation[0]
+    )
+    start, end = dt.datetime(2026, 10, 20), dt.datetime(2026, 11, 1, 23, 59, 59)
+
+    def statistics_read() -> int:
+        return sum(1 for sql in recording.statements if sql.startswith("SELECT min(visitor)"))
+
+    for query in _pages_and_devices(start, end):
+        engine.run(query)
+    assert statistics_read() == 2  # events for pages, sessions for devices
+    for query in _pages_and_devices(start, end):
+        engine.run(query)
+    assert statistics_read() == 2
+    generation[0] += 1
+    for query in _pages_and_devices(start, end):
+        engine.run(query)
+    assert statistics_read() == 4
