@@ -9,13 +9,17 @@ Generates a seeded NDJSON file with footfall's demo generator (not timed), then 
 creates a fresh data directory, registers the site and times the whole ``footfall import``
 process. After the last run it measures the event store: the whole file, and each table copied
 alone into a fresh DuckDB file (so the figures do not depend on free blocks left by earlier
-writes). Prints a Markdown table; ``--json`` prints the same data as JSON.
+writes). Prints a Markdown table; ``--json`` prints the same data as JSON. With ``--stages``
+it then imports the file once more in-process and prints where that import's time went, stage
+by stage (wall and process CPU, DuckDB's threads included), after the start-up it shares with
+the command (opening the services, loading the User-Agent rules and country networks).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import os
 import statistics
@@ -28,6 +32,10 @@ from pathlib import Path
 import duckdb
 
 from footfall.devtools.traffic import write_ndjson
+from footfall.lifecycle.importing import import_ndjson
+from footfall.meta.sites import get_site
+from footfall.services import Services
+from footfall.settings import load_settings
 
 FOOTFALL = [sys.executable, "-m", "footfall"]
 DOMAIN = "bench.example"
@@ -63,6 +71,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--stages", action="store_true", help="time an import's stages too")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="ff-import-bench-") as tmp:
@@ -92,6 +101,7 @@ def main() -> None:
         whole = store.stat().st_size
         events_bytes, events_rows = _table_bytes(store, "events", work)
         sessions_bytes, sessions_rows = _table_bytes(store, "sessions", work)
+        stages = _stages(source, work / "data-stages") if args.stages else None
 
     median = statistics.median(timings)
     report = {
@@ -107,6 +117,8 @@ def main() -> None:
         "sessions_table_bytes_per_session": round(sessions_bytes / sessions_rows, 1),
         "cpus": os.cpu_count(),
     }
+    if stages is not None:
+        report["stages"] = stages
     if args.json:
         print(json.dumps(report, indent=2))
         return
@@ -121,6 +133,33 @@ def main() -> None:
         f"{report['file_bytes_per_event']} | {report['events_table_bytes_per_event']} | "
         f"{report['sessions_table_bytes_per_session']} |"
     )
+    if stages is not None:
+        print("\n| stage | wall s | CPU s |")
+        print("|---|---:|---:|")
+        for name, (wall, cpu) in stages.items():
+            print(f"| {name} | {wall:.2f} | {cpu:.2f} |")
+
+
+def _stages(source: Path, data: Path) -> dict[str, tuple[float, float]]:
+    """Wall and CPU seconds of each stage of one in-process import of `source` into `data`."""
+    _ff(data, "site", "add", DOMAIN)
+    marks: list[tuple[str, float, float]] = []
+
+    def mark(name: str) -> None:
+        marks.append((name, time.perf_counter(), time.process_time()))
+
+    mark("start-up")
+    services = Services.open(load_settings({"data_dir": data}, environ={}))
+    try:
+        site = get_site(services.meta, DOMAIN)
+        import_ndjson(services, site=site, path=source, progress=mark, force=True)
+        mark("end")
+    finally:
+        services.close()
+    return {
+        name: (round(wall_next - wall, 2), round(cpu_next - cpu, 2))
+        for (name, wall, cpu), (_, wall_next, cpu_next) in itertools.pairwise(marks)
+    }
 
 
 if __name__ == "__main__":
