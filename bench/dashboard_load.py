@@ -7,8 +7,9 @@ Builds (once; reused while --workdir holds it) 30 days of demo traffic with `foo
 demo-data`, starts `footfall serve` on 127.0.0.1, and runs the load test `--runs` times per
 mix in a row with ingest alongside: the panel mix (single requests, mostly cached answers) and
 the dashboards mix (whole dashboards for varied periods and filters). Prints each run and the
-medians as a markdown table. With --find-capacity it runs each mix at every number of users in
---steps instead and prints the capacity curves.
+medians as a markdown table. With --restart, each mix's runs are followed by a clean stop, a
+new start and one more run: the first minute after a restart. With --find-capacity it runs
+each mix at every number of users in --steps instead and prints the capacity curves.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ def main() -> None:
     parser.add_argument("--find-capacity", action="store_true")
     parser.add_argument("--steps", default="10,25,50,100,200")
     parser.add_argument("--p95-max", type=float, default=100.0)
+    parser.add_argument(
+        "--restart",
+        action="store_true",
+        help="after each mix's runs, stop the server cleanly, start it again and run once more",
+    )
     args = parser.parse_args()
     mixes = [m for m in args.mixes.split(",") if m]
     data = args.workdir / f"data-{args.events}"
@@ -60,14 +66,27 @@ def main() -> None:
         )
     key = _run("key", "create", "--name", f"load-{time.time_ns()}", "--scope", "stats:read",
                "--data-dir", str(data)).strip().splitlines()[-1]  # fmt: skip
-    server, url = start_footfall(FOOTFALL, data, args.workdir / "server.log", cpu=None)
-    common = ["loadtest", "--url", url, "--key", key, "--site", SITE, "--quiet", "--json",
-              "--ramp-up", str(args.ramp_up), "--ingest-rate", str(args.ingest_rate)]  # fmt: skip
+    log = args.workdir / "server.log"
+    server, url = start_footfall(FOOTFALL, data, log, cpu=None)
+
+    def common() -> list[str]:
+        return ["loadtest", "--url", url, "--key", key, "--site", SITE, "--quiet", "--json",
+                "--ramp-up", str(args.ramp_up), "--ingest-rate", str(args.ingest_rate)]  # fmt: skip
+
+    def load(mix: str, seed: int) -> dict[str, Any]:
+        done = subprocess.run(
+            [*FOOTFALL, *common(), "--mix", mix, "--users", str(args.users),
+             "--duration", str(args.duration), "--seed", str(seed)],
+            capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        report: dict[str, Any] = json.loads(done.stdout)
+        return report
+
     try:
         if args.find_capacity:
             for mix in mixes:
                 done = subprocess.run(
-                    [*FOOTFALL, *common, "--mix", mix, "--find-capacity", "--steps", args.steps,
+                    [*FOOTFALL, *common(), "--mix", mix, "--find-capacity", "--steps", args.steps,
                      "--duration", str(args.duration), "--p95-max", str(args.p95_max)],
                     capture_output=True, text=True, check=True,
                 )  # fmt: skip
@@ -76,12 +95,12 @@ def main() -> None:
         reports = []
         for mix in mixes:
             for run in range(args.runs):
-                done = subprocess.run(
-                    [*FOOTFALL, *common, "--mix", mix, "--users", str(args.users),
-                     "--duration", str(args.duration), "--seed", str(run)],
-                    capture_output=True, text=True, check=False,
-                )  # fmt: skip
-                reports.append(json.loads(done.stdout))
+                reports.append(load(mix, run))
+            if args.restart:
+                # A clean stop, as an upgrade does; the same users come back with run 1's seed.
+                stop_process(server)
+                server, url = start_footfall(FOOTFALL, data, log, cpu=None)
+                reports.append({**load(mix, 0), "restarted": True})
     finally:
         stop_process(server)
     for mix in mixes:
@@ -104,12 +123,13 @@ def _print_runs(mix: str, reports: list[dict[str, Any]]) -> None:
     rows = []
     for i, report in enumerate(reports, 1):
         stats = report["stats_api"]
+        name = "after a restart" if report.get("restarted") else f"run {i}"
         latency = stats["latency_ms"]
         server_figures = report["server"]
         errors = sum(report["totals"]["errors_by_status"].values())
         rows.append(
             (
-                f"run {i}",
+                name,
                 stats["requests"],
                 stats["throughput_rps"],
                 latency["p50"],
@@ -134,7 +154,8 @@ def _print_runs(mix: str, reports: list[dict[str, Any]]) -> None:
             for name, figures in report["endpoints"].items()
             if figures["errors_by_status"]
         }
-        print(f"run {i}: errors by endpoint and status: {failed or 'none'}")
+        name = "after a restart" if report.get("restarted") else f"run {i}"
+        print(f"{name}: errors by endpoint and status: {failed or 'none'}")
 
 
 if __name__ == "__main__":

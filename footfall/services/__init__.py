@@ -96,6 +96,8 @@ from footfall.sessions.ids import Allocator
 from footfall.sessions.rule import SESSION_TIMEOUT_MINUTES
 from footfall.sessions.store import SessionBook
 from footfall.settings import Settings, vault_secrets, with_secret_fields
+from footfall.stats.cache import MemoryCache
+from footfall.stats.cache_file import CACHE_FILE, load_cache, save_cache
 from footfall.stats.engine import StatsEngine
 from footfall.storage.base import EventStore, SharedEventStore
 from footfall.storage.journal import Journal
@@ -287,6 +289,7 @@ class Services:
         self._rate_limits = open_rate_limits(settings)
         self._signer = signer_for(settings)
         self.history.load(self._history_file, now=time.time())
+        self._take_back_query_cache()
         self.metrics.bind(
             data_dir=settings.data_dir,
             files=self.database_files,
@@ -367,6 +370,7 @@ class Services:
         applied = self.store.applied_journal_seq()
         self.store.close()  # checkpoints: the journal may go after, not before
         self.journal.drop_applied(applied, closed=True)
+        self._keep_query_cache()
         self.meta.dispose()
         if self.cluster is not None:
             self.cluster.close()
@@ -558,6 +562,46 @@ class Services:
             buffers={"writer_batch": self.writer.buffers},
             publish=None if self.cluster is None else self.cluster.board.publish,
         )
+
+    @property
+    def _own_memory_cache(self) -> MemoryCache | None:
+        """The in-process query cache of a lone serving process (None: nothing to keep).
+
+        Several workers share Redis, which outlives them; a command serves no dashboards.
+        """
+        cache = self.stats.cache
+        if self._loop is None or self.cluster is not None or self.worker is not None:
+            return None
+        return cache if isinstance(cache, MemoryCache) else None
+
+    def _take_back_query_cache(self) -> None:
+        """Fills the cache with what the last clean stop kept, if the data is unchanged."""
+        path = self.settings.data_dir / CACHE_FILE
+        cache = self._own_memory_cache
+        if cache is None:
+            path.unlink(missing_ok=True)
+            return
+        store = self.store
+        taken = load_cache(
+            cache,
+            path,
+            closed_at_version=store.opened_data_version if store.was_closed_cleanly else None,
+            data_version=store.data_version(),
+        )
+        if taken:
+            log.info("took back %d query cache entries from the last run", taken)
+
+    def _keep_query_cache(self) -> None:
+        """Writes the query cache for the next start, once the store is closed cleanly."""
+        cache = self._own_memory_cache
+        if cache is None:  # (a close that failed raised before this: nothing is kept)
+            return
+        try:
+            save_cache(
+                cache, self.settings.data_dir / CACHE_FILE, data_version=self.store.data_version()
+            )
+        except OSError as exc:  # a full disk costs the next start its warm cache, nothing more
+            log.warning("the query cache could not be kept for the next start: %s", exc)
 
     @property
     def _history_file(self) -> Path:

@@ -172,6 +172,12 @@ class MemoryCache:
                 self._items.popitem(last=False)
                 self.counters.count_eviction()
 
+    def entries(self) -> list[tuple[str, float, bytes]]:
+        """Every unexpired entry as (key, seconds left, value), least recently used first."""
+        with self._lock:
+            now = self._clock()
+            return [(key, at - now, value) for key, (at, value) in self._items.items() if at > now]
+
     def clear(self) -> None:
         """Drops every entry (the counters keep their totals)."""
         with self._lock:

@@ -144,6 +144,10 @@ class EventReader(Protocol):
     """What the ingest side reads back: live sessions and visitor numbers after a restart."""
 
     was_closed_cleanly: bool
+    # The data version stored when this process opened the store, before opening it for
+    # writing bumped it: with `was_closed_cleanly`, it tells that nothing changed the data
+    # since the process that closed it (a query cache it left is still exact).
+    opened_data_version: int
 
     def open_sessions(self, since: dt.datetime) -> list[SessionRow]:
         """Sessions whose last event is at or after `since` (to resume after a restart)."""

@@ -103,6 +103,7 @@ class ClickHouseEventStore(StoreLifecycle):
         self._applied = self._read_applied()
         self.was_closed_cleanly = self._get_info("clean_shutdown") == "true"
         self._data_version = int(self._get_info("data_version") or 0)
+        self.opened_data_version = self._data_version
         if not read_only:
             self.bump_data_version()
             self._set_info("clean_shutdown", "false")

@@ -105,6 +105,7 @@ class DuckDBEventStore:
         self.was_closed_cleanly = self._get_info("clean_shutdown") == "true" and not lost_log
         # Cached statistics are keyed by this; a restart may have replayed or repaired data.
         self._data_version = int(self._get_info("data_version") or 0)
+        self.opened_data_version = self._data_version
         if not read_only:
             self.bump_data_version()
             self._set_info("clean_shutdown", "false")
