@@ -96,8 +96,7 @@ from footfall.sessions.ids import Allocator
 from footfall.sessions.rule import SESSION_TIMEOUT_MINUTES
 from footfall.sessions.store import SessionBook
 from footfall.settings import Settings, vault_secrets, with_secret_fields
-from footfall.stats.cache import MemoryCache
-from footfall.stats.cache_file import CACHE_FILE, load_cache, save_cache
+from footfall.stats.cache_file import keep_cache, take_back_cache
 from footfall.stats.engine import StatsEngine
 from footfall.storage.base import EventStore, SharedEventStore
 from footfall.storage.journal import Journal
@@ -289,7 +288,8 @@ class Services:
         self._rate_limits = open_rate_limits(settings)
         self._signer = signer_for(settings)
         self.history.load(self._history_file, now=time.time())
-        self._take_back_query_cache()
+        if self._serves_alone:
+            take_back_cache(self.stats.cache, settings.data_dir, self.store)
         self.metrics.bind(
             data_dir=settings.data_dir,
             files=self.database_files,
@@ -370,7 +370,8 @@ class Services:
         applied = self.store.applied_journal_seq()
         self.store.close()  # checkpoints: the journal may go after, not before
         self.journal.drop_applied(applied, closed=True)
-        self._keep_query_cache()
+        if self._serves_alone:  # (a close that failed raised before this: nothing is kept)
+            keep_cache(self.stats.cache, self.settings.data_dir, self.store)
         self.meta.dispose()
         if self.cluster is not None:
             self.cluster.close()
@@ -564,44 +565,9 @@ class Services:
         )
 
     @property
-    def _own_memory_cache(self) -> MemoryCache | None:
-        """The in-process query cache of a lone serving process (None: nothing to keep).
-
-        Several workers share Redis, which outlives them; a command serves no dashboards.
-        """
-        cache = self.stats.cache
-        if self._loop is None or self.cluster is not None or self.worker is not None:
-            return None
-        return cache if isinstance(cache, MemoryCache) else None
-
-    def _take_back_query_cache(self) -> None:
-        """Fills the cache with what the last clean stop kept, if the data is unchanged."""
-        path = self.settings.data_dir / CACHE_FILE
-        cache = self._own_memory_cache
-        if cache is None:
-            path.unlink(missing_ok=True)
-            return
-        store = self.store
-        taken = load_cache(
-            cache,
-            path,
-            closed_at_version=store.opened_data_version if store.was_closed_cleanly else None,
-            data_version=store.data_version(),
-        )
-        if taken:
-            log.info("took back %d query cache entries from the last run", taken)
-
-    def _keep_query_cache(self) -> None:
-        """Writes the query cache for the next start, once the store is closed cleanly."""
-        cache = self._own_memory_cache
-        if cache is None:  # (a close that failed raised before this: nothing is kept)
-            return
-        try:
-            save_cache(
-                cache, self.settings.data_dir / CACHE_FILE, data_version=self.store.data_version()
-            )
-        except OSError as exc:  # a full disk costs the next start its warm cache, nothing more
-            log.warning("the query cache could not be kept for the next start: %s", exc)
+    def _serves_alone(self) -> bool:
+        """Whether this process serves with a cache of its own (workers share Redis's)."""
+        return self._loop is not None and self.cluster is None and self.worker is None
 
     @property
     def _history_file(self) -> Path:

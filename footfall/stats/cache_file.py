@@ -21,16 +21,58 @@ import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
-from footfall.stats.cache import MemoryCache
+from footfall.stats.cache import MemoryCache, QueryCache
 
 log = logging.getLogger(__name__)
 
 CACHE_FILE = "query-cache.bin"
 _FORMAT = 1
+
+
+class ClosingStore(Protocol):
+    """What an event store tells of how it was left (`footfall.storage.base.EventReader`)."""
+
+    was_closed_cleanly: bool
+    opened_data_version: int
+
+    def data_version(self) -> int:
+        """The data version now."""
+        ...
+
+
+def take_back_cache(cache: QueryCache, data_dir: Path, store: ClosingStore) -> int:
+    """Fills a serving process's new cache with what the last clean stop kept, if still exact.
+
+    Returns:
+        The number of entries taken back (none unless `cache` is in-process).
+    """
+    path = data_dir / CACHE_FILE
+    if not isinstance(cache, MemoryCache):
+        path.unlink(missing_ok=True)
+        return 0
+    taken = load_cache(
+        cache,
+        path,
+        closed_at_version=store.opened_data_version if store.was_closed_cleanly else None,
+        data_version=store.data_version(),
+    )
+    if taken:
+        log.info("took back %d query cache entries from the last run", taken)
+    return taken
+
+
+def keep_cache(cache: QueryCache, data_dir: Path, store: ClosingStore) -> None:
+    """Writes a stopping process's in-process cache for the next start, after a clean close."""
+    if not isinstance(cache, MemoryCache):
+        return
+    try:
+        save_cache(cache, data_dir / CACHE_FILE, data_version=store.data_version())
+    except OSError as exc:  # a full disk costs the next start its warm cache, nothing more
+        log.warning("the query cache could not be kept for the next start: %s", exc)
 
 
 def save_cache(

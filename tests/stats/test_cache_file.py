@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from footfall.stats.cache import MemoryCache, cache_key
-from footfall.stats.cache_file import load_cache, save_cache
+from footfall.stats.cache import MemoryCache, NullCache, cache_key
+from footfall.stats.cache_file import (
+    CACHE_FILE,
+    keep_cache,
+    load_cache,
+    save_cache,
+    take_back_cache,
+)
 
 
 class _Clock:
@@ -102,3 +108,37 @@ def test_a_damaged_file_is_dropped_with_a_warning(
 def test_no_file_is_no_entries(tmp_path: Path) -> None:
     later = MemoryCache(100)
     assert load_cache(later, tmp_path / "absent.bin", closed_at_version=1, data_version=2) == 0
+
+
+class _Store:
+    """How a store was left, as the real ones tell it."""
+
+    def __init__(self, *, clean: bool, opened: int, now: int) -> None:
+        self.was_closed_cleanly = clean
+        self.opened_data_version = opened
+        self._now = now
+
+    def data_version(self) -> int:
+        return self._now
+
+
+def test_a_serving_process_keeps_and_takes_back_only_an_in_process_cache(tmp_path: Path) -> None:
+    """Redis outlives the processes: its cache is neither written nor read back."""
+    keep_cache(_filled(7), tmp_path, _Store(clean=True, opened=6, now=7))
+    assert (tmp_path / CACHE_FILE).exists()
+    assert take_back_cache(NullCache(), tmp_path, _Store(clean=True, opened=7, now=8)) == 0
+    assert not (tmp_path / CACHE_FILE).exists()  # not offered to a later start either
+    keep_cache(NullCache(), tmp_path, _Store(clean=True, opened=6, now=7))
+    assert not (tmp_path / CACHE_FILE).exists()
+    keep_cache(_filled(7), tmp_path, _Store(clean=True, opened=6, now=7))
+    cache = MemoryCache(100)
+    assert take_back_cache(cache, tmp_path, _Store(clean=True, opened=7, now=8)) == 2
+    assert take_back_cache(cache, tmp_path, _Store(clean=False, opened=7, now=8)) == 0
+
+
+def test_a_cache_that_cannot_be_written_costs_only_the_warm_start(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="footfall.stats.cache_file"):
+        keep_cache(_filled(7), tmp_path / "gone", _Store(clean=True, opened=6, now=7))
+    assert "could not be kept" in caplog.text
