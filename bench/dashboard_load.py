@@ -27,6 +27,7 @@ from ingest_http import start_footfall, stop_process
 
 FOOTFALL = [sys.executable, "-m", "footfall"]
 SITE = "bench.example"
+RESTART_STOP_TIMEOUT_S = 90.0
 
 
 def _run(*args: str) -> str:
@@ -79,6 +80,8 @@ def main() -> None:
              "--duration", str(args.duration), "--seed", str(seed)],
             capture_output=True, text=True, check=False,
         )  # fmt: skip
+        if not done.stdout.strip():
+            raise SystemExit(f"the load test failed ({done.returncode}): {done.stderr[-2000:]}")
         report: dict[str, Any] = json.loads(done.stdout)
         return report
 
@@ -98,7 +101,9 @@ def main() -> None:
                 reports.append(load(mix, run))
             if args.restart:
                 # A clean stop, as an upgrade does; the same users come back with run 1's seed.
-                stop_process(server)
+                # As long as a service manager waits (systemd: 90 s): a loaded server first
+                # finishes the questions it queued.
+                stop_process(server, timeout=RESTART_STOP_TIMEOUT_S)
                 server, url = start_footfall(FOOTFALL, data, log, cpu=None)
                 reports.append({**load(mix, 0), "restarted": True})
     finally:

@@ -100,6 +100,14 @@ _DEADLINE: contextvars.ContextVar[float | None] = contextvars.ContextVar(
     "footfall_query_deadline", default=None
 )
 
+# When the request asking for statistics arrived (monotonic seconds), set by the web layer and
+# carried into the worker thread with the context: the time limit counts from there, so a
+# question that waited its whole limit for a free thread is not started for a client that has
+# given up (under overload the queue would otherwise only grow, and delay a clean stop).
+ASKED_AT: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "footfall_asked_at", default=None
+)
+
 # Plausible's "current visitors": anyone seen in the last five minutes.
 REALTIME_WINDOW = dt.timedelta(minutes=5)
 
@@ -179,8 +187,16 @@ class StatsEngine:
         """Runs `query` and caches its result."""
         generation = self._generation()  # read first: a write during the query makes it stale
         started = time.perf_counter()
-        # One time limit for the whole question, however many statements it takes.
-        token = _DEADLINE.set(time.monotonic() + self._timeout)
+        # One time limit for the whole question, however many statements it takes, counted
+        # from the request's arrival when a request asked.
+        now = time.monotonic()
+        asked = ASKED_AT.get()
+        if asked is not None and now - asked >= self._timeout:
+            raise QueryTimeoutError(
+                f"the server was too busy: the question waited {now - asked:.0f} s for its "
+                f"turn, past the {self._timeout:g} s limit"
+            )
+        token = _DEADLINE.set((now if asked is None else asked) + self._timeout)
         try:
             result = self._execute(query)
         finally:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 import re
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -29,6 +31,7 @@ from footfall.monitoring.logs import (
 )
 from footfall.services import open_meta
 from footfall.settings import Settings
+from footfall.stats.engine import ASKED_AT
 from footfall.web.errors import InternalErrorMiddleware
 from footfall.web.middleware.requestlog import RequestLogMiddleware, request_id_from
 from tests.conftest import ServerProcess
@@ -111,6 +114,12 @@ async def _ok(request: Request) -> Response:
     return PlainTextResponse("ok")
 
 
+async def _asked_at(request: Request) -> Response:
+    """When the middleware says this request arrived, as the worker threads will see it."""
+    seen = await asyncio.to_thread(ASKED_AT.get)
+    return PlainTextResponse(f"{seen!r} {time.monotonic()!r}")
+
+
 @pytest.fixture
 def captured() -> Iterator[io.StringIO]:
     """Records of footfall's loggers rendered as JSON into a buffer (the root is untouched)."""
@@ -131,7 +140,7 @@ def captured() -> Iterator[io.StringIO]:
 @pytest.fixture
 def small_app() -> TestClient:
     app = Starlette(
-        routes=[Route("/ok", _ok), Route("/boom", _boom)],
+        routes=[Route("/ok", _ok), Route("/boom", _boom), Route("/asked", _asked_at)],
         middleware=[
             Middleware(RequestLogMiddleware, access_log=True),
             Middleware(InternalErrorMiddleware),
@@ -265,3 +274,13 @@ def test_configure_logging_is_idempotent_and_keeps_other_handlers() -> None:
             if handler not in before:
                 root.removeHandler(handler)
         root.setLevel(level)
+
+
+def test_statistics_asked_by_a_request_count_their_time_from_its_arrival(
+    small_app: TestClient,
+) -> None:
+    """The request's arrival reaches the threads that compute its statistics, and no further."""
+    before = time.monotonic()
+    seen, now = (float(v) for v in small_app.get("/asked").text.split())
+    assert before <= seen <= now
+    assert ASKED_AT.get() is None

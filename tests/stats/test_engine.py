@@ -4,6 +4,7 @@ properties that must hold for any query (hypothesis)."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from footfall.meta.sites import add_site
 from footfall.services import Services, open_meta
 from footfall.settings import load_settings
 from footfall.stats.cache import MemoryCache
-from footfall.stats.engine import StatsEngine
+from footfall.stats.engine import ASKED_AT, StatsEngine
 from footfall.stats.model import Query
 from footfall.storage.duckdb.store import DuckDBEventStore
 from footfall.web.app import create_app
@@ -133,6 +134,30 @@ def test_query_time_limit_interrupts(tmp_path: Path) -> None:
             engine.fetch("SELECT count(*) FROM range(100000000000) WHERE range % 7 = 3", [])
         # The connection is usable afterwards.
         assert engine.fetch("SELECT 42", []) == [(42,)]
+    finally:
+        services.close()
+
+
+def test_a_question_that_waited_its_whole_limit_is_not_started(tmp_path: Path) -> None:
+    """The time limit counts from the request's arrival, not from a free thread.
+
+    Under overload, questions queue for the worker threads; one whose limit ran out while it
+    waited is refused at once (503) instead of computed for a client that has given up.
+    """
+    services, site = _services(tmp_path, 100)
+    try:
+        engine = StatsEngine(services.store, now=services.clock.now, timeout_seconds=2)
+        token = ASKED_AT.set(time.monotonic() - 3)
+        try:
+            with pytest.raises(QueryTimeoutError, match=r"waited 3 s for its turn, past the 2 s"):
+                engine.run(_week(site.id))
+        finally:
+            ASKED_AT.reset(token)
+        token = ASKED_AT.set(time.monotonic() - 1)  # a second in the queue: time is left
+        try:
+            assert engine.run(_week(site.id)).rows
+        finally:
+            ASKED_AT.reset(token)
     finally:
         services.close()
 

@@ -31,6 +31,7 @@ from footfall.errors import (
 from footfall.meta.keys import create_key
 from footfall.services import open_meta
 from footfall.settings import Settings, load_settings
+from footfall.stats.cache import NullCache
 from footfall.web.app import create_app
 from footfall.web.middleware.security import CONTENT_SECURITY_POLICY
 from tests.conftest import CHROME_UA
@@ -87,6 +88,7 @@ class FailingStats:
 
     def __init__(self, error: Exception) -> None:
         self.error = error
+        self.cache = NullCache()  # what a stopping server keeps for its next start
 
     def realtime_visitors(self, *args: Any) -> int:
         raise self.error

@@ -26,6 +26,7 @@ from structlog.contextvars import bound_contextvars
 
 from footfall.monitoring.logs import anonymise_ip
 from footfall.security.client_address import Network, trusted_address
+from footfall.stats.engine import ASKED_AT
 
 access_log = logging.getLogger("footfall.access")
 
@@ -88,10 +89,13 @@ class RequestLogMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        # Statistics asked while serving it must be answered within their limit from now.
+        asked = ASKED_AT.set(time.monotonic())
         with bound_contextvars(request_id=request_id):
             try:
                 await self.app(scope, receive, send_with_id)
             finally:
+                ASKED_AT.reset(asked)
                 if self.access_log:
                     self._log(scope, status, time.perf_counter() - started, request_id)
 
