@@ -12,6 +12,7 @@ import duckdb
 import pytest
 import sqlalchemy as sa
 
+from footfall.errors import QueryTimeoutError, StoreError
 from footfall.ingest.pipeline import ClientContext
 from footfall.ingest.request import parse_event
 from footfall.meta import db
@@ -291,3 +292,48 @@ def test_the_writer_recycles_its_batches(settings: Settings) -> None:
     assert buffers.acquisitions == 41  # the first pending batch and one per group commit
     assert buffers.reuses >= 35
     assert buffers.reuse_ratio >= 0.8
+
+
+def test_closing_under_running_queries_interrupts_them_and_closes_cleanly(
+    tmp_path: Path,
+) -> None:
+    """A stopping server closes the store while worker threads still run queries.
+
+    Closing used to checkpoint on the connection while those threads made cursors from it,
+    and DuckDB refused ("connection is busy with another call"): the store was left unclean
+    and the next start repaired sessions. Now the running queries are interrupted and waited
+    for, later ones are refused, and the store is closed cleanly.
+    """
+    store = DuckDBEventStore(tmp_path / "events.duckdb")
+    outcomes: list[BaseException | None] = []
+    started = threading.Barrier(5)
+
+    def endless() -> None:
+        started.wait()
+        try:
+            store.query("SELECT count(*) FROM range(100000000000) WHERE range % 7 = 3", [],
+                        timeout=120)  # fmt: skip
+            outcomes.append(None)
+        except (StoreError, QueryTimeoutError) as exc:
+            outcomes.append(exc)
+
+    threads = [threading.Thread(target=endless) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    started.wait()
+    time.sleep(0.3)  # the four statements are running
+    began = time.monotonic()
+    store.close()
+    assert time.monotonic() - began < 20
+    for thread in threads:
+        thread.join(timeout=20)
+    assert len(outcomes) == 4
+    assert all(isinstance(exc, StoreError) for exc in outcomes), outcomes
+    assert "closed while the query ran" in str(outcomes[0])
+    with pytest.raises(StoreError, match="closing"):
+        store.query("SELECT 1", [], timeout=5)
+    reopened = DuckDBEventStore(tmp_path / "events.duckdb")
+    try:
+        assert reopened.was_closed_cleanly
+    finally:
+        reopened.close()

@@ -13,7 +13,11 @@ What makes reuse safe (checked against DuckDB, see tests/storage/test_pools.py):
 * a cursor whose block raised (an interrupted query, an SQL error, anything) is closed instead
   of pooled: DuckDB would let it be reused, but a failed explicit transaction would not be;
 * callers that create TEMP tables or open transactions take an unpooled cursor
-  (`DuckDBEventStore.cursor(pooled=False)`), since both would outlive the checkout.
+  (`DuckDBEventStore.cursor(pooled=False)`), since both would outlive the checkout;
+* closing the pool refuses new checkouts and interrupts the cursors in use, and `wait_released`
+  lets the store's close wait for them: DuckDB refuses a statement on the connection while
+  another thread makes a cursor from it, so the store must not checkpoint under a query that a
+  stopping server's worker thread is still running.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from collections.abc import Iterator
 
 import duckdb
 
+from footfall.errors import StoreError
 from footfall.monitoring.pools import PoolStats
 
 DEFAULT_MAX_IDLE = 8
@@ -52,9 +57,16 @@ class CursorPool:
         self._connection = connection
         self.max_idle = max_idle
         self._idle: list[duckdb.DuckDBPyConnection] = []
+        self._in_use: set[duckdb.DuckDBPyConnection] = set()
         self._lock = threading.Lock()
+        self._released = threading.Condition(self._lock)
         self._closed = False
         self.stats = PoolStats()
+
+    @property
+    def closed(self) -> bool:
+        """Whether `close` was called (checkouts are refused)."""
+        return self._closed
 
     @contextlib.contextmanager
     def cursor(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -69,12 +81,20 @@ class CursorPool:
 
     def _checkout(self) -> duckdb.DuckDBPyConnection:
         with self._lock:
+            if self._closed:
+                raise StoreError("the event store is closing")
             cur = self._idle.pop() if self._idle else None
-        if cur is None:
-            cur = self._connection.cursor()  # raises once the connection is closed
-            self.stats.on_create()
+            if cur is None:
+                cur = self._connection.cursor()
+                self.stats.on_create()
+            self._in_use.add(cur)
         self.stats.on_checkout()
         return cur
+
+    def _release(self, cur: duckdb.DuckDBPyConnection) -> None:
+        with self._lock:
+            self._in_use.discard(cur)
+            self._released.notify_all()
 
     def _checkin(self, cur: duckdb.DuckDBPyConnection) -> None:
         try:
@@ -90,10 +110,12 @@ class CursorPool:
         self.stats.on_checkin()
         if not keep:
             self._close(cur)
+        self._release(cur)
 
     def _discard(self, cur: duckdb.DuckDBPyConnection) -> None:
         self.stats.on_checkin()
         self._close(cur)
+        self._release(cur)
 
     def _close(self, cur: duckdb.DuckDBPyConnection) -> None:
         with contextlib.suppress(duckdb.Error):
@@ -101,9 +123,21 @@ class CursorPool:
         self.stats.on_close()
 
     def close(self) -> None:
-        """Closes the idle cursors; cursors in use are closed when they come back."""
+        """Refuses new checkouts, closes the idle cursors and interrupts those in use.
+
+        Cursors in use are closed when they come back (see `wait_released`).
+        """
         with self._lock:
             self._closed = True
             idle, self._idle = self._idle, []
+            busy = list(self._in_use)
         for cur in idle:
             self._close(cur)
+        for cur in busy:
+            with contextlib.suppress(duckdb.Error):
+                cur.interrupt()
+
+    def wait_released(self, timeout: float) -> bool:
+        """Waits until every checked-out cursor came back; False if some still run."""
+        with self._lock:
+            return self._released.wait_for(lambda: not self._in_use, timeout)

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 SCHEMA_VERSION = "2"
 # Version 1 lacked the `visitor` column; a store of that version is upgraded in place on open.
 _UPGRADABLE_VERSION = "1"
+# How long closing waits for interrupted queries to give their cursors back.
+_CLOSE_WAIT_SECONDS = 30.0
 
 # Inserts name their columns: a store upgraded from version 1 has `visitor` last on disk.
 _EVENT_LIST = ", ".join(EVENT_COLUMNS)
@@ -288,6 +290,8 @@ class DuckDBEventStore:
             try:
                 return cur.execute(sql, list(params)).fetchall()
             except duckdb.InterruptException as exc:
+                if self.cursor_pool.closed:
+                    raise StoreError("the event store closed while the query ran") from exc
                 raise QueryTimeoutError(
                     f"the query took longer than {timeout:g} s and was stopped"
                 ) from exc
@@ -565,8 +569,14 @@ class DuckDBEventStore:
         return int(row[0]) if row else 0
 
     def close(self) -> None:
-        """Checkpoints, marks the store cleanly closed and closes the file."""
+        """Checkpoints, marks the store cleanly closed and closes the file.
+
+        Queries still running (a stopping server's worker threads) are interrupted first and
+        waited for, so that nothing else uses the connection while it checkpoints.
+        """
         self.cursor_pool.close()
+        if not self.cursor_pool.wait_released(_CLOSE_WAIT_SECONDS):
+            log.warning("queries were still running when the event store closed")
         with self._lock:
             try:
                 if not self.read_only:
