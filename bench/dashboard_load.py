@@ -104,7 +104,8 @@ def main() -> None:
                 # As long as a service manager waits (systemd: 90 s): a loaded server first
                 # finishes the questions it queued.
                 stop_process(server, timeout=RESTART_STOP_TIMEOUT_S)
-                server, url = start_footfall(FOOTFALL, data, log, cpu=None)
+                restarted_log = args.workdir / f"server-{mix}-restarted.log"
+                server, url = start_footfall(FOOTFALL, data, restarted_log, cpu=None)
                 reports.append({**load(mix, 0), "restarted": True})
     finally:
         stop_process(server)
