@@ -199,6 +199,17 @@ def cache_key(site_id: int, normalised_query: str, data_version: int) -> str:
     return f"{site_id}:{data_version}:{digest}"
 
 
+def key_data_version(key: str) -> int:
+    """The data version a `cache_key` key was made under."""
+    return int(key.split(":", 2)[1])
+
+
+def with_data_version(key: str, data_version: int) -> str:
+    """A `cache_key` key for the same site and query under another data version."""
+    site, _, digest = key.split(":", 2)
+    return f"{site}:{data_version}:{digest}"
+
+
 def ttl_for(
     range_end_utc: dt.datetime,
     now_utc: dt.datetime,

@@ -11,7 +11,7 @@ taken back (under the new version) only when the store was closed cleanly and st
 version when it was opened. An import, a deletion, a restore or a crash in between changes one
 or the other, and the file is dropped unread. Whatever happens, the file is removed once read.
 
-Format: a JSON header line, then for each entry a JSON line ``[site, digest, seconds left,
+Format: a JSON header line, then for each entry a JSON line ``[key, expiry (wall clock),
 length]`` followed by that many bytes of the cached value.
 """
 
@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from footfall.stats.cache import MemoryCache, QueryCache
+from footfall.stats.cache import MemoryCache, QueryCache, key_data_version, with_data_version
 
 log = logging.getLogger(__name__)
 
@@ -90,17 +90,18 @@ def save_cache(
         The number of entries written.
     """
     wall = now()
-    kept: list[tuple[str, str, float, bytes]] = []
-    for key, seconds_left, value in cache.entries():
-        site, version, digest = key.split(":", 2)
-        if version == str(data_version):  # older versions' entries are already unreachable
-            kept.append((site, digest, wall + seconds_left, value))
+    # Entries of older versions are already unreachable: they are left behind.
+    kept = [
+        (key, wall + seconds_left, value)
+        for key, seconds_left, value in cache.entries()
+        if key_data_version(key) == data_version
+    ]
     temporary = path.with_name(path.name + ".tmp")
     with temporary.open("wb") as handle:
         header = {"format": _FORMAT, "data_version": data_version, "entries": len(kept)}
         handle.write(orjson.dumps(header) + b"\n")
-        for site, digest, expires, value in kept:
-            handle.write(orjson.dumps([site, digest, expires, len(value)]) + b"\n")
+        for key, expires, value in kept:
+            handle.write(orjson.dumps([key, expires, len(value)]) + b"\n")
             handle.write(value)
     temporary.replace(path)
     return len(kept)
@@ -141,14 +142,14 @@ def load_cache(
     except (ValueError, TypeError, KeyError) as exc:
         log.warning("the query cache of the last run is unreadable and was dropped: %s", exc)
         return 0
-    for site, digest, seconds_left, value in entries:
-        cache.set(f"{site}:{data_version}:{digest}", value, seconds_left)
+    for key, seconds_left, value in entries:
+        cache.set(with_data_version(key, data_version), value, seconds_left)
     return len(entries)
 
 
 def _entries(
     data: bytes, closed_at_version: int | None, wall: float
-) -> list[tuple[str, str, float, bytes]]:
+) -> list[tuple[str, float, bytes]]:
     """The unexpired entries of a file's bytes; none when it was written at another version."""
     end = data.index(b"\n")
     header: Any = orjson.loads(data[:end])
@@ -156,15 +157,15 @@ def _entries(
         raise ValueError(f"format {header.get('format')!r} is not {_FORMAT}")
     if closed_at_version is None or header["data_version"] != closed_at_version:
         return []
-    out: list[tuple[str, str, float, bytes]] = []
+    out: list[tuple[str, float, bytes]] = []
     position = end + 1
     for _ in range(int(header["entries"])):
         end = data.index(b"\n", position)
-        site, digest, expires, length = orjson.loads(data[position:end])
+        key, expires, length = orjson.loads(data[position:end])
         value = data[end + 1 : end + 1 + int(length)]
         if len(value) != int(length):
             raise ValueError("the file ends inside an entry")
         position = end + 1 + int(length)
         if expires > wall:
-            out.append((str(site), str(digest), float(expires) - wall, value))
+            out.append((str(key), float(expires) - wall, value))
     return out
